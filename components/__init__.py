@@ -1,0 +1,1 @@
+"""Pulumi components of llmscale: `aws/` builds cloud resources, `tiers` composes them per tier."""

@@ -1,0 +1,1 @@
+"""AWS components: the single GPU host, its network, recovery and night schedule."""

@@ -1,0 +1,66 @@
+"""The night schedule of one instance: EventBridge Scheduler starts it and stops it in the stack's time zone."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from llmscale import iam
+from llmscale.config.models import ScheduleConfig
+from llmscale.schedules import eventbridge_expressions
+
+START_TARGET = "arn:aws:scheduler:::aws-sdk:ec2:startInstances"
+STOP_TARGET = "arn:aws:scheduler:::aws-sdk:ec2:stopInstances"
+
+
+class InstanceSchedule(pulumi.ComponentResource):
+    """Start the instance when the active window opens and stop it when it closes, with its own IAM role."""
+
+    role_arn: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        instance_id: pulumi.Input[str],
+        instance_arn: pulumi.Input[str],
+        schedule: ScheduleConfig,
+        tags: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llmscale:index:InstanceSchedule", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-scheduler",
+            assume_role_policy=iam.assume_role_policy("scheduler.amazonaws.com"),
+            description="Starts and stops the llmscale GPU host on its schedule",
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-start-stop",
+            role=role.id,
+            policy=pulumi.Output.from_input(instance_arn).apply(iam.start_stop_instance_policy),
+            opts=child,
+        )
+        start, stop = eventbridge_expressions(schedule)
+        payload = pulumi.Output.from_input(instance_id).apply(lambda i: json.dumps({"InstanceIds": [i]}))
+        for action, expression, target in (("start", start, START_TARGET), ("stop", stop, STOP_TARGET)):
+            aws.scheduler.Schedule(
+                f"{name}-{action}",
+                description=f"{action} the llmscale GPU host ({schedule.start}-{schedule.end} {schedule.timezone})",
+                schedule_expression=expression,
+                schedule_expression_timezone=schedule.timezone,
+                flexible_time_window={"mode": "OFF"},
+                target={
+                    "arn": target,
+                    "role_arn": role.arn,
+                    "input": payload,
+                    "retry_policy": {"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
+                },
+                opts=child,
+            )
+        self.role_arn = role.arn
+        self.register_outputs({"roleArn": self.role_arn})

@@ -1,0 +1,222 @@
+"""The single-gpu tier on AWS: one GPU instance running the host bundle behind HTTPS and API keys."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.host_network import HostNetwork
+from components.aws.instance_recovery import InstanceRecovery
+from components.aws.instance_schedule import InstanceSchedule
+from llmscale import iam, versions
+from llmscale.config.models import StackConfig
+from llmscale.host_bundle import SecretSource, render_bundle, render_user_data, ssm_prefix
+from llmscale.model_size import host_disk_gib
+
+HTTPS = 443
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    """One inbound rule of the host's security group."""
+
+    cidr: str
+    port: int
+    description: str
+
+    @property
+    def is_ipv6(self) -> bool:
+        """Whether the rule's network is IPv6 (the security group keeps those in a separate list)."""
+        return ipaddress.ip_network(self.cidr).version == 6
+
+
+def ingress_rules(allowed_cidrs: Sequence[str]) -> list[IngressRule]:
+    """HTTPS from each allowed network and nothing else: no SSH (SSM Session Manager replaces it)."""
+    return [IngressRule(cidr, HTTPS, f"HTTPS to the LLM endpoint from {cidr}") for cidr in allowed_cidrs]
+
+
+def secret_parameters(config: StackConfig) -> dict[str, pulumi.Output[str]]:
+    """The SSM parameter names (under the stack's prefix) and secret values the host reads at start-up."""
+    values = {
+        "api-keys": config.api_keys,
+        "hf-token": config.hf_token,
+        "grafana-admin-password": config.grafana_admin_password,
+    }
+    return {name: pulumi.Output.secret(value.get_secret_value()) for name, value in values.items() if value}
+
+
+class SingleGpuHost(pulumi.ComponentResource):
+    """One EC2 GPU instance serving one model profile with vLLM, behind Caddy (TLS + API keys).
+
+    Builds the network (or uses a given subnet), an HTTPS-only security group, an IAM instance profile with
+    SSM access and read access to the stack's secret parameters, the instance from the GPU AMI resolved at
+    deploy time (IMDSv2 only, encrypted gp3 root sized for the model), an Elastic IP, an optional DNS record,
+    recovery alarms and the night schedule.
+    """
+
+    endpoint: pulumi.Output[str]
+    base_url: pulumi.Output[str]
+    instance_id: pulumi.Output[str]
+    public_ip: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        config: StackConfig,
+        stack: str,
+        region: str,
+        tags: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llmscale:index:SingleGpuHost", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        host = config.host
+        profile = config.models[0]
+
+        network = HostNetwork(
+            f"{name}-net",
+            instance_type=config.gpu.instance_type,
+            vpc_cidr=host.vpc_cidr,
+            subnet_id=host.subnet_id,
+            availability_zone=host.availability_zone,
+            tags=tags,
+            opts=child,
+        )
+        rules = ingress_rules(host.allowed_cidrs)
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-https",
+            description="llmscale GPU host: HTTPS from the allowed networks only",
+            vpc_id=network.vpc_id,
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": rule.port,
+                    "to_port": rule.port,
+                    "description": rule.description,
+                    **({"ipv6_cidr_blocks": [rule.cidr]} if rule.is_ipv6 else {"cidr_blocks": [rule.cidr]}),
+                }
+                for rule in rules
+            ],
+            egress=[
+                {
+                    "protocol": "-1",
+                    "from_port": 0,
+                    "to_port": 0,
+                    "cidr_blocks": ["0.0.0.0/0"],
+                    "description": "Image, model and SSM downloads",
+                }
+            ],
+            tags={**tags, "Name": f"{name}-https"},
+            opts=child,
+        )
+
+        parameters = [
+            aws.ssm.Parameter(
+                f"{name}-{key}",
+                name=f"{ssm_prefix(stack)}/{key}",
+                type="SecureString",
+                value=value,
+                description=f"llmscale {stack}: {key} read by the GPU host at start-up",
+                tags=tags,
+                opts=child,
+            )
+            for key, value in secret_parameters(config).items()
+        ]
+
+        role = aws.iam.Role(
+            f"{name}-host",
+            assume_role_policy=iam.assume_role_policy("ec2.amazonaws.com"),
+            description="llmscale GPU host: SSM Session Manager and its own secret parameters",
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(f"{name}-ssm-core", role=role.name, policy_arn=iam.SSM_CORE_POLICY, opts=child)
+        if parameters:
+            aws.iam.RolePolicy(
+                f"{name}-read-secrets",
+                role=role.id,
+                policy=pulumi.Output.all(*[p.arn for p in parameters]).apply(iam.read_parameters_policy),
+                opts=child,
+            )
+        profile_resource = aws.iam.InstanceProfile(f"{name}-host", role=role.name, tags=tags, opts=child)
+
+        ami = aws.ssm.get_parameter_output(
+            name=versions.GPU_AMI_SSM_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        bundle = render_bundle(config, stack, secret_source=SecretSource.SSM, region=region)
+        instance = aws.ec2.Instance(
+            f"{name}-gpu",
+            ami=ami.value,
+            instance_type=config.gpu.instance_type,
+            subnet_id=network.subnet_id,
+            vpc_security_group_ids=[security_group.id],
+            iam_instance_profile=profile_resource.name,
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                # Two hops so that containers on the Docker bridge can reach the instance role's credentials.
+                "http_put_response_hop_limit": 2,
+            },
+            root_block_device={
+                "volume_type": "gp3",
+                "volume_size": host_disk_gib(profile, config.gpu.disk_gb),
+                "encrypted": True,
+                "delete_on_termination": True,
+            },
+            maintenance_options={"auto_recovery": "default"},
+            user_data=render_user_data(bundle),
+            user_data_replace_on_change=True,
+            tags={**tags, "Name": f"{name}-gpu"},
+            volume_tags=tags,
+            # A newer AMI in the SSM parameter must not replace a running host; rebuild it deliberately.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"], depends_on=parameters),
+        )
+        address = aws.ec2.Eip(
+            f"{name}-ip", domain="vpc", instance=instance.id, tags={**tags, "Name": f"{name}-ip"}, opts=child
+        )
+        if host.domain and host.hosted_zone_id:
+            aws.route53.Record(
+                f"{name}-dns",
+                zone_id=host.hosted_zone_id,
+                name=host.domain,
+                type="A",
+                ttl=300,
+                records=[address.public_ip],
+                opts=child,
+            )
+        if host.recover_on_failure:
+            InstanceRecovery(
+                f"{name}-recovery", instance_id=instance.id, instance_arn=instance.arn, region=region, tags=tags,
+                opts=child,
+            )
+        if config.schedule.enabled:
+            InstanceSchedule(
+                f"{name}-schedule",
+                instance_id=instance.id,
+                instance_arn=instance.arn,
+                schedule=config.schedule,
+                tags=tags,
+                opts=child,
+            )
+
+        self.public_ip = address.public_ip
+        self.instance_id = instance.id
+        self.endpoint = (
+            pulumi.Output.from_input(f"https://{host.domain}")
+            if host.domain
+            else pulumi.Output.concat("https://", address.public_ip)
+        )
+        self.base_url = pulumi.Output.concat(self.endpoint, "/v1")
+        self.register_outputs(
+            {
+                "endpoint": self.endpoint,
+                "baseUrl": self.base_url,
+                "instanceId": self.instance_id,
+                "publicIp": self.public_ip,
+            }
+        )

@@ -1,0 +1,36 @@
+"""Build a stack's tier from its config: the one place that decides which components a stack gets."""
+
+from __future__ import annotations
+
+import pulumi
+
+from llmscale.config.models import Platform, StackConfig, Tier
+from llmscale.tags import stack_tags
+
+
+class UnsupportedTierError(pulumi.RunError):
+    """The stack asks for a tier/platform combination this version of llmscale does not build yet."""
+
+
+def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[str, pulumi.Output]:
+    """Register the tier's components and return the stack outputs to export."""
+    tags = stack_tags(stack, str(config.tier))
+    if config.tier is Tier.SINGLE_GPU and config.platform is Platform.AWS:
+        from components.aws.single_host import SingleGpuHost
+
+        assert region is not None  # required by config validation on platform aws
+        host = SingleGpuHost(stack, config=config, stack=stack, region=region, tags=tags)
+        return {
+            "endpoint": host.endpoint,
+            "baseUrl": host.base_url,
+            "instanceId": host.instance_id,
+            "publicIp": host.public_ip,
+            "models": pulumi.Output.from_input([p.name for p in config.models]),
+        }
+    if config.tier is Tier.SINGLE_GPU and config.platform is Platform.HOST:
+        # An existing server gets no cloud resources: its bundle is written by `llmscale render`.
+        return {
+            "bundle": pulumi.Output.from_input(f"llmscale render {stack} --out DIR, then DIR/bin/start.sh on the server"),
+            "models": pulumi.Output.from_input([p.name for p in config.models]),
+        }
+    raise UnsupportedTierError(f"tier {config.tier} on platform {config.platform} is not built by this version yet")

@@ -1,0 +1,155 @@
+"""Checks across keys that a single field cannot make: tier against platform, sizes against the GPU node.
+
+These run after the schema accepted every key, so they can rely on typed values. Each returns Problems that
+name the key to change.
+"""
+
+from __future__ import annotations
+
+from llmscale.config.errors import Problem, dotted_key
+from llmscale.config.models import Platform, StackConfig, Tier
+from llmscale.vllm_args import MODELLED_FLAGS, flag_name
+
+PLATFORMS_BY_TIER: dict[Tier, tuple[Platform, ...]] = {
+    Tier.SINGLE_GPU: (Platform.AWS, Platform.HOST),
+    Tier.MULTI_GPU: (Platform.AWS, Platform.KUBERNETES),
+    Tier.ENTERPRISE: (Platform.AWS, Platform.KUBERNETES),
+}
+
+AWS_ONLY_HOST_KEYS = ("subnetId", "availabilityZone", "hostedZoneId")
+
+
+def _tier_platform(config: StackConfig) -> list[Problem]:
+    allowed = PLATFORMS_BY_TIER[config.tier]
+    if config.platform in allowed:
+        return []
+    hint = {
+        Platform.HOST: "an existing server hosts only the single-gpu tier; use platform kubernetes for a cluster",
+        Platform.KUBERNETES: "a single GPU needs no cluster; use tier multi-gpu, or platform host or aws",
+    }.get(config.platform, "")
+    return [
+        Problem(
+            dotted_key(["platform"]),
+            f"{config.platform} does not fit tier {config.tier} (allowed: {', '.join(allowed)}); {hint}",
+        )
+    ]
+
+
+def _single_gpu(config: StackConfig) -> list[Problem]:
+    if config.tier is not Tier.SINGLE_GPU:
+        return []
+    problems = []
+    if len(config.models) != 1:
+        problems.append(
+            Problem(
+                dotted_key(["models"]),
+                f"the single-gpu tier serves one model profile, got {len(config.models)}; "
+                "use tier multi-gpu for several profiles",
+            )
+        )
+    for index, profile in enumerate(config.models):
+        if profile.max_replicas > 1:
+            problems.append(
+                Problem(
+                    dotted_key(["models", index, "maxReplicas"]),
+                    "the single-gpu tier runs one replica; set 1 or use tier multi-gpu",
+                )
+            )
+    if config.platform is Platform.AWS and not config.host.allowed_cidrs:
+        problems.append(
+            Problem(
+                dotted_key(["host", "allowedCidrs"]),
+                "required on platform aws: the networks allowed to reach HTTPS (for example 203.0.113.0/24)",
+            )
+        )
+    if config.platform is Platform.AWS and config.api_keys is None:
+        problems.append(
+            Problem(
+                dotted_key(["apiKeys"]),
+                "required on platform aws: clients authenticate with these keys; run "
+                "`pulumi config set --secret llmscale:apiKeys '{\"team-a\": \"<key>\"}'`",
+            )
+        )
+    if config.platform is Platform.HOST:
+        for key in AWS_ONLY_HOST_KEYS:
+            if getattr(config.host, _snake(key)) is not None:
+                problems.append(Problem(dotted_key(["host", key]), "only used on platform aws; remove it"))
+    return problems
+
+
+def _snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+
+
+def _replica_fits_node(config: StackConfig) -> list[Problem]:
+    node_gpus = config.gpu.gpus
+    return [
+        Problem(
+            dotted_key(["models", index, "gpusPerReplica"]),
+            f"{profile.gpus_per_replica} GPUs do not fit one {config.gpu.instance_type} node ({node_gpus} GPUs); "
+            "choose a larger gpu.instanceType or fewer GPUs per replica",
+        )
+        for index, profile in enumerate(config.models)
+        if profile.gpus_per_replica > node_gpus
+    ]
+
+
+def _context_fits_load(config: StackConfig) -> list[Problem]:
+    needed = config.load.prompt_tokens + config.load.output_tokens
+    return [
+        Problem(
+            dotted_key(["models", index, "maxModelLen"]),
+            f"{profile.max_model_len} is shorter than load.promptTokens + load.outputTokens ({needed}); "
+            "raise maxModelLen or lower the load's token counts",
+        )
+        for index, profile in enumerate(config.models)
+        if profile.max_model_len < needed
+    ]
+
+
+def _schedule_floor(config: StackConfig) -> list[Problem]:
+    if not config.schedule.enabled:
+        return []
+    floor = config.schedule.off_hours_min_replicas
+    too_small = [p.name for p in config.models if p.max_replicas < floor]
+    if not too_small:
+        return []
+    return [
+        Problem(
+            dotted_key(["schedule", "offHoursMinReplicas"]),
+            f"{floor} is above maxReplicas of {', '.join(too_small)}; lower it or raise their maxReplicas",
+        )
+    ]
+
+
+def _extra_args(config: StackConfig) -> list[Problem]:
+    problems = []
+    for index, profile in enumerate(config.models):
+        for arg in profile.extra_args:
+            if flag_name(arg) in MODELLED_FLAGS:
+                problems.append(
+                    Problem(
+                        dotted_key(["models", index, "extraArgs"]),
+                        f"{flag_name(arg)} is set by llmscale from the profile's keys; set the key instead",
+                    )
+                )
+    return problems
+
+
+def _region(config: StackConfig, region: str | None) -> list[Problem]:
+    if config.platform is Platform.AWS and not region:
+        return [Problem("aws:region", "required on platform aws (for example `pulumi config set aws:region eu-west-1`)")]
+    return []
+
+
+def cross_checks(config: StackConfig, region: str | None) -> list[Problem]:
+    """Every problem that involves more than one key, in a stable order."""
+    return [
+        *_tier_platform(config),
+        *_region(config, region),
+        *_single_gpu(config),
+        *_replica_fits_node(config),
+        *_context_fits_load(config),
+        *_schedule_floor(config),
+        *_extra_args(config),
+    ]

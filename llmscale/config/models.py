@@ -1,0 +1,354 @@
+"""The typed stack configuration: one pydantic model per `llmscale:` key of a stack file.
+
+Field aliases are the camelCase keys users write in `stacks/Pulumi.<stack>.yaml`; unknown keys are rejected
+everywhere so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import zoneinfo
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from llmscale import catalog
+
+DNS_LABEL = r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$"
+NO_SPACE = r"^\S+$"
+IMAGE_REF = r"^[^\s:@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+CLI_ARG = r"^--[a-z0-9][a-z0-9-]*(=.*)?$|^[^-].*$"
+INSTANCE_TYPE = r"^[a-z0-9]+\.[a-z0-9]+$"
+HEADER_NAME = r"^[A-Za-z0-9-]+$"
+DOMAIN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+ZONE_ID = r"^Z[A-Z0-9]{5,31}$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+SUBNET_ID = r"^subnet-[0-9a-f]{8,17}$"
+AZ_NAME = r"^[a-z]{2}-[a-z]+-\d[a-z]$"
+ENVIRONMENT = r"^(production|staging|development)$"
+
+PATTERN_HINTS: dict[str, str] = {
+    DNS_LABEL: "must be a lowercase DNS label: a-z, 0-9 and '-', starting with a letter, at most 32 characters",
+    NO_SPACE: "must be a non-empty name without spaces (a Hugging Face id such as org/model, or a path)",
+    IMAGE_REF: "must be an image reference such as vllm/vllm-openai:v0.33.0",
+    CLI_ARG: "must be a vLLM flag such as --enable-chunked-prefill or --flag=value",
+    INSTANCE_TYPE: "must be an EC2 instance type such as g6e.xlarge",
+    HEADER_NAME: "must be an HTTP header name such as x-session-id",
+    DOMAIN: "must be a lowercase DNS name such as llm.example.com",
+    ZONE_ID: "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
+    EMAIL: "must be an email address",
+    SUBNET_ID: "must be a subnet id such as subnet-0123456789abcdef0",
+    AZ_NAME: "must be an availability zone name such as eu-west-1a",
+    ENVIRONMENT: "must be production, staging or development",
+}
+HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigModel(BaseModel):
+    """Base of every config model: camelCase keys, unknown keys rejected, values immutable once parsed."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class Tier(StrEnum):
+    """The deployment tier: decides the presets and which components are built."""
+
+    SINGLE_GPU = "single-gpu"
+    MULTI_GPU = "multi-gpu"
+    ENTERPRISE = "enterprise"
+
+
+class Platform(StrEnum):
+    """Where the tier runs: AWS (llmscale builds everything), an existing Kubernetes cluster, or an existing host."""
+
+    AWS = "aws"
+    KUBERNETES = "kubernetes"
+    HOST = "host"
+
+
+class Lane(StrEnum):
+    """Traffic lane of a model profile: interactive traffic is scheduled above batch traffic."""
+
+    INTERACTIVE = "interactive"
+    BATCH = "batch"
+
+
+class RoutingStrategy(StrEnum):
+    """How the gateway spreads requests over the replicas of a profile."""
+
+    ROUND_ROBIN = "round-robin"
+    LEAST_LOADED = "least-loaded"
+    STICKY = "sticky"
+
+
+class Quantization(StrEnum):
+    """Weight quantization schemes passed to vLLM's `--quantization`."""
+
+    AWQ = "awq"
+    GPTQ = "gptq"
+    FP8 = "fp8"
+    BITSANDBYTES = "bitsandbytes"
+    COMPRESSED_TENSORS = "compressed-tensors"
+
+
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class ModelProfile(ConfigModel):
+    """One served model: the unit that gets its own vLLM server, scaling, route and alerts."""
+
+    name: Annotated[str, Field(pattern=DNS_LABEL)]
+    model: Annotated[str, Field(min_length=1, pattern=NO_SPACE)]
+    lane: Lane = Lane.INTERACTIVE
+    gpus_per_replica: Annotated[int, Field(ge=1, le=8)] = 1
+    min_replicas: Annotated[int, Field(ge=0, le=100)] = 1
+    max_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    max_model_len: Annotated[int, Field(ge=256, le=1_048_576)] = 8192
+    max_num_seqs: Annotated[int, Field(ge=1, le=4096)] = 64
+    max_num_queued_reqs: Annotated[int | None, Field(ge=1, le=100_000)] = None
+    gpu_memory_utilization: Annotated[float, Field(gt=0.1, le=0.98)] = 0.90
+    quantization: Quantization | None = None
+    image: Annotated[str | None, Field(pattern=IMAGE_REF)] = None
+    extra_args: list[Annotated[str, Field(pattern=CLI_ARG)]] = []
+
+    @field_validator("image")
+    @classmethod
+    def _image_is_pinned(cls, image: str | None) -> str | None:
+        if image is None:
+            return image
+        tag = image.rsplit("/", 1)[-1]
+        if "@sha256:" not in image and (":" not in tag or tag.endswith(":latest")):
+            raise ValueError("must be pinned to a version tag or digest (for example vllm/vllm-openai:v0.33.0)")
+        return image
+
+    @model_validator(mode="after")
+    def _replica_bounds(self) -> ModelProfile:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"maxReplicas: must be >= minReplicas ({self.min_replicas}), got {self.max_replicas}")
+        if self.max_num_queued_reqs is not None and self.max_num_queued_reqs < self.max_num_seqs:
+            raise ValueError(
+                f"maxNumQueuedReqs: counts running and waiting requests, so it must be >= maxNumSeqs "
+                f"({self.max_num_seqs})"
+            )
+        return self
+
+    @property
+    def queue_limit(self) -> int:
+        """Requests vLLM admits in flight (running or waiting) before answering 503.
+
+        As stated, or the running batch plus a queue twice its size: enough to keep the GPU busy, short
+        enough that a client retrying elsewhere beats waiting here.
+        """
+        return self.max_num_queued_reqs if self.max_num_queued_reqs is not None else 3 * self.max_num_seqs
+
+
+class GpuConfig(ConfigModel):
+    """The GPU machines: instance type, GPUs per node when the type is not catalogued, and disk."""
+
+    instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE)] = "g6e.xlarge"
+    gpus_per_node: Annotated[int | None, Field(ge=1, le=16)] = None
+    disk_gb: Annotated[int | None, Field(ge=50, le=16_384)] = None
+    price_per_gpu_hour: Annotated[float, Field(ge=0)] = 1.86
+
+    @model_validator(mode="after")
+    def _known_or_stated(self) -> GpuConfig:
+        if self.gpus_per_node is None and catalog.lookup(self.instance_type) is None:
+            raise ValueError(
+                f"instanceType: {self.instance_type} is not in llmscale's catalogue; "
+                "set gpusPerNode to the number of GPUs it has"
+            )
+        return self
+
+    @property
+    def gpus(self) -> int:
+        """GPUs on one node of this type."""
+        if self.gpus_per_node is not None:
+            return self.gpus_per_node
+        known = catalog.lookup(self.instance_type)
+        assert known is not None  # guaranteed by _known_or_stated
+        return known.gpus
+
+
+class SloConfig(ConfigModel):
+    """The service level the stack promises; alerts, dashboards and policies are derived from it."""
+
+    p99_latency_seconds: Annotated[float, Field(gt=0, le=600)] = 2.0
+    ttft_p95_seconds: Annotated[float | None, Field(gt=0, le=120)] = None
+    availability: Annotated[float, Field(gt=0.5, lt=1)] = 0.995
+    max_error_rate: Annotated[float, Field(gt=0, lt=1)] = 0.001
+
+    @field_validator("availability", "max_error_rate", mode="before")
+    @classmethod
+    def _fraction_not_percent(cls, value: object) -> object:
+        if isinstance(value, int | float) and 1 <= value <= 100:
+            raise ValueError(f"is a fraction: write {value / 100:g} for {value:g} %")
+        return value
+
+
+class LoadConfig(ConfigModel):
+    """The load the stack is sized for at its daily peak."""
+
+    peak_concurrent_users: Annotated[int, Field(ge=1, le=1_000_000)] = 25
+    prompt_tokens: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
+    output_tokens: Annotated[int, Field(ge=1, le=100_000)] = 250
+    think_time_seconds: Annotated[float, Field(ge=0, le=3600)] = 10.0
+
+
+class ScheduleConfig(ConfigModel):
+    """Active hours: outside them GPU capacity falls to the off-hours minimum (the night schedule)."""
+
+    enabled: bool = True
+    timezone: str = "UTC"
+    days: list[str] = ["mon", "tue", "wed", "thu", "fri"]
+    start: str = "08:00"
+    end: str = "19:00"
+    off_hours_min_replicas: Annotated[int, Field(ge=0, le=100)] = 0
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, timezone: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {timezone!r}; use an IANA name such as Europe/Berlin") from None
+        return timezone
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, days: list[str]) -> list[str]:
+        if not days:
+            raise ValueError("must name at least one day (mon..sun)")
+        lowered = [day.lower() for day in days]
+        unknown = [day for day in lowered if day not in DAYS]
+        if unknown:
+            raise ValueError(f"unknown day(s) {', '.join(unknown)}; use mon, tue, wed, thu, fri, sat, sun")
+        if len(set(lowered)) != len(lowered):
+            raise ValueError("names a day twice")
+        return sorted(lowered, key=DAYS.index)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not HHMM.match(value):
+            raise ValueError("must be a 24-hour time HH:MM, for example 08:00")
+        return value
+
+    @model_validator(mode="after")
+    def _non_empty_window(self) -> ScheduleConfig:
+        if self.start == self.end:
+            raise ValueError(f"end: equals start ({self.start}), so the active window would be empty")
+        return self
+
+    @property
+    def crosses_midnight(self) -> bool:
+        """True when the active window ends on the next day (e.g. 20:00–06:00)."""
+        return self.end < self.start
+
+
+class RoutingConfig(ConfigModel):
+    """How the gateway balances requests over replicas."""
+
+    strategy: RoutingStrategy = RoutingStrategy.LEAST_LOADED
+    session_header: Annotated[str, Field(pattern=HEADER_NAME)] = "x-session-id"
+
+
+class TlsMode(StrEnum):
+    """Certificates for the single host: a public ACME certificate or Caddy's internal CA."""
+
+    ACME = "acme"
+    INTERNAL = "internal"
+
+
+class HostConfig(ConfigModel):
+    """What the single-GPU host needs: who may reach it, its name, its network."""
+
+    allowed_cidrs: list[str] = []
+    domain: Annotated[str | None, Field(pattern=DOMAIN)] = None
+    hosted_zone_id: Annotated[str | None, Field(pattern=ZONE_ID)] = None
+    tls: TlsMode = TlsMode.INTERNAL
+    acme_email: Annotated[str | None, Field(pattern=EMAIL)] = None
+    vpc_cidr: str = "10.42.0.0/16"
+    subnet_id: Annotated[str | None, Field(pattern=SUBNET_ID)] = None
+    availability_zone: Annotated[str | None, Field(pattern=AZ_NAME)] = None
+    recover_on_failure: bool = True
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _cidrs(cls, cidrs: list[str]) -> list[str]:
+        bad = []
+        for cidr in cidrs:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                bad.append(cidr)
+        if bad:
+            raise ValueError(f"not a network in CIDR notation: {', '.join(bad)} (for example 203.0.113.0/24)")
+        return cidrs
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_cidr(cls, cidr: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError:
+            raise ValueError("must be an IPv4 network such as 10.42.0.0/16") from None
+        if not 16 <= network.prefixlen <= 24:
+            raise ValueError("must be between /16 and /24 (an AWS VPC limit with room for a /26 subnet)")
+        return cidr
+
+    @model_validator(mode="after")
+    def _tls_needs_public_name(self) -> HostConfig:
+        if self.tls is TlsMode.ACME:
+            if self.domain is None:
+                raise ValueError("domain: tls acme needs a domain; set host.domain or use tls: internal")
+            if "0.0.0.0/0" not in self.allowed_cidrs:
+                raise ValueError(
+                    "allowedCidrs: tls acme needs port 443 reachable by the ACME validators; add "
+                    "0.0.0.0/0 or use tls: internal"
+                )
+        if self.hosted_zone_id is not None and self.domain is None:
+            raise ValueError("domain: hostedZoneId is set, so a domain is needed for the DNS record")
+        return self
+
+
+class StackConfig(ConfigModel):
+    """The whole `llmscale:` namespace of one stack, after tier presets are applied."""
+
+    tier: Tier
+    platform: Platform
+    models: Annotated[list[ModelProfile], Field(min_length=1, max_length=16)]
+    gpu: GpuConfig = GpuConfig()
+    slo: SloConfig = SloConfig()
+    load: LoadConfig = LoadConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    routing: RoutingConfig = RoutingConfig()
+    host: HostConfig = HostConfig()
+    environment: Annotated[str, Field(pattern=ENVIRONMENT)] = "production"
+    api_keys: SecretStr | None = None
+    hf_token: SecretStr | None = None
+    grafana_admin_password: SecretStr | None = None
+
+    @field_validator("models")
+    @classmethod
+    def _unique_names(cls, models: list[ModelProfile]) -> list[ModelProfile]:
+        names = [profile.name for profile in models]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"profile name(s) used twice: {', '.join(duplicates)}")
+        return models

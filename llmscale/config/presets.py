@@ -1,0 +1,62 @@
+"""Tier presets: the defaults each tier starts from, in the same camelCase shape as a stack file.
+
+A stack's explicit config is merged over its tier's preset, so a stack only states what differs. Model
+profile defaults apply to every entry of `llmscale:models`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from llmscale.config.models import Tier
+
+PRESETS: dict[Tier, dict[str, Any]] = {
+    Tier.SINGLE_GPU: {
+        "modelDefaults": {"minReplicas": 1, "maxReplicas": 1, "maxNumSeqs": 64, "maxModelLen": 8192},
+        "gpu": {"instanceType": "g6e.xlarge"},
+        "slo": {"p99LatencySeconds": 10.0, "availability": 0.99, "maxErrorRate": 0.001},
+        "load": {"peakConcurrentUsers": 25},
+        "schedule": {"enabled": True, "offHoursMinReplicas": 0},
+        "environment": "development",
+    },
+    Tier.MULTI_GPU: {
+        "modelDefaults": {"minReplicas": 2, "maxReplicas": 4, "maxNumSeqs": 128, "maxModelLen": 8192},
+        "gpu": {"instanceType": "g6e.xlarge"},
+        "slo": {"p99LatencySeconds": 10.0, "availability": 0.995, "maxErrorRate": 0.001},
+        "load": {"peakConcurrentUsers": 100},
+        "schedule": {"enabled": True, "offHoursMinReplicas": 0},
+        "routing": {"strategy": "least-loaded"},
+        "environment": "production",
+    },
+    Tier.ENTERPRISE: {
+        "modelDefaults": {"minReplicas": 3, "maxReplicas": 12, "maxNumSeqs": 128, "maxModelLen": 8192},
+        "gpu": {"instanceType": "g6e.2xlarge"},
+        "slo": {"p99LatencySeconds": 10.0, "availability": 0.999, "maxErrorRate": 0.001},
+        "load": {"peakConcurrentUsers": 500},
+        "schedule": {"enabled": True, "offHoursMinReplicas": 2},
+        "routing": {"strategy": "least-loaded"},
+        "environment": "production",
+    },
+}
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """Deep-merge two config values: mappings merge key by key, anything else is replaced by the override."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+def apply_preset(tier: Tier, values: dict[str, Any]) -> dict[str, Any]:
+    """The stack's values over its tier's preset; model defaults are spread into every model profile."""
+    preset = copy.deepcopy(PRESETS[tier])
+    model_defaults = preset.pop("modelDefaults")
+    merged = _merge(preset, values)
+    models = merged.get("models")
+    if isinstance(models, list):
+        merged["models"] = [_merge(model_defaults, m) if isinstance(m, dict) else m for m in models]
+    return merged

@@ -1,0 +1,109 @@
+"""The single host's bundle: docker compose, Caddy, Prometheus and Grafana files, and the scripts that start them.
+
+A pure function of the stack config renders every file from `templates/single_host/`. The same bundle is
+written to an existing server by `llmscale render` (platform `host`) and carried in the EC2 instance's
+cloud-init (platform `aws`). Secrets are never rendered: the scripts read them on the host at start-up, from
+SSM Parameter Store on AWS or from files the operator places on an existing server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import jinja2
+
+from llmscale import versions
+from llmscale.config.models import StackConfig
+from llmscale.paths import TEMPLATES
+from llmscale.vllm_args import VLLM_PORT, vllm_args
+
+INSTALL_DIR = "/opt/llmscale"
+MODEL_DIR = "/opt/llmscale/models"
+SECRETS_DIR = "/opt/llmscale/secrets"
+
+
+class SecretSource(StrEnum):
+    """Where the bundle's start-up script reads secrets from."""
+
+    SSM = "ssm"
+    FILES = "files"
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One file of the bundle: its path relative to the install directory, its text and its mode."""
+
+    path: str
+    content: str
+    mode: int = 0o644
+
+
+def ssm_prefix(stack: str) -> str:
+    """The SSM Parameter Store path under which a stack's secrets live."""
+    return f"/llmscale/{stack}"
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES / "single_host"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # noqa: S701 (YAML, shell and Caddyfile text, not HTML)
+    )
+
+
+def render_bundle(
+    config: StackConfig,
+    stack: str,
+    *,
+    secret_source: SecretSource,
+    region: str | None = None,
+) -> list[BundleFile]:
+    """Every file of the single host's bundle for `config`, in a stable order."""
+    profile = config.models[0]
+    context = {
+        "stack": stack,
+        "tier": str(config.tier),
+        "profile": profile,
+        "vllm_args": vllm_args(profile, model_source=None),
+        "vllm_port": VLLM_PORT,
+        "images": {
+            "vllm": profile.image or versions.VLLM_IMAGE,
+            "caddy": versions.CADDY_IMAGE,
+            "prometheus": versions.PROMETHEUS_IMAGE,
+            "grafana": versions.GRAFANA_IMAGE,
+            "node_exporter": versions.NODE_EXPORTER_IMAGE,
+            "dcgm_exporter": versions.DCGM_EXPORTER_IMAGE,
+        },
+        "host": config.host,
+        "has_hf_token": config.hf_token is not None,
+        "has_grafana_password": config.grafana_admin_password is not None,
+        "secret_source": str(secret_source),
+        "ssm_prefix": ssm_prefix(stack),
+        "region": region,
+        "install_dir": INSTALL_DIR,
+        "model_dir": MODEL_DIR,
+        "secrets_dir": SECRETS_DIR,
+        "gpus": profile.gpus_per_replica,
+        "retention_days": 15,
+    }
+    env = _environment()
+    files = [
+        ("docker-compose.yml", "docker-compose.yml.j2", 0o644),
+        ("caddy/Caddyfile", "Caddyfile.j2", 0o644),
+        ("prometheus/prometheus.yml", "prometheus.yml.j2", 0o644),
+        ("grafana/provisioning/datasources/prometheus.yml", "grafana-datasource.yml.j2", 0o644),
+        ("bin/render-api-keys.py", "render-api-keys.py.j2", 0o755),
+        ("bin/start.sh", "start.sh.j2", 0o755),
+        ("README.txt", "README.txt.j2", 0o644),
+    ]
+    return [BundleFile(path, env.get_template(template).render(context), mode) for path, template, mode in files]
+
+
+def render_user_data(bundle: list[BundleFile]) -> str:
+    """cloud-init user data that writes the bundle to the instance and starts it."""
+    template = _environment().get_template("cloud-init.yaml.j2")
+    return template.render(files=bundle, install_dir=INSTALL_DIR)

@@ -1,0 +1,92 @@
+"""The offline plan: the real Pulumi program, run in-process under recording mocks.
+
+No CLI, no credentials and no state backend: the program sees the stack's config exactly as `pulumi preview`
+would hand it over (secrets it cannot decrypt become redacted placeholders), and every resource it registers
+is recorded with its inputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from llmscale.config.loader import LoadedStack
+from llmscale.plan.recorder import RecordedInvoke, RecordedResource, RecordingMocks, RecordingMonitor
+
+PROJECT = "llmscale"
+
+
+@dataclass
+class PlanResult:
+    """What a program registered for a stack: resources in registration order and the invokes it made."""
+
+    stack: LoadedStack
+    resources: list[RecordedResource]
+    invokes: list[RecordedInvoke]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+class _ExportRecorder:
+    """Collects `pulumi.export` calls, which the mock runtime otherwise discards."""
+
+    def __init__(self) -> None:
+        self.outputs: dict[str, Any] = {}
+        self._original = pulumi.export
+
+    def __enter__(self) -> _ExportRecorder:
+        def export(name: str, value: Any) -> None:
+            self.outputs[name] = value
+
+        pulumi.export = export
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pulumi.export = self._original
+
+
+def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Exported values as a preview shows them: known values, or unknown, with secrets kept wrapped."""
+    from llmscale.plan.recorder import SECRET_SIG_KEY, SECRET_SIG_VALUE, UNKNOWN_TEXT
+
+    resolved: dict[str, Any] = {}
+    for name, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        known = _sync_await(output.is_known())
+        secret = _sync_await(output.is_secret())
+        if not known:
+            resolved[name] = UNKNOWN_TEXT
+            continue
+        plain = _sync_await(output.future())
+        resolved[name] = {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": plain} if secret else plain
+    return resolved
+
+
+def run_program(stack: LoadedStack, program: Callable[[], None]) -> PlanResult:
+    """Run `program` for `stack` under mocks in preview mode and return what it registered.
+
+    Exceptions from the program propagate: a config error raised by the program is the caller's to report.
+    """
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        runtime_settings.reset_options(project=PROJECT, stack=stack.name, preview=True)
+        runtime_config.set_all_config(dict(stack.pulumi_config), sorted(stack.secret_keys))
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack.name, preview=True, monitor=monitor)
+        with _ExportRecorder() as exports:
+            _sync_await(run_pulumi_func(program))
+            outputs = _resolve_outputs(exports.outputs)
+    finally:
+        runtime_config.set_all_config({}, [])
+        asyncio.set_event_loop(None)
+        loop.close()
+    return PlanResult(stack=stack, resources=monitor.recorded, invokes=mocks.invokes, outputs=outputs)

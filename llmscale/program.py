@@ -1,0 +1,23 @@
+"""The Pulumi program: load the stack config, build the tier, export its outputs.
+
+Run by `pulumi up` through `__main__.py`, and in-process by `llmscale plan` under mocks.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from llmscale.config.errors import ConfigError
+from llmscale.config.loader import load_from_pulumi
+
+
+def main() -> None:
+    """Validate the config before registering anything, then build the tier."""
+    from components.tiers import build_tier
+
+    try:
+        config, region = load_from_pulumi()
+    except ConfigError as error:
+        raise pulumi.RunError("invalid stack config:\n" + "\n".join(error.lines())) from None
+    for name, value in build_tier(config, stack=pulumi.get_stack(), region=region).items():
+        pulumi.export(name, value)
