@@ -30,7 +30,9 @@ def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[s
     if config.tier is Tier.SINGLE_GPU and config.platform is Platform.HOST:
         # An existing server gets no cloud resources: its bundle is written by `llmscale render`.
         return {
-            "bundle": pulumi.Output.from_input(f"llmscale render {stack} --out DIR, then DIR/bin/start.sh on the server"),
+            "bundle": pulumi.Output.from_input(
+                f"llmscale render {stack} --out DIR, then DIR/bin/start.sh on the server"
+            ),
             "models": pulumi.Output.from_input([p.name for p in config.models]),
         }
     raise UnsupportedTierError(f"tier {config.tier} on platform {config.platform} is not built by this version yet")

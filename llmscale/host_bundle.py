@@ -51,7 +51,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # noqa: S701 (YAML, shell and Caddyfile text, not HTML)
+        autoescape=False,  # YAML, shell and Caddyfile text, not HTML
     )
 
 

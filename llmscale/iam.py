@@ -13,9 +13,7 @@ def assume_role_policy(service: str) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            ],
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
         }
     )
 
@@ -25,9 +23,7 @@ def read_parameters_policy(parameter_arns: Sequence[str]) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": sorted(parameter_arns)}
-            ],
+            "Statement": [{"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": sorted(parameter_arns)}],
         }
     )
 

@@ -23,7 +23,8 @@ from llmscale.config.presets import PRESETS
 SOURCE = "stacks/Pulumi.test.yaml"
 MODEL_ID = "meta-llama/Llama-3.1-8B-Instruct"
 SECRET = "sk-live-SUPERSECRET"
-SECRET_KEYS = {"llmscale:apiKeys", "llmscale:hfToken", "llmscale:grafanaAdminPassword"}
+SECRET_KEYS = frozenset({"llmscale:apiKeys", "llmscale:hfToken", "llmscale:grafanaAdminPassword"})
+API_KEYS = '{"team-a": "key-a"}'  # stored as a secret (its key is in SECRET_KEYS)
 STRUCTURED_KEYS = ("models", "gpu", "slo", "load", "schedule", "routing", "host")
 DROP = object()  # a change that removes the key
 
@@ -33,9 +34,10 @@ BASE: dict[str, Any] = {
     "aws:region": "eu-west-1",
     "llmscale:host": {"allowedCidrs": ["203.0.113.0/24"]},
     "llmscale:models": [{"name": "chat", "model": MODEL_ID}],
+    "llmscale:apiKeys": API_KEYS,
 }
 # Multi-GPU on an existing cluster: no region and no host settings needed.
-K8S: dict[str, dict[str, Any] | Any] = {
+K8S: dict[str, Any] = {
     "llmscale:tier": "multi-gpu",
     "llmscale:platform": "kubernetes",
     "aws:region": DROP,
@@ -46,21 +48,15 @@ K8S: dict[str, dict[str, Any] | Any] = {
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def config(*change_sets: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    """A deep copy of the minimal valid config with changes applied (full keys; `DROP` removes a key).
-
-    Keyword changes are short names in the llmscale namespace: `config(slo={...})`.
-    """
+def config(*change_sets: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of the minimal valid config with the change sets applied in order (`DROP` removes a key)."""
     values = copy.deepcopy(BASE)
-    merged: dict[str, Any] = {}
     for change_set in change_sets:
-        merged.update(change_set)
-    merged.update({f"llmscale:{key}": value for key, value in changes.items()})
-    for key, value in merged.items():
-        if value is DROP:
-            values.pop(key, None)
-        else:
-            values[key] = copy.deepcopy(value)
+        for key, value in change_set.items():
+            if value is DROP:
+                values.pop(key, None)
+            else:
+                values[key] = copy.deepcopy(value)
     return values
 
 
@@ -74,11 +70,11 @@ def models(**fields: Any) -> dict[str, Any]:
     return {"llmscale:models": [profile(**fields)]}
 
 
-def parse(values: dict[str, Any], secret_keys: set[str] | None = None) -> tuple[StackConfig, str | None]:
+def parse(values: dict[str, Any], secret_keys: frozenset[str] | None = None) -> tuple[StackConfig, str | None]:
     return parse_values(values, SECRET_KEYS if secret_keys is None else secret_keys, SOURCE)
 
 
-def problems_of(values: dict[str, Any], secret_keys: set[str] | None = None) -> ConfigError:
+def problems_of(values: dict[str, Any], secret_keys: frozenset[str] | None = None) -> ConfigError:
     with pytest.raises(ConfigError) as caught:
         parse(values, secret_keys)
     return caught.value
@@ -94,7 +90,7 @@ def assert_well_formed(error: ConfigError, source: str = SOURCE) -> None:
         assert line == f"{source}: {problem.key}: {problem.message}"
         assert " " not in problem.key or problem.key.startswith("line ")
         assert problem.message and "\n" not in problem.message
-    for noise in ("Traceback", "validation error", "errors.pydantic.dev", "input_value", "type=", "[type="):
+    for noise in ("Traceback", "validation error", "errors.pydantic.dev", "input_value", "type="):
         assert noise not in text
 
 
@@ -116,11 +112,17 @@ def test_minimal_config_is_valid() -> None:
     assert stack.models[0].model == MODEL_ID
     assert stack.models[0].lane is Lane.INTERACTIVE
     assert stack.host.allowed_cidrs == ["203.0.113.0/24"]
-    assert stack.api_keys is None
+    assert stack.api_keys is not None and stack.api_keys.get_secret_value() == API_KEYS
+    assert stack.hf_token is None
+
+
+def test_host_platform_needs_neither_region_nor_api_keys() -> None:
+    stack, region = parse(config({"llmscale:platform": "host", "aws:region": DROP, "llmscale:apiKeys": DROP}))
+    assert (stack.platform, region, stack.api_keys) == (Platform.HOST, None, None)
 
 
 def test_parse_does_not_mutate_its_input() -> None:
-    values = config(models(maxNumSeqs=32), slo={"availability": 0.99})
+    values = config(models(maxNumSeqs=32), {"llmscale:slo": {"availability": 0.99}})
     before = copy.deepcopy(values)
     parse(values)
     assert values == before
@@ -170,7 +172,12 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("bad-hhmm-hour", {"llmscale:schedule": {"start": "24:00"}}, "llmscale:schedule.start", "24-hour time HH:MM"),
     ("bad-hhmm-format", {"llmscale:schedule": {"end": "7pm"}}, "llmscale:schedule.end", "24-hour time HH:MM"),
-    ("unknown-day", {"llmscale:schedule": {"days": ["mon", "funday"]}}, "llmscale:schedule.days", "unknown day(s)"),
+    (
+        "unknown-day",
+        {"llmscale:schedule": {"days": ["mon", "funday"]}},
+        "llmscale:schedule.days",
+        "entry 1 is not a day",
+    ),
     ("no-days", {"llmscale:schedule": {"days": []}}, "llmscale:schedule.days", "at least one day"),
     ("day-twice", {"llmscale:schedule": {"days": ["mon", "Mon"]}}, "llmscale:schedule.days", "names a day twice"),
     ("unknown-tier", {"llmscale:tier": "huge-gpu"}, "llmscale:tier", "'single-gpu', 'multi-gpu' or 'enterprise'"),
@@ -231,6 +238,12 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         models(maxReplicas=2),
         "llmscale:models[0].maxReplicas",
         "the single-gpu tier runs one replica",
+    ),
+    (
+        "aws-single-gpu-without-api-keys",
+        {"llmscale:apiKeys": DROP},
+        "llmscale:apiKeys",
+        "required on platform aws: clients authenticate with these keys",
     ),
     ("aws-without-region", {"aws:region": DROP}, "aws:region", "required on platform aws"),
     ("aws-with-empty-region", {"aws:region": ""}, "aws:region", "required on platform aws"),
@@ -361,8 +374,8 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
 
 @pytest.mark.parametrize(("change", "key", "fragment"), [c[1:] for c in INVALID], ids=[c[0] for c in INVALID])
 def test_invalid_config_names_key_and_fix(change: dict[str, Any], key: str, fragment: str) -> None:
-    # No key is declared secret, so a secret key given in a case is stored in plain text.
-    error = problems_of(config(change), secret_keys=set())
+    # A secret key that a case sets is stored in plain text; the base config's apiKeys stays a secret.
+    error = problems_of(config(change), secret_keys=SECRET_KEYS - change.keys())
     assert_well_formed(error)
     assert [p.key for p in error.problems] == [key], error.lines()
     assert fragment in error.problems[0].message
@@ -388,7 +401,7 @@ def test_schema_problems_are_all_reported_at_once() -> None:
         },
         models(maxNumSeqs="x", maxReplica=1),
     )
-    error = problems_of(values, secret_keys=set())
+    error = problems_of(values, secret_keys=frozenset())
     assert_well_formed(error)
     assert sorted(p.key for p in error.problems) == sorted(
         [
@@ -435,10 +448,10 @@ def test_problem_renders_one_line() -> None:
 
 # --- secrets are never echoed -----------------------------------------------------------------------------
 
-SECRET_MISPLACED: list[tuple[str, dict[str, Any], set[str]]] = [
-    ("plaintext-api-keys", {"llmscale:apiKeys": SECRET}, set()),
-    ("plaintext-hf-token", {"llmscale:hfToken": SECRET}, set()),
-    ("plaintext-grafana-password", {"llmscale:grafanaAdminPassword": SECRET}, set()),
+SECRET_MISPLACED: list[tuple[str, dict[str, Any], frozenset[str]]] = [
+    ("plaintext-api-keys", {"llmscale:apiKeys": SECRET}, SECRET_KEYS - {"llmscale:apiKeys"}),
+    ("plaintext-hf-token", {"llmscale:hfToken": SECRET}, SECRET_KEYS - {"llmscale:hfToken"}),
+    ("plaintext-grafana-password", {"llmscale:grafanaAdminPassword": SECRET}, frozenset()),
     ("api-keys-wrong-type", {"llmscale:apiKeys": [SECRET]}, SECRET_KEYS),
     ("max-num-seqs", models(maxNumSeqs=SECRET), SECRET_KEYS),
     ("gpu-memory-utilization", models(gpuMemoryUtilization=SECRET), SECRET_KEYS),
@@ -466,7 +479,7 @@ SECRET_MISPLACED: list[tuple[str, dict[str, Any], set[str]]] = [
 @pytest.mark.parametrize(
     ("change", "secret_keys"), [c[1:] for c in SECRET_MISPLACED], ids=[c[0] for c in SECRET_MISPLACED]
 )
-def test_misplaced_secret_is_never_echoed(change: dict[str, Any], secret_keys: set[str]) -> None:
+def test_misplaced_secret_is_never_echoed(change: dict[str, Any], secret_keys: frozenset[str]) -> None:
     error = problems_of(config(change), secret_keys)
     assert_well_formed(error)
     for text in (str(error), repr(error), *error.lines(), *(repr(p) for p in error.problems)):
@@ -602,7 +615,7 @@ def test_rich_config_values() -> None:
 
 # --- stack files ------------------------------------------------------------------------------------------
 
-STACK_YAML = """\
+STACK_BODY = """\
 config:
   aws:region: eu-west-1
   llmscale:tier: single-gpu
@@ -615,16 +628,8 @@ config:
       model: meta-llama/Llama-3.1-8B-Instruct
       maxNumSeqs: 32
 """
-
-SECURE_YAML = (
-    STACK_YAML
-    + """\
-  llmscale:apiKeys:
-    secure: v1:AAAABBBBCCCCDDDD
-  llmscale:hfToken:
-    secure: v1:EEEEFFFFGGGG
-"""
-)
+STACK_YAML = STACK_BODY + "  llmscale:apiKeys:\n    secure: v1:AAAABBBBCCCCDDDD\n"
+SECURE_YAML = STACK_YAML + "  llmscale:hfToken:\n    secure: v1:EEEEFFFFGGGG\n"
 
 
 def test_load_stack_from_path(tmp_path: Path) -> None:
@@ -635,8 +640,7 @@ def test_load_stack_from_path(tmp_path: Path) -> None:
     assert loaded.region == "eu-west-1"
     assert loaded.config.models[0].max_num_seqs == 32
     assert loaded.config.environment == "development"
-    assert loaded.secret_keys == frozenset()
-    assert loaded.undecryptable == frozenset()
+    assert loaded.secret_keys == loaded.undecryptable == frozenset({"llmscale:apiKeys"})
     assert loaded.config == parse(read_stack_file(path)[0])[0]
 
 
@@ -670,7 +674,7 @@ def test_secure_values_become_placeholders(tmp_path: Path) -> None:
 
 
 def test_plaintext_secret_in_stack_file_is_rejected(tmp_path: Path) -> None:
-    path = write(tmp_path / "Pulumi.plain.yaml", STACK_YAML + f"  llmscale:apiKeys: {SECRET}\n")
+    path = write(tmp_path / "Pulumi.plain.yaml", STACK_BODY + f"  llmscale:apiKeys: {SECRET}\n")
     with pytest.raises(ConfigError) as caught:
         load_stack(str(path))
     assert_well_formed(caught.value, source=caught.value.source)

@@ -191,7 +191,11 @@ class SingleGpuHost(pulumi.ComponentResource):
             )
         if host.recover_on_failure:
             InstanceRecovery(
-                f"{name}-recovery", instance_id=instance.id, instance_arn=instance.arn, region=region, tags=tags,
+                f"{name}-recovery",
+                instance_id=instance.id,
+                instance_arn=instance.arn,
+                region=region,
+                tags=tags,
                 opts=child,
             )
         if config.schedule.enabled:

@@ -67,7 +67,7 @@ def _single_gpu(config: StackConfig) -> list[Problem]:
             Problem(
                 dotted_key(["apiKeys"]),
                 "required on platform aws: clients authenticate with these keys; run "
-                "`pulumi config set --secret llmscale:apiKeys '{\"team-a\": \"<key>\"}'`",
+                '`pulumi config set --secret llmscale:apiKeys \'{"team-a": "<key>"}\'`',
             )
         )
     if config.platform is Platform.HOST:
@@ -138,7 +138,9 @@ def _extra_args(config: StackConfig) -> list[Problem]:
 
 def _region(config: StackConfig, region: str | None) -> list[Problem]:
     if config.platform is Platform.AWS and not region:
-        return [Problem("aws:region", "required on platform aws (for example `pulumi config set aws:region eu-west-1`)")]
+        return [
+            Problem("aws:region", "required on platform aws (for example `pulumi config set aws:region eu-west-1`)")
+        ]
     return []
 
 

@@ -93,9 +93,7 @@ def _unknown_key_message(model: type[BaseModel], loc: Sequence[str | int]) -> st
     return f"unknown key; {hint}known keys: {', '.join(known)}"
 
 
-def _key_from_message(
-    model: type[BaseModel], loc: list[str | int], message: str
-) -> tuple[list[str | int], str]:
+def _key_from_message(model: type[BaseModel], loc: list[str | int], message: str) -> tuple[list[str | int], str]:
     """Model-level validators name the key they blame as `key: message`; move that key into the location."""
     head, sep, rest = message.partition(": ")
     owner = _model_at(model, loc)

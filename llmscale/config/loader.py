@@ -150,7 +150,9 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str], set[str]]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "file"
-        raise ConfigError(source, [Problem(where, f"not valid YAML ({getattr(error, 'problem', 'parse error')})")]) from None
+        raise ConfigError(
+            source, [Problem(where, f"not valid YAML ({getattr(error, 'problem', 'parse error')})")]
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(source, [Problem("file", f"cannot be read ({error.__class__.__name__})")]) from None
     if document is None:
@@ -166,10 +168,21 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str], set[str]]:
     undecryptable: set[str] = set()
     for key, value in config.items():
         key = str(key)
-        if _contains_secure(value):
+        if isinstance(value, dict) and set(value) == {"secure"}:
             secret.add(key)
             undecryptable.add(key)
             values[key] = SECRET_PLACEHOLDER
+        elif _contains_secure(value):
+            raise ConfigError(
+                source,
+                [
+                    Problem(
+                        key,
+                        "secrets inside structured keys are not supported; llmscale reads secrets only from "
+                        "llmscale:apiKeys, llmscale:hfToken and llmscale:grafanaAdminPassword",
+                    )
+                ],
+            )
         else:
             values[key] = value
     return values, secret, undecryptable

@@ -170,8 +170,7 @@ class GpuConfig(ConfigModel):
     def _known_or_stated(self) -> GpuConfig:
         if self.gpus_per_node is None and catalog.lookup(self.instance_type) is None:
             raise ValueError(
-                f"instanceType: {self.instance_type} is not in llmscale's catalogue; "
-                "set gpusPerNode to the number of GPUs it has"
+                "instanceType: is not in llmscale's catalogue; set gpusPerNode to the number of GPUs it has"
             )
         return self
 
@@ -196,7 +195,7 @@ class SloConfig(ConfigModel):
     @field_validator("availability", "max_error_rate", mode="before")
     @classmethod
     def _fraction_not_percent(cls, value: object) -> object:
-        if isinstance(value, int | float) and 1 <= value <= 100:
+        if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value <= 100:
             raise ValueError(f"is a fraction: write {value / 100:g} for {value:g} %")
         return value
 
@@ -226,7 +225,7 @@ class ScheduleConfig(ConfigModel):
         try:
             zoneinfo.ZoneInfo(timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {timezone!r}; use an IANA name such as Europe/Berlin") from None
+            raise ValueError("unknown time zone; use an IANA name such as Europe/Berlin") from None
         return timezone
 
     @field_validator("days")
@@ -235,9 +234,9 @@ class ScheduleConfig(ConfigModel):
         if not days:
             raise ValueError("must name at least one day (mon..sun)")
         lowered = [day.lower() for day in days]
-        unknown = [day for day in lowered if day not in DAYS]
+        unknown = [str(index) for index, day in enumerate(lowered) if day not in DAYS]
         if unknown:
-            raise ValueError(f"unknown day(s) {', '.join(unknown)}; use mon, tue, wed, thu, fri, sat, sun")
+            raise ValueError(f"entry {', '.join(unknown)} is not a day; use mon, tue, wed, thu, fri, sat, sun")
         if len(set(lowered)) != len(lowered):
             raise ValueError("names a day twice")
         return sorted(lowered, key=DAYS.index)
@@ -292,13 +291,15 @@ class HostConfig(ConfigModel):
     @classmethod
     def _cidrs(cls, cidrs: list[str]) -> list[str]:
         bad = []
-        for cidr in cidrs:
+        for index, cidr in enumerate(cidrs):
             try:
                 ipaddress.ip_network(cidr, strict=True)
             except ValueError:
-                bad.append(cidr)
+                bad.append(str(index))
         if bad:
-            raise ValueError(f"not a network in CIDR notation: {', '.join(bad)} (for example 203.0.113.0/24)")
+            raise ValueError(
+                f"entry {', '.join(bad)} is not a network in CIDR notation (for example 203.0.113.0/24, host bits 0)"
+            )
         return cidrs
 
     @field_validator("vpc_cidr")

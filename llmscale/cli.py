@@ -1,0 +1,132 @@
+"""The `llmscale` command: validate, plan and render stacks without a cloud account.
+
+Exit codes: 0 ok, 1 findings (reserved for mandatory policy violations), 2 usage or config error. Human
+output goes to stderr; `--json` documents go to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import pulumi
+import typer
+
+from llmscale import __version__
+from llmscale.config.errors import ConfigError
+from llmscale.config.loader import LoadedStack, load_stack
+from llmscale.config.models import Tier
+
+app = typer.Typer(
+    name="llmscale",
+    help="Infrastructure as code for serving LLMs: validate, plan and render stacks offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+StackArg = Annotated[
+    str, typer.Argument(metavar="STACK", help="A stack name (stacks/Pulumi.STACK.yaml) or a stack file path.")
+]
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(lines: list[str], code: int = 2) -> typer.Exit:
+    for line in lines:
+        _err(line)
+    return typer.Exit(code)
+
+
+def _load(stack: str) -> LoadedStack:
+    try:
+        return load_stack(stack)
+    except ConfigError as error:
+        raise _fail(error.lines()) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"llmscale {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """llmscale: LLM inference deployments in three tiers, planned offline and kept honest by policy."""
+
+
+@app.command()
+def validate(stack: StackArg) -> None:
+    """Check a stack's config: exit 0 when valid, 2 with one line per problem."""
+    loaded = _load(stack)
+    config = loaded.config
+    _err(
+        f"{loaded.source}: valid (tier {config.tier}, platform {config.platform}, "
+        f"{len(config.models)} model profile{'s' if len(config.models) != 1 else ''})"
+    )
+
+
+@app.command()
+def plan(
+    stack: StackArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Write the plan as JSON to stdout.")] = False,
+    details: Annotated[bool, typer.Option("--details", help="Show every resource's inputs in the tree.")] = False,
+) -> None:
+    """Run the Pulumi program offline under mocks and show what `pulumi up` would create."""
+    from llmscale.plan.report import plan_document, render_text
+    from llmscale.plan.runner import run_program
+    from llmscale.program import main as program
+
+    loaded = _load(stack)
+    try:
+        result = run_program(loaded, program)
+    except pulumi.RunError as error:
+        raise _fail([f"{loaded.source}: {line}" for line in str(error).splitlines()]) from None
+    document = plan_document(result)
+    _err(render_text(document, details=details))
+    if as_json:
+        typer.echo(json.dumps(document, indent=2, sort_keys=False))
+
+
+@app.command()
+def render(
+    stack: StackArg,
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the bundle into.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
+) -> None:
+    """Write the single host's bundle (compose, Caddy, Prometheus, Grafana, start script) to a directory."""
+    from llmscale.host_bundle import SecretSource, render_bundle
+
+    loaded = _load(stack)
+    config = loaded.config
+    if config.tier is not Tier.SINGLE_GPU:
+        raise _fail([f"{loaded.source}: render writes the single-gpu host bundle; tier {config.tier} has none yet"])
+    source = SecretSource.FILES if config.platform == "host" else SecretSource.SSM
+    bundle = render_bundle(config, loaded.name, secret_source=source, region=loaded.region)
+    existing = [out / f.path for f in bundle if (out / f.path).exists()]
+    if existing and not force:
+        raise _fail([f"{path}: exists; pass --force to overwrite" for path in existing])
+    for file in bundle:
+        target = out / file.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(file.content, encoding="utf-8")
+        target.chmod(file.mode)
+    _err(f"wrote {len(bundle)} files to {out} for stack {loaded.name}; start with bin/start.sh (see README.txt)")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

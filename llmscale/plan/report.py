@@ -1,0 +1,168 @@
+"""Plan output: the machine-readable document and the preview-like tree people read.
+
+Both are built from redacted values only: secrets print as `[secret]`, values known only after apply as
+`(known after apply)`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from llmscale.plan.recorder import REDACTED, UNKNOWN_TEXT, RecordedResource, redact
+from llmscale.plan.runner import PlanResult
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+PLAN_FORMAT_VERSION = 1
+
+
+def _urn_name(urn: str | None) -> str | None:
+    return urn.rsplit("::", 1)[-1] if urn else None
+
+
+def _urn_type(urn: str) -> str:
+    return urn.split("::")[2].split("$")[-1]
+
+
+def _provider_name(reference: str | None) -> str | None:
+    """`urn:…::name::id` → the provider's resource name; None for the default provider."""
+    if not reference:
+        return None
+    urn = reference.rsplit("::", 1)[0]
+    name = _urn_name(urn)
+    return None if name and name.startswith("default") else name
+
+
+def _scrub(value: Any, secrets: list[str]) -> Any:
+    """Replace any occurrence of a known secret value, wherever a program might have copied it."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret and secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {key: _scrub(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item, secrets) for item in value]
+    return value
+
+
+def known_secret_values(result: PlanResult) -> list[str]:
+    """The plaintext of every secret in the stack's config that the plan could see (never placeholders)."""
+    config = result.stack.config
+    values = [config.api_keys, config.hf_token, config.grafana_admin_password]
+    return [v.get_secret_value() for v in values if v is not None and v.get_secret_value() != REDACTED]
+
+
+def _count_unknown(value: Any) -> int:
+    if value == UNKNOWN_TEXT:
+        return 1
+    if isinstance(value, dict):
+        return sum(_count_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_count_unknown(v) for v in value)
+    return 0
+
+
+def _resource_entry(resource: RecordedResource, secrets: list[str]) -> dict[str, Any]:
+    return {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "parent": None if resource.parent and _urn_type(resource.parent) == STACK_TYPE else _urn_name(resource.parent),
+        "parentUrn": resource.parent,
+        "custom": resource.custom,
+        "provider": _provider_name(resource.provider),
+        "inputs": _scrub(redact(resource.inputs), secrets),
+        "dependsOn": sorted({_urn_name(urn) for urn in resource.dependencies if urn}),
+        "ignoreChanges": resource.ignore_changes,
+    }
+
+
+def plan_document(result: PlanResult) -> dict[str, Any]:
+    """The plan as JSON-ready data: stack, tier, resources with redacted inputs, invokes, outputs, counts."""
+    secrets = known_secret_values(result)
+    resources = [_resource_entry(r, secrets) for r in result.resources]
+    config = result.stack.config
+    return {
+        "formatVersion": PLAN_FORMAT_VERSION,
+        "stack": result.stack.name,
+        "source": result.stack.source,
+        "tier": str(config.tier),
+        "platform": str(config.platform),
+        "region": result.stack.region,
+        "resources": resources,
+        "invokes": [{"token": i.token, "args": _scrub(redact(i.args), secrets)} for i in result.invokes],
+        "outputs": _scrub(redact(result.outputs), secrets),
+        "counts": dict(sorted(Counter(r["type"] for r in resources).items())),
+        "summary": {
+            "resources": len(resources),
+            "customResources": sum(1 for r in resources if r["custom"]),
+            "components": sum(1 for r in resources if not r["custom"]),
+            "unknownValues": sum(_count_unknown(r["inputs"]) for r in resources),
+            "undecryptedSecrets": sorted(result.stack.undecryptable),
+        },
+    }
+
+
+def _tree_lines(resources: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for resource in resources:
+        children.setdefault(resource["parentUrn"], []).append(resource)
+    known_urns = {r["urn"] for r in resources}
+    roots = [r for r in resources if r["parentUrn"] not in known_urns]
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(node: dict[str, Any], prefix: str, last: bool) -> None:
+        branch = "└─ " if last else "├─ "
+        rows.append((prefix + branch, node["type"], node["name"]))
+        kids = children.get(node["urn"], [])
+        for index, kid in enumerate(kids):
+            walk(kid, prefix + ("   " if last else "│  "), index == len(kids) - 1)
+
+    for index, root in enumerate(roots):
+        walk(root, "", index == len(roots) - 1)
+    return rows
+
+
+def render_text(document: dict[str, Any], *, details: bool = False) -> str:
+    """A preview-like tree of what `pulumi up` would create, then counts by type, outputs and invokes."""
+    lines = [
+        f"Plan for stack {document['stack']} (tier {document['tier']}, platform {document['platform']}"
+        + (f", region {document['region']}" if document["region"] else "")
+        + f") from {document['source']}",
+        "",
+    ]
+    rows = [("", STACK_TYPE, f"llmscale-{document['stack']}"), *_tree_lines(document["resources"])]
+    width = max(len(prefix + kind) for prefix, kind, _ in rows) + 2
+    lines.append(f"     {'Type'.ljust(width)}Name")
+    by_key = {(r["type"], r["name"]): r for r in document["resources"]}
+    for prefix, kind, name in rows:
+        lines.append(f" +   {(prefix + kind).ljust(width)}{name}")
+        if details and (kind, name) in by_key:
+            for key, value in sorted(by_key[kind, name]["inputs"].items()):
+                text = str(value)
+                if len(text) > 160:
+                    text = text[:157] + "..."
+                lines.append(f"     {' ' * len(prefix)}    {key}: {text}")
+    lines += ["", "Resources by type:"]
+    lines += [f"  {count:>4}  {kind}" for kind, count in document["counts"].items()]
+    if document["outputs"]:
+        lines += ["", "Outputs:"]
+        lines += [f"  {name}: {value}" for name, value in document["outputs"].items()]
+    if document["invokes"]:
+        lines += ["", "Looked up at deploy time:"]
+        lines += [f"  {invoke['token']} {invoke['args']}" for invoke in document["invokes"]]
+    summary = document["summary"]
+    lines += [
+        "",
+        f"{summary['resources']} resources to create ({summary['customResources']} cloud resources, "
+        f"{summary['components']} components); {summary['unknownValues']} input values known only after apply.",
+    ]
+    if summary["undecryptedSecrets"]:
+        lines.append(
+            f"Encrypted config not decrypted offline (shown as {REDACTED}): {', '.join(summary['undecryptedSecrets'])}"
+        )
+    return "\n".join(lines)
