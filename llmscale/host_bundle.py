@@ -79,6 +79,8 @@ def render_bundle(
             "dcgm_exporter": versions.DCGM_EXPORTER_IMAGE,
         },
         "host": config.host,
+        # Caddy reads the address from its environment when there is no domain (see bin/start.sh).
+        "site_name": config.host.domain or "{$LLMSCALE_SITE_NAME}",
         "has_hf_token": config.hf_token is not None,
         "has_grafana_password": config.grafana_admin_password is not None,
         "secret_source": str(secret_source),

@@ -136,13 +136,15 @@ class SingleGpuHost(pulumi.ComponentResource):
             opts=child,
         )
         aws.iam.RolePolicyAttachment(f"{name}-ssm-core", role=role.name, policy_arn=iam.SSM_CORE_POLICY, opts=child)
+        boot_prerequisites: list[pulumi.Resource] = list(parameters)
         if parameters:
-            aws.iam.RolePolicy(
+            read_secrets = aws.iam.RolePolicy(
                 f"{name}-read-secrets",
                 role=role.id,
                 policy=pulumi.Output.all(*[p.arn for p in parameters]).apply(iam.read_parameters_policy),
                 opts=child,
             )
+            boot_prerequisites.append(read_secrets)
         profile_resource = aws.iam.InstanceProfile(f"{name}-host", role=role.name, tags=tags, opts=child)
 
         ami = aws.ssm.get_parameter_output(
@@ -174,7 +176,8 @@ class SingleGpuHost(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-gpu"},
             volume_tags=tags,
             # A newer AMI in the SSM parameter must not replace a running host; rebuild it deliberately.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"], depends_on=parameters),
+            # The start script reads the secrets at first boot: they and the permission to read them come first.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"], depends_on=boot_prerequisites),
         )
         address = aws.ec2.Eip(
             f"{name}-ip", domain="vpc", instance=instance.id, tags={**tags, "Name": f"{name}-ip"}, opts=child
