@@ -1,0 +1,483 @@
+"""Tests for the single-gpu tier on AWS: the real Pulumi program planned offline under recording mocks.
+
+The example stack `single-gpu` and variants of it (written to a temporary directory) are planned once per
+module; each test reads the recorded resources and invokes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+import llmscale.plan.runner as runner
+import llmscale.program
+from llmscale import versions
+from llmscale.config.loader import LoadedStack, load_stack, resolve_stack
+from llmscale.plan.recorder import RecordedResource, RecordingMonitor, is_secret, is_unknown
+from llmscale.plan.runner import PlanResult, run_program
+
+STACK = "single-gpu"
+REGION = "eu-west-1"
+ALLOWED_CIDR = "203.0.113.0/24"
+IPV6_CIDR = "2001:db8::/32"
+DOMAIN = "llm.example.com"
+ZONE_ID = "Z0123456789ABCDEFGHIJ"
+EC2_USER_DATA_LIMIT = 16384
+
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+INSTANCE = "aws:ec2/instance:Instance"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
+PARAMETER = "aws:ssm/parameter:Parameter"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+EIP = "aws:ec2/eip:Eip"
+RECORD = "aws:route53/record:Record"
+TOP_COMPONENT = "llmscale:index:SingleGpuHost"
+GET_PARAMETER = "aws:ssm/getParameter:getParameter"
+
+# Resource types whose AWS API has no tags (Route 53 records are untagged too).
+UNTAGGED = {
+    ROLE_POLICY,
+    ATTACHMENT,
+    "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    SCHEDULE,
+    EVENT_TARGET,
+    RECORD,
+}
+
+API_KEYS_VALUE = '{"pilot-team": "sk-test-Zq8vN3kP0aLr7sXe"}'
+HF_TOKEN_VALUE = "hf_testTokenXy7Qw9Lm2Pz4"
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def example_document() -> dict[str, Any]:
+    _, path = resolve_stack(STACK)
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def write_variant(directory: Path, name: str, change: Callable[[dict[str, Any]], None]) -> Path:
+    """Write stacks/Pulumi.single-gpu.yaml with `change` applied to its `config:` mapping as Pulumi.NAME.yaml."""
+    document = example_document()
+    change(document["config"])
+    path = directory / f"Pulumi.{name}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def plan_variant(directory: Path, name: str, change: Callable[[dict[str, Any]], None]) -> PlanResult:
+    return run_program(load_stack(str(write_variant(directory, name, change))), llmscale.program.main)
+
+
+def of_type(plan: PlanResult, type_: str) -> list[RecordedResource]:
+    return [r for r in plan.resources if r.type == type_]
+
+
+def one(plan: PlanResult, type_: str, name: str | None = None) -> RecordedResource:
+    found = [r for r in of_type(plan, type_) if name is None or r.name == name]
+    assert len(found) == 1, f"expected one {type_} {name or ''}, got {[r.name for r in found]}"
+    return found[0]
+
+
+def trusted_services(role: RecordedResource) -> set[str]:
+    document = json.loads(role.inputs["assumeRolePolicy"])
+    services: set[str] = set()
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert statement["Action"] == "sts:AssumeRole"
+        service = statement["Principal"]["Service"]
+        services.update(service if isinstance(service, list) else [service])
+    return services
+
+
+def children_of(plan: PlanResult, component_type: str) -> list[RecordedResource]:
+    parent = one(plan, component_type)
+    return [r for r in plan.resources if r.parent == parent.urn]
+
+
+def user_data(plan: PlanResult) -> str:
+    value = one(plan, INSTANCE).inputs["userData"]
+    assert isinstance(value, str)
+    return value
+
+
+def bundle_file(plan: PlanResult, suffix: str) -> str:
+    files = yaml.safe_load(user_data(plan))["write_files"]
+    [content] = [f["content"] for f in files if f["path"].endswith(suffix)]
+    return content
+
+
+def follows(args: list[str], flag: str) -> str:
+    """The value after `flag` in an argument list."""
+    assert flag in args, f"{flag} missing from {args}"
+    return args[args.index(flag) + 1]
+
+
+# --- fixtures --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def plan() -> PlanResult:
+    return run_program(load_stack(STACK), llmscale.program.main)
+
+
+@pytest.fixture(scope="module")
+def variants_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stacks")
+
+
+@pytest.fixture(scope="module")
+def ipv6_plan(variants_dir: Path) -> PlanResult:
+    def change(config: dict[str, Any]) -> None:
+        config["llmscale:host"]["allowedCidrs"] = [ALLOWED_CIDR, IPV6_CIDR]
+
+    return plan_variant(variants_dir, "single-gpu-ipv6", change)
+
+
+@pytest.fixture(scope="module")
+def unscheduled_plan(variants_dir: Path) -> PlanResult:
+    def change(config: dict[str, Any]) -> None:
+        config["llmscale:schedule"]["enabled"] = False
+
+    return plan_variant(variants_dir, "single-gpu-always-on", change)
+
+
+@pytest.fixture(scope="module")
+def dns_plan(variants_dir: Path) -> PlanResult:
+    def change(config: dict[str, Any]) -> None:
+        config["llmscale:host"]["domain"] = DOMAIN
+        config["llmscale:host"]["hostedZoneId"] = ZONE_ID
+
+    return plan_variant(variants_dir, "single-gpu-dns", change)
+
+
+@pytest.fixture(scope="module")
+def decrypted_plan() -> PlanResult:
+    """The example stack as `pulumi up` runs it: secrets decrypted to real values."""
+    stack = load_stack(STACK)
+    config = {**stack.pulumi_config, "llmscale:apiKeys": API_KEYS_VALUE, "llmscale:hfToken": HF_TOKEN_VALUE}
+    decrypted = dataclasses.replace(stack, pulumi_config=config, undecryptable=frozenset())
+    return run_program(decrypted, llmscale.program.main)
+
+
+# --- security group --------------------------------------------------------------------------------------
+
+
+def test_security_group_allows_only_https_from_the_allowed_networks(plan: PlanResult) -> None:
+    group = one(plan, SECURITY_GROUP)
+    ingress = group.inputs["ingress"]
+    assert ingress, "the endpoint must be reachable from the allowed networks"
+    for rule in ingress:
+        assert rule["protocol"] == "tcp"
+        assert rule["fromPort"] == 443
+        assert rule["toPort"] == 443
+        assert not rule.get("ipv6CidrBlocks")
+        assert not rule.get("securityGroups")
+        assert not rule.get("self")
+    assert sorted(c for rule in ingress for c in rule.get("cidrBlocks", [])) == [ALLOWED_CIDR]
+
+
+def test_no_ssh_port_anywhere(plan: PlanResult) -> None:
+    group = one(plan, SECURITY_GROUP)
+    for rule in group.inputs["ingress"]:
+        assert not (rule["fromPort"] <= 22 <= rule["toPort"]), rule
+        assert rule["protocol"] not in ("-1", "all"), rule
+    # No rules added outside the group.
+    assert not [r for r in plan.resources if "ecurityGroupRule" in r.type or "ecurityGroupIngressRule" in r.type]
+    assert one(plan, INSTANCE).inputs.get("keyName") is None
+
+
+def test_ipv6_cidr_lands_in_ipv6_blocks(ipv6_plan: PlanResult) -> None:
+    ingress = one(ipv6_plan, SECURITY_GROUP).inputs["ingress"]
+    ipv4 = [c for rule in ingress for c in rule.get("cidrBlocks", [])]
+    ipv6 = [c for rule in ingress for c in rule.get("ipv6CidrBlocks", [])]
+    assert ipv4 == [ALLOWED_CIDR]
+    assert ipv6 == [IPV6_CIDR]
+    assert all(rule["protocol"] == "tcp" and rule["fromPort"] == rule["toPort"] == 443 for rule in ingress)
+
+
+# --- instance --------------------------------------------------------------------------------------------
+
+
+def test_instance_requires_imdsv2(plan: PlanResult) -> None:
+    assert one(plan, INSTANCE).inputs["metadataOptions"]["httpTokens"] == "required"
+
+
+def test_root_volume_is_encrypted_gp3_and_large_enough(plan: PlanResult) -> None:
+    root = one(plan, INSTANCE).inputs["rootBlockDevice"]
+    assert root["encrypted"] is True
+    assert root["volumeType"] == "gp3"
+    assert root["volumeSize"] >= 150
+
+
+def test_ami_is_looked_up_at_deploy_time(plan: PlanResult) -> None:
+    instance = one(plan, INSTANCE)
+    assert is_unknown(instance.inputs["ami"])
+    lookups = [i for i in plan.invokes if i.token == GET_PARAMETER]
+    assert [i.args.get("name") for i in lookups] == [versions.GPU_AMI_SSM_PARAMETER]
+
+
+def test_newer_ami_does_not_replace_the_instance(plan: PlanResult) -> None:
+    assert "ami" in one(plan, INSTANCE).ignore_changes
+
+
+def test_instance_profile_role_trusts_ec2_and_has_ssm_core(plan: PlanResult) -> None:
+    instance = one(plan, INSTANCE)
+    profiles = [p for p in of_type(plan, INSTANCE_PROFILE) if p.urn in instance.dependencies]
+    assert len(profiles) == 1
+    [role] = [r for r in of_type(plan, ROLE) if r.urn in profiles[0].dependencies]
+    assert trusted_services(role) == {"ec2.amazonaws.com"}
+    attachments = [a for a in of_type(plan, ATTACHMENT) if role.urn in a.dependencies]
+    assert [a.inputs["policyArn"] for a in attachments] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    readers = [p for p in of_type(plan, ROLE_POLICY) if role.urn in p.dependencies]
+    assert [p.name for p in readers] == [f"{STACK}-read-secrets"]
+
+
+# --- user data -------------------------------------------------------------------------------------------
+
+
+def test_user_data_is_cloud_config_yaml(plan: PlanResult) -> None:
+    text = user_data(plan)
+    assert text.startswith("#cloud-config\n")
+    document = yaml.safe_load(text)
+    assert isinstance(document, dict)
+    assert document["write_files"]
+    assert document["runcmd"]
+
+
+def test_user_data_fits_the_ec2_limit(plan: PlanResult) -> None:
+    assert len(user_data(plan).encode("utf-8")) < EC2_USER_DATA_LIMIT
+
+
+def test_user_data_runs_the_pinned_vllm_with_the_profile_limits(plan: PlanResult) -> None:
+    text = user_data(plan)
+    assert versions.VLLM_IMAGE in text
+    compose = yaml.safe_load(bundle_file(plan, "/docker-compose.yml"))
+    vllm = compose["services"]["vllm"]
+    assert vllm["image"] == versions.VLLM_IMAGE
+    args = [str(a) for a in vllm["command"]]
+    assert follows(args, "--max-model-len") == "8192"
+    assert follows(args, "--max-num-seqs") == "64"
+    assert int(follows(args, "--max-num-queued-reqs")) >= 64
+    assert follows(args, "--served-model-name") == "chat"
+
+
+def test_user_data_holds_no_secret(plan: PlanResult, decrypted_plan: PlanResult) -> None:
+    assert "[secret]" not in user_data(plan)
+    text = user_data(decrypted_plan)
+    assert "sk-test-Zq8vN3kP0aLr7sXe" not in text
+    assert HF_TOKEN_VALUE not in text
+    # Same bundle whatever the secret values are: secrets only reach the host through SSM.
+    assert text == user_data(plan)
+
+
+def test_user_data_fetches_each_secret_from_ssm_with_decryption(plan: PlanResult) -> None:
+    start = bundle_file(plan, "/bin/start.sh")
+    assert "aws ssm get-parameter" in start
+    assert "--with-decryption" in start
+    assert f"/llmscale/{STACK}/" in start
+    for parameter in of_type(plan, PARAMETER):
+        key = parameter.inputs["name"].rsplit("/", 1)[1]
+        assert key in start.split(), f"{key} is not fetched by start.sh"
+
+
+# --- SSM parameters --------------------------------------------------------------------------------------
+
+
+def test_secrets_are_secure_string_parameters(plan: PlanResult) -> None:
+    parameters = of_type(plan, PARAMETER)
+    assert sorted(p.inputs["name"] for p in parameters) == [
+        f"/llmscale/{STACK}/api-keys",
+        f"/llmscale/{STACK}/hf-token",
+    ]
+    for parameter in parameters:
+        assert parameter.inputs["type"] == "SecureString"
+        assert is_secret(parameter.inputs["value"])
+
+
+def test_decrypted_secret_values_go_to_ssm_as_secrets(decrypted_plan: PlanResult) -> None:
+    values = {p.inputs["name"]: p.inputs["value"] for p in of_type(decrypted_plan, PARAMETER)}
+    assert all(is_secret(value) for value in values.values())
+    assert values[f"/llmscale/{STACK}/api-keys"]["value"] == API_KEYS_VALUE
+    assert values[f"/llmscale/{STACK}/hf-token"]["value"] == HF_TOKEN_VALUE
+
+
+def test_instance_waits_for_its_parameters(plan: PlanResult) -> None:
+    instance = one(plan, INSTANCE)
+    assert {p.urn for p in of_type(plan, PARAMETER)} <= set(instance.dependencies)
+
+
+# --- schedule --------------------------------------------------------------------------------------------
+
+
+def test_schedule_starts_and_stops_the_instance(plan: PlanResult) -> None:
+    schedules = {s.inputs["target"]["arn"]: s for s in of_type(plan, SCHEDULE)}
+    assert len(of_type(plan, SCHEDULE)) == 2
+    assert set(schedules) == {
+        "arn:aws:scheduler:::aws-sdk:ec2:startInstances",
+        "arn:aws:scheduler:::aws-sdk:ec2:stopInstances",
+    }
+    start = schedules["arn:aws:scheduler:::aws-sdk:ec2:startInstances"]
+    stop = schedules["arn:aws:scheduler:::aws-sdk:ec2:stopInstances"]
+    assert start.inputs["scheduleExpression"] == "cron(0 7 ? * MON,TUE,WED,THU,FRI *)"
+    assert stop.inputs["scheduleExpression"] == "cron(0 20 ? * MON,TUE,WED,THU,FRI *)"
+    for schedule in (start, stop):
+        assert schedule.inputs["scheduleExpressionTimezone"] == "Europe/Berlin"
+        assert schedule.inputs["flexibleTimeWindow"] == {"mode": "OFF"}
+
+
+def test_schedule_role_trusts_the_scheduler(plan: PlanResult) -> None:
+    [role] = [r for r in children_of(plan, "llmscale:index:InstanceSchedule") if r.type == ROLE]
+    assert trusted_services(role) == {"scheduler.amazonaws.com"}
+    for schedule in of_type(plan, SCHEDULE):
+        assert role.urn in schedule.dependencies
+
+
+def test_no_schedule_when_disabled(unscheduled_plan: PlanResult) -> None:
+    assert of_type(unscheduled_plan, SCHEDULE) == []
+    assert of_type(unscheduled_plan, "llmscale:index:InstanceSchedule") == []
+    assert not [r for r in of_type(unscheduled_plan, ROLE) if "scheduler.amazonaws.com" in trusted_services(r)]
+    assert len(of_type(unscheduled_plan, INSTANCE)) == 1
+
+
+# --- recovery --------------------------------------------------------------------------------------------
+
+
+def test_status_check_alarms(plan: PlanResult) -> None:
+    alarms = {a.inputs["metricName"]: a for a in of_type(plan, ALARM)}
+    assert set(alarms) == {"StatusCheckFailed_System", "StatusCheckFailed_Instance"}
+    for alarm in alarms.values():
+        assert alarm.inputs["namespace"] == "AWS/EC2"
+        assert "InstanceId" in alarm.inputs["dimensions"]
+    assert alarms["StatusCheckFailed_Instance"].inputs["alarmActions"] == [f"arn:aws:automate:{REGION}:ec2:reboot"]
+
+
+def test_system_check_restarts_through_automation(plan: PlanResult) -> None:
+    target = one(plan, EVENT_TARGET)
+    assert "AWS-RestartEC2Instance" in target.inputs["arn"]
+    assert target.inputs["arn"].startswith(f"arn:aws:ssm:{REGION}:")
+    [role] = [r for r in children_of(plan, "llmscale:index:InstanceRecovery") if r.type == ROLE]
+    assert trusted_services(role) == {"events.amazonaws.com"}
+    assert role.urn in target.dependencies
+
+
+# --- address and DNS -------------------------------------------------------------------------------------
+
+
+def test_elastic_ip_is_in_the_vpc(plan: PlanResult) -> None:
+    address = one(plan, EIP)
+    assert address.inputs["domain"] == "vpc"
+    assert one(plan, INSTANCE).urn in address.dependencies
+
+
+def test_no_dns_record_without_a_domain(plan: PlanResult) -> None:
+    assert of_type(plan, RECORD) == []
+
+
+def test_dns_record_with_domain_and_zone(dns_plan: PlanResult) -> None:
+    record = one(dns_plan, RECORD)
+    assert record.inputs["type"] == "A"
+    assert record.inputs["name"] == DOMAIN
+    assert record.inputs["zoneId"] == ZONE_ID
+    assert one(dns_plan, EIP).urn in record.dependencies
+
+
+# --- tags, parents and names -----------------------------------------------------------------------------
+
+
+def test_every_taggable_resource_carries_the_stack_tag(plan: PlanResult) -> None:
+    taggable = [r for r in plan.resources if r.custom and r.type not in UNTAGGED]
+    assert len(taggable) >= 15
+    for resource in taggable:
+        tags = resource.inputs.get("tags")
+        assert isinstance(tags, dict), f"{resource.type} {resource.name} has no tags"
+        assert tags.get("llmscale:stack") == STACK, f"{resource.type} {resource.name}"
+
+
+def test_every_resource_hangs_under_the_top_component(plan: PlanResult) -> None:
+    top = one(plan, TOP_COMPONENT)
+    assert top.parent is not None and "pulumi:pulumi:Stack" in top.parent
+    components = {r.urn for r in plan.resources if not r.custom}
+    for resource in plan.resources:
+        if resource is top:
+            continue
+        assert resource.parent in components, f"{resource.type} {resource.name} has parent {resource.parent}"
+
+
+def test_names_start_with_the_stack_name(plan: PlanResult) -> None:
+    assert one(plan, TOP_COMPONENT).name == STACK
+    for resource in plan.resources:
+        assert resource.name.startswith(STACK), resource.name
+
+
+def test_variant_names_follow_their_stack(dns_plan: PlanResult) -> None:
+    for resource in dns_plan.resources:
+        assert resource.name.startswith("single-gpu-dns"), resource.name
+    for parameter in of_type(dns_plan, PARAMETER):
+        assert parameter.inputs["name"].startswith("/llmscale/single-gpu-dns/")
+
+
+# --- other stacks ----------------------------------------------------------------------------------------
+
+
+def test_platform_host_stack_registers_nothing() -> None:
+    result = run_program(load_stack("single-gpu-host"), llmscale.program.main)
+    assert result.resources == []
+    assert result.invokes == []
+
+
+def invalid(stack: LoadedStack, key: str, change: Callable[[Any], Any]) -> LoadedStack:
+    """The stack with one raw config value changed (as the Pulumi CLI would pass it: JSON text)."""
+    config = dict(stack.pulumi_config)
+    raw = config.get(key)
+    changed = change(json.loads(raw) if raw is not None else None)
+    if changed is None:
+        config.pop(key, None)
+    else:
+        config[key] = changed if isinstance(changed, str) else json.dumps(changed)
+    return dataclasses.replace(stack, pulumi_config=config)
+
+
+def _more_replicas(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**models[0], "maxReplicas": 2}]
+
+
+def _no_cidrs(host: dict[str, Any]) -> dict[str, Any]:
+    return {**host, "allowedCidrs": []}
+
+
+@pytest.mark.parametrize(
+    ("key", "change", "named"),
+    [
+        ("llmscale:models", _more_replicas, "llmscale:models[0].maxReplicas"),
+        ("llmscale:host", _no_cidrs, "llmscale:host.allowedCidrs"),
+    ],
+)
+def test_invalid_stack_fails_before_registering_anything(
+    monkeypatch: pytest.MonkeyPatch, key: str, change: Callable[[Any], Any], named: str
+) -> None:
+    monitors: list[RecordingMonitor] = []
+
+    class CapturingMonitor(RecordingMonitor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            monitors.append(self)
+
+    monkeypatch.setattr(runner, "RecordingMonitor", CapturingMonitor)
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(invalid(load_stack(STACK), key, change), llmscale.program.main)
+    assert named in str(caught.value)
+    assert len(monitors) == 1
+    assert monitors[0].recorded == []
