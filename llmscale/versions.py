@@ -6,6 +6,8 @@ the metric names in `llmscale.metrics` together.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 VLLM_IMAGE = "vllm/vllm-openai:v0.33.0"
 CADDY_IMAGE = "caddy:2.11.4"
 PROMETHEUS_IMAGE = "prom/prometheus:v3.13.4"
@@ -16,3 +18,18 @@ DCGM_EXPORTER_IMAGE = "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04"
 # The GPU-ready AMI for the single host: NVIDIA driver, Docker and the NVIDIA container toolkit preinstalled.
 # EC2 resolves this public SSM parameter to the newest AMI id of the region at deploy time.
 GPU_AMI_SSM_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id"
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    """A pinned Helm chart: its name (or OCI reference), version and repository."""
+
+    chart: str
+    version: str
+    repository: str | None = None
+
+
+NVIDIA_DEVICE_PLUGIN_CHART = HelmChart("nvidia-device-plugin", "0.20.0", "https://nvidia.github.io/k8s-device-plugin")
+KEDA_CHART = HelmChart("keda", "2.20.2", "https://kedacore.github.io/charts")
+# Envoy Gateway publishes its chart as an OCI artifact; its version matches the Gateway API CRDs it bundles.
+ENVOY_GATEWAY_CHART = HelmChart("oci://docker.io/envoyproxy/gateway-helm", "v1.9.0")

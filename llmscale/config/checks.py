@@ -136,6 +136,29 @@ def _extra_args(config: StackConfig) -> list[Problem]:
     return problems
 
 
+def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
+    stated = config.model_fields_set
+    problems = []
+    if config.tier is Tier.SINGLE_GPU:
+        for key in ("kubernetes", "gateway", "autoscaling"):
+            if key in stated:
+                problems.append(Problem(dotted_key([key]), "only used by the multi-gpu and enterprise tiers; remove it"))
+        for index, profile in enumerate(config.models):
+            if profile.canary is not None:
+                problems.append(
+                    Problem(dotted_key(["models", index, "canary"]), "canaries need the multi-gpu or enterprise tier")
+                )
+    elif "host" in stated:
+        problems.append(Problem(dotted_key(["host"]), "only used by the single-gpu tier; remove it"))
+    if config.platform is Platform.AWS and "kubernetes" in stated:
+        for key in ("kubeconfig", "context"):
+            if getattr(config.kubernetes, key) is not None:
+                problems.append(
+                    Problem(dotted_key(["kubernetes", key]), "platform aws builds its own cluster; remove it")
+                )
+    return problems
+
+
 def _region(config: StackConfig, region: str | None) -> list[Problem]:
     if config.platform is Platform.AWS and not region:
         return [
@@ -154,4 +177,5 @@ def cross_checks(config: StackConfig, region: str | None) -> list[Problem]:
         *_context_fits_load(config),
         *_schedule_floor(config),
         *_extra_args(config),
+        *_tier_scoped_keys(config),
     ]

@@ -36,6 +36,10 @@ EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 SUBNET_ID = r"^subnet-[0-9a-f]{8,17}$"
 AZ_NAME = r"^[a-z]{2}-[a-z]+-\d[a-z]$"
 ENVIRONMENT = r"^(production|staging|development)$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+ABS_PATH = r"^/[^\s]*$"
+LABEL_KEY = r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+HTTP_URL = r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$"
 
 PATTERN_HINTS: dict[str, str] = {
     DNS_LABEL: "must be a lowercase DNS label: a-z, 0-9 and '-', starting with a letter, at most 32 characters",
@@ -50,6 +54,10 @@ PATTERN_HINTS: dict[str, str] = {
     SUBNET_ID: "must be a subnet id such as subnet-0123456789abcdef0",
     AZ_NAME: "must be an availability zone name such as eu-west-1a",
     ENVIRONMENT: "must be production, staging or development",
+    DNS_SUBDOMAIN: "must be a lowercase DNS name (a-z, 0-9, '-' and '.')",
+    ABS_PATH: "must be an absolute path such as /var/lib/llmscale/models",
+    LABEL_KEY: "must be a Kubernetes label key such as nvidia.com/gpu",
+    HTTP_URL: "must be an http(s) URL such as http://prometheus.monitoring.svc:9090",
 }
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -110,6 +118,32 @@ class Quantization(StrEnum):
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
+def _pinned(image: str | None) -> str | None:
+    if image is None:
+        return image
+    tag = image.rsplit("/", 1)[-1]
+    if "@sha256:" not in image and (":" not in tag or tag.endswith(":latest")):
+        raise ValueError("must be pinned to a version tag or digest (for example vllm/vllm-openai:v0.33.0)")
+    return image
+
+
+class CanaryConfig(ConfigModel):
+    """A second version of a profile that takes a share of its traffic (a new image or model)."""
+
+    image: Annotated[str | None, Field(pattern=IMAGE_REF)] = None
+    model: Annotated[str | None, Field(min_length=1, pattern=NO_SPACE)] = None
+    weight: Annotated[int, Field(ge=1, le=50)] = 10
+    replicas: Annotated[int, Field(ge=1, le=10)] = 1
+
+    _image_is_pinned = field_validator("image")(_pinned)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> CanaryConfig:
+        if self.image is None and self.model is None:
+            raise ValueError("image: a canary needs a new image or model (set image or model)")
+        return self
+
+
 class ModelProfile(ConfigModel):
     """One served model: the unit that gets its own vLLM server, scaling, route and alerts."""
 
@@ -126,16 +160,13 @@ class ModelProfile(ConfigModel):
     quantization: Quantization | None = None
     image: Annotated[str | None, Field(pattern=IMAGE_REF)] = None
     extra_args: list[Annotated[str, Field(pattern=CLI_ARG)]] = []
+    queue_depth_target: Annotated[int, Field(ge=1, le=1000)] = 5
+    request_timeout_seconds: Annotated[int, Field(ge=30, le=7200)] = 600
+    cpu: Annotated[float | None, Field(gt=0, le=256)] = None
+    memory_gi: Annotated[int | None, Field(ge=4, le=4096)] = None
+    canary: CanaryConfig | None = None
 
-    @field_validator("image")
-    @classmethod
-    def _image_is_pinned(cls, image: str | None) -> str | None:
-        if image is None:
-            return image
-        tag = image.rsplit("/", 1)[-1]
-        if "@sha256:" not in image and (":" not in tag or tag.endswith(":latest")):
-            raise ValueError("must be pinned to a version tag or digest (for example vllm/vllm-openai:v0.33.0)")
-        return image
+    _image_is_pinned = field_validator("image")(_pinned)
 
     @model_validator(mode="after")
     def _replica_bounds(self) -> ModelProfile:
@@ -328,6 +359,67 @@ class HostConfig(ConfigModel):
         return self
 
 
+class ModelCacheType(StrEnum):
+    """Where vLLM keeps downloaded weights on Kubernetes."""
+
+    EMPTY_DIR = "emptyDir"
+    HOST_PATH = "hostPath"
+    PVC = "pvc"
+
+
+class ModelCacheConfig(ConfigModel):
+    """The model cache of vLLM pods: per pod (emptyDir), per node (hostPath) or shared (a ReadWriteMany claim)."""
+
+    type: ModelCacheType = ModelCacheType.EMPTY_DIR
+    size_gb: Annotated[int, Field(ge=10, le=65_536)] = 200
+    storage_class: Annotated[str | None, Field(pattern=DNS_SUBDOMAIN)] = None
+    host_path: Annotated[str, Field(pattern=ABS_PATH)] = "/var/lib/llmscale/models"
+
+
+class AddonsConfig(ConfigModel):
+    """Cluster add-ons llmscale installs; turn one off when the cluster already runs it."""
+
+    nvidia_device_plugin: bool = True
+    keda: bool = True
+    envoy_gateway: bool = True
+
+
+class KubernetesConfig(ConfigModel):
+    """The cluster the serving layer runs on and how GPU nodes are recognised."""
+
+    kubeconfig: Annotated[str | None, Field(min_length=1)] = None
+    context: Annotated[str | None, Field(min_length=1)] = None
+    namespace: Annotated[str, Field(pattern=DNS_LABEL)] = "llmscale"
+    addons: AddonsConfig = AddonsConfig()
+    gpu_node_selector: dict[str, str] = {"nvidia.com/gpu.present": "true"}
+    gpu_taint_key: Annotated[str, Field(pattern=LABEL_KEY)] = "nvidia.com/gpu"
+    model_cache: ModelCacheConfig = ModelCacheConfig()
+    prometheus_url: Annotated[str, Field(pattern=HTTP_URL)] = (
+        "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+    )
+    gateway_namespace: Annotated[str, Field(pattern=DNS_LABEL)] = "envoy-gateway-system"
+    monitoring_namespace: Annotated[str, Field(pattern=DNS_LABEL)] = "monitoring"
+    topology_spread: bool = False
+
+
+class GatewayConfig(ConfigModel):
+    """The inference gateway's public side: host name, TLS and per-key rate limits."""
+
+    hostname: Annotated[str | None, Field(pattern=DOMAIN)] = None
+    tls_secret_name: Annotated[str | None, Field(pattern=DNS_SUBDOMAIN)] = None
+    rate_limit_requests_per_minute: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
+    max_parallel_requests: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
+
+
+class AutoscalingConfig(ConfigModel):
+    """How fast replicas follow the queue: slow down-scaling, because a cold start takes minutes."""
+
+    polling_interval_seconds: Annotated[int, Field(ge=5, le=300)] = 15
+    scale_up_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 0
+    scale_down_stabilization_seconds: Annotated[int, Field(ge=0, le=7200)] = 600
+    cooldown_seconds: Annotated[int, Field(ge=0, le=7200)] = 300
+
+
 class StackConfig(ConfigModel):
     """The whole `llmscale:` namespace of one stack, after tier presets are applied."""
 
@@ -340,6 +432,9 @@ class StackConfig(ConfigModel):
     schedule: ScheduleConfig = ScheduleConfig()
     routing: RoutingConfig = RoutingConfig()
     host: HostConfig = HostConfig()
+    kubernetes: KubernetesConfig = KubernetesConfig()
+    gateway: GatewayConfig = GatewayConfig()
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
     environment: Annotated[str, Field(pattern=ENVIRONMENT)] = "production"
     api_keys: SecretStr | None = None
     hf_token: SecretStr | None = None

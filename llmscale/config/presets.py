@@ -30,6 +30,8 @@ PRESETS: dict[Tier, dict[str, Any]] = {
         "environment": "production",
     },
     Tier.ENTERPRISE: {
+        "kubernetes": {"topologySpread": True},
+        "gateway": {"rateLimitRequestsPerMinute": 600},
         "modelDefaults": {"minReplicas": 3, "maxReplicas": 12, "maxNumSeqs": 128, "maxModelLen": 8192},
         "gpu": {"instanceType": "g6e.2xlarge"},
         "slo": {"p99LatencySeconds": 10.0, "availability": 0.999, "maxErrorRate": 0.001},

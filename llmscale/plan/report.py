@@ -6,6 +6,7 @@ Both are built from redacted values only: secrets print as `[secret]`, values kn
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -53,7 +54,18 @@ def known_secret_values(result: PlanResult) -> list[str]:
     """The plaintext of every secret in the stack's config that the plan could see (never placeholders)."""
     config = result.stack.config
     values = [config.api_keys, config.hf_token, config.grafana_admin_password]
-    return [v.get_secret_value() for v in values if v is not None and v.get_secret_value() != REDACTED]
+    plain = [v.get_secret_value() for v in values if v is not None and v.get_secret_value() != REDACTED]
+    found: list[str] = []
+    for text in plain:
+        found.append(text)
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict):  # apiKeys as {"client": "key"}: each key is a secret on its own
+            found.extend(str(v) for v in parsed.values() if str(v))
+    # Longest first, so a whole value is replaced before any part of it.
+    return sorted(set(found), key=len, reverse=True)
 
 
 def _count_unknown(value: Any) -> int:
@@ -81,10 +93,32 @@ def _resource_entry(resource: RecordedResource, secrets: list[str]) -> dict[str,
     }
 
 
+def _stable_order(resources: list[RecordedResource]) -> list[RecordedResource]:
+    """Parents before children, siblings by type then name: registration order depends on async timing."""
+    children: dict[str | None, list[RecordedResource]] = {}
+    urns = {r.urn for r in resources}
+    for resource in resources:
+        parent = resource.parent if resource.parent in urns else None
+        children.setdefault(parent, []).append(resource)
+    ordered: list[RecordedResource] = []
+
+    def walk(parent: str | None) -> None:
+        for child in sorted(children.get(parent, []), key=lambda r: (r.type, r.name, r.urn)):
+            ordered.append(child)
+            walk(child.urn)
+
+    walk(None)
+    return ordered
+
+
 def plan_document(result: PlanResult) -> dict[str, Any]:
     """The plan as JSON-ready data: stack, tier, resources with redacted inputs, invokes, outputs, counts."""
     secrets = known_secret_values(result)
-    resources = [_resource_entry(r, secrets) for r in result.resources]
+    resources = [_resource_entry(r, secrets) for r in _stable_order(result.resources)]
+    invokes = sorted(
+        ({"token": i.token, "args": _scrub(redact(i.args), secrets)} for i in result.invokes),
+        key=lambda invoke: (invoke["token"], json.dumps(invoke["args"], sort_keys=True, default=str)),
+    )
     config = result.stack.config
     return {
         "formatVersion": PLAN_FORMAT_VERSION,
@@ -94,7 +128,7 @@ def plan_document(result: PlanResult) -> dict[str, Any]:
         "platform": str(config.platform),
         "region": result.stack.region,
         "resources": resources,
-        "invokes": [{"token": i.token, "args": _scrub(redact(i.args), secrets)} for i in result.invokes],
+        "invokes": invokes,
         "outputs": _scrub(redact(result.outputs), secrets),
         "counts": dict(sorted(Counter(r["type"] for r in resources).items())),
         "summary": {

@@ -76,6 +76,10 @@ def run_program(stack: LoadedStack, program: Callable[[], None]) -> PlanResult:
     """
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
+    try:
+        callers_loop: asyncio.AbstractEventLoop | None = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        callers_loop = None
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -87,6 +91,6 @@ def run_program(stack: LoadedStack, program: Callable[[], None]) -> PlanResult:
             outputs = _resolve_outputs(exports.outputs)
     finally:
         runtime_config.set_all_config({}, [])
-        asyncio.set_event_loop(None)
+        asyncio.set_event_loop(callers_loop)
         loop.close()
     return PlanResult(stack=stack, resources=monitor.recorded, invokes=mocks.invokes, outputs=outputs)

@@ -1,0 +1,309 @@
+"""vLLM workloads on Kubernetes: namespace-wide objects and, per model profile, Deployment, Service and PDB.
+
+Every function returns a plain manifest (the dict `kubectl apply` takes), so tests and `llmscale render` see
+exactly what the components create.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from llmscale import catalog, versions
+from llmscale.config.models import ModelCacheType, ModelProfile, StackConfig
+from llmscale.k8s.labels import PRIORITY_CLASSES, labels, selector_labels, workload_name
+from llmscale.vllm_args import VLLM_PORT, vllm_args
+
+Manifest = dict[str, Any]
+
+SERVICE_ACCOUNT = "vllm"
+HF_TOKEN_SECRET = "hf-token"
+MODEL_CACHE_CLAIM = "model-cache"
+RUN_AS = 2000
+HOME = "/home/vllm"
+MODEL_MOUNT = "/models"
+HF_TOKEN_MOUNT = "/var/run/secrets/huggingface"
+STARTUP_PROBE_SECONDS = 1800  # downloading and loading large weights takes many minutes
+
+
+def _metadata(name: str, namespace: str | None, extra_labels: dict[str, str] | None = None) -> Manifest:
+    metadata: Manifest = {"name": name, "labels": {"app.kubernetes.io/part-of": "llmscale", **(extra_labels or {})}}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    return metadata
+
+
+def namespace_manifest(config: StackConfig) -> Manifest:
+    """The namespace every serving object lives in (never `default`), with the restricted-by-default audit label."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": _metadata(
+            config.kubernetes.namespace,
+            None,
+            # vLLM runs as a non-root user without privileges, which the baseline standard admits.
+            {"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/audit": "restricted"},
+        ),
+    }
+
+
+def priority_class_manifests() -> list[Manifest]:
+    """One PriorityClass per lane: under GPU pressure the scheduler keeps interactive replicas over batch ones."""
+    return [
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": _metadata(name, None),
+            "value": value,
+            "globalDefault": False,
+            "preemptionPolicy": "PreemptLowerPriority",
+            "description": f"llmscale {lane} lane",
+        }
+        for lane, (name, value) in PRIORITY_CLASSES.items()
+    ]
+
+
+def service_account_manifest(config: StackConfig) -> Manifest:
+    """The identity of vLLM pods; it talks to no Kubernetes API, so no token is mounted."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _metadata(SERVICE_ACCOUNT, config.kubernetes.namespace),
+        "automountServiceAccountToken": False,
+    }
+
+
+def model_cache_claim_manifest(config: StackConfig) -> Manifest | None:
+    """A ReadWriteMany claim shared by every replica when the model cache is `pvc`, else None."""
+    cache = config.kubernetes.model_cache
+    if cache.type is not ModelCacheType.PVC:
+        return None
+    spec: Manifest = {
+        # Replicas of a profile run on different nodes, so one claim must mount on many nodes.
+        "accessModes": ["ReadWriteMany"],
+        "resources": {"requests": {"storage": f"{cache.size_gb}Gi"}},
+    }
+    if cache.storage_class:
+        spec["storageClassName"] = cache.storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": _metadata(MODEL_CACHE_CLAIM, config.kubernetes.namespace),
+        "spec": spec,
+    }
+
+
+def network_policy_manifest(config: StackConfig) -> Manifest:
+    """vLLM pods accept traffic only from the gateway and the monitoring namespace, only on the vLLM port."""
+    k8s = config.kubernetes
+    sources = [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+        for namespace in (k8s.gateway_namespace, k8s.monitoring_namespace)
+    ]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _metadata("vllm-ingress", k8s.namespace),
+        "spec": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vllm"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": sources, "ports": [{"protocol": "TCP", "port": VLLM_PORT}]}],
+        },
+    }
+
+
+def replica_resources(profile: ModelProfile, config: StackConfig) -> Manifest:
+    """CPU and memory for one replica: its share of a GPU node, less room for the node's own daemons.
+
+    GPUs go in limits only (Kubernetes sets the request equal). There is no CPU limit: throttling the
+    tokenizer and scheduler threads costs latency, and the GPU is the scarce resource.
+    """
+    node = catalog.lookup(config.gpu.instance_type)
+    gpus = config.gpu.gpus
+    share = profile.gpus_per_replica / gpus
+    cpu = profile.cpu if profile.cpu is not None else (max(1.0, math.floor((node.vcpus - 1) * share * 0.9)) if node else 4.0)
+    memory = profile.memory_gi if profile.memory_gi is not None else (
+        max(8, math.floor((node.memory_gib - 4) * share * 0.85)) if node else 32
+    )
+    return {
+        "requests": {"cpu": f"{cpu:g}", "memory": f"{memory}Gi"},
+        "limits": {"memory": f"{memory}Gi", "nvidia.com/gpu": str(profile.gpus_per_replica)},
+    }
+
+
+def _model_cache_volume(config: StackConfig) -> Manifest:
+    cache = config.kubernetes.model_cache
+    if cache.type is ModelCacheType.PVC:
+        return {"name": "model-cache", "persistentVolumeClaim": {"claimName": MODEL_CACHE_CLAIM}}
+    if cache.type is ModelCacheType.HOST_PATH:
+        # Node-local cache: weights survive pod restarts on the same node.
+        return {"name": "model-cache", "hostPath": {"path": cache.host_path, "type": "DirectoryOrCreate"}}
+    return {"name": "model-cache", "emptyDir": {"sizeLimit": f"{cache.size_gb}Gi"}}
+
+
+def _probe(path: str, period: int, failures: int, timeout: int = 5) -> Manifest:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "failureThreshold": failures,
+        "timeoutSeconds": timeout,
+    }
+
+
+def _topology_spread(config: StackConfig, profile: ModelProfile, canary: bool) -> list[Manifest]:
+    selector = {"matchLabels": selector_labels(profile, canary)}
+    constraints = [
+        # Spread replicas over nodes when possible, so one node failure takes as few as possible.
+        {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+         "labelSelector": selector},
+    ]
+    if config.kubernetes.topology_spread:
+        constraints.append(
+            {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+             "labelSelector": selector}
+        )
+    return constraints
+
+
+def canary_profile(profile: ModelProfile) -> ModelProfile:
+    """The profile as its canary serves it: the canary's image and model, the same name and limits."""
+    assert profile.canary is not None
+    return profile.model_copy(
+        update={
+            "image": profile.canary.image or profile.image,
+            "model": profile.canary.model or profile.model,
+            "canary": None,
+        }
+    )
+
+
+def deployment_manifest(
+    config: StackConfig, profile: ModelProfile, *, canary: bool = False, has_hf_token: bool = False
+) -> Manifest:
+    """The vLLM Deployment of a profile (or of its canary): probes, GPU limits, tolerations, tight security."""
+    served = canary_profile(profile) if canary else profile
+    namespace = config.kubernetes.namespace
+    env = [
+        {"name": "HOME", "value": HOME},
+        {"name": "HF_HOME", "value": f"{MODEL_MOUNT}/huggingface"},
+        {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
+        {"name": "DO_NOT_TRACK", "value": "1"},
+    ]
+    mounts = [
+        {"name": "dshm", "mountPath": "/dev/shm"},
+        {"name": "home", "mountPath": HOME},
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "model-cache", "mountPath": MODEL_MOUNT},
+    ]
+    volumes: list[Manifest] = [
+        # Tensor-parallel workers exchange tensors through shared memory; the runtime's 64 MiB is too small.
+        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{4 * served.gpus_per_replica}Gi"}},
+        # The root filesystem is read-only: compile caches (Triton, torch, FlashInfer) go to HOME and /tmp.
+        {"name": "home", "emptyDir": {"sizeLimit": "20Gi"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "10Gi"}},
+        _model_cache_volume(config),
+    ]
+    if has_hf_token:
+        env.append({"name": "HF_TOKEN_PATH", "value": f"{HF_TOKEN_MOUNT}/token"})
+        mounts.append({"name": "hf-token", "mountPath": HF_TOKEN_MOUNT, "readOnly": True})
+        volumes.append(
+            {"name": "hf-token", "secret": {"secretName": HF_TOKEN_SECRET, "defaultMode": 0o440,
+                                            "items": [{"key": "token", "path": "token"}]}}
+        )
+    container = {
+        "name": "vllm",
+        "image": served.image or versions.VLLM_IMAGE,
+        # The tag is pinned and the image is many GB: pulling it again on every start only slows cold starts.
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["vllm", "serve"],
+        "args": vllm_args(served),
+        "ports": [{"name": "http", "containerPort": VLLM_PORT, "protocol": "TCP"}],
+        "env": env,
+        "resources": replica_resources(served, config),
+        "startupProbe": _probe("/health", 10, STARTUP_PROBE_SECONDS // 10),
+        "readinessProbe": _probe("/health", 5, 3),
+        "livenessProbe": _probe("/health", 15, 4, timeout=10),
+        # Let the gateway stop sending before vLLM stops accepting.
+        "lifecycle": {"preStop": {"sleep": {"seconds": 10}}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": mounts,
+    }
+    replicas = profile.canary.replicas if canary and profile.canary else max(profile.min_replicas, 1)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {**_metadata(workload_name(profile, canary), namespace), "labels": labels(profile, canary)},
+        "spec": {
+            # The initial size: afterwards the autoscaler owns `replicas` (the component ignores changes to it).
+            "replicas": replicas,
+            "revisionHistoryLimit": 3,
+            # Loading weights can take most of an hour on a cold node.
+            "progressDeadlineSeconds": 3600,
+            "selector": {"matchLabels": selector_labels(profile, canary)},
+            # Never fewer serving replicas than wanted during a rollout: start the new one, then stop the old.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {"labels": labels(profile, canary)},
+                "spec": {
+                    "serviceAccountName": SERVICE_ACCOUNT,
+                    "automountServiceAccountToken": False,
+                    "priorityClassName": PRIORITY_CLASSES[profile.lane][0],
+                    "nodeSelector": dict(config.kubernetes.gpu_node_selector),
+                    "tolerations": [
+                        {"key": config.kubernetes.gpu_taint_key, "operator": "Exists", "effect": "NoSchedule"}
+                    ],
+                    "topologySpreadConstraints": _topology_spread(config, profile, canary),
+                    "terminationGracePeriodSeconds": 60,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": RUN_AS,
+                        "runAsGroup": RUN_AS,
+                        "fsGroup": RUN_AS,
+                        "fsGroupChangePolicy": "OnRootMismatch",
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [container],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+
+
+def service_manifest(config: StackConfig, profile: ModelProfile, *, canary: bool = False) -> Manifest:
+    """The ClusterIP Service in front of a profile's replicas (or its canary's)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {**_metadata(workload_name(profile, canary), config.kubernetes.namespace),
+                     "labels": labels(profile, canary)},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector_labels(profile, canary),
+            "ports": [{"name": "http", "port": VLLM_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def pod_disruption_budget_manifest(config: StackConfig, profile: ModelProfile) -> Manifest:
+    """At most one replica of a profile evicted at a time: drains always proceed, one node at a time.
+
+    A `minAvailable` equal to the minimum would block every drain when the profile runs at its minimum.
+    """
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {**_metadata(workload_name(profile), config.kubernetes.namespace), "labels": labels(profile)},
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": selector_labels(profile)},
+            # A crash-looping replica must not hold up a node drain.
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        },
+    }
