@@ -35,4 +35,23 @@ def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[s
             ),
             "models": pulumi.Output.from_input([p.name for p in config.models]),
         }
+    if config.tier in (Tier.MULTI_GPU, Tier.ENTERPRISE) and config.platform is Platform.KUBERNETES:
+        import pulumi_kubernetes as k8s
+
+        from components.k8s.serving import ServingLayer
+
+        cluster = config.kubernetes
+        provider = k8s.Provider(
+            f"{stack}-cluster",
+            kubeconfig=cluster.kubeconfig,
+            context=cluster.context,
+            # Objects stay where the stack config puts them, never in the kubeconfig's default namespace.
+            namespace=cluster.namespace,
+        )
+        serving = ServingLayer(stack, config=config, provider=provider)
+        return {
+            "endpoint": serving.endpoint,
+            "baseUrls": serving.base_urls,
+            "models": pulumi.Output.from_input([p.name for p in config.models]),
+        }
     raise UnsupportedTierError(f"tier {config.tier} on platform {config.platform} is not built by this version yet")

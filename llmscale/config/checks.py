@@ -142,7 +142,9 @@ def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
     if config.tier is Tier.SINGLE_GPU:
         for key in ("kubernetes", "gateway", "autoscaling"):
             if key in stated:
-                problems.append(Problem(dotted_key([key]), "only used by the multi-gpu and enterprise tiers; remove it"))
+                problems.append(
+                    Problem(dotted_key([key]), "only used by the multi-gpu and enterprise tiers; remove it")
+                )
         for index, profile in enumerate(config.models):
             if profile.canary is not None:
                 problems.append(

@@ -144,7 +144,9 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str], set[str]]:
     """
     source = _display(path)
     if not path.is_file():
-        raise ConfigError(source, [Problem("file", "no such stack file; copy one of the examples in stacks/ to start a new stack")])
+        raise ConfigError(
+            source, [Problem("file", "no such stack file; copy one of the examples in stacks/ to start a new stack")]
+        )
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

@@ -28,7 +28,7 @@ DNS_LABEL = r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$"
 NO_SPACE = r"^\S+$"
 IMAGE_REF = r"^[^\s:@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
 CLI_ARG = r"^--[a-z0-9][a-z0-9-]*(=.*)?$|^[^-].*$"
-INSTANCE_TYPE = r"^[a-z0-9]+\.[a-z0-9]+$"
+INSTANCE_TYPE = r"^[a-z0-9]+\.[a-z0-9-]+$"
 HEADER_NAME = r"^[A-Za-z0-9-]+$"
 DOMAIN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 ZONE_ID = r"^Z[A-Z0-9]{5,31}$"
@@ -46,7 +46,7 @@ PATTERN_HINTS: dict[str, str] = {
     NO_SPACE: "must be a non-empty name without spaces (a Hugging Face id such as org/model, or a path)",
     IMAGE_REF: "must be an image reference such as vllm/vllm-openai:v0.33.0",
     CLI_ARG: "must be a vLLM flag such as --enable-chunked-prefill or --flag=value",
-    INSTANCE_TYPE: "must be an EC2 instance type such as g6e.xlarge",
+    INSTANCE_TYPE: "must be an EC2 instance type such as g6e.xlarge (or FAMILY.SIZE for your own nodes)",
     HEADER_NAME: "must be an HTTP header name such as x-session-id",
     DOMAIN: "must be a lowercase DNS name such as llm.example.com",
     ZONE_ID: "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",

@@ -121,9 +121,15 @@ def replica_resources(profile: ModelProfile, config: StackConfig) -> Manifest:
     node = catalog.lookup(config.gpu.instance_type)
     gpus = config.gpu.gpus
     share = profile.gpus_per_replica / gpus
-    cpu = profile.cpu if profile.cpu is not None else (max(1.0, math.floor((node.vcpus - 1) * share * 0.9)) if node else 4.0)
-    memory = profile.memory_gi if profile.memory_gi is not None else (
-        max(8, math.floor((node.memory_gib - 4) * share * 0.85)) if node else 32
+    cpu = (
+        profile.cpu
+        if profile.cpu is not None
+        else (max(1.0, math.floor((node.vcpus - 1) * share * 0.9)) if node else 4.0)
+    )
+    memory = (
+        profile.memory_gi
+        if profile.memory_gi is not None
+        else (max(8, math.floor((node.memory_gib - 4) * share * 0.85)) if node else 32)
     )
     return {
         "requests": {"cpu": f"{cpu:g}", "memory": f"{memory}Gi"},
@@ -154,13 +160,21 @@ def _topology_spread(config: StackConfig, profile: ModelProfile, canary: bool) -
     selector = {"matchLabels": selector_labels(profile, canary)}
     constraints = [
         # Spread replicas over nodes when possible, so one node failure takes as few as possible.
-        {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
-         "labelSelector": selector},
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": selector,
+        },
     ]
     if config.kubernetes.topology_spread:
         constraints.append(
-            {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
-             "labelSelector": selector}
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": selector,
+            }
         )
     return constraints
 
@@ -207,8 +221,14 @@ def deployment_manifest(
         env.append({"name": "HF_TOKEN_PATH", "value": f"{HF_TOKEN_MOUNT}/token"})
         mounts.append({"name": "hf-token", "mountPath": HF_TOKEN_MOUNT, "readOnly": True})
         volumes.append(
-            {"name": "hf-token", "secret": {"secretName": HF_TOKEN_SECRET, "defaultMode": 0o440,
-                                            "items": [{"key": "token", "path": "token"}]}}
+            {
+                "name": "hf-token",
+                "secret": {
+                    "secretName": HF_TOKEN_SECRET,
+                    "defaultMode": 0o440,
+                    "items": [{"key": "token", "path": "token"}],
+                },
+            }
         )
     container = {
         "name": "vllm",
@@ -281,8 +301,10 @@ def service_manifest(config: StackConfig, profile: ModelProfile, *, canary: bool
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {**_metadata(workload_name(profile, canary), config.kubernetes.namespace),
-                     "labels": labels(profile, canary)},
+        "metadata": {
+            **_metadata(workload_name(profile, canary), config.kubernetes.namespace),
+            "labels": labels(profile, canary),
+        },
         "spec": {
             "type": "ClusterIP",
             "selector": selector_labels(profile, canary),

@@ -1,0 +1,1 @@
+"""Kubernetes components: they take a `pulumi_kubernetes.Provider` and run on any cluster."""

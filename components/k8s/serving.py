@@ -1,0 +1,86 @@
+"""The serving layer on any Kubernetes cluster: add-ons, namespace, model profiles and the gateway."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.k8s.addons import ClusterAddons
+from components.k8s.gateway import InferenceGateway
+from components.k8s.objects import register
+from components.k8s.vllm_model import VllmModel
+from llmscale.config.models import StackConfig
+from llmscale.k8s.addons import addon_releases
+from llmscale.k8s.workload import (
+    HF_TOKEN_SECRET,
+    model_cache_claim_manifest,
+    namespace_manifest,
+    network_policy_manifest,
+    priority_class_manifests,
+    service_account_manifest,
+)
+
+
+class ServingLayer(pulumi.ComponentResource):
+    """Everything that serves the stack's model profiles on a cluster reached through `provider`.
+
+    Every child uses that provider (EKS built by llmscale, or an existing cluster by kubeconfig); custom
+    resources wait for the add-ons that define them.
+    """
+
+    endpoint: pulumi.Output[str]
+    base_urls: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        config: StackConfig,
+        provider: k8s.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            "llmscale:index:ServingLayer",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers={"kubernetes": provider})),
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        addons = ClusterAddons(f"{name}-addons", releases=addon_releases(config), opts=child)
+        namespace = register(namespace_manifest(config), child, name=f"{name}-namespace")
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        for manifest in priority_class_manifests():
+            register(manifest, child, name=f"{name}-{manifest['metadata']['name']}")
+        register(service_account_manifest(config), in_namespace, name=f"{name}-service-account")
+        register(network_policy_manifest(config), in_namespace, name=f"{name}-network-policy")
+        claim = model_cache_claim_manifest(config)
+        if claim is not None:
+            register(claim, in_namespace, name=f"{name}-model-cache")
+        has_hf_token = config.hf_token is not None
+        if config.hf_token is not None:
+            register(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": HF_TOKEN_SECRET, "namespace": config.kubernetes.namespace},
+                    "type": "Opaque",
+                },
+                in_namespace,
+                name=f"{name}-hf-token",
+                string_data=pulumi.Output.secret({"token": config.hf_token.get_secret_value()}),
+            )
+        for profile in config.models:
+            VllmModel(
+                f"{name}-{profile.name}",
+                config=config,
+                profile=profile,
+                has_hf_token=has_hf_token,
+                autoscaler_ready=addons.releases,
+                opts=in_namespace,
+            )
+        gateway = InferenceGateway(
+            f"{name}-gateway", config=config, depends_on=[namespace, *addons.releases], opts=child
+        )
+        self.endpoint = gateway.endpoint
+        self.base_urls = gateway.base_urls
+        self.register_outputs({"endpoint": self.endpoint, "baseUrls": self.base_urls})

@@ -1,0 +1,44 @@
+"""Cluster add-ons the serving layer needs, as pinned Helm releases: GPU device plugin, KEDA, Envoy Gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmscale import versions
+from llmscale.config.models import StackConfig
+
+
+@dataclass(frozen=True)
+class AddonRelease:
+    """One Helm release: its name, namespace, pinned chart and values."""
+
+    name: str
+    namespace: str
+    chart: versions.HelmChart
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def addon_releases(config: StackConfig) -> list[AddonRelease]:
+    """The add-ons this stack installs, skipping those the cluster already runs (`kubernetes.addons`)."""
+    k8s = config.kubernetes
+    releases = []
+    if k8s.addons.nvidia_device_plugin:
+        releases.append(
+            AddonRelease(
+                "nvidia-device-plugin",
+                "nvidia-device-plugin",
+                versions.NVIDIA_DEVICE_PLUGIN_CHART,
+                {
+                    # Only GPU nodes need the plugin, and they carry the GPU taint.
+                    "nodeSelector": dict(k8s.gpu_node_selector),
+                    "tolerations": [{"key": k8s.gpu_taint_key, "operator": "Exists", "effect": "NoSchedule"}],
+                    "priorityClassName": "system-node-critical",
+                },
+            )
+        )
+    if k8s.addons.keda:
+        releases.append(AddonRelease("keda", "keda", versions.KEDA_CHART, {}))
+    if k8s.addons.envoy_gateway:
+        releases.append(AddonRelease("envoy-gateway", k8s.gateway_namespace, versions.ENVOY_GATEWAY_CHART, {}))
+    return releases
