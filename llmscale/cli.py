@@ -75,6 +75,18 @@ def validate(stack: StackArg) -> None:
     )
 
 
+def _plan_document(loaded: LoadedStack) -> dict:
+    from llmscale.plan.report import plan_document
+    from llmscale.plan.runner import run_program
+    from llmscale.program import main as program
+
+    try:
+        result = run_program(loaded, program)
+    except pulumi.RunError as error:
+        raise _fail([f"{loaded.source}: {line}" for line in str(error).splitlines()]) from None
+    return plan_document(result)
+
+
 @app.command()
 def plan(
     stack: StackArg,
@@ -82,45 +94,45 @@ def plan(
     details: Annotated[bool, typer.Option("--details", help="Show every resource's inputs in the tree.")] = False,
 ) -> None:
     """Run the Pulumi program offline under mocks and show what `pulumi up` would create."""
-    from llmscale.plan.report import plan_document, render_text
-    from llmscale.plan.runner import run_program
-    from llmscale.program import main as program
+    from llmscale.plan.report import render_text
 
-    loaded = _load(stack)
-    try:
-        result = run_program(loaded, program)
-    except pulumi.RunError as error:
-        raise _fail([f"{loaded.source}: {line}" for line in str(error).splitlines()]) from None
-    document = plan_document(result)
+    document = _plan_document(_load(stack))
     _err(render_text(document, details=details))
     if as_json:
         typer.echo(json.dumps(document, indent=2, sort_keys=False))
+    if document["schemaErrors"]:
+        raise typer.Exit(1)
 
 
 @app.command()
 def render(
     stack: StackArg,
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the bundle into.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the files into.")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
 ) -> None:
-    """Write the single host's bundle (compose, Caddy, Prometheus, Grafana, start script) to a directory."""
-    from llmscale.host_bundle import SecretSource, render_bundle
-
+    """Write what a stack deploys as files: the single host's bundle, or the Kubernetes manifests."""
     loaded = _load(stack)
     config = loaded.config
-    if config.tier is not Tier.SINGLE_GPU:
-        raise _fail([f"{loaded.source}: render writes the single-gpu host bundle; tier {config.tier} has none yet"])
-    source = SecretSource.FILES if config.platform == "host" else SecretSource.SSM
-    bundle = render_bundle(config, loaded.name, secret_source=source, region=loaded.region)
-    existing = [out / f.path for f in bundle if (out / f.path).exists()]
+    if config.tier is Tier.SINGLE_GPU:
+        from llmscale.host_bundle import SecretSource, render_bundle
+
+        source = SecretSource.FILES if config.platform == "host" else SecretSource.SSM
+        files = render_bundle(config, loaded.name, secret_source=source, region=loaded.region)
+        hint = "start with bin/start.sh (see README.txt)"
+    else:
+        from llmscale.k8s.render import render_kubernetes
+
+        files = render_kubernetes(_plan_document(loaded))
+        hint = "install the add-ons with addons.sh, create the secrets in SECRETS.txt, then kubectl apply -f"
+    existing = [out / f.path for f in files if (out / f.path).exists()]
     if existing and not force:
         raise _fail([f"{path}: exists; pass --force to overwrite" for path in existing])
-    for file in bundle:
+    for file in files:
         target = out / file.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(file.content, encoding="utf-8")
         target.chmod(file.mode)
-    _err(f"wrote {len(bundle)} files to {out} for stack {loaded.name}; start with bin/start.sh (see README.txt)")
+    _err(f"wrote {len(files)} files to {out} for stack {loaded.name}; {hint}")
 
 
 def main() -> None:

@@ -50,20 +50,20 @@ CRD_DIR = Path(__file__).resolve().parent / "schemas" / "crds"
 """The vendored CustomResourceDefinition files, copied unchanged from the upstream releases in SOURCES.md."""
 
 CRD_FILES: Mapping[tuple[str, str], str] = {
-    ("keda.sh", "ScaledObject"): "keda/keda.sh_scaledobjects.yaml",
-    ("keda.sh", "TriggerAuthentication"): "keda/keda.sh_triggerauthentications.yaml",
-    ("gateway.networking.k8s.io", "Gateway"): "gateway-api/gateway.networking.k8s.io_gateways.yaml",
-    ("gateway.networking.k8s.io", "GatewayClass"): "gateway-api/gateway.networking.k8s.io_gatewayclasses.yaml",
-    ("gateway.networking.k8s.io", "HTTPRoute"): "gateway-api/gateway.networking.k8s.io_httproutes.yaml",
-    (
-        "gateway.envoyproxy.io",
-        "BackendTrafficPolicy",
-    ): "envoy-gateway/gateway.envoyproxy.io_backendtrafficpolicies.yaml",
-    ("gateway.envoyproxy.io", "SecurityPolicy"): "envoy-gateway/gateway.envoyproxy.io_securitypolicies.yaml",
-    ("gateway.envoyproxy.io", "ClientTrafficPolicy"): "envoy-gateway/gateway.envoyproxy.io_clienttrafficpolicies.yaml",
-    ("monitoring.coreos.com", "ServiceMonitor"): "prometheus-operator/monitoring.coreos.com_servicemonitors.yaml",
-    ("monitoring.coreos.com", "PodMonitor"): "prometheus-operator/monitoring.coreos.com_podmonitors.yaml",
-    ("monitoring.coreos.com", "PrometheusRule"): "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",
+    (group, kind): f"{folder}/{group}_{plural}.yaml"
+    for folder, group, kind, plural in (
+        ("keda", "keda.sh", "ScaledObject", "scaledobjects"),
+        ("keda", "keda.sh", "TriggerAuthentication", "triggerauthentications"),
+        ("gateway-api", "gateway.networking.k8s.io", "Gateway", "gateways"),
+        ("gateway-api", "gateway.networking.k8s.io", "GatewayClass", "gatewayclasses"),
+        ("gateway-api", "gateway.networking.k8s.io", "HTTPRoute", "httproutes"),
+        ("envoy-gateway", "gateway.envoyproxy.io", "BackendTrafficPolicy", "backendtrafficpolicies"),
+        ("envoy-gateway", "gateway.envoyproxy.io", "SecurityPolicy", "securitypolicies"),
+        ("envoy-gateway", "gateway.envoyproxy.io", "ClientTrafficPolicy", "clienttrafficpolicies"),
+        ("prometheus-operator", "monitoring.coreos.com", "ServiceMonitor", "servicemonitors"),
+        ("prometheus-operator", "monitoring.coreos.com", "PodMonitor", "podmonitors"),
+        ("prometheus-operator", "monitoring.coreos.com", "PrometheusRule", "prometheusrules"),
+    )
 }
 """(API group, kind) -> CRD file under CRD_DIR. Add a line here when vendoring a new CRD."""
 

@@ -111,6 +111,30 @@ def _stable_order(resources: list[RecordedResource]) -> list[RecordedResource]:
     return ordered
 
 
+def schema_errors(resources: list[dict[str, Any]]) -> list[str]:
+    """Every Kubernetes object of the plan checked against its upstream schema (unknown fields rejected).
+
+    Values known only after apply cannot be checked; objects holding one are checked as far as they are known.
+    """
+    from llmscale.k8s_schema import validate_object
+
+    errors: list[str] = []
+    for resource in resources:
+        inputs = resource["inputs"]
+        if resource["type"].startswith("kubernetes:") and "apiVersion" in inputs and "kind" in inputs:
+            errors.extend(error for error in validate_object(_checkable(inputs)) if UNKNOWN_TEXT not in error)
+    return errors
+
+
+def _checkable(value: Any) -> Any:
+    """The object without redacted values, whose shape the plan cannot see."""
+    if isinstance(value, dict):
+        return {key: _checkable(item) for key, item in value.items() if item != REDACTED}
+    if isinstance(value, list):
+        return [_checkable(item) for item in value]
+    return value
+
+
 def plan_document(result: PlanResult) -> dict[str, Any]:
     """The plan as JSON-ready data: stack, tier, resources with redacted inputs, invokes, outputs, counts."""
     secrets = known_secret_values(result)
@@ -131,6 +155,7 @@ def plan_document(result: PlanResult) -> dict[str, Any]:
         "invokes": invokes,
         "outputs": _scrub(redact(result.outputs), secrets),
         "counts": dict(sorted(Counter(r["type"] for r in resources).items())),
+        "schemaErrors": schema_errors(resources),
         "summary": {
             "resources": len(resources),
             "customResources": sum(1 for r in resources if r["custom"]),
@@ -189,6 +214,9 @@ def render_text(document: dict[str, Any], *, details: bool = False) -> str:
     if document["invokes"]:
         lines += ["", "Looked up at deploy time:"]
         lines += [f"  {invoke['token']} {invoke['args']}" for invoke in document["invokes"]]
+    if document["schemaErrors"]:
+        lines += ["", f"Schema errors ({len(document['schemaErrors'])}):"]
+        lines += [f"  {error}" for error in document["schemaErrors"]]
     summary = document["summary"]
     lines += [
         "",
