@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pulumi
 
+from components.settings import StackSettings
 from llmscale.config.models import Platform, StackConfig, Tier
+from llmscale.stack_settings import stack_settings
 from llmscale.tags import stack_tags
 
 
@@ -15,6 +17,7 @@ class UnsupportedTierError(pulumi.RunError):
 def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[str, pulumi.Output]:
     """Register the tier's components and return the stack outputs to export."""
     tags = stack_tags(stack, str(config.tier))
+    StackSettings(f"{stack}-settings", settings=stack_settings(config))
     if config.tier is Tier.SINGLE_GPU and config.platform is Platform.AWS:
         from components.aws.single_host import SingleGpuHost
 

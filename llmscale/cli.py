@@ -1,6 +1,6 @@
 """The `llmscale` command: validate, plan and render stacks without a cloud account.
 
-Exit codes: 0 ok, 1 findings (reserved for mandatory policy violations), 2 usage or config error. Human
+Exit codes: 0 ok, 1 findings (mandatory policy violations or schema errors), 2 usage or config error. Human
 output goes to stderr; `--json` documents go to stdout.
 """
 
@@ -100,7 +100,8 @@ def plan(
     _err(render_text(document, details=details))
     if as_json:
         typer.echo(json.dumps(document, indent=2, sort_keys=False))
-    if document["schemaErrors"]:
+    mandatory = [v for v in document["violations"] if v["enforcement"] == "mandatory"]
+    if mandatory or document["schemaErrors"]:
         raise typer.Exit(1)
 
 

@@ -365,10 +365,10 @@ def test_plan_missing_stack_exits_2() -> None:
 def test_plan_host_stack_has_no_resources(host_plan: Result) -> None:
     assert host_plan.exit_code == 0, everything(host_plan)
     document = json.loads(host_plan.stdout)
-    assert document["resources"] == []
-    assert document["counts"] == {}
-    assert document["summary"]["resources"] == 0
-    assert "0 resources to create" in host_plan.stderr
+    # Only the stack's settings record: no cloud resource for an existing server.
+    assert [r["type"] for r in document["resources"]] == ["llmscale:index:StackSettings"]
+    assert document["summary"]["customResources"] == 0
+    assert "1 resources to create (0 cloud resources, 1 components)" in host_plan.stderr
 
 
 def test_plan_runs_repeatedly_in_one_process(aws_document: dict[str, Any]) -> None:

@@ -149,7 +149,7 @@ def test_parents_are_components_in_the_plan(aws_document: dict[str, Any]) -> Non
     components = {r["name"] for r in resources if not r["custom"]}
     urns = {r["urn"]: r for r in resources}
     top_level = [r for r in resources if r["parent"] is None]
-    assert [r["type"] for r in top_level] == ["llmscale:index:SingleGpuHost"]
+    assert sorted(r["type"] for r in top_level) == ["llmscale:index:SingleGpuHost", "llmscale:index:StackSettings"]
     for resource in resources:
         if resource["parent"] is None:
             continue
@@ -195,8 +195,8 @@ def test_expected_resources(aws_document: dict[str, Any]) -> None:
 
 
 def test_host_stack_has_no_resources(host_document: dict[str, Any]) -> None:
-    assert host_document["resources"] == []
-    assert host_document["counts"] == {}
+    assert host_document["counts"] == {"llmscale:index:StackSettings": 1}
+    assert host_document["summary"]["customResources"] == 0
     assert host_document["invokes"] == []
     assert host_document["region"] is None
 
@@ -366,7 +366,7 @@ def test_render_text_details_shows_inputs_redacted(aws_document: dict[str, Any])
 
 def test_render_text_for_empty_plan(host_document: dict[str, Any]) -> None:
     text = render_text(host_document)
-    assert "0 resources to create" in text
+    assert "(0 cloud resources, 1 components)" in text
     assert "llmscale-single-gpu-host" in text
     assert "Encrypted config" not in text
 

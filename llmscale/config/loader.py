@@ -97,6 +97,7 @@ def parse_values(
     config: StackConfig | None = None
     try:
         config = StackConfig.model_validate(merged)
+        config._declared = frozenset(ours)
     except ValidationError as error:
         problems.extend(problems_from_validation(error, StackConfig))
 

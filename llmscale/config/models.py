@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     field_validator,
     model_validator,
@@ -439,6 +440,13 @@ class StackConfig(ConfigModel):
     api_keys: SecretStr | None = None
     hf_token: SecretStr | None = None
     grafana_admin_password: SecretStr | None = None
+
+    _declared: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @property
+    def declared_keys(self) -> frozenset[str]:
+        """The `llmscale:` keys the stack file states itself, before tier presets: what the stack declared."""
+        return self._declared
 
     @field_validator("models")
     @classmethod

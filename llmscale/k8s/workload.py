@@ -34,15 +34,24 @@ def _metadata(name: str, namespace: str | None, extra_labels: dict[str, str] | N
 
 
 def namespace_manifest(config: StackConfig) -> Manifest:
-    """The namespace every serving object lives in (never `default`), with the restricted-by-default audit label."""
+    """The namespace every serving object lives in (never `default`), with Pod Security admission labels.
+
+    vLLM runs as a non-root user without privileges, which the baseline standard admits; a node-local
+    (hostPath) model cache is the one thing baseline forbids, so that choice lowers enforcement to privileged
+    while audit and warnings stay on restricted.
+    """
+    host_path = config.kubernetes.model_cache.type is ModelCacheType.HOST_PATH
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
         "metadata": _metadata(
             config.kubernetes.namespace,
             None,
-            # vLLM runs as a non-root user without privileges, which the baseline standard admits.
-            {"pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/audit": "restricted"},
+            {
+                "pod-security.kubernetes.io/enforce": "privileged" if host_path else "baseline",
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/warn": "restricted",
+            },
         ),
     }
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from llmscale.plan.recorder import REDACTED, UNKNOWN_TEXT, RecordedResource, redact
 from llmscale.plan.runner import PlanResult
+from llmscale.policy.pack import evaluate, inventory_from_plan
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 PLAN_FORMAT_VERSION = 1
@@ -156,6 +157,7 @@ def plan_document(result: PlanResult) -> dict[str, Any]:
         "outputs": _scrub(redact(result.outputs), secrets),
         "counts": dict(sorted(Counter(r["type"] for r in resources).items())),
         "schemaErrors": schema_errors(resources),
+        "violations": [v.as_dict() for v in evaluate(inventory_from_plan({"resources": resources}))],
         "summary": {
             "resources": len(resources),
             "customResources": sum(1 for r in resources if r["custom"]),
@@ -214,6 +216,11 @@ def render_text(document: dict[str, Any], *, details: bool = False) -> str:
     if document["invokes"]:
         lines += ["", "Looked up at deploy time:"]
         lines += [f"  {invoke['token']} {invoke['args']}" for invoke in document["invokes"]]
+    if document["violations"]:
+        lines += ["", f"Policy violations ({len(document['violations'])}):"]
+        for violation in document["violations"]:
+            where = f" [{violation['resource']}]" if violation["resource"] else ""
+            lines.append(f"  {violation['enforcement']:<9} {violation['policy']}{where}: {violation['message']}")
     if document["schemaErrors"]:
         lines += ["", f"Schema errors ({len(document['schemaErrors'])}):"]
         lines += [f"  {error}" for error in document["schemaErrors"]]

@@ -1,0 +1,138 @@
+"""Read vLLM servers, scalers and routes out of an inventory, whichever platform built them.
+
+A vLLM server is a Kubernetes Deployment's `vllm` container, or the `vllm` service of the single host's
+docker compose file carried in the instance's cloud-init.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from llmscale.policy.model import Inventory, Record
+
+INSTANCE = "aws:ec2/instance:Instance"
+
+
+@dataclass(frozen=True)
+class VllmServer:
+    """One vLLM server definition: where it comes from, its image, arguments and health checks."""
+
+    resource: str
+    image: str
+    args: list[str]
+    probes: frozenset[str] = frozenset()
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def flag(self, name: str) -> str | None:
+        """The value of `--name VALUE` or `--name=VALUE`, or None when the flag is absent."""
+        for index, arg in enumerate(self.args):
+            if arg == name:
+                return self.args[index + 1] if index + 1 < len(self.args) else ""
+            if arg.startswith(f"{name}="):
+                return arg.split("=", 1)[1]
+        return None
+
+
+def _compose_from_user_data(user_data: Any) -> dict[str, Any] | None:
+    if not isinstance(user_data, str) or not user_data.startswith("#cloud-config"):
+        return None
+    try:
+        cloud_config = yaml.safe_load(user_data)
+        for entry in cloud_config.get("write_files", []):
+            if str(entry.get("path", "")).endswith("docker-compose.yml"):
+                return yaml.safe_load(entry.get("content", ""))
+    except (yaml.YAMLError, AttributeError):
+        return None
+    return None
+
+
+def compose_files(inventory: Inventory) -> Iterator[tuple[Record, dict[str, Any]]]:
+    """Each instance with the docker compose document its user data writes."""
+    for record in inventory.of_type(INSTANCE):
+        compose = _compose_from_user_data(record.props.get("userData"))
+        if compose is not None:
+            yield record, compose
+
+
+def _deployment_servers(record: Record) -> Iterator[VllmServer]:
+    template = (record.props.get("spec") or {}).get("template") or {}
+    pod = template.get("spec") or {}
+    for container in pod.get("containers") or []:
+        image = str(container.get("image", ""))
+        if container.get("name") != "vllm" and "vllm" not in image:
+            continue
+        probes = frozenset(p for p in ("startupProbe", "readinessProbe", "livenessProbe") if container.get(p))
+        yield VllmServer(
+            resource=record.name,
+            image=image,
+            args=[str(a) for a in container.get("args") or []],
+            probes=probes,
+            labels=dict((template.get("metadata") or {}).get("labels") or {}),
+        )
+
+
+def vllm_servers(inventory: Inventory) -> list[VllmServer]:
+    """Every vLLM server the stack defines, on Kubernetes or on the single host."""
+    servers = [s for record in inventory.kubernetes("Deployment") for s in _deployment_servers(record)]
+    for record, compose in compose_files(inventory):
+        service = (compose.get("services") or {}).get("vllm")
+        if service:
+            # docker compose has one health check; it plays the part of all three Kubernetes probes.
+            probes = (
+                frozenset({"startupProbe", "readinessProbe", "livenessProbe"})
+                if service.get("healthcheck")
+                else frozenset()
+            )
+            servers.append(
+                VllmServer(
+                    resource=record.name,
+                    image=str(service.get("image", "")),
+                    args=[str(a) for a in service.get("command") or []],
+                    probes=probes,
+                )
+            )
+    return servers
+
+
+def compose_images(inventory: Inventory) -> Iterator[tuple[str, str]]:
+    """(resource, image) of every container of the single host's compose file."""
+    for record, compose in compose_files(inventory):
+        for service in (compose.get("services") or {}).values():
+            yield record.name, str(service.get("image", ""))
+
+
+def deployment_images(inventory: Inventory) -> Iterator[tuple[str, str]]:
+    """(resource, image) of every container of every Deployment."""
+    for record in inventory.kubernetes("Deployment"):
+        pod = ((record.props.get("spec") or {}).get("template") or {}).get("spec") or {}
+        for container in [*(pod.get("containers") or []), *(pod.get("initContainers") or [])]:
+            yield record.name, str(container.get("image", ""))
+
+
+def image_is_pinned(image: str) -> bool:
+    """True for an image with a version tag (not `latest`) or a digest."""
+    if "@sha256:" in image:
+        return True
+    last = image.rsplit("/", 1)[-1]
+    return ":" in last and not last.endswith(":latest")
+
+
+def scaled_objects(inventory: Inventory) -> dict[str, dict[str, Any]]:
+    """KEDA ScaledObject specs by the name of the Deployment they scale."""
+    found = {}
+    for record in inventory.kubernetes("ScaledObject"):
+        spec = record.props.get("spec") or {}
+        target = (spec.get("scaleTargetRef") or {}).get("name")
+        if target:
+            found[target] = spec
+    return found
+
+
+def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a label selector's `matchLabels` select pods with these labels."""
+    wanted = (selector or {}).get("matchLabels") or {}
+    return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())

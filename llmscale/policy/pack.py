@@ -1,0 +1,92 @@
+"""The policy set: every rule with its enforcement per tier, and the in-process runner `llmscale plan` uses.
+
+`policies/__main__.py` adapts the same list to CrossGuard for `pulumi preview --policy-pack policies`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from llmscale.policy import hygiene, redundancy, slo
+from llmscale.policy.model import (
+    Enforcement,
+    Inventory,
+    Policy,
+    Record,
+    Violation,
+    clustered,
+    everywhere,
+)
+
+MANDATORY, ADVISORY = Enforcement.MANDATORY, Enforcement.ADVISORY
+
+POLICIES: list[Policy] = [
+    Policy(
+        "min-active-replicas",
+        redundancy.min_active_replicas.__doc__ or "",
+        redundancy.min_active_replicas,
+        clustered(MANDATORY),
+    ),
+    Policy(
+        "disruption-budgets",
+        redundancy.disruption_budgets.__doc__ or "",
+        redundancy.disruption_budgets,
+        clustered(MANDATORY),
+    ),
+    Policy("zone-spread", redundancy.zone_spread.__doc__ or "", redundancy.zone_spread, {"enterprise": MANDATORY}),
+    Policy("dns-failover", redundancy.dns_failover.__doc__ or "", redundancy.dns_failover, {"enterprise": MANDATORY}),
+    Policy("vllm-probes", redundancy.probes.__doc__ or "", redundancy.probes, everywhere(MANDATORY)),
+    Policy(
+        "pinned-images",
+        redundancy.pinned_vllm_images.__doc__ or "",
+        redundancy.pinned_vllm_images,
+        everywhere(MANDATORY),
+    ),
+    Policy(
+        "slo-declared",
+        slo.slo_declared.__doc__ or "",
+        slo.slo_declared,
+        {"single-gpu": ADVISORY, "multi-gpu": MANDATORY, "enterprise": MANDATORY},
+    ),
+    Policy("request-limits", slo.request_limits.__doc__ or "", slo.request_limits, everywhere(MANDATORY)),
+    Policy("autoscaling-bounds", slo.autoscaling_bounds.__doc__ or "", slo.autoscaling_bounds, everywhere(MANDATORY)),
+    # Advisory until the monitoring stack (PodMonitors, PrometheusRules) is generated for every tier.
+    Policy("monitoring", slo.monitoring.__doc__ or "", slo.monitoring, everywhere(ADVISORY)),
+    Policy("night-schedule", hygiene.night_schedule.__doc__ or "", hygiene.night_schedule, everywhere(ADVISORY)),
+    Policy("gpu-taints", hygiene.gpu_taints.__doc__ or "", hygiene.gpu_taints, everywhere(ADVISORY)),
+    Policy(
+        "encryption-at-rest", hygiene.encryption_at_rest.__doc__ or "", hygiene.encryption_at_rest, everywhere(ADVISORY)
+    ),
+    Policy("open-ports", hygiene.open_ports.__doc__ or "", hygiene.open_ports, everywhere(ADVISORY)),
+    Policy(
+        "plaintext-secrets", hygiene.plaintext_secrets.__doc__ or "", hygiene.plaintext_secrets, everywhere(ADVISORY)
+    ),
+]
+
+
+def evaluate(inventory: Inventory, policies: Iterable[Policy] = POLICIES) -> list[Violation]:
+    """Run every policy that applies to the stack's tier; one Violation per finding."""
+    violations = []
+    for policy in policies:
+        level = policy.level_for(inventory.tier)
+        if level is Enforcement.DISABLED:
+            continue
+        for finding in policy.rule(inventory):
+            violations.append(Violation(policy.name, level, finding.message, finding.resource))
+    return violations
+
+
+def inventory_from_plan(document: dict[str, Any]) -> Inventory:
+    """The inventory of an offline plan document."""
+    return Inventory.of(
+        Record(
+            type=r["type"],
+            name=r["name"],
+            props=r["inputs"],
+            urn=r.get("urn"),
+            parent=r.get("parent"),
+            depends_on=tuple(r.get("dependsOn") or ()),
+        )
+        for r in document["resources"]
+    )

@@ -1,0 +1,96 @@
+"""SLO prerequisites: a declared SLO and load, monitoring that sees every profile, and bounded requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from llmscale import metrics
+from llmscale.policy.inspect import compose_files, scaled_objects, vllm_servers
+from llmscale.policy.model import Finding, Inventory
+
+REQUIRED_FLAGS = ("--max-model-len", "--max-num-seqs", "--max-num-queued-reqs")
+ALERT_SIGNALS = {
+    "latency": metrics.VLLM_E2E_LATENCY,
+    "queue depth": metrics.VLLM_QUEUE_DEPTH,
+    "error rate": metrics.VLLM_REQUEST_SUCCESS,
+    "GPU utilisation": metrics.DCGM_GPU_UTIL,
+}
+
+
+def slo_declared(inventory: Inventory) -> Iterator[Finding]:
+    """The stack states its SLO and its load itself: alerts and sizing need both, tier defaults are guesses."""
+    if not inventory.settings:
+        yield Finding("the stack records no settings (llmscale:index:StackSettings): it was not built by llmscale")
+        return
+    declared = set(inventory.settings.get("declared") or [])
+    for key, what in (("slo", "p99LatencySeconds, availability, maxErrorRate"), ("load", "peakConcurrentUsers")):
+        if key not in declared:
+            yield Finding(f"llmscale:{key} is not declared; state {what} for this stack")
+
+
+def request_limits(inventory: Inventory) -> Iterator[Finding]:
+    """Every request is bounded: context length, batch, admission queue, gateway timeout; per-key rate limits
+    on enterprise."""
+    for server in vllm_servers(inventory):
+        missing = [flag for flag in REQUIRED_FLAGS if server.flag(flag) in (None, "")]
+        if missing:
+            yield Finding(f"vLLM runs without {', '.join(missing)}: requests are unbounded", server.resource)
+    routes = [r for r in inventory.kubernetes("HTTPRoute") if r.props.get("metadata", {}).get("name") != "health"]
+    policies = list(inventory.kubernetes("BackendTrafficPolicy"))
+    for route in routes:
+        name = (route.props.get("metadata") or {}).get("name", route.name)
+        rules = (route.props.get("spec") or {}).get("rules") or []
+        has_timeout = all((rule.get("timeouts") or {}).get("request") for rule in rules) and bool(rules)
+        targeting = [p for p in policies if _targets(p, name)]
+        if not has_timeout and not any(
+            ((p.props.get("spec") or {}).get("timeout") or {}).get("http", {}).get("requestTimeout") for p in targeting
+        ):
+            yield Finding("no request timeout: Envoy's 15 s default cuts long generations off", route.name)
+        if inventory.tier == "enterprise" and not any((p.props.get("spec") or {}).get("rateLimit") for p in targeting):
+            yield Finding("no per-key rate limit on this route; set gateway.rateLimitRequestsPerMinute", route.name)
+
+
+def _targets(policy_record, route_name: str) -> bool:
+    refs = (policy_record.props.get("spec") or {}).get("targetRefs") or []
+    return any(ref.get("kind") == "HTTPRoute" and ref.get("name") == route_name for ref in refs)
+
+
+def autoscaling_bounds(inventory: Inventory) -> Iterator[Finding]:
+    """Scaling bounds make sense: min <= max, and the largest replica fits a GPU node."""
+    for target, spec in scaled_objects(inventory).items():
+        low, high = spec.get("minReplicaCount"), spec.get("maxReplicaCount")
+        if low is not None and high is not None and int(low) > int(high):
+            yield Finding(f"ScaledObject of {target}: minReplicaCount {low} > maxReplicaCount {high}", target)
+    per_node = inventory.settings.get("gpusPerNode")
+    for profile in inventory.settings.get("models") or []:
+        if per_node and int(profile.get("gpusPerReplica", 1)) > int(per_node):
+            yield Finding(
+                f"profile {profile['name']} needs {profile['gpusPerReplica']} GPUs per replica; nodes have {per_node}"
+            )
+
+
+def monitoring(inventory: Inventory) -> Iterator[Finding]:
+    """Metrics of every profile and of the GPUs are scraped, and alerts cover latency, queue, errors and GPUs."""
+    profiles = [p["name"] for p in inventory.settings.get("models") or []]
+    rule_text = " ".join(str(r.props.get("spec")) for r in inventory.kubernetes("PrometheusRule"))
+    hosts = list(compose_files(inventory))
+    if not hosts and not any(inventory.kubernetes("Deployment")):
+        return  # nothing serves models here (an existing server's bundle is not part of the stack)
+    if hosts:
+        for record, compose in hosts:
+            services = compose.get("services") or {}
+            for needed in ("prometheus", "dcgm-exporter"):
+                if needed not in services:
+                    yield Finding(f"the single host runs no {needed}", record.name)
+        rule_text += " ".join(str(c) for _, c in hosts if "rule_files" in str(c))
+    else:
+        monitors = list(inventory.kubernetes("PodMonitor")) + list(inventory.kubernetes("ServiceMonitor"))
+        monitored = " ".join(str(m.props.get("spec")) for m in monitors)
+        for name in profiles:
+            if name not in monitored:
+                yield Finding(f"no PodMonitor scrapes profile {name}")
+        if "dcgm" not in monitored:
+            yield Finding("no ServiceMonitor scrapes dcgm-exporter: GPU metrics are not collected")
+    for signal, metric in ALERT_SIGNALS.items():
+        if metric not in rule_text:
+            yield Finding(f"no alert rule on {signal} ({metric})")

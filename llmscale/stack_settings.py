@@ -1,0 +1,40 @@
+"""What a stack declares (tier, SLO, load, schedule, profiles), recorded in the stack for its policies.
+
+Policies see only resources, in `pulumi preview --policy-pack` as in `llmscale plan`; this summary is
+registered as the inputs and outputs of a `llmscale:index:StackSettings` component so that both runners can
+read what the stack promised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmscale.config.models import StackConfig
+
+SETTINGS_TYPE = "llmscale:index:StackSettings"
+
+
+def stack_settings(config: StackConfig) -> dict[str, Any]:
+    """A plain summary of the config: no secrets, only what rules compare resources against."""
+    return {
+        "tier": str(config.tier),
+        "platform": str(config.platform),
+        "environment": config.environment,
+        "declared": sorted(config.declared_keys),
+        "slo": config.slo.model_dump(by_alias=True),
+        "load": config.load.model_dump(by_alias=True),
+        "schedule": config.schedule.model_dump(by_alias=True),
+        "gpusPerNode": config.gpu.gpus,
+        "rateLimitRequestsPerMinute": config.gateway.rate_limit_requests_per_minute,
+        "models": [
+            {
+                "name": p.name,
+                "model": p.model,
+                "lane": str(p.lane),
+                "gpusPerReplica": p.gpus_per_replica,
+                "minReplicas": p.min_replicas,
+                "maxReplicas": p.max_replicas,
+            }
+            for p in config.models
+        ],
+    }
