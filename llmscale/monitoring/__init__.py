@@ -1,0 +1,1 @@
+"""Monitoring generated from the stack: alert and recording rules, dashboards."""
