@@ -204,8 +204,10 @@ def test_error_rate_over_slo_fires_and_counts_admission_503s(tmp_path: Path, hos
         [
             {  # 2 errors in 1000 requests a minute: 0.2 % > 0.1 %
                 "interval": "1m",
-                "input_series": requests(errors_per_minute=1)[:1]
-                + [{"series": f'vllm:request_success_total{{{VLLM},finished_reason="error"}}', "values": "0+2x200"}],
+                "input_series": [
+                    *requests(errors_per_minute=1)[:1],
+                    {"series": f'vllm:request_success_total{{{VLLM},finished_reason="error"}}', "values": "0+2x200"},
+                ],
                 "alert_rule_test": [
                     silent("LlmscaleErrorRateHigh", "9m"),
                     fires(
@@ -454,7 +456,7 @@ def test_kubernetes_gpu_utilisation_is_joined_to_the_model_by_pod(tmp_path: Path
                     {"series": f'DCGM_FI_DEV_GPU_UTIL{{job="dcgm-exporter",gpu="0",{pod}}}', "values": "40x30"},
                     {"series": f'DCGM_FI_DEV_GPU_UTIL{{job="dcgm-exporter",gpu="1",{pod}}}', "values": "60x30"},
                     {
-                        "series": f'DCGM_FI_DEV_GPU_UTIL{{job="dcgm-exporter",gpu="2",namespace="other",pod="x"}}',
+                        "series": 'DCGM_FI_DEV_GPU_UTIL{job="dcgm-exporter",gpu="2",namespace="other",pod="x"}',
                         "values": "100x30",
                     },
                     {
