@@ -8,13 +8,19 @@ SSM Parameter Store on AWS or from files the operator places on an existing serv
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 
 import jinja2
+import yaml
 
 from llmscale import versions
 from llmscale.config.models import StackConfig
+from llmscale.monitoring.dashboards import dashboard
+from llmscale.monitoring.rules import Flavour, rule_groups
 from llmscale.paths import TEMPLATES
 from llmscale.vllm_args import VLLM_PORT, vllm_args
 
@@ -37,6 +43,11 @@ class BundleFile:
     path: str
     content: str
     mode: int = 0o644
+
+    @property
+    def gz_b64(self) -> str:
+        """The content gzip-compressed and base64-encoded, as cloud-init's `gz+b64` encoding expects."""
+        return base64.b64encode(gzip.compress(self.content.encode("utf-8"), mtime=0)).decode("ascii")
 
 
 def ssm_prefix(stack: str) -> str:
@@ -90,7 +101,7 @@ def render_bundle(
         "model_dir": MODEL_DIR,
         "secrets_dir": SECRETS_DIR,
         "gpus": profile.gpus_per_replica,
-        "retention_days": 15,
+        "retention_days": config.monitoring.retention_days,
     }
     env = _environment()
     files = [
@@ -98,14 +109,39 @@ def render_bundle(
         ("caddy/Caddyfile", "Caddyfile.j2", 0o644),
         ("prometheus/prometheus.yml", "prometheus.yml.j2", 0o644),
         ("grafana/provisioning/datasources/prometheus.yml", "grafana-datasource.yml.j2", 0o644),
+        ("grafana/provisioning/dashboards/llmscale.yml", "grafana-dashboards.yml.j2", 0o644),
         ("bin/render-api-keys.py", "render-api-keys.py.j2", 0o755),
         ("bin/start.sh", "start.sh.j2", 0o755),
         ("README.txt", "README.txt.j2", 0o644),
     ]
-    return [BundleFile(path, env.get_template(template).render(context), mode) for path, template, mode in files]
+    rendered = [BundleFile(path, env.get_template(template).render(context), mode) for path, template, mode in files]
+    rules = {"groups": rule_groups(config, Flavour.HOST, stack=stack, runbook=config.monitoring.runbook_url)}
+    return [
+        *rendered,
+        BundleFile("prometheus/rules/llmscale.yml", yaml.safe_dump(rules, sort_keys=False, width=1000)),
+        BundleFile(
+            "grafana/dashboards/llmscale.json",
+            json.dumps(dashboard(config, Flavour.HOST, stack=stack), indent=1) + "\n",
+        ),
+    ]
 
 
 def render_user_data(bundle: list[BundleFile]) -> str:
-    """cloud-init user data that writes the bundle to the instance and starts it."""
+    """cloud-init user data that writes the bundle to the instance and starts it.
+
+    Files travel gzip-compressed (cloud-init's `gz+b64`): EC2 user data is limited to 16 KiB.
+    """
     template = _environment().get_template("cloud-init.yaml.j2")
     return template.render(files=bundle, install_dir=INSTALL_DIR)
+
+
+def user_data_files(user_data: str) -> dict[str, str]:
+    """The files a cloud-init document written by `render_user_data` puts on the host, by absolute path."""
+    document = yaml.safe_load(user_data) or {}
+    files = {}
+    for entry in document.get("write_files") or []:
+        content = entry.get("content", "")
+        if entry.get("encoding") == "gz+b64":
+            content = gzip.decompress(base64.b64decode(content)).decode("utf-8")
+        files[entry["path"]] = content
+    return files

@@ -24,7 +24,14 @@ import llmscale.host_bundle as host_bundle
 from llmscale import versions
 from llmscale.config.loader import LoadedStack, load_stack, parse_values
 from llmscale.config.models import StackConfig
-from llmscale.host_bundle import BundleFile, SecretSource, render_bundle, render_user_data, ssm_prefix
+from llmscale.host_bundle import (
+    BundleFile,
+    SecretSource,
+    render_bundle,
+    render_user_data,
+    ssm_prefix,
+    user_data_files,
+)
 
 STACKS = ("single-gpu", "single-gpu-host")
 SERVICES = ("vllm", "caddy", "prometheus", "grafana", "node-exporter", "dcgm-exporter")
@@ -41,9 +48,12 @@ BUNDLE_PATHS = [
     "caddy/Caddyfile",
     "prometheus/prometheus.yml",
     "grafana/provisioning/datasources/prometheus.yml",
+    "grafana/provisioning/dashboards/llmscale.yml",
     "bin/render-api-keys.py",
     "bin/start.sh",
     "README.txt",
+    "prometheus/rules/llmscale.yml",
+    "grafana/dashboards/llmscale.json",
 ]
 
 API_KEY_A = "k1-AAAAAAAAAAAAAAAAAAAAAAAA"
@@ -136,6 +146,8 @@ def test_bundle_files_and_modes(bundle: dict[str, BundleFile]) -> None:
         assert bundle[path].mode == 0o644
     for file in bundle.values():
         assert file.content.endswith("\n"), file.path
+        if file.path.startswith("prometheus/rules/"):
+            continue  # alert annotations are Prometheus templates
         assert "{{ " not in file.content and "{%" not in file.content, file.path
 
 
@@ -342,8 +354,8 @@ def test_start_sh_fetches_the_parameters_the_stack_creates(secret_config: StackC
     finally:
         asyncio.set_event_loop(None)
         loop.close()
-    start = render_bundle(secret_config, "secret", secret_source=SecretSource.SSM, region="eu-west-1")[5]
-    assert start.path == "bin/start.sh"
+    bundle = render_bundle(secret_config, "secret", secret_source=SecretSource.SSM, region="eu-west-1")
+    [start] = [file for file in bundle if file.path == "bin/start.sh"]
     fetched = set(re.findall(r"^fetch ([a-z-]+) ", start.content, flags=re.MULTILINE))
     assert fetched == created == {"api-keys", "hf-token", "grafana-admin-password"}
     assert '--name "/llmscale/secret/$1"' in start.content
@@ -495,7 +507,9 @@ def test_user_data(bundle: dict[str, BundleFile]) -> None:
     for entry in entries:
         assert entry["path"].startswith("/opt/llmscale/")
         file = bundle[entry["path"].removeprefix("/opt/llmscale/")]
-        assert entry["content"] == file.content, file.path
+        # Compressed, since EC2 user data is limited to 16 KiB.
+        assert entry["encoding"] == "gz+b64", file.path
+        assert user_data_files(user_data)[entry["path"]] == file.content, file.path
         assert int(entry["permissions"], 8) == file.mode, file.path
     assert ["bash", "/opt/llmscale/bin/start.sh"] in document["runcmd"]
 
@@ -511,8 +525,10 @@ def test_user_data_round_trips_awkward_content() -> None:
         BundleFile("bin/run.sh", "#!/bin/sh\necho 'a: b' # not yaml\n", 0o755),
         BundleFile("b.json", '{"key": [1, 2]}\n'),
     ]
-    document = yaml.safe_load(render_user_data(files))
-    assert [(e["path"], e["content"], e["permissions"]) for e in document["write_files"]] == [
+    user_data = render_user_data(files)
+    document = yaml.safe_load(user_data)
+    decoded = user_data_files(user_data)
+    assert [(e["path"], decoded[e["path"]], e["permissions"]) for e in document["write_files"]] == [
         ("/opt/llmscale/a.txt", files[0].content, "0644"),
         ("/opt/llmscale/bin/run.sh", files[1].content, "0755"),
         ("/opt/llmscale/b.json", files[2].content, "0644"),

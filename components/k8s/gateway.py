@@ -65,7 +65,7 @@ class InferenceGateway(pulumi.ComponentResource):
                 "metadata": {"name": API_KEYS_SECRET, "namespace": config.kubernetes.namespace},
                 "type": "Opaque",
             },
-            pulumi.ResourceOptions(parent=self),
+            pulumi.ResourceOptions(parent=self, depends_on=depends_on),
             name=f"{name}-api-keys",
             string_data=pulumi.Output.secret(api_key_clients(keys)) if keys else None,
         )

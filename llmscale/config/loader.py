@@ -21,7 +21,7 @@ from llmscale.config.models import StackConfig, Tier
 from llmscale.config.presets import apply_preset
 from llmscale.paths import project_root
 
-SECRET_KEYS = ("apiKeys", "hfToken", "grafanaAdminPassword")
+SECRET_KEYS = ("apiKeys", "hfToken", "grafanaAdminPassword", "slackWebhookUrl", "pagerdutyRoutingKey")
 SECRET_PLACEHOLDER = "[secret]"
 REGION_KEY = "aws:region"
 
@@ -182,7 +182,7 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str], set[str]]:
                     Problem(
                         key,
                         "secrets inside structured keys are not supported; llmscale reads secrets only from "
-                        "llmscale:apiKeys, llmscale:hfToken and llmscale:grafanaAdminPassword",
+                        + ", ".join(f"llmscale:{name}" for name in SECRET_KEYS),
                     )
                 ],
             )

@@ -421,6 +421,17 @@ class AutoscalingConfig(ConfigModel):
     cooldown_seconds: Annotated[int, Field(ge=0, le=7200)] = 300
 
 
+class MonitoringConfig(ConfigModel):
+    """Metrics, alerts and dashboards: what to install, how long to keep data, where the runbook lives."""
+
+    install_stack: bool = True
+    install_dcgm_exporter: bool = True
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 15
+    storage_gb: Annotated[int, Field(ge=5, le=65_536)] = 50
+    storage_class: Annotated[str | None, Field(pattern=DNS_SUBDOMAIN)] = None
+    runbook_url: Annotated[str, Field(min_length=1, pattern=NO_SPACE)] = "docs/runbook.md"
+
+
 class StackConfig(ConfigModel):
     """The whole `llmscale:` namespace of one stack, after tier presets are applied."""
 
@@ -436,10 +447,13 @@ class StackConfig(ConfigModel):
     kubernetes: KubernetesConfig = KubernetesConfig()
     gateway: GatewayConfig = GatewayConfig()
     autoscaling: AutoscalingConfig = AutoscalingConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     environment: Annotated[str, Field(pattern=ENVIRONMENT)] = "production"
     api_keys: SecretStr | None = None
     hf_token: SecretStr | None = None
     grafana_admin_password: SecretStr | None = None
+    slack_webhook_url: SecretStr | None = None
+    pagerduty_routing_key: SecretStr | None = None
 
     _declared: frozenset[str] = PrivateAttr(default=frozenset())
 

@@ -54,7 +54,13 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
 def known_secret_values(result: PlanResult) -> list[str]:
     """The plaintext of every secret in the stack's config that the plan could see (never placeholders)."""
     config = result.stack.config
-    values = [config.api_keys, config.hf_token, config.grafana_admin_password]
+    values = [
+        config.api_keys,
+        config.hf_token,
+        config.grafana_admin_password,
+        config.slack_webhook_url,
+        config.pagerduty_routing_key,
+    ]
     plain = [v.get_secret_value() for v in values if v is not None and v.get_secret_value() != REDACTED]
     found: list[str] = []
     for text in plain:

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from llmscale.host_bundle import user_data_files
 from llmscale.policy.model import Inventory, Record
 
 INSTANCE = "aws:ec2/instance:Instance"
@@ -37,23 +38,31 @@ class VllmServer:
         return None
 
 
-def _compose_from_user_data(user_data: Any) -> dict[str, Any] | None:
+def host_files(record: Record) -> dict[str, str]:
+    """The files an instance's cloud-init user data writes, by path (empty when it has none)."""
+    user_data = record.props.get("userData")
     if not isinstance(user_data, str) or not user_data.startswith("#cloud-config"):
-        return None
+        return {}
     try:
-        cloud_config = yaml.safe_load(user_data)
-        for entry in cloud_config.get("write_files", []):
-            if str(entry.get("path", "")).endswith("docker-compose.yml"):
-                return yaml.safe_load(entry.get("content", ""))
-    except (yaml.YAMLError, AttributeError):
-        return None
+        return user_data_files(user_data)
+    except (yaml.YAMLError, AttributeError, KeyError, ValueError, OSError):
+        return {}
+
+
+def _compose_from_user_data(record: Record) -> dict[str, Any] | None:
+    for path, content in host_files(record).items():
+        if path.endswith("docker-compose.yml"):
+            try:
+                return yaml.safe_load(content)
+            except yaml.YAMLError:
+                return None
     return None
 
 
 def compose_files(inventory: Inventory) -> Iterator[tuple[Record, dict[str, Any]]]:
     """Each instance with the docker compose document its user data writes."""
     for record in inventory.of_type(INSTANCE):
-        compose = _compose_from_user_data(record.props.get("userData"))
+        compose = _compose_from_user_data(record)
         if compose is not None:
             yield record, compose
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmscale import metrics
-from llmscale.policy.inspect import compose_files, scaled_objects, vllm_servers
+from llmscale.policy.inspect import compose_files, host_files, scaled_objects, vllm_servers
 from llmscale.policy.model import Finding, Inventory
 
 REQUIRED_FLAGS = ("--max-model-len", "--max-num-seqs", "--max-num-queued-reqs")
@@ -82,7 +82,12 @@ def monitoring(inventory: Inventory) -> Iterator[Finding]:
             for needed in ("prometheus", "dcgm-exporter"):
                 if needed not in services:
                     yield Finding(f"the single host runs no {needed}", record.name)
-        rule_text += " ".join(str(c) for _, c in hosts if "rule_files" in str(c))
+        rule_text += " ".join(
+            content
+            for record, _ in hosts
+            for path, content in host_files(record).items()
+            if "/prometheus/rules/" in path
+        )
     else:
         monitors = list(inventory.kubernetes("PodMonitor")) + list(inventory.kubernetes("ServiceMonitor"))
         monitored = " ".join(str(m.props.get("spec")) for m in monitors)

@@ -1,0 +1,152 @@
+"""`llmscale preflight STACK`: ask the stack's AWS account whether `pulumi up` can succeed, before running it.
+
+Read-only calls with the caller's usual AWS credentials (environment, profile, SSO). A table of pass, fail and
+unknown answers goes to stderr, `--json` to stdout. Exit 0 when nothing failed (unknowns are shown loudly but
+do not fail: the account could not answer them), 1 when a check failed, 2 for config errors, a stack that is
+not on platform aws, and missing or rejected credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from llmscale.config.errors import ConfigError
+from llmscale.config.loader import LoadedStack, load_stack
+from llmscale.config.models import Platform
+
+if TYPE_CHECKING:
+    from llmscale.preflight import AwsClients, CheckResult
+
+STATUS_LABELS = {"pass": ("PASS", "green"), "fail": ("FAIL", "red"), "unknown": ("UNKNOWN", "yellow")}
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(lines: Sequence[str], code: int = 2) -> typer.Exit:
+    for line in lines:
+        _err(line)
+    return typer.Exit(code)
+
+
+def build_clients(region: str, endpoint_url: str | None) -> AwsClients:
+    """boto3 clients for the stack's region, all pointed at `endpoint_url` when one is given (tests, LocalStack).
+
+    Retries are bounded so a throttled or failing endpoint answers within seconds rather than minutes.
+    """
+    import boto3
+    from botocore.config import Config
+
+    from llmscale.preflight import AwsClients
+
+    session = boto3.session.Session(region_name=region)
+    settings = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=10,
+        read_timeout=30,
+        user_agent_extra="llmscale-preflight",
+    )
+
+    def client(service: str) -> object:
+        return session.client(service, endpoint_url=endpoint_url, config=settings)
+
+    return AwsClients(ec2=client("ec2"), service_quotas=client("service-quotas"), route53=client("route53"))
+
+
+def render_table(results: Sequence[CheckResult]) -> list[str]:
+    """One line per check, status first so a failure or an unknown stands out at the left edge."""
+    width = max(len(result.name) for result in results)
+    lines = []
+    for result in results:
+        label, colour = STATUS_LABELS[str(result.status)]
+        status = typer.style(f"{label:<7}", fg=colour, bold=result.status != "pass")
+        lines.append(f"  {status}  {result.name:<{width}}  {result.detail}")
+    return lines
+
+
+def summary(results: Sequence[CheckResult]) -> dict[str, int]:
+    """How many checks passed, failed and were unknown."""
+    counts = Counter(str(result.status) for result in results)
+    return {status: counts.get(status, 0) for status in ("pass", "fail", "unknown")}
+
+
+def _load(stack: str) -> LoadedStack:
+    try:
+        return load_stack(stack)
+    except ConfigError as error:
+        raise _fail(error.lines()) from None
+
+
+def preflight(
+    stack: Annotated[
+        str, typer.Argument(metavar="STACK", help="A stack name (stacks/Pulumi.STACK.yaml) or a stack file path.")
+    ],
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", metavar="URL", help="Send every AWS call to this URL (moto, LocalStack)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Write the results as JSON to stdout.")] = False,
+) -> None:
+    """Check the AWS account before `pulumi up`: region, GPU offerings, vCPU quota, hosted zone.
+
+    Exit 0 when no check failed, 1 when one did, 2 for config errors, non-aws stacks and credential problems.
+    """
+    loaded = _load(stack)
+    config = loaded.config
+    if config.platform is not Platform.AWS:
+        raise _fail(
+            [f"{loaded.source}: preflight checks AWS accounts; platform {config.platform} has nothing to check"]
+        )
+    region = loaded.region
+    assert region is not None  # the loader requires aws:region on platform aws
+    try:
+        from llmscale.preflight import PreflightError, failed, run_checks
+    except ImportError:
+        raise _fail(["preflight needs boto3: pip install 'boto3>=1.34,<2'"]) from None
+    try:
+        clients = build_clients(region, endpoint_url)
+    except ValueError:
+        raise _fail([f"--endpoint-url: {endpoint_url!r} is not a valid URL such as http://127.0.0.1:5000"]) from None
+    try:
+        results = run_checks(config, region, clients)
+    except PreflightError as error:
+        raise _fail([f"{loaded.source}: preflight: {error}"]) from None
+
+    counts = summary(results)
+    _err(f"preflight of stack {loaded.name} ({config.tier}, platform aws, region {region}):")
+    for line in render_table(results):
+        _err(line)
+    _err(f"{counts['pass']} passed, {counts['fail']} failed, {counts['unknown']} unknown")
+    if counts["unknown"]:
+        noun = "check" if counts["unknown"] == 1 else "checks"
+        _err(
+            typer.style(
+                f"UNKNOWN: {counts['unknown']} {noun} could not be answered by the account; check by hand as the "
+                "detail says before `pulumi up`",
+                fg="yellow",
+                bold=True,
+            )
+        )
+    if as_json:
+        document = {
+            "stack": loaded.name,
+            "tier": str(config.tier),
+            "region": region,
+            "ok": not failed(results),
+            "summary": counts,
+            "checks": [result.as_dict() for result in results],
+        }
+        typer.echo(json.dumps(document, indent=2))
+    if failed(results):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `preflight STACK [--endpoint-url URL] [--json]` to a Typer app."""
+    app.command("preflight")(preflight)

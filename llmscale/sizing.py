@@ -1,0 +1,632 @@
+"""Capacity planner: how many GPUs a load needs at peak to meet a latency SLO, and what that costs.
+
+The model, in five steps (every constant is named below; calibration data lives in `llmscale.calibration`):
+
+1. **Load.** Users who wait for an answer and then think for `think_time` seconds send
+   `users / (think_time + p99)` requests per second (or `--rps` directly). By Little's law,
+   `in_flight = rate × p99`: each request is counted as taking its whole p99 budget, which overstates the
+   requests in flight by up to a third when answers come back faster than the SLO (conservative).
+2. **Decode speed of one replica.** `step(b) = t1 + (b - 1) × c` seconds per output token with b requests in
+   flight (`llmscale.calibration.decode_profile`): t1 from memory bandwidth, c fitted to a measured point.
+3. **Prefill.** A prompt costs `prompt_tokens / prefill_rate` seconds of GPU compute (half the GPU's dense
+   peak FLOPs). Half of that work overlaps memory-bound decode steps; the other half slows them down:
+   `step × 1 / (1 - 0.5 × ρ)`, ρ being the share of time the replica spends prefilling.
+4. **Latency at the 99th percentile.** Requests in flight on one replica vary; at the 99th percentile there
+   are `b99 = b + 2.33 × √b` (Poisson). Then `ttft = prefill / (1 - ρ) + step(b99)` and
+   `p99 = ttft + (output_tokens - 1) × step(b99)`. Meeting the SLO means every stream decodes at least
+   `output_tokens / (p99 - ttft)` tokens/s, which bounds the requests one replica can carry. So do vLLM's
+   `--max-num-seqs` and the KV cache left after the weights.
+5. **Fleet.** `replicas = ceil(in_flight / capacity per replica)`, for each tensor-parallel size whose memory
+   holds the weights and at least one request's KV cache; the size needing the fewest GPUs wins. Then
+   headroom (N+2 style), tier and cost.
+
+Every step is monotone: more users, longer answers or prompts, a tighter SLO or a slower GPU never need fewer
+GPUs, and the property tests check it.
+
+Defaults and the problem statement's reference points (100 concurrent users on a 7B model → 5–8 GPUs,
+500 → 20–30): they hold for a 7B model in BF16 on A10G GPUs (g5, 24 GB: the usual cheap home of a 7B model,
+and a GPU with a measured vLLM figure), 1000-token prompts, 250-token answers, 10 s of think time and a p99
+end-to-end latency of 20 s, which means streaming at ≥ 13 tokens/s, faster than people read. The "p99 < 2 s
+for chat" rule of thumb cannot be an end-to-end bound for 250-token answers (125 tokens/s per stream is more
+than a lone request gets from a BF16 7B model on anything but an H100): read it as time to first token
+(`ttft_seconds=2`).
+
+Weaknesses: the measured points are from older vLLM releases (0.5.4 and earlier); vLLM 0.6 already doubled
+throughput on the same hardware, so estimates lean towards too many GPUs. Every answer is assumed to have
+`output_tokens` tokens (pass your p99 length, not the mean). Prefix caching, speculative decoding and
+mixture-of-experts sparsity are ignored (an MoE model is sized as dense, pessimistically). Tensor-parallel
+scaling is one rule for NVLink and PCIe GPUs alike. L4, L40S, T4 and A100-40GB capacities are memory-bandwidth
+estimates: calibrate them with `vllm bench serve` results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from llmscale.calibration import (
+    CalibrationError,
+    CalibrationPoint,
+    DecodeProfile,
+    GpuSpec,
+    bytes_per_param,
+    decode_profile,
+    prefill_tokens_per_second,
+    resolve_gpu,
+)
+from llmscale.config.models import DAYS, GpuConfig, Lane, ModelProfile, Quantization, ScheduleConfig, StackConfig
+from llmscale.model_size import parameters_billions
+
+# --- documented defaults: together they land on the problem statement's reference points ----------------
+DEFAULT_USERS = 100
+DEFAULT_PROMPT_TOKENS = 1000
+DEFAULT_OUTPUT_TOKENS = 250
+DEFAULT_MODEL = "7b"
+DEFAULT_GPU = "A10G"
+DEFAULT_P99_SECONDS = 20.0
+DEFAULT_THINK_TIME_SECONDS = 10.0
+DEFAULT_PRICE_PER_GPU_HOUR: float = GpuConfig.model_fields["price_per_gpu_hour"].default
+DEFAULT_MAX_NUM_SEQS = 256  # vLLM's server default
+DEFAULT_GPU_MEMORY_UTILIZATION: float = ModelProfile.model_fields["gpu_memory_utilization"].default
+
+# --- model constants ------------------------------------------------------------------------------------
+P99_Z = 2.33  # 99th percentile of a normal: b99 = b + 2.33 √b requests in flight (Poisson)
+PREFILL_OVERLAP = 0.5  # half of the prefill work hides in memory-bound decode steps (fits the NIM 70B curve)
+OVERHEAD_GIB_PER_GPU = 1.5  # activations, CUDA graphs and the CUDA context, outside weights and KV cache
+TENSOR_PARALLEL_SIZES = (1, 2, 4, 8)
+HEADROOM_GPUS = 2  # N+2: survive losing a node and a rollout at peak
+HEADROOM_FACTOR = 1.25
+SINGLE_GPU_MAX_USERS = 50
+MULTI_GPU_MAX_GPUS = 8
+ENTERPRISE_MIN_USERS = 500
+HOURS_PER_MONTH = 730.0  # 8760 / 12
+WEEKS_PER_MONTH = 365 / 12 / 7
+
+# KV cache per token (KiB, BF16) of grouped-query-attention models by size, from their config.json
+# (Qwen2.5-0.5B, Llama-3.2-1B/3B, Llama-3.1-8B, Qwen2.5-14B/32B, Llama-3.1-70B/405B); interpolated in log size.
+# Older multi-head models (Llama-2-7B: 512 KiB) hold four times as much per token.
+KV_KIB_PER_TOKEN: tuple[tuple[float, float], ...] = (
+    (0.5, 12),
+    (1, 32),
+    (3, 112),
+    (8, 128),
+    (14, 192),
+    (32, 256),
+    (70, 320),
+    (405, 504),
+)
+
+
+class SizingError(ValueError):
+    """Inputs the planner cannot size (invalid, or an SLO no configuration reaches); one line that says why."""
+
+
+def kv_bytes_per_token(params_billions: float) -> float:
+    """Bytes of KV cache one token takes in a model of this size (BF16 cache, grouped-query attention)."""
+    table = KV_KIB_PER_TOKEN
+    if params_billions <= table[0][0]:
+        kib = table[0][1] * params_billions / table[0][0]
+    elif params_billions >= table[-1][0]:
+        kib = table[-1][1] * params_billions / table[-1][0]
+    else:
+        for (p0, k0), (p1, k1) in zip(table, table[1:], strict=False):
+            if p0 <= params_billions <= p1:
+                share = math.log(params_billions / p0) / math.log(p1 / p0)
+                kib = k0 + share * (k1 - k0)
+                break
+    return kib * 1024
+
+
+@dataclass(frozen=True)
+class SizingInputs:
+    """What to size for. Every field has a documented default; see the module docstring for why these.
+
+    Give `users` (peak concurrent users, who think between requests) or `requests_per_second`, not both.
+    `gpu` is a GPU model (A10G, L4, L40S, A100-40GB, A100-80GB, H100) or an EC2 instance type (g6e.xlarge).
+    """
+
+    users: int | None = DEFAULT_USERS
+    requests_per_second: float | None = None
+    prompt_tokens: int = DEFAULT_PROMPT_TOKENS
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS
+    model: str = DEFAULT_MODEL
+    quantization: Quantization | None = None
+    gpu: str = DEFAULT_GPU
+    p99_seconds: float = DEFAULT_P99_SECONDS
+    ttft_seconds: float | None = None
+    think_time_seconds: float = DEFAULT_THINK_TIME_SECONDS
+    price_per_gpu_hour: float = DEFAULT_PRICE_PER_GPU_HOUR
+    max_num_seqs: int = DEFAULT_MAX_NUM_SEQS
+    gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION
+    min_gpus_per_replica: int = 1
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+
+    def __post_init__(self) -> None:
+        if (self.users is None) == (self.requests_per_second is None):
+            raise SizingError("give peak concurrent users or requests per second, not both and not neither")
+        if self.users is not None and (isinstance(self.users, bool) or self.users < 1):
+            raise SizingError(f"users must be a whole number >= 1, got {self.users}")
+        if self.requests_per_second is not None and not self.requests_per_second > 0:
+            raise SizingError(f"requests per second must be > 0, got {self.requests_per_second}")
+        for name, value, low in (("prompt tokens", self.prompt_tokens, 1), ("output tokens", self.output_tokens, 1)):
+            if value < low:
+                raise SizingError(f"{name} must be >= {low}, got {value}")
+        if not self.p99_seconds > 0:
+            raise SizingError(f"p99 latency must be > 0 seconds, got {self.p99_seconds}")
+        if self.ttft_seconds is not None and not 0 < self.ttft_seconds <= self.p99_seconds:
+            raise SizingError(f"TTFT SLO must be > 0 and <= the p99 latency ({self.p99_seconds:g} s)")
+        if not self.think_time_seconds >= 0:
+            raise SizingError(f"think time must be >= 0 seconds, got {self.think_time_seconds}")
+        if not self.price_per_gpu_hour >= 0:
+            raise SizingError(f"price per GPU-hour must be >= 0, got {self.price_per_gpu_hour}")
+        if self.max_num_seqs < 1:
+            raise SizingError(f"max-num-seqs must be >= 1, got {self.max_num_seqs}")
+        if not 0.1 < self.gpu_memory_utilization <= 0.98:
+            raise SizingError(f"GPU memory utilization must be in (0.1, 0.98], got {self.gpu_memory_utilization}")
+        if self.min_gpus_per_replica not in TENSOR_PARALLEL_SIZES:
+            raise SizingError(f"GPUs per replica must be 1, 2, 4 or 8, got {self.min_gpus_per_replica}")
+        model_params(self.model)
+
+    def to_json(self) -> dict[str, Any]:
+        """The inputs as a camelCase document (echoed in the result, so a number can be traced to its inputs)."""
+        return {
+            "users": self.users,
+            "requestsPerSecond": self.requests_per_second,
+            "promptTokens": self.prompt_tokens,
+            "outputTokens": self.output_tokens,
+            "model": self.model,
+            "quantization": self.quantization.value if self.quantization else None,
+            "gpu": self.gpu,
+            "p99Seconds": self.p99_seconds,
+            "ttftSeconds": self.ttft_seconds,
+            "thinkTimeSeconds": self.think_time_seconds,
+            "pricePerGpuHour": self.price_per_gpu_hour,
+            "maxNumSeqs": self.max_num_seqs,
+            "gpuMemoryUtilization": self.gpu_memory_utilization,
+        }
+
+
+def model_params(model: str) -> float:
+    """Parameters in billions of a model id (meta-llama/Llama-3.1-8B-Instruct) or a size (7b, 70B, 0.5b)."""
+    params = parameters_billions(model)
+    if params is None or params <= 0:
+        raise SizingError(f"model {model}: cannot tell its size from the name; pass a size such as 7b or 70b")
+    return params
+
+
+@dataclass(frozen=True)
+class MonthlyCost:
+    """GPU cost per month at the provisioned size: always on, and with the night schedule."""
+
+    price_per_gpu_hour: float
+    always_on: float
+    with_schedule: float
+    active_hours_per_month: float
+    off_hours_gpus: int
+    schedule: str
+
+    def to_json(self) -> dict[str, Any]:
+        """camelCase document, amounts rounded to cents."""
+        return {
+            "pricePerGpuHour": self.price_per_gpu_hour,
+            "alwaysOn": round(self.always_on, 2),
+            "withSchedule": round(self.with_schedule, 2),
+            "activeHoursPerMonth": round(self.active_hours_per_month, 1),
+            "offHoursGpus": self.off_hours_gpus,
+            "schedule": self.schedule,
+        }
+
+
+@dataclass(frozen=True)
+class SizingSource:
+    """Where the throughput behind an answer comes from, and whether it is only a bandwidth estimate."""
+
+    basis: str  # calibration-file, measured, scaled, bandwidth-estimate
+    bandwidth_estimate: bool
+    calibration: str
+    notes: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """camelCase document."""
+        return {
+            "basis": self.basis,
+            "bandwidthEstimate": self.bandwidth_estimate,
+            "calibration": self.calibration,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class SizingResult:
+    """The planner's answer for one load: GPUs at peak, with headroom, tier, latency, utilisation and cost."""
+
+    inputs: SizingInputs
+    gpu: str
+    params_billions: float
+    gpus_needed: int
+    replicas: int
+    gpus_per_replica: int
+    gpus_to_provision: int
+    replicas_to_provision: int
+    recommended_tier: str
+    estimated_p99_seconds: float
+    estimated_ttft_seconds: float
+    gpu_utilization: float
+    requests_per_second: float
+    concurrent_requests: float
+    requests_per_replica: float
+    kv_cache_requests_per_replica: float
+    required_tokens_per_second_per_stream: float
+    cost: MonthlyCost
+    source: SizingSource
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as the `--json` document: camelCase keys, `gpusNeeded` and `gpusToProvision` first."""
+        return {
+            "gpusNeeded": self.gpus_needed,
+            "gpusToProvision": self.gpus_to_provision,
+            "replicas": self.replicas,
+            "gpusPerReplica": self.gpus_per_replica,
+            "replicasToProvision": self.replicas_to_provision,
+            "recommendedTier": self.recommended_tier,
+            "gpu": self.gpu,
+            "paramsBillions": self.params_billions,
+            "estimatedP99Seconds": round(self.estimated_p99_seconds, 2),
+            "estimatedTtftSeconds": round(self.estimated_ttft_seconds, 2),
+            "gpuUtilization": round(self.gpu_utilization, 3),
+            "requestsPerSecond": round(self.requests_per_second, 3),
+            "concurrentRequests": round(self.concurrent_requests, 1),
+            "requestsPerReplica": round(self.requests_per_replica, 1),
+            "kvCacheRequestsPerReplica": round(self.kv_cache_requests_per_replica, 1),
+            "requiredTokensPerSecondPerStream": round(self.required_tokens_per_second_per_stream, 1),
+            "monthlyCost": self.cost.to_json(),
+            "source": self.source.to_json(),
+            "inputs": self.inputs.to_json(),
+        }
+
+
+# --- pure helpers -----------------------------------------------------------------------------------------
+
+
+def headroom_gpus(gpus_needed: int, gpus_per_replica: int = 1) -> int:
+    """GPUs to provision for `gpus_needed` at peak: max(N + 2, ceil(1.25 N)), rounded up to whole replicas.
+
+    "If you need 8 GPUs, provision 10": two spare GPUs cover a lost node and a rolling update at peak, and a
+    quarter more covers a forecast that was too low on bigger fleets.
+    """
+    if gpus_needed < 1 or gpus_per_replica < 1:
+        raise SizingError("GPUs needed and GPUs per replica must be >= 1")
+    wanted = max(gpus_needed + HEADROOM_GPUS, math.ceil(gpus_needed * HEADROOM_FACTOR))
+    return math.ceil(wanted / gpus_per_replica) * gpus_per_replica
+
+
+def recommend_tier(gpus_needed: int, users: int | None) -> str:
+    """single-gpu when one GPU suffices for at most 50 users; enterprise beyond 8 GPUs or from 500 users on.
+
+    With a request rate instead of users only the GPU count decides.
+    """
+    if gpus_needed > MULTI_GPU_MAX_GPUS or (users is not None and users >= ENTERPRISE_MIN_USERS):
+        return "enterprise"
+    if gpus_needed == 1 and (users is None or users <= SINGLE_GPU_MAX_USERS):
+        return "single-gpu"
+    return "multi-gpu"
+
+
+def schedule_hours(schedule: ScheduleConfig) -> float:
+    """Active hours per month of a night schedule (all 730 when the schedule is off)."""
+    if not schedule.enabled:
+        return HOURS_PER_MONTH
+    start_h, start_m = (int(part) for part in schedule.start.split(":"))
+    end_h, end_m = (int(part) for part in schedule.end.split(":"))
+    minutes = (end_h * 60 + end_m - start_h * 60 - start_m) % (24 * 60)
+    return min(HOURS_PER_MONTH, minutes / 60 * len(schedule.days) * WEEKS_PER_MONTH)
+
+
+def monthly_cost(gpus: int, gpus_per_replica: int, price: float, schedule: ScheduleConfig) -> MonthlyCost:
+    """Cost of `gpus` for a month at `price` per GPU-hour, always on and under the night schedule.
+
+    Under the schedule the provisioned GPUs run during the active window (all of it: a conservative figure,
+    autoscaling usually runs fewer) and `offHoursMinReplicas` replicas run outside it.
+    """
+    active = schedule_hours(schedule)
+    floor = min(gpus, schedule.off_hours_min_replicas * gpus_per_replica) if schedule.enabled else gpus
+    if schedule.enabled:
+        days = ",".join(schedule.days) if len(schedule.days) < 7 else "daily"
+        if schedule.days == list(DAYS[:5]):
+            days = "mon-fri"
+        described = (
+            f"{schedule.start}-{schedule.end} {schedule.timezone} {days} ({active:.0f} h/month), "
+            f"{floor} GPU{'s' if floor != 1 else ''} outside"
+        )
+    else:
+        described = "no night schedule: always on"
+    return MonthlyCost(
+        price_per_gpu_hour=price,
+        always_on=gpus * price * HOURS_PER_MONTH,
+        with_schedule=price * (gpus * active + floor * (HOURS_PER_MONTH - active)),
+        active_hours_per_month=active,
+        off_hours_gpus=floor,
+        schedule=described,
+    )
+
+
+# --- the replica model ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Replica:
+    """One replica of `tp` GPUs under a given load: its latency as a function of requests in flight."""
+
+    tp: int
+    profile: DecodeProfile
+    prefill_seconds: float
+    kv_requests: float
+    max_num_seqs: int
+    output_tokens: int
+    p99_slo: float
+    ttft_slo: float | None
+
+    def latency(self, in_flight: float) -> tuple[float, float]:
+        """(ttft, p99 end-to-end) with `in_flight` requests on this replica on average."""
+        b99 = in_flight + P99_Z * math.sqrt(max(in_flight, 0.0))
+        rho = in_flight / self.p99_slo * self.prefill_seconds
+        if rho >= 1:
+            return math.inf, math.inf
+        step = self.profile.step(b99) / (1 - PREFILL_OVERLAP * rho)
+        ttft = self.prefill_seconds / (1 - rho) + step
+        return ttft, ttft + (self.output_tokens - 1) * step
+
+    def fits(self, in_flight: float) -> bool:
+        """True when `in_flight` requests on average still meet the SLOs, the batch limit and the KV cache."""
+        b99 = in_flight + P99_Z * math.sqrt(max(in_flight, 0.0))
+        if b99 > min(self.max_num_seqs, self.kv_requests):
+            return False
+        ttft, p99 = self.latency(in_flight)
+        return p99 <= self.p99_slo and (self.ttft_slo is None or ttft <= self.ttft_slo)
+
+    def capacity(self) -> float:
+        """The most requests in flight on average this replica carries within its limits (0: not even one)."""
+        if not self.fits(1e-9):
+            return 0.0
+        low, high = 1e-9, float(min(self.max_num_seqs, self.kv_requests))
+        if self.fits(high):
+            return high
+        for _ in range(60):
+            middle = (low + high) / 2
+            low, high = (middle, high) if self.fits(middle) else (low, middle)
+        return low
+
+    def utilization(self, in_flight: float) -> float:
+        """Share of the replica's saturated capacity (decode at batch 256, plus prefill) the load uses."""
+        rate = in_flight / self.p99_slo
+        busy = rate * (self.output_tokens / self.profile.saturated_tokens_per_second() + self.prefill_seconds)
+        return min(1.0, busy)
+
+
+def _matching_user_points(
+    points: Iterable[CalibrationPoint], gpu: GpuSpec, params: float, quantization: Quantization | None
+) -> list[CalibrationPoint]:
+    return [
+        p
+        for p in points
+        if p.gpu == gpu.name and abs(p.params_billions / params - 1) <= 0.05 and p.quantization == quantization
+    ]
+
+
+def size(inputs: SizingInputs, calibration: Sequence[CalibrationPoint] = ()) -> SizingResult:
+    """Size a deployment for `inputs`: GPUs needed at peak to meet the SLO, headroom, tier and cost.
+
+    `calibration` holds points from the user's `vllm bench serve` results (`load_calibration`); when some
+    match the GPU, model size and quantization they replace the built-in table and the bandwidth estimate,
+    and only their tensor-parallel sizes are considered. Raises SizingError when no tensor-parallel size
+    fits the model in memory or reaches the SLO, with what would.
+    """
+    try:
+        gpu, node_gpus = resolve_gpu(inputs.gpu)
+    except CalibrationError as error:
+        raise SizingError(str(error)) from None
+    params = model_params(inputs.model)
+    quant = inputs.quantization
+    weight_gib = params * 1e9 * bytes_per_param(quant) / 2**30
+    tokens = inputs.prompt_tokens + inputs.output_tokens
+    kv_request_gib = kv_bytes_per_token(params) * tokens / 2**30
+    if inputs.requests_per_second is not None:
+        rate = inputs.requests_per_second
+    else:
+        assert inputs.users is not None
+        rate = inputs.users / (inputs.think_time_seconds + inputs.p99_seconds)
+    in_flight = rate * inputs.p99_seconds
+
+    user_points = _matching_user_points(calibration, gpu, params, quant)
+    sizes = sorted({p.tensor_parallel for p in user_points}) if user_points else list(TENSOR_PARALLEL_SIZES)
+    sizes = [tp for tp in sizes if tp >= inputs.min_gpus_per_replica]
+    if not sizes:
+        raise SizingError(
+            f"your calibration covers tensor-parallel sizes below the {inputs.min_gpus_per_replica} GPUs per replica asked"
+        )
+    options: list[tuple[int, int, _Replica, float]] = []
+    fastest: tuple[int, float, float] | None = None  # tp, lone-request p99, lone-request ttft
+    largest_memory = 0.0
+    for tp in sizes:
+        usable = tp * (gpu.memory_gib * inputs.gpu_memory_utilization - OVERHEAD_GIB_PER_GPU)
+        largest_memory = max(largest_memory, usable)
+        kv_requests = (usable - weight_gib) / kv_request_gib
+        if kv_requests < 1:
+            continue
+        replica = _Replica(
+            tp=tp,
+            profile=decode_profile(gpu, params, quant, tp, user_points),
+            prefill_seconds=inputs.prompt_tokens / prefill_tokens_per_second(gpu, params, quant, tp),
+            kv_requests=kv_requests,
+            max_num_seqs=inputs.max_num_seqs,
+            output_tokens=inputs.output_tokens,
+            p99_slo=inputs.p99_seconds,
+            ttft_slo=inputs.ttft_seconds,
+        )
+        lone_ttft, lone_p99 = replica.latency(1e-9)
+        if fastest is None or lone_p99 < fastest[1]:
+            fastest = (tp, lone_p99, lone_ttft)
+        capacity = replica.capacity()
+        if capacity <= 0:
+            continue
+        replicas = max(1, math.ceil(in_flight / capacity - 1e-9))
+        options.append((replicas * tp, tp, replica, capacity))
+    if not options:
+        raise SizingError(_why_not(inputs, gpu, params, weight_gib, largest_memory, fastest))
+    gpus_needed, tp, replica, capacity = min(options, key=lambda option: (option[0], option[1]))
+    replicas = gpus_needed // tp
+    per_replica = in_flight / replicas
+    ttft, p99 = replica.latency(per_replica)
+    to_provision = headroom_gpus(gpus_needed, tp)
+    notes = list(replica.profile.notes)
+    notes.append(
+        f"capacity: {capacity:.1f} requests in flight per replica on average "
+        f"({capacity + P99_Z * math.sqrt(capacity):.0f} at the 99th percentile); "
+        f"KV cache holds {replica.kv_requests:.0f} requests of {tokens} tokens"
+    )
+    notes.extend(_advice(inputs, gpu, node_gpus, tp, to_provision, gpus_needed))
+    return SizingResult(
+        inputs=inputs,
+        gpu=gpu.name,
+        params_billions=params,
+        gpus_needed=gpus_needed,
+        replicas=replicas,
+        gpus_per_replica=tp,
+        gpus_to_provision=to_provision,
+        replicas_to_provision=to_provision // tp,
+        recommended_tier=recommend_tier(gpus_needed, inputs.users),
+        estimated_p99_seconds=p99,
+        estimated_ttft_seconds=ttft,
+        gpu_utilization=replica.utilization(per_replica),
+        requests_per_second=rate,
+        concurrent_requests=in_flight,
+        requests_per_replica=per_replica,
+        kv_cache_requests_per_replica=replica.kv_requests,
+        required_tokens_per_second_per_stream=inputs.output_tokens / max(inputs.p99_seconds - ttft, 1e-9),
+        cost=monthly_cost(to_provision, tp, inputs.price_per_gpu_hour, inputs.schedule),
+        source=SizingSource(
+            basis=replica.profile.basis,
+            bandwidth_estimate=replica.profile.bandwidth_estimate,
+            calibration=replica.profile.calibration,
+            notes=tuple(notes),
+        ),
+    )
+
+
+def _why_not(
+    inputs: SizingInputs,
+    gpu: GpuSpec,
+    params: float,
+    weight_gib: float,
+    largest_memory: float,
+    fastest: tuple[int, float, float] | None,
+) -> str:
+    if fastest is None:
+        return (
+            f"{inputs.model} needs {weight_gib:.0f} GiB of weights plus KV cache; 8x {gpu.name} leave "
+            f"{largest_memory:.0f} GiB: quantize (--quantization fp8/awq) or choose a GPU with more memory"
+        )
+    tp, lone_p99, lone_ttft = fastest
+    if inputs.ttft_seconds is not None and lone_ttft > inputs.ttft_seconds and lone_p99 <= inputs.p99_seconds:
+        return (
+            f"TTFT SLO {inputs.ttft_seconds:g} s is unreachable: prefilling {inputs.prompt_tokens} tokens alone "
+            f"takes {lone_ttft:.2f} s on {tp}x {gpu.name}; raise --ttft, shorten prompts or choose a faster GPU"
+        )
+    return (
+        f"p99 SLO {inputs.p99_seconds:g} s is unreachable: one request alone takes {lone_p99:.1f} s for "
+        f"{inputs.output_tokens} output tokens on {tp}x {gpu.name} ({params:g}B); raise --p99, shorten answers, "
+        "quantize, or choose a faster GPU"
+    )
+
+
+def _advice(
+    inputs: SizingInputs, gpu: GpuSpec, node_gpus: int | None, tp: int, to_provision: int, needed: int
+) -> list[str]:
+    notes = []
+    if node_gpus is not None and tp > node_gpus:
+        notes.append(
+            f"a replica needs {tp} GPUs on one node but {inputs.gpu} has {node_gpus}: choose a larger instance type"
+        )
+    if inputs.quantization is None:
+        lowered = inputs.model.lower()
+        for hint in ("awq", "gptq", "fp8"):
+            if hint in lowered:
+                notes.append(f"the model id suggests {hint.upper()} weights: pass --quantization {hint}")
+    if inputs.price_per_gpu_hour == DEFAULT_PRICE_PER_GPU_HOUR:
+        notes.append(
+            f"cost at llmscale's default ${DEFAULT_PRICE_PER_GPU_HOUR:g}/GPU-hour (gpu.pricePerGpuHour); "
+            f"pass your {gpu.name} rate with --price-per-gpu-hour"
+        )
+    if recommend_tier(needed, inputs.users) == "single-gpu":
+        notes.append(
+            f"the single-gpu tier runs one GPU without headroom (the {to_provision} to provision assume a fleet); "
+            "a host failure is an outage until recovery"
+        )
+    return notes
+
+
+def curve(
+    inputs: SizingInputs, loads: Iterable[float], calibration: Sequence[CalibrationPoint] = ()
+) -> list[tuple[float, SizingResult | None]]:
+    """Size `inputs` at each load (users, or requests/s when `inputs` gives a rate); None where unreachable."""
+    points: list[tuple[float, SizingResult | None]] = []
+    for load in loads:
+        if inputs.requests_per_second is not None:
+            varied = replace(inputs, requests_per_second=float(load))
+        else:
+            varied = replace(inputs, users=int(load))
+        try:
+            points.append((load, size(varied, calibration)))
+        except SizingError:
+            points.append((load, None))
+    return points
+
+
+def sizing_profile(config: StackConfig) -> ModelProfile:
+    """The profile a stack is sized for: its largest interactive profile (the users' load is chat), else its
+    largest profile."""
+    interactive = [p for p in config.models if p.lane is Lane.INTERACTIVE] or list(config.models)
+
+    def weight(profile: ModelProfile) -> float:
+        return (parameters_billions(profile.model) or 0.0) * bytes_per_param(profile.quantization)
+
+    return max(interactive, key=weight)
+
+
+def size_for_stack(
+    config: StackConfig, calibration: Sequence[CalibrationPoint] = (), profile: ModelProfile | None = None
+) -> SizingResult:
+    """Size a stack from its own config: `load`, `slo`, `gpu`, `schedule` and its sizing profile.
+
+    The profile (default `sizing_profile(config)`) gives the model, quantization, `maxNumSeqs`,
+    `gpuMemoryUtilization` and the least GPUs per replica. Used by the policy pack's headroom rule and by
+    `llmscale new`; raises SizingError when the stack's SLO is unreachable or its GPU unknown.
+    """
+    chosen = profile or sizing_profile(config)
+    if parameters_billions(chosen.model) is None:
+        raise SizingError(
+            f"model {chosen.model} (profile {chosen.name}): cannot tell its size from the name, so it cannot be sized"
+        )
+    return size(
+        SizingInputs(
+            users=config.load.peak_concurrent_users,
+            prompt_tokens=config.load.prompt_tokens,
+            output_tokens=config.load.output_tokens,
+            model=chosen.model,
+            quantization=chosen.quantization,
+            gpu=config.gpu.instance_type,
+            p99_seconds=config.slo.p99_latency_seconds,
+            ttft_seconds=config.slo.ttft_p95_seconds,
+            think_time_seconds=config.load.think_time_seconds,
+            price_per_gpu_hour=config.gpu.price_per_gpu_hour,
+            max_num_seqs=chosen.max_num_seqs,
+            gpu_memory_utilization=chosen.gpu_memory_utilization,
+            min_gpus_per_replica=chosen.gpus_per_replica
+            if chosen.gpus_per_replica in TENSOR_PARALLEL_SIZES
+            else next(tp for tp in TENSOR_PARALLEL_SIZES if tp >= chosen.gpus_per_replica),
+            schedule=config.schedule,
+        ),
+        calibration,
+    )
