@@ -4,11 +4,13 @@ Three layers, the first that applies wins:
 
 1. **Your calibration file**: `vllm bench serve --save-result` results (JSON, or YAML/JSON lists of them) for
    the GPU, model, quantization and tensor-parallel size you plan for. They replace everything below.
-2. **Measured reference points** (`REFERENCE_POINTS`, each with its source, from ../shared/reference/FACTS.md):
-   a point measured on the same GPU is scaled to the model's weight size and tensor-parallel size.
-3. **Memory-bandwidth estimate**: when no point was measured on this GPU (L4, L40S, T4 and A100-40GB have no
-   saturated measurement), a point of the Lambda Labs suite measured on another GPU is scaled by the ratio of
-   memory bandwidths. The result says so (`bandwidth_estimate`).
+2. **Measured reference points** (`REFERENCE_POINTS`, each with its source, from ../shared/reference/FACTS.md).
+   The anchor suite (Lambda Labs, vLLM 0.5.4, one method on A100-80GB and H100) covers 7-8B and 70B models at
+   tensor-parallel sizes 1 to 8: on those GPUs the nearest point is scaled to the model's weight size and
+   tensor-parallel size. Other GPUs scale the nearest A100-80GB point by the ratio of memory bandwidths,
+   corrected by one factor per GPU when the GPU has a saturated measurement of its own (A10G: 1.03).
+3. **Memory-bandwidth estimate**: the same scaling without a correction, for GPUs with no saturated vLLM
+   measurement in FACTS.md (L4, L40S, T4, A100-40GB). The answer says so (`bandwidth_estimate`).
 
 Everything reduces to one line per replica, the decode step time at a batch of b requests in flight:
 
@@ -74,7 +76,6 @@ GPU_SPECS: dict[str, GpuSpec] = {
         GpuSpec("A10G", 600, 24, 70, False, f"bandwidth FACTS.md; FLOPs {_DATASHEET}"),
         GpuSpec("L4", 300, 24, 121, True, f"bandwidth FACTS.md (datasheet); FLOPs {_DATASHEET}"),
         GpuSpec("L40S", 864, 48, 362, True, f"bandwidth FACTS.md (datasheet); FLOPs {_DATASHEET}"),
-        GpuSpec("A40", 696, 48, 150, False, _DATASHEET),
         GpuSpec("A100-40GB", 1555, 40, 312, False, f"bandwidth FACTS.md; FLOPs {_DATASHEET}"),
         GpuSpec("A100-80GB", 2039, 80, 312, False, f"bandwidth FACTS.md (SXM, datasheet); FLOPs {_DATASHEET}"),
         GpuSpec("H100", 3350, 80, 989, True, f"bandwidth FACTS.md (SXM, datasheet); FLOPs {_DATASHEET}"),
@@ -85,7 +86,6 @@ _ALIASES = {
     "t4": "T4",
     "l4": "L4",
     "l40s": "L40S",
-    "a40": "A40",
     "a100-40gb": "A100-40GB",
     "a100-40": "A100-40GB",
     "a100-80gb": "A100-80GB",
@@ -99,7 +99,7 @@ _ALIASES = {
 def resolve_gpu(name: str) -> tuple[GpuSpec, int | None]:
     """The GPU model behind `name` and, for an EC2 instance type, how many GPUs one instance has.
 
-    Accepts a GPU model (A10G, L4, L40S, A100-40GB, A100-80GB, H100, T4, A40), an EC2 instance type from the
+    Accepts a GPU model (A10G, L4, L40S, A100-40GB, A100-80GB, H100, T4), an EC2 instance type from the
     catalogue (g5.xlarge → A10G), or a node type that names its GPU (onprem.l40s-x4 → L40S).
     """
     key = name.strip().lower()
@@ -238,8 +238,8 @@ REFERENCE_POINTS: tuple[CalibrationPoint, ...] = (
     _nim(50, 814),
     _nim(100, 917),
     CalibrationPoint(
-        "Llama-3.1-8B-Instruct", 8.03, None, "A40", 1, 50, 1017, "vLLM", "100 in / 600 out",
-        "databasemart.com/blog/vllm-gpu-benchmark-a40",
+        "Llama-3.1-8B-Instruct", 8.03, None, "A40", 1, 50, 1017, "vLLM (recent)", "100 in / 600 out",
+        "databasemart.com/blog/vllm-gpu-benchmark-a40", used=False,
     ),
     CalibrationPoint(
         "Llama-2-7b-chat", 6.74, None, "A10G", 1, SATURATED_BATCH, 489, "vLLM (old), offline", "256 in / 128 out",
@@ -301,11 +301,55 @@ def _fit_line(points: Sequence[tuple[float, float]], t1: float) -> tuple[float, 
     return t1, min(max(c, t1 / 1000), t1)
 
 
-def _distance(point: CalibrationPoint, weight_gb: float, tensor_parallel: int, gpu: GpuSpec | None) -> float:
-    d = abs(math.log(point.weight_gb / weight_gb)) + abs(math.log(point.tensor_parallel / tensor_parallel))
-    if gpu is not None:
-        d += abs(math.log(GPU_SPECS[point.gpu].bandwidth_gb_s / gpu.bandwidth_gb_s))
-    return d
+ANCHOR_GPU = "A100-80GB"  # the GPU whose anchor points scale to GPUs without anchor points of their own
+
+
+def _distance(point: CalibrationPoint, weight_gb: float, tensor_parallel: int) -> float:
+    return abs(math.log(point.weight_gb / weight_gb)) + abs(math.log(point.tensor_parallel / tensor_parallel))
+
+
+def _nearest_anchor(gpu_name: str, weight_gb: float, tensor_parallel: int) -> CalibrationPoint:
+    anchors = [p for p in REFERENCE_POINTS if p.used and p.anchor and p.gpu == gpu_name]
+    return min(anchors, key=lambda p: _distance(p, weight_gb, tensor_parallel))
+
+
+def _scaled_step(point: CalibrationPoint, weight_gb: float, tensor_parallel: int, gpu: GpuSpec) -> float:
+    """Saturated step time of `point` moved to another weight size, tensor-parallel size and GPU bandwidth."""
+    return (
+        point.step_seconds
+        * (weight_gb / point.weight_gb)
+        * (GPU_SPECS[point.gpu].bandwidth_gb_s / gpu.bandwidth_gb_s)
+        * (point.tensor_parallel / tensor_parallel) ** TP_THROUGHPUT_EXPONENT
+    )
+
+
+def gpu_correction(gpu: GpuSpec) -> tuple[float, tuple[CalibrationPoint, ...]]:
+    """How much slower (> 1) or faster than bandwidth scaling of the anchor suite this GPU measured, and the points.
+
+    1.0 with no points for GPUs that have no saturated measurement of their own (a pure bandwidth estimate).
+    One factor per GPU (a geometric mean) keeps GPUs in the same order for every model size.
+    """
+    own = tuple(
+        p
+        for p in REFERENCE_POINTS
+        if p.used and not p.anchor and p.gpu == gpu.name and p.concurrency == SATURATED_BATCH
+    )
+    if not own:
+        return 1.0, ()
+    logs = [
+        math.log(
+            p.step_seconds
+            / _scaled_step(
+                _nearest_anchor(ANCHOR_GPU, p.weight_gb, p.tensor_parallel), p.weight_gb, p.tensor_parallel, gpu
+            )
+        )
+        for p in own
+    ]
+    return math.exp(sum(logs) / len(logs)), own
+
+
+def _near(point: CalibrationPoint, weight_gb: float, tensor_parallel: int) -> bool:
+    return abs(point.weight_gb / weight_gb - 1) <= 0.05 and point.tensor_parallel == tensor_parallel
 
 
 def decode_profile(
@@ -315,19 +359,20 @@ def decode_profile(
     tensor_parallel: int,
     user_points: Iterable[CalibrationPoint] = (),
 ) -> DecodeProfile:
-    """The decode line of one replica, from the user's points, a point measured on this GPU, or bandwidth scaling.
+    """The decode line of one replica: from the user's points, the GPU's own anchor points, or bandwidth scaling.
 
     User points are used when they match the GPU, the model size (±5 %), the quantization and the
-    tensor-parallel size; several concurrencies are fitted together. Otherwise the nearest built-in point is
-    scaled: nearest in log weight size + log tensor-parallel size + log memory bandwidth, among the points
-    measured on this GPU and the anchor suite's points on every GPU. A point from another GPU makes the answer
-    a bandwidth estimate.
+    tensor-parallel size; several concurrencies are fitted together. A GPU of the anchor suite (A100-80GB,
+    H100) scales its own nearest point (in log weight size + log tensor-parallel size). Any other GPU scales
+    the nearest A100-80GB point by the ratio of memory bandwidths, times the GPU's correction when it has a
+    measurement of its own (A10G); without one the answer is a bandwidth estimate.
     """
     weight_gb = params_billions * bytes_per_param(quantization)
     t1 = single_stream_seconds(gpu, weight_gb, tensor_parallel)
+    parallel = f" × {tensor_parallel} GPUs × {TP_EFFICIENCY}" if tensor_parallel > 1 else ""
     t1_note = (
         f"single-stream speed {1 / t1:.0f} tok/s from the bandwidth model "
-        f"({BANDWIDTH_EFFICIENCY} × {gpu.bandwidth_gb_s:g} GB/s / {weight_gb:.1f} GB of weights)"
+        f"({BANDWIDTH_EFFICIENCY} × {gpu.bandwidth_gb_s:g} GB/s{parallel} / {weight_gb:.1f} GB of weights)"
     )
     mine = [
         p
@@ -346,35 +391,38 @@ def decode_profile(
         return DecodeProfile(
             fit_t1, c, "calibration-file", f"your calibration file, concurrency {levels}: {mine[0].model}", tuple(notes)
         )
-    usable = [p for p in REFERENCE_POINTS if p.used and p.concurrency > 1 and (p.anchor or p.gpu == gpu.name)]
-    point = min(usable, key=lambda p: _distance(p, weight_gb, tensor_parallel, gpu))
-    bandwidth_ratio = GPU_SPECS[point.gpu].bandwidth_gb_s / gpu.bandwidth_gb_s
-    if point.gpu != gpu.name:
-        basis = "bandwidth-estimate"
-    elif abs(point.weight_gb / weight_gb - 1) <= 0.05 and point.tensor_parallel == tensor_parallel:
-        basis = "measured"
-    else:
-        basis = "scaled"
-    step = (
-        point.step_seconds
-        * (weight_gb / point.weight_gb)
-        * bandwidth_ratio
-        * (point.tensor_parallel / tensor_parallel) ** TP_THROUGHPUT_EXPONENT
-    )
-    _, c = _fit_line([(point.concurrency, step)], t1)
     notes = [t1_note]
-    if basis == "bandwidth-estimate":
-        notes.append(
-            f"no vLLM throughput measured on {gpu.name} close to this model: scaled from {point.gpu} by memory bandwidth "
-            f"({gpu.bandwidth_gb_s:g} / {GPU_SPECS[point.gpu].bandwidth_gb_s:g} GB/s); calibrate with "
-            "`vllm bench serve` (--calibration)"
-        )
-    elif basis == "scaled":
-        notes.append(
-            f"scaled from the point above by weight size ({point.weight_gb:.1f} → {weight_gb:.1f} GB) and "
-            f"tensor parallelism ({point.tensor_parallel} → {tensor_parallel})"
-        )
-    return DecodeProfile(t1, c, basis, point.describe(), tuple(notes))
+    if any(p.used and p.anchor and p.gpu == gpu.name for p in REFERENCE_POINTS):
+        point = _nearest_anchor(gpu.name, weight_gb, tensor_parallel)
+        step = _scaled_step(point, weight_gb, tensor_parallel, gpu)
+        basis = "measured" if _near(point, weight_gb, tensor_parallel) else "scaled"
+        calibration = point.describe()
+        if basis == "scaled":
+            notes.append(
+                f"scaled from that point by weight size ({point.weight_gb:.1f} → {weight_gb:.1f} GB) and "
+                f"tensor parallelism ({point.tensor_parallel} → {tensor_parallel})"
+            )
+    else:
+        point = _nearest_anchor(ANCHOR_GPU, weight_gb, tensor_parallel)
+        correction, own = gpu_correction(gpu)
+        step = _scaled_step(point, weight_gb, tensor_parallel, gpu) * correction
+        ratio = f"{gpu.bandwidth_gb_s:g} / {GPU_SPECS[point.gpu].bandwidth_gb_s:g} GB/s"
+        if own:
+            basis = "measured" if any(_near(p, weight_gb, tensor_parallel) for p in own) else "scaled"
+            calibration = "; ".join(p.describe() for p in own)
+            notes.append(
+                f"{point.describe()}, scaled by memory bandwidth ({ratio}) and by {correction:.2f}, "
+                f"the ratio {gpu.name}'s own measurement showed"
+            )
+        else:
+            basis = "bandwidth-estimate"
+            calibration = point.describe()
+            notes.append(
+                f"no vLLM throughput measured on {gpu.name}: scaled from {point.gpu} by memory bandwidth ({ratio}); "
+                "calibrate with `vllm bench serve` results (--calibration)"
+            )
+    _, c = _fit_line([(SATURATED_BATCH, step)], t1)
+    return DecodeProfile(t1, c, basis, calibration, tuple(notes))
 
 
 # --- calibration files -------------------------------------------------------------------------------------

@@ -388,7 +388,7 @@ def check_vcpu_quota(service_quotas: Client, ec2: Client, config: StackConfig, r
     sizing = f"{demand.instances} × {instance_type} at {demand.vcpus_per_instance} vCPUs" + (
         f" for up to {demand.max_gpus} GPUs" if config.tier is not Tier.SINGLE_GPU else ""
     )
-    if needed < limit:
+    if needed <= limit:
         return CheckResult(
             CHECK_QUOTA,
             Status.PASS,

@@ -41,6 +41,7 @@ estimates: calibrate them with `vllm bench serve` results.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -81,6 +82,7 @@ HEADROOM_FACTOR = 1.25
 SINGLE_GPU_MAX_USERS = 50
 MULTI_GPU_MAX_GPUS = 8
 ENTERPRISE_MIN_USERS = 500
+MAX_REPLICAS = 100_000  # beyond this the answer is "unreachable", not a number
 HOURS_PER_MONTH = 730.0  # 8760 / 12
 WEEKS_PER_MONTH = 365 / 12 / 7
 
@@ -111,7 +113,7 @@ def kv_bytes_per_token(params_billions: float) -> float:
     elif params_billions >= table[-1][0]:
         kib = table[-1][1] * params_billions / table[-1][0]
     else:
-        for (p0, k0), (p1, k1) in zip(table, table[1:], strict=False):
+        for (p0, k0), (p1, k1) in itertools.pairwise(table):
             if p0 <= params_billions <= p1:
                 share = math.log(params_billions / p0) / math.log(p1 / p0)
                 kib = k0 + share * (k1 - k0)
@@ -356,53 +358,110 @@ def monthly_cost(gpus: int, gpus_per_replica: int, price: float, schedule: Sched
 
 
 @dataclass(frozen=True)
+class _State:
+    """A replica's steady state at peak: requests in flight (mean and 99th percentile), latencies, request rate."""
+
+    latency: float  # mean end-to-end seconds
+    in_flight: float
+    in_flight_p99: float
+    ttft: float
+    p99: float
+    rate: float  # requests/s this replica completes
+    prefill_share: float
+
+
+@dataclass(frozen=True)
 class _Replica:
-    """One replica of `tp` GPUs under a given load: its latency as a function of requests in flight."""
+    """One replica of `tp` GPUs: its steady state when it carries a share of the load."""
 
     tp: int
     profile: DecodeProfile
     prefill_seconds: float
     kv_requests: float
-    max_num_seqs: int
-    output_tokens: int
-    p99_slo: float
-    ttft_slo: float | None
+    inputs: SizingInputs
 
-    def latency(self, in_flight: float) -> tuple[float, float]:
-        """(ttft, p99 end-to-end) with `in_flight` requests on this replica on average."""
-        b99 = in_flight + P99_Z * math.sqrt(max(in_flight, 0.0))
-        rho = in_flight / self.p99_slo * self.prefill_seconds
+    def state(self, replicas: int) -> _State | None:
+        """The steady state with the load spread over `replicas` replicas; None when it never settles.
+
+        Users mode is a closed loop: n users per replica, each thinking Z s between requests, keep
+        b(L) = n L / (Z + L) requests in flight when a request takes L s (Little's law), and L is the least
+        fixed point of L = ttft + output_tokens × step(b(L)). The prefill load uses the request rate users
+        would have if every answer took the whole p99 budget, n / (Z + p99): a looser SLO lowers it, longer
+        answers do not. With a request rate instead, b = rate × L.
+        """
+        inputs = self.inputs
+        if inputs.requests_per_second is not None:
+            rate = inputs.requests_per_second / replicas
+            users = math.inf
+        else:
+            assert inputs.users is not None
+            users = inputs.users / replicas
+            rate = users / (inputs.think_time_seconds + inputs.p99_seconds)
+        rho = rate * self.prefill_seconds
         if rho >= 1:
-            return math.inf, math.inf
-        step = self.profile.step(b99) / (1 - PREFILL_OVERLAP * rho)
-        ttft = self.prefill_seconds / (1 - rho) + step
-        return ttft, ttft + (self.output_tokens - 1) * step
+            return None
+        slow = 1 / (1 - PREFILL_OVERLAP * rho)
+        ttft0 = self.prefill_seconds / (1 - rho)
+        t1, c, out = self.profile.t1, self.profile.c, inputs.output_tokens
+        if inputs.requests_per_second is not None:
+            # L = ttft0 + out × slow × (t1 - c + rate × L × c), linear in L
+            gain = out * slow * rate * c
+            if gain >= 1:
+                return None
+            latency = (ttft0 + out * slow * (t1 - c)) / (1 - gain)
+            in_flight = rate * latency
+        else:
+            think = inputs.think_time_seconds
 
-    def fits(self, in_flight: float) -> bool:
-        """True when `in_flight` requests on average still meet the SLOs, the batch limit and the KV cache."""
-        b99 = in_flight + P99_Z * math.sqrt(max(in_flight, 0.0))
-        if b99 > min(self.max_num_seqs, self.kv_requests):
+            def in_flight_at(latency: float) -> float:
+                return users if think == 0 else users * latency / (think + latency)
+
+            def excess(latency: float) -> float:
+                return ttft0 + out * slow * (t1 + (in_flight_at(latency) - 1) * c) - latency
+
+            low, high = 0.0, ttft0 + out * slow * (t1 + max(users - 1, 0) * c)
+            for _ in range(80):  # excess is concave: one root, found by bisection
+                middle = (low + high) / 2
+                low, high = (middle, high) if excess(middle) > 0 else (low, middle)
+            latency = high
+            in_flight = in_flight_at(latency)
+            rate = in_flight / latency
+        in_flight_p99 = min(in_flight + P99_Z * math.sqrt(in_flight), users)
+        if in_flight_p99 > min(inputs.max_num_seqs, self.kv_requests):
+            return None
+        step = self.profile.step(max(in_flight_p99, 1.0)) * slow
+        ttft = ttft0 + step
+        return _State(latency, in_flight, in_flight_p99, ttft, ttft + (out - 1) * step, rate, rho)
+
+    def meets_slo(self, state: _State | None) -> bool:
+        """True when a steady state exists and its p99 (and TTFT, when asked) are within the SLO."""
+        if state is None:
             return False
-        ttft, p99 = self.latency(in_flight)
-        return p99 <= self.p99_slo and (self.ttft_slo is None or ttft <= self.ttft_slo)
+        ttft_slo = self.inputs.ttft_seconds
+        return state.p99 <= self.inputs.p99_seconds and (ttft_slo is None or state.ttft <= ttft_slo)
 
-    def capacity(self) -> float:
-        """The most requests in flight on average this replica carries within its limits (0: not even one)."""
-        if not self.fits(1e-9):
-            return 0.0
-        low, high = 1e-9, float(min(self.max_num_seqs, self.kv_requests))
-        if self.fits(high):
-            return high
-        for _ in range(60):
-            middle = (low + high) / 2
-            low, high = (middle, high) if self.fits(middle) else (low, middle)
-        return low
+    def replicas_needed(self) -> int | None:
+        """The fewest replicas that meet the SLO (more replicas only lower each one's load), or None."""
+        if not self.meets_slo(self.state(MAX_REPLICAS)):
+            return None
+        high = 1
+        while not self.meets_slo(self.state(high)):
+            high *= 2
+        low = high // 2
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (low, middle) if self.meets_slo(self.state(middle)) else (middle, high)
+        return high
 
-    def utilization(self, in_flight: float) -> float:
-        """Share of the replica's saturated capacity (decode at batch 256, plus prefill) the load uses."""
-        rate = in_flight / self.p99_slo
-        busy = rate * (self.output_tokens / self.profile.saturated_tokens_per_second() + self.prefill_seconds)
-        return min(1.0, busy)
+    def lone_request(self) -> tuple[float, float]:
+        """(ttft, end-to-end) of one request alone on an idle replica."""
+        ttft = self.prefill_seconds + self.profile.t1
+        return ttft, ttft + (self.inputs.output_tokens - 1) * self.profile.t1
+
+    def utilization(self, state: _State) -> float:
+        """Share of the replica's saturated capacity (decode at batch 256, plus prefill) the peak load uses."""
+        decode = self.inputs.output_tokens / self.profile.saturated_tokens_per_second()
+        return min(1.0, state.rate * (decode + self.prefill_seconds))
 
 
 def _matching_user_points(
@@ -432,22 +491,16 @@ def size(inputs: SizingInputs, calibration: Sequence[CalibrationPoint] = ()) -> 
     weight_gib = params * 1e9 * bytes_per_param(quant) / 2**30
     tokens = inputs.prompt_tokens + inputs.output_tokens
     kv_request_gib = kv_bytes_per_token(params) * tokens / 2**30
-    if inputs.requests_per_second is not None:
-        rate = inputs.requests_per_second
-    else:
-        assert inputs.users is not None
-        rate = inputs.users / (inputs.think_time_seconds + inputs.p99_seconds)
-    in_flight = rate * inputs.p99_seconds
 
     user_points = _matching_user_points(calibration, gpu, params, quant)
     sizes = sorted({p.tensor_parallel for p in user_points}) if user_points else list(TENSOR_PARALLEL_SIZES)
     sizes = [tp for tp in sizes if tp >= inputs.min_gpus_per_replica]
     if not sizes:
         raise SizingError(
-            f"your calibration covers tensor-parallel sizes below the {inputs.min_gpus_per_replica} GPUs per replica asked"
+            f"your calibration only covers tensor-parallel sizes below {inputs.min_gpus_per_replica} GPUs per replica"
         )
-    options: list[tuple[int, int, _Replica, float]] = []
-    fastest: tuple[int, float, float] | None = None  # tp, lone-request p99, lone-request ttft
+    options: list[tuple[int, int, _Replica, int]] = []
+    fastest: tuple[int, float, float] | None = None  # tp, lone-request end-to-end, lone-request ttft
     largest_memory = 0.0
     for tp in sizes:
         usable = tp * (gpu.memory_gib * inputs.gpu_memory_utilization - OVERHEAD_GIB_PER_GPU)
@@ -460,31 +513,25 @@ def size(inputs: SizingInputs, calibration: Sequence[CalibrationPoint] = ()) -> 
             profile=decode_profile(gpu, params, quant, tp, user_points),
             prefill_seconds=inputs.prompt_tokens / prefill_tokens_per_second(gpu, params, quant, tp),
             kv_requests=kv_requests,
-            max_num_seqs=inputs.max_num_seqs,
-            output_tokens=inputs.output_tokens,
-            p99_slo=inputs.p99_seconds,
-            ttft_slo=inputs.ttft_seconds,
+            inputs=inputs,
         )
-        lone_ttft, lone_p99 = replica.latency(1e-9)
-        if fastest is None or lone_p99 < fastest[1]:
-            fastest = (tp, lone_p99, lone_ttft)
-        capacity = replica.capacity()
-        if capacity <= 0:
-            continue
-        replicas = max(1, math.ceil(in_flight / capacity - 1e-9))
-        options.append((replicas * tp, tp, replica, capacity))
+        lone_ttft, lone_e2e = replica.lone_request()
+        if fastest is None or lone_e2e < fastest[1]:
+            fastest = (tp, lone_e2e, lone_ttft)
+        replicas = replica.replicas_needed()
+        if replicas is not None:
+            options.append((replicas * tp, tp, replica, replicas))
     if not options:
         raise SizingError(_why_not(inputs, gpu, params, weight_gib, largest_memory, fastest))
-    gpus_needed, tp, replica, capacity = min(options, key=lambda option: (option[0], option[1]))
-    replicas = gpus_needed // tp
-    per_replica = in_flight / replicas
-    ttft, p99 = replica.latency(per_replica)
+    gpus_needed, tp, replica, replicas = min(options, key=lambda option: (option[0], option[1]))
+    state = replica.state(replicas)
+    assert state is not None
     to_provision = headroom_gpus(gpus_needed, tp)
     notes = list(replica.profile.notes)
     notes.append(
-        f"capacity: {capacity:.1f} requests in flight per replica on average "
-        f"({capacity + P99_Z * math.sqrt(capacity):.0f} at the 99th percentile); "
-        f"KV cache holds {replica.kv_requests:.0f} requests of {tokens} tokens"
+        f"per replica at peak: {state.in_flight:.1f} requests in flight on average, {state.in_flight_p99:.0f} at "
+        f"the 99th percentile; mean latency {state.latency:.1f} s; KV cache room for {replica.kv_requests:.0f} "
+        f"requests of {tokens} tokens"
     )
     notes.extend(_advice(inputs, gpu, node_gpus, tp, to_provision, gpus_needed))
     return SizingResult(
@@ -497,14 +544,14 @@ def size(inputs: SizingInputs, calibration: Sequence[CalibrationPoint] = ()) -> 
         gpus_to_provision=to_provision,
         replicas_to_provision=to_provision // tp,
         recommended_tier=recommend_tier(gpus_needed, inputs.users),
-        estimated_p99_seconds=p99,
-        estimated_ttft_seconds=ttft,
-        gpu_utilization=replica.utilization(per_replica),
-        requests_per_second=rate,
-        concurrent_requests=in_flight,
-        requests_per_replica=per_replica,
+        estimated_p99_seconds=state.p99,
+        estimated_ttft_seconds=state.ttft,
+        gpu_utilization=replica.utilization(state),
+        requests_per_second=state.rate * replicas,
+        concurrent_requests=state.in_flight * replicas,
+        requests_per_replica=state.in_flight,
         kv_cache_requests_per_replica=replica.kv_requests,
-        required_tokens_per_second_per_stream=inputs.output_tokens / max(inputs.p99_seconds - ttft, 1e-9),
+        required_tokens_per_second_per_stream=inputs.output_tokens / max(inputs.p99_seconds - state.ttft, 1e-9),
         cost=monthly_cost(to_provision, tp, inputs.price_per_gpu_hour, inputs.schedule),
         source=SizingSource(
             basis=replica.profile.basis,

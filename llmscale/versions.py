@@ -33,3 +33,8 @@ NVIDIA_DEVICE_PLUGIN_CHART = HelmChart("nvidia-device-plugin", "0.20.0", "https:
 KEDA_CHART = HelmChart("keda", "2.20.2", "https://kedacore.github.io/charts")
 # Envoy Gateway publishes its chart as an OCI artifact; its version matches the Gateway API CRDs it bundles.
 ENVOY_GATEWAY_CHART = HelmChart("oci://docker.io/envoyproxy/gateway-helm", "v1.9.0")
+# kube-prometheus-stack 88.2.0 installs prometheus-operator v0.93.0, the CRDs vendored in llmscale/schemas/crds.
+KUBE_PROMETHEUS_STACK_CHART = HelmChart(
+    "kube-prometheus-stack", "88.2.0", "https://prometheus-community.github.io/helm-charts"
+)
+DCGM_EXPORTER_CHART = HelmChart("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts")

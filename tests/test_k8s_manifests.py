@@ -16,10 +16,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic.alias_generators import to_camel
 
 from llmscale import versions
 from llmscale.config.loader import parse_values
-from llmscale.config.models import DAYS, Lane, ModelCacheType, ModelProfile, ScheduleConfig, StackConfig
+from llmscale.config.models import DAYS, AddonsConfig, Lane, ModelCacheType, ModelProfile, ScheduleConfig, StackConfig
 from llmscale.k8s.addons import addon_releases
 from llmscale.k8s.autoscaling import cron_expressions, replica_floor, scaled_object_manifest
 from llmscale.k8s.gateway import (
@@ -876,7 +877,9 @@ def test_network_policy_admits_only_gateway_and_monitoring() -> None:
     assert namespaces == {ONPREM.kubernetes.gateway_namespace, ONPREM.kubernetes.monitoring_namespace}
     assert rule["ports"] == [{"protocol": "TCP", "port": VLLM_PORT}]
     for deployment in deployments(ONPREM):
-        assert selects(policy["spec"]["podSelector"]["matchLabels"], deployment["spec"]["template"]["metadata"]["labels"])
+        assert selects(
+            policy["spec"]["podSelector"]["matchLabels"], deployment["spec"]["template"]["metadata"]["labels"]
+        )
 
 
 # --- schema validation of every object -------------------------------------------------------------------
@@ -896,9 +899,11 @@ def test_every_manifest_passes_its_schema(cfg: StackConfig, has_hf_token: bool) 
 def test_variant_manifests_cover_canary_sticky_and_pvc() -> None:
     manifests = all_manifests(VARIANT)
     names = {(m["kind"], m["metadata"]["name"]) for m in manifests}
-    assert {("Deployment", "chat-canary"), ("Service", "analysis-canary"), ("PersistentVolumeClaim", "model-cache")} <= (
-        names
-    )
+    assert {
+        ("Deployment", "chat-canary"),
+        ("Service", "analysis-canary"),
+        ("PersistentVolumeClaim", "model-cache"),
+    } <= (names)
     assert all(validate_object(m) == [] for m in manifests)
 
 
@@ -909,15 +914,21 @@ ADDONS = {
     "keda": ("keda", versions.KEDA_CHART),
     "envoyGateway": ("envoy-gateway", versions.ENVOY_GATEWAY_CHART),
 }
+# Every switch of `kubernetes.addons`, as the stack file spells it.
+ADDON_SWITCHES = [field.alias or to_camel(name) for name, field in AddonsConfig.model_fields.items()]
+PINNED_CHARTS = [value for value in vars(versions).values() if isinstance(value, versions.HelmChart)]
 
 
-def test_all_addons_by_default_with_pinned_charts() -> None:
+def test_serving_addons_by_default_with_pinned_charts() -> None:
     releases = {release.name: release for release in addon_releases(ONPREM)}
-    assert set(releases) == {name for name, _ in ADDONS.values()}
+    assert {name for name, _ in ADDONS.values()} <= set(releases)
     for name, chart in ADDONS.values():
         assert releases[name].chart == chart
-        assert chart.version and chart.version != "latest"
-        assert chart.version.lstrip("v")[0].isdigit()
+    for release in releases.values():
+        # Every chart comes from llmscale.versions, pinned to a version.
+        assert release.chart in PINNED_CHARTS, release.name
+        assert release.chart.version and release.chart.version != "latest"
+        assert release.chart.version.lstrip("v")[0].isdigit(), release.name
     assert releases["envoy-gateway"].namespace == ONPREM.kubernetes.gateway_namespace
     plugin = releases["nvidia-device-plugin"].values
     assert plugin["nodeSelector"] == ONPREM.kubernetes.gpu_node_selector
@@ -926,14 +937,15 @@ def test_all_addons_by_default_with_pinned_charts() -> None:
 
 @pytest.mark.parametrize("switched_off", list(ADDONS))
 def test_each_addon_can_be_switched_off(switched_off: str) -> None:
+    assert switched_off in ADDON_SWITCHES
+    everything = {release.name for release in addon_releases(ONPREM)}
     cfg = config(kubernetes=kubernetes(addons={switched_off: False}))
     names = {release.name for release in addon_releases(cfg)}
-    expected = {name for key, (name, _) in ADDONS.items() if key != switched_off}
-    assert names == expected
+    assert names == everything - {ADDONS[switched_off][0]}
 
 
 def test_all_addons_switched_off() -> None:
-    cfg = config(kubernetes=kubernetes(addons={key: False for key in ADDONS}))
+    cfg = config(kubernetes=kubernetes(addons=dict.fromkeys(ADDON_SWITCHES, False)))
     assert addon_releases(cfg) == []
 
 

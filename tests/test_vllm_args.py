@@ -116,7 +116,7 @@ def modelled_part(args: list[str], profile: ModelProfile) -> list[str]:
 # --- properties ------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(profiles())
 def test_model_comes_first(profile: ModelProfile) -> None:
     args = vllm_args(profile)
@@ -132,7 +132,7 @@ def test_model_source_replaces_the_model_location(profile: ModelProfile, source:
     assert served_names(args) == served_names(vllm_args(profile))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(profiles())
 def test_profile_name_is_served_first(profile: ModelProfile) -> None:
     served = served_names(vllm_args(profile))
@@ -142,7 +142,7 @@ def test_profile_name_is_served_first(profile: ModelProfile) -> None:
     assert set(served) == {profile.name, profile.model}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(profiles())
 def test_limits_are_the_profile_values(profile: ModelProfile) -> None:
     args = modelled_part(vllm_args(profile), profile)
@@ -162,7 +162,7 @@ def test_queue_limit_defaults_to_three_batches(profile: ModelProfile) -> None:
     assert int(value_of(vllm_args(default), "--max-num-queued-reqs")) == 3 * profile.max_num_seqs
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(profiles())
 def test_tensor_parallel_iff_several_gpus(profile: ModelProfile) -> None:
     args = modelled_part(vllm_args(profile), profile)
@@ -172,7 +172,7 @@ def test_tensor_parallel_iff_several_gpus(profile: ModelProfile) -> None:
         assert "--tensor-parallel-size" not in [flag_name(arg) for arg in args]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(profiles())
 def test_quantization_iff_set(profile: ModelProfile) -> None:
     args = modelled_part(vllm_args(profile), profile)
@@ -182,7 +182,7 @@ def test_quantization_iff_set(profile: ModelProfile) -> None:
         assert "--quantization" not in [flag_name(arg) for arg in args]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(profiles())
 def test_extra_args_come_last_unchanged(profile: ModelProfile) -> None:
     args = vllm_args(profile)
@@ -192,7 +192,7 @@ def test_extra_args_come_last_unchanged(profile: ModelProfile) -> None:
     assert len(args) == len(vllm_args(profile.model_copy(update={"extra_args": []}))) + len(profile.extra_args)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(profiles())
 def test_no_flag_appears_twice(profile: ModelProfile) -> None:
     flags = [flag_name(arg) for arg in vllm_args(profile) if arg.startswith("--")]

@@ -17,8 +17,16 @@ class ClusterAddons(pulumi.ComponentResource):
 
     releases: list[pulumi.Resource]
 
-    def __init__(self, name: str, *, releases: list[AddonRelease], opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        releases: list[AddonRelease],
+        extra_values: dict[str, pulumi.Input[dict]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__("llmscale:index:ClusterAddons", name, None, opts)
+        extra_values = extra_values or {}
         self.releases = []
         for release in releases:
             chart = release.chart
@@ -31,7 +39,12 @@ class ClusterAddons(pulumi.ComponentResource):
                     chart=chart.chart,
                     version=chart.version,
                     repository_opts={"repo": chart.repository} if chart.repository else None,
-                    values=release.values,
+                    # Secret values (alert receivers) merge in as a Pulumi secret, kept encrypted in the state.
+                    values=pulumi.Output.all(release.values, extra_values[release.name]).apply(
+                        lambda parts: _deep_merge(parts[0], parts[1])
+                    )
+                    if release.name in extra_values
+                    else release.values,
                     # Wait until the controllers run: their webhooks and CRDs must be ready for what follows.
                     skip_await=False,
                     timeout=600,
@@ -39,3 +52,12 @@ class ClusterAddons(pulumi.ComponentResource):
                 )
             )
         self.register_outputs({})
+
+
+def _deep_merge(base: dict, extra: dict) -> dict:
+    merged = dict(base)
+    for key, value in extra.items():
+        merged[key] = (
+            _deep_merge(merged[key], value) if isinstance(merged.get(key), dict) and isinstance(value, dict) else value
+        )
+    return merged

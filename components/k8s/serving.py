@@ -7,6 +7,7 @@ import pulumi_kubernetes as k8s
 
 from components.k8s.addons import ClusterAddons
 from components.k8s.gateway import InferenceGateway
+from components.k8s.monitoring import Monitoring
 from components.k8s.objects import register
 from components.k8s.vllm_model import VllmModel
 from llmscale.config.models import StackConfig
@@ -78,6 +79,7 @@ class ServingLayer(pulumi.ComponentResource):
                 autoscaler_ready=addons.releases,
                 opts=in_namespace,
             )
+        Monitoring(f"{name}-monitoring", config=config, stack=name, depends_on=[namespace], opts=child)
         gateway = InferenceGateway(
             f"{name}-gateway", config=config, depends_on=[namespace, *addons.releases], opts=child
         )

@@ -41,7 +41,7 @@ def panels(config: StackConfig, flavour: Flavour) -> list[dict[str, Any]]:
     if slo.ttft_p95_seconds is not None:
         ttft.append((f"vector({slo.ttft_p95_seconds:g})", "SLO"))
     gpus = "count(DCGM_FI_DEV_GPU_UTIL)"
-    per_thousand = f"sum(llmscale:requests:rate5m) * 3600 / 1000"
+    per_thousand = "sum(llmscale:requests:rate5m) * 3600 / 1000"
     result = [
         _panel(
             "End-to-end latency",

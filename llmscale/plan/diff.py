@@ -513,6 +513,44 @@ def format_value(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _window(old: str, new: str, width: int) -> tuple[str, str]:
+    """Both strings cut to the same `width` window around their first difference, `…` where cut."""
+    if max(len(old), len(new)) <= width:
+        return old, new
+    first = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
+    start = max(0, first - width // 4)
+
+    def cut(text: str) -> str:
+        return ("…" if start else "") + text[start : start + width] + ("…" if start + width < len(text) else "")
+
+    return cut(old), cut(new)
+
+
+def _line_diff(old: str, new: str, limit: int, max_lines: int) -> list[str]:
+    """A unified diff of two texts without context; a line replaced by one line shows around where it differs."""
+    body = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0))[2:]  # no file headers
+    lines: list[str] = []
+    index = 0
+    while index < len(body):
+        removed = 0
+        while index + removed < len(body) and body[index + removed].startswith("-"):
+            removed += 1
+        added = 0
+        while index + removed + added < len(body) and body[index + removed + added].startswith("+"):
+            added += 1
+        if removed and removed == added:
+            pairs = [_window(body[index + i][1:], body[index + removed + i][1:], limit - 2) for i in range(removed)]
+            lines += [f"-{a}" for a, _ in pairs] + [f"+{b}" for _, b in pairs]
+            index += removed + added
+            continue
+        step = max(1, removed + added)
+        lines += [line if len(line) <= limit else line[: limit - 1] + "…" for line in body[index : index + step]]
+        index += step
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines], f"… {len(lines) - max_lines} more lines"]
+    return lines
+
+
 def value_lines(change: PropertyChange, *, limit: int = 120, max_lines: int = 24) -> list[str]:
     """How a property change reads, one string per line, without the path: `- old` / `+ new` lines.
 
@@ -524,29 +562,12 @@ def value_lines(change: PropertyChange, *, limit: int = 120, max_lines: int = 24
         return [f"+ {format_value(new, limit)}"]
     if change.kind == "delete":
         return [f"- {format_value(old, limit)}"]
-    if isinstance(old, str) and isinstance(new, str) and ("\n" in old or "\n" in new):
-        body = [
-            line[:limit]
-            for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
-            if not line.startswith(("---", "+++"))
-        ]
-        if len(body) > max_lines:
-            body = [*body[:max_lines], f"… {len(body) - max_lines} more lines"]
-        return body
-    if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > limit:
-        start = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
-        start = max(0, start - limit // 4)
-        window = limit - 10
-
-        def cut(text: str) -> str:
-            piece = text[start : start + window]
-            return (
-                ("…" if start else "")
-                + json.dumps(piece, ensure_ascii=False)[1:-1]
-                + ("…" if start + window < len(text) else "")
-            )
-
-        return [f"- {cut(old)}", f"+ {cut(new)}"]
+    if isinstance(old, str) and isinstance(new, str):
+        if "\n" in old or "\n" in new:
+            return _line_diff(old, new, limit, max_lines)
+        if max(len(old), len(new)) > limit:
+            a, b = _window(json.dumps(old, ensure_ascii=False), json.dumps(new, ensure_ascii=False), limit - 2)
+            return [f"- {a}", f"+ {b}"]
     return [f"- {format_value(old, limit)}", f"+ {format_value(new, limit)}"]
 
 

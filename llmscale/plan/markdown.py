@@ -48,19 +48,19 @@ def _fenced(lines: list[str], language: str = "") -> list[str]:
     return [f"{fence}{language}", *lines, fence]
 
 
-def _capped(rows: list[str], total: int, what: str) -> list[str]:
-    if total > MAX_TABLE_ROWS:
-        return [*rows[:MAX_TABLE_ROWS], "", f"… and {total - MAX_TABLE_ROWS} more {what}."]
-    return rows
+def _more(total: int, what: str) -> list[str]:
+    """The note under a list or table cut at MAX_TABLE_ROWS entries."""
+    return ["", f"… and {total - MAX_TABLE_ROWS} more {what}."] if total > MAX_TABLE_ROWS else []
 
 
 def _table(header: list[str], rows: list[list[str]], what: str) -> list[str]:
-    lines = [
+    """A Markdown table of at most MAX_TABLE_ROWS rows (cells already escaped), then how many were left out."""
+    return [
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
         *("| " + " | ".join(row) + " |" for row in rows[:MAX_TABLE_ROWS]),
+        *_more(len(rows), what),
     ]
-    return _capped(lines, len(rows), what) if len(rows) > MAX_TABLE_ROWS else lines
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:
@@ -72,7 +72,7 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
 
 def _node_id(name: str, used: set[str]) -> str:
     """A Mermaid-safe node id from a name: letters, digits and underscores, prefixed, unique."""
-    base = "n_" + (re.sub(r"[^A-Za-z0-9_]", "_", name) or "x")
+    base = "n_" + (re.sub(r"[^A-Za-z0-9_]", "_", name)[:48] or "x")
     candidate, suffix = base, 2
     while candidate in used:
         candidate, suffix = f"{base}_{suffix}", suffix + 1
@@ -225,7 +225,7 @@ def plan_markdown(document: dict[str, Any]) -> str:
         lines.append("None.")
 
     lines += ["", f"### Schema errors ({len(errors)})", ""]
-    lines += _capped([f"- {_code(error)}" for error in errors], len(errors), "errors") if errors else ["None."]
+    lines += [f"- {_code(error)}" for error in errors[:MAX_TABLE_ROWS]] + _more(len(errors), "errors") or ["None."]
 
     counts = document.get("counts") or dict(Counter(r["type"] for r in document.get("resources") or []))
     lines += ["", "### Resources by type", ""]
@@ -323,7 +323,7 @@ def diff_markdown(diff: PlanDiff) -> str:
             if details and len(details) + len(block) > MAX_DETAIL_LINES:
                 details += [
                     "",
-                    f"… {len(blocks) - index} more blocks: run `llmscale diff` on the two plans to see them.",
+                    f"… {len(blocks) - index} more not shown: run `llmscale diff` on the two plans to see everything.",
                 ]
                 break
             details += block

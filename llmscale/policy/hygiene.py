@@ -41,7 +41,7 @@ def gpu_taints(inventory: Inventory) -> Iterator[Finding]:
             continue
         taints = group.props.get("taints") or []
         if not any(t.get("key") == "nvidia.com/gpu" and t.get("effect") == "NO_SCHEDULE" for t in taints):
-            yield Finding("GPU node group without the nvidia.com/gpu NoSchedule taint", group.name)
+            yield Finding("GPU node group without the nvidia.com/gpu NoSchedule taint", group.name, group.urn)
 
 
 def encryption_at_rest(inventory: Inventory) -> Iterator[Finding]:
@@ -49,10 +49,10 @@ def encryption_at_rest(inventory: Inventory) -> Iterator[Finding]:
     for instance in inventory.of_type("aws:ec2/instance:Instance"):
         root = instance.props.get("rootBlockDevice") or {}
         if not root.get("encrypted"):
-            yield Finding("root volume is not encrypted", instance.name)
+            yield Finding("root volume is not encrypted", instance.name, instance.urn)
     for volume in inventory.of_type("aws:ebs/volume:Volume"):
         if not volume.props.get("encrypted"):
-            yield Finding("EBS volume is not encrypted", volume.name)
+            yield Finding("EBS volume is not encrypted", volume.name, volume.urn)
     buckets = {b.name for b in inventory.of_type("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")}
     encrypted = {
         str(c.props.get("bucket"))
@@ -73,7 +73,7 @@ def open_ports(inventory: Inventory) -> Iterator[Finding]:
             world = "0.0.0.0/0" in (rule.get("cidrBlocks") or []) or "::/0" in (rule.get("ipv6CidrBlocks") or [])
             ports = (rule.get("fromPort"), rule.get("toPort"))
             if world and ports != (443, 443):
-                yield Finding(f"ports {ports[0]}-{ports[1]} are open to the internet", group.name)
+                yield Finding(f"ports {ports[0]}-{ports[1]} are open to the internet", group.name, group.urn)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -104,12 +104,12 @@ def plaintext_secrets(inventory: Inventory) -> Iterator[Finding]:
             and value not in (None, REDACTED)
             and not _is_wrapped_secret(value)
         ):
-            yield Finding("SecureString value is not a Pulumi secret", record.name)
+            yield Finding("SecureString value is not a Pulumi secret", record.name, record.urn)
     for record in inventory.records:
         for text in _strings(record.props):
             for what, pattern in SECRET_PATTERNS.items():
                 if pattern.search(text):
-                    yield Finding(f"an input contains {what} in plain text", record.name)
+                    yield Finding(f"an input contains {what} in plain text", record.name, record.urn)
                     break
 
 

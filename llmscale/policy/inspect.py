@@ -25,6 +25,7 @@ class VllmServer:
     resource: str
     image: str
     args: list[str]
+    urn: str | None = None
     probes: frozenset[str] = frozenset()
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -77,6 +78,7 @@ def _deployment_servers(record: Record) -> Iterator[VllmServer]:
         probes = frozenset(p for p in ("startupProbe", "readinessProbe", "livenessProbe") if container.get(p))
         yield VllmServer(
             resource=record.name,
+            urn=record.urn,
             image=image,
             args=[str(a) for a in container.get("args") or []],
             probes=probes,
@@ -99,6 +101,7 @@ def vllm_servers(inventory: Inventory) -> list[VllmServer]:
             servers.append(
                 VllmServer(
                     resource=record.name,
+                    urn=record.urn,
                     image=str(service.get("image", "")),
                     args=[str(a) for a in service.get("command") or []],
                     probes=probes,

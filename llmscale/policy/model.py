@@ -41,7 +41,7 @@ class Finding:
 
     message: str
     resource: str | None = None
-    urn: str | None = None
+    urn: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,7 @@ POLICIES: list[Policy] = [
     ),
     Policy("request-limits", slo.request_limits.__doc__ or "", slo.request_limits, everywhere(MANDATORY)),
     Policy("autoscaling-bounds", slo.autoscaling_bounds.__doc__ or "", slo.autoscaling_bounds, everywhere(MANDATORY)),
-    # Advisory until the monitoring stack (PodMonitors, PrometheusRules) is generated for every tier.
-    Policy("monitoring", slo.monitoring.__doc__ or "", slo.monitoring, everywhere(ADVISORY)),
+    Policy("monitoring", slo.monitoring.__doc__ or "", slo.monitoring, everywhere(MANDATORY)),
     Policy("night-schedule", hygiene.night_schedule.__doc__ or "", hygiene.night_schedule, everywhere(ADVISORY)),
     Policy("gpu-taints", hygiene.gpu_taints.__doc__ or "", hygiene.gpu_taints, everywhere(ADVISORY)),
     Policy(

@@ -35,6 +35,7 @@ def min_active_replicas(inventory: Inventory) -> Iterator[Finding]:
                 f"profile {name} keeps {floor} replica(s) during active hours; set minReplicas >= "
                 f"{MIN_ACTIVE_REPLICAS} so that losing one replica or node is not an outage",
                 deployment.name,
+                deployment.urn,
             )
 
 
@@ -49,7 +50,7 @@ def disruption_budgets(inventory: Inventory) -> Iterator[Finding]:
             continue
         selecting = [b for b in budgets if matches((b.props.get("spec") or {}).get("selector"), labels)]
         if not selecting:
-            yield Finding("no PodDisruptionBudget selects this Deployment's pods", deployment.name)
+            yield Finding("no PodDisruptionBudget selects this Deployment's pods", deployment.name, deployment.urn)
             continue
         for budget in selecting:
             spec = budget.props.get("spec") or {}
@@ -62,6 +63,7 @@ def disruption_budgets(inventory: Inventory) -> Iterator[Finding]:
                     f"PodDisruptionBudget {budget.name} allows no eviction: node drains would hang; "
                     "use maxUnavailable: 1",
                     budget.name,
+                    budget.urn,
                 )
 
 
@@ -74,6 +76,7 @@ def zone_spread(inventory: Inventory) -> Iterator[Finding]:
             yield Finding(
                 "replicas are not spread over zones (topology.kubernetes.io/zone); set kubernetes.topologySpread",
                 deployment.name,
+                deployment.urn,
             )
 
 
@@ -97,11 +100,15 @@ def probes(inventory: Inventory) -> Iterator[Finding]:
     for server in vllm_servers(inventory):
         missing = sorted({"startupProbe", "readinessProbe", "livenessProbe"} - server.probes)
         if missing:
-            yield Finding(f"vLLM container lacks {', '.join(missing)}", server.resource)
+            yield Finding(f"vLLM container lacks {', '.join(missing)}", server.resource, server.urn)
 
 
 def pinned_vllm_images(inventory: Inventory) -> Iterator[Finding]:
     """vLLM images are pinned to a version: `latest` changes what runs without a deployment."""
     for server in vllm_servers(inventory):
         if not image_is_pinned(server.image):
-            yield Finding(f"image {server.image or '(none)'} is not pinned to a version tag or digest", server.resource)
+            yield Finding(
+                f"image {server.image or '(none)'} is not pinned to a version tag or digest",
+                server.resource,
+                server.urn,
+            )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmscale import metrics
-from llmscale.policy.inspect import compose_files, host_files, scaled_objects, vllm_servers
+from llmscale.policy.inspect import compose_files, host_files, vllm_servers
 from llmscale.policy.model import Finding, Inventory
 
 REQUIRED_FLAGS = ("--max-model-len", "--max-num-seqs", "--max-num-queued-reqs")
@@ -34,7 +34,9 @@ def request_limits(inventory: Inventory) -> Iterator[Finding]:
     for server in vllm_servers(inventory):
         missing = [flag for flag in REQUIRED_FLAGS if server.flag(flag) in (None, "")]
         if missing:
-            yield Finding(f"vLLM runs without {', '.join(missing)}: requests are unbounded", server.resource)
+            yield Finding(
+                f"vLLM runs without {', '.join(missing)}: requests are unbounded", server.resource, server.urn
+            )
     routes = [r for r in inventory.kubernetes("HTTPRoute") if r.props.get("metadata", {}).get("name") != "health"]
     policies = list(inventory.kubernetes("BackendTrafficPolicy"))
     for route in routes:
@@ -45,9 +47,11 @@ def request_limits(inventory: Inventory) -> Iterator[Finding]:
         if not has_timeout and not any(
             ((p.props.get("spec") or {}).get("timeout") or {}).get("http", {}).get("requestTimeout") for p in targeting
         ):
-            yield Finding("no request timeout: Envoy's 15 s default cuts long generations off", route.name)
+            yield Finding("no request timeout: Envoy's 15 s default cuts long generations off", route.name, route.urn)
         if inventory.tier == "enterprise" and not any((p.props.get("spec") or {}).get("rateLimit") for p in targeting):
-            yield Finding("no per-key rate limit on this route; set gateway.rateLimitRequestsPerMinute", route.name)
+            yield Finding(
+                "no per-key rate limit on this route; set gateway.rateLimitRequestsPerMinute", route.name, route.urn
+            )
 
 
 def _targets(policy_record, route_name: str) -> bool:
@@ -57,10 +61,14 @@ def _targets(policy_record, route_name: str) -> bool:
 
 def autoscaling_bounds(inventory: Inventory) -> Iterator[Finding]:
     """Scaling bounds make sense: min <= max, and the largest replica fits a GPU node."""
-    for target, spec in scaled_objects(inventory).items():
+    for record in inventory.kubernetes("ScaledObject"):
+        spec = record.props.get("spec") or {}
+        target = (spec.get("scaleTargetRef") or {}).get("name", "?")
         low, high = spec.get("minReplicaCount"), spec.get("maxReplicaCount")
         if low is not None and high is not None and int(low) > int(high):
-            yield Finding(f"ScaledObject of {target}: minReplicaCount {low} > maxReplicaCount {high}", target)
+            yield Finding(
+                f"ScaledObject of {target}: minReplicaCount {low} > maxReplicaCount {high}", record.name, record.urn
+            )
     per_node = inventory.settings.get("gpusPerNode")
     for profile in inventory.settings.get("models") or []:
         if per_node and int(profile.get("gpusPerReplica", 1)) > int(per_node):
@@ -81,7 +89,7 @@ def monitoring(inventory: Inventory) -> Iterator[Finding]:
             services = compose.get("services") or {}
             for needed in ("prometheus", "dcgm-exporter"):
                 if needed not in services:
-                    yield Finding(f"the single host runs no {needed}", record.name)
+                    yield Finding(f"the single host runs no {needed}", record.name, record.urn)
         rule_text += " ".join(
             content
             for record, _ in hosts

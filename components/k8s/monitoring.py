@@ -1,0 +1,85 @@
+"""Monitoring on Kubernetes: kube-prometheus-stack, dcgm-exporter, scrape targets, alerts and the dashboard."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.k8s.addons import ClusterAddons
+from components.k8s.objects import register
+from llmscale.config.models import StackConfig
+from llmscale.k8s.monitoring import (
+    GRAFANA_SECRET,
+    alertmanager_config,
+    dashboard_config_map_manifest,
+    dcgm_service_monitor_manifest,
+    gateway_pod_monitor_manifest,
+    monitoring_releases,
+    pod_monitor_manifest,
+    prometheus_rule_manifest,
+)
+
+
+def _alertmanager_values(config: StackConfig) -> pulumi.Output[dict] | None:
+    slack, pager = config.slack_webhook_url, config.pagerduty_routing_key
+    if slack is None and pager is None:
+        return None
+    routing = alertmanager_config(has_slack=slack is not None, has_pagerduty=pager is not None)
+    for receiver in routing["receivers"]:
+        for slack_config in receiver.get("slack_configs", []):
+            slack_config["api_url"] = slack.get_secret_value() if slack else None
+        for pager_config in receiver.get("pagerduty_configs", []):
+            pager_config["routing_key"] = pager.get_secret_value() if pager else None
+    return pulumi.Output.secret({"alertmanager": {"config": routing}})
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Metrics, alerts and dashboards for every model profile and GPU of the stack.
+
+    The Helm releases are skippable (`monitoring.installStack`, `monitoring.installDcgmExporter`) for clusters
+    that run their own; the PodMonitors, ServiceMonitor, PrometheusRule and dashboard are always created.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        config: StackConfig,
+        stack: str,
+        depends_on: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llmscale:index:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+        secret = None
+        password = config.grafana_admin_password
+        if config.monitoring.install_stack and password is not None:
+            secret = register(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": GRAFANA_SECRET, "namespace": config.kubernetes.monitoring_namespace},
+                    "type": "Opaque",
+                },
+                pulumi.ResourceOptions(parent=self),
+                name=f"{name}-grafana-admin",
+                string_data=pulumi.Output.secret(
+                    {"admin-user": "admin", "admin-password": password.get_secret_value()}
+                ),
+            )
+        releases = monitoring_releases(config)
+        extra = _alertmanager_values(config)
+        stack_release = ClusterAddons(
+            f"{name}-stack",
+            releases=releases,
+            extra_values={"kube-prometheus-stack": extra} if extra is not None else {},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret] if secret else []),
+        )
+        after_crds = pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *stack_release.releases])
+        for profile in config.models:
+            register(pod_monitor_manifest(config, profile), after_crds, name=f"{name}-{profile.name}-pods")
+        register(dcgm_service_monitor_manifest(config), after_crds, name=f"{name}-dcgm")
+        if config.kubernetes.addons.envoy_gateway:
+            register(gateway_pod_monitor_manifest(config), after_crds, name=f"{name}-gateway")
+        register(prometheus_rule_manifest(config, stack), after_crds, name=f"{name}-rules")
+        register(dashboard_config_map_manifest(config, stack), child, name=f"{name}-dashboard")
+        self.register_outputs({})

@@ -1,0 +1,232 @@
+"""`llmscale size`: how many GPUs a load needs at peak, with headroom, tier, latency and cost.
+
+A table goes to stderr, `--json` to stdout, `--plot FILE.svg` draws GPUs and p99 against load (matplotlib,
+the `plot` extra). Exit 0 with an answer, 2 on bad input or an SLO nothing reaches (one line, no traceback).
+The planner itself is `llmscale.sizing`; `size_for_stack` is re-exported here for callers of the command layer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from llmscale.calibration import CalibrationError, CalibrationPoint, load_calibration, parse_quantization
+from llmscale.sizing import (
+    DEFAULT_GPU,
+    DEFAULT_MODEL,
+    DEFAULT_OUTPUT_TOKENS,
+    DEFAULT_P99_SECONDS,
+    DEFAULT_PRICE_PER_GPU_HOUR,
+    DEFAULT_PROMPT_TOKENS,
+    DEFAULT_THINK_TIME_SECONDS,
+    DEFAULT_USERS,
+    ENTERPRISE_MIN_USERS,
+    MULTI_GPU_MAX_GPUS,
+    SINGLE_GPU_MAX_USERS,
+    SizingError,
+    SizingInputs,
+    SizingResult,
+    curve,
+    size,
+    size_for_stack,
+)
+
+__all__ = ["register", "size_command", "size_for_stack"]
+
+PLOT_POINTS = 48
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"llmscale size: {message}", err=True)
+    return typer.Exit(2)
+
+
+def size_command(
+    users: Annotated[
+        int | None,
+        typer.Option("--users", help=f"Peak concurrent users (default {DEFAULT_USERS} unless --rps is given)."),
+    ] = None,
+    rps: Annotated[float | None, typer.Option("--rps", help="Peak requests per second, instead of --users.")] = None,
+    prompt_tokens: Annotated[int, typer.Option("--prompt-tokens", help="Prompt tokens per request.")] = (
+        DEFAULT_PROMPT_TOKENS
+    ),
+    output_tokens: Annotated[
+        int, typer.Option("--output-tokens", help="Output tokens per answer (size for your long answers).")
+    ] = DEFAULT_OUTPUT_TOKENS,
+    model: Annotated[
+        str, typer.Option("--model", help="A model id (meta-llama/Llama-3.1-8B-Instruct) or a size (7b, 70b).")
+    ] = DEFAULT_MODEL,
+    quantization: Annotated[
+        str, typer.Option("--quantization", help="none (BF16/FP16), fp8, awq, gptq, bitsandbytes, compressed-tensors.")
+    ] = "none",
+    gpu: Annotated[
+        str,
+        typer.Option("--gpu", help="A10G, L4, L40S, A100-40GB, A100-80GB, H100, T4, or an EC2 type (g6e.xlarge)."),
+    ] = DEFAULT_GPU,
+    p99: Annotated[float, typer.Option("--p99", help="p99 end-to-end latency SLO, seconds.")] = DEFAULT_P99_SECONDS,
+    ttft: Annotated[
+        float | None, typer.Option("--ttft", help="Time-to-first-token SLO, seconds (chat: 2). Off by default.")
+    ] = None,
+    think_time: Annotated[
+        float, typer.Option("--think-time", help="Seconds a user reads and types between requests.")
+    ] = DEFAULT_THINK_TIME_SECONDS,
+    price_per_gpu_hour: Annotated[
+        float, typer.Option("--price-per-gpu-hour", help="Price of one GPU-hour, for the monthly cost.")
+    ] = DEFAULT_PRICE_PER_GPU_HOUR,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            "--calibration",
+            metavar="FILE",
+            help="`vllm bench serve --save-result` results (JSON/YAML) that override the built-in figures.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Write the result as JSON to stdout.")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", metavar="FILE.svg", help="Draw GPUs and p99 against load (needs llmscale[plot])."),
+    ] = None,
+) -> None:
+    """Size a deployment: GPUs and replicas at peak, GPUs to provision, tier, p99, utilisation and cost."""
+    if plot is not None and plot.suffix.lower() != ".svg":
+        raise _fail(f"--plot {plot}: must be an .svg file")
+    try:
+        points: tuple[CalibrationPoint, ...] = load_calibration(calibration) if calibration else ()
+        inputs = SizingInputs(
+            users=DEFAULT_USERS if users is None and rps is None else users,
+            requests_per_second=rps,
+            prompt_tokens=prompt_tokens,
+            output_tokens=output_tokens,
+            model=model,
+            quantization=parse_quantization(quantization),
+            gpu=gpu,
+            p99_seconds=p99,
+            ttft_seconds=ttft,
+            think_time_seconds=think_time,
+            price_per_gpu_hour=price_per_gpu_hour,
+        )
+        result = size(inputs, points)
+    except (SizingError, CalibrationError) as error:
+        raise _fail(str(error)) from None
+    typer.echo(render_text(result), err=True)
+    if plot is not None:
+        _plot(result, points, plot)
+        typer.echo(f"wrote {plot}", err=True)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2))
+
+
+def render_text(result: SizingResult) -> str:
+    """The human summary: a small two-column table, then where the figures come from."""
+    inputs = result.inputs
+    quant = inputs.quantization.value if inputs.quantization else "BF16"
+    load = f"{inputs.users} users" if inputs.users is not None else f"{inputs.requests_per_second:g} req/s"
+    think = f", think {inputs.think_time_seconds:g} s" if inputs.users is not None else ""
+    ttft_slo = f", TTFT <= {inputs.ttft_seconds:g} s" if inputs.ttft_seconds is not None else ""
+    header = (
+        f"{load}, {inputs.model} {quant} on {result.gpu}, {inputs.prompt_tokens} in / {inputs.output_tokens} out, "
+        f"p99 <= {inputs.p99_seconds:g} s{ttft_slo}{think}"
+    )
+    cost = result.cost
+    replica_word = "replica" if result.replicas == 1 else "replicas"
+    rows = [
+        ("GPUs needed at peak", f"{result.gpus_needed} ({result.replicas} {replica_word} x {result.gpus_per_replica})"),
+        ("GPUs to provision", f"{result.gpus_to_provision} (N+2 headroom, {result.replicas_to_provision} replicas)"),
+        ("recommended tier", result.recommended_tier),
+        ("estimated p99 / TTFT", f"{result.estimated_p99_seconds:.1f} s / {result.estimated_ttft_seconds:.2f} s"),
+        ("GPU utilisation at peak", f"{result.gpu_utilization:.0%}"),
+        (
+            "in flight at peak",
+            f"{result.concurrent_requests:.1f} requests ({result.requests_per_second:.2f} req/s), "
+            f"{result.required_tokens_per_second_per_stream:.1f} tok/s per stream",
+        ),
+        ("monthly cost, always on", f"${cost.always_on:,.0f} at ${cost.price_per_gpu_hour:g}/GPU-hour"),
+        ("monthly cost, scheduled", f"${cost.with_schedule:,.0f} ({cost.schedule})"),
+        ("throughput basis", f"{result.source.basis}: {result.source.calibration}"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    lines = [header, *(f"  {label:<{width}}  {value}" for label, value in rows)]
+    if result.source.bandwidth_estimate:
+        lines.append(
+            f"  ! BANDWIDTH ESTIMATE: no vLLM measurement on {result.gpu} for this model; "
+            "calibrate with --calibration FILE"
+        )
+    lines.extend(f"  - {note}" for note in result.source.notes)
+    return "\n".join(lines)
+
+
+def _loads(result: SizingResult) -> list[float]:
+    inputs = result.inputs
+    if inputs.users is not None:
+        top = max(2 * inputs.users, 1000)
+        values = {max(1, round(top ** (i / (PLOT_POINTS - 1)))) for i in range(PLOT_POINTS)}
+        values.add(inputs.users)
+        return sorted(float(v) for v in values)
+    assert inputs.requests_per_second is not None
+    low, high = inputs.requests_per_second / 20, inputs.requests_per_second * 2
+    return sorted({low * (high / low) ** (i / (PLOT_POINTS - 1)) for i in range(PLOT_POINTS)})
+
+
+def _plot(result: SizingResult, points: tuple[CalibrationPoint, ...], path: Path) -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        raise _fail("--plot needs matplotlib: install llmscale[plot] (pip install 'llmscale[plot]')") from None
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "llmscale-size"
+    from matplotlib import pyplot
+
+    inputs = result.inputs
+    sized = [(load, r) for load, r in curve(inputs, _loads(result), points) if r is not None]
+    xs = [load for load, _ in sized]
+    figure, gpus_axis = pyplot.subplots(figsize=(9, 5.5))
+    try:
+        gpus_axis.step(xs, [r.gpus_needed for _, r in sized], where="post", label="GPUs needed at peak", color="C0")
+        gpus_axis.step(
+            xs, [r.gpus_to_provision for _, r in sized], where="post", label="GPUs to provision", color="C0", ls="--"
+        )
+        gpus_axis.axhline(MULTI_GPU_MAX_GPUS, color="grey", lw=0.8, ls=":")
+        gpus_axis.annotate(f"multi-gpu tier: up to {MULTI_GPU_MAX_GPUS} GPUs", (xs[0], MULTI_GPU_MAX_GPUS), fontsize=8)
+        latency_axis = gpus_axis.twinx()
+        latency_axis.plot(xs, [r.estimated_p99_seconds for _, r in sized], color="C1", label="estimated p99 (s)")
+        latency_axis.axhline(inputs.p99_seconds, color="C3", ls="--", label=f"p99 SLO {inputs.p99_seconds:g} s")
+        latency_axis.set_ylim(0, inputs.p99_seconds * 1.3)
+        latency_axis.set_ylabel("p99 end-to-end latency (s)")
+        if inputs.users is not None:
+            for boundary, label in (
+                (SINGLE_GPU_MAX_USERS, "single-gpu | multi-gpu"),
+                (ENTERPRISE_MIN_USERS, "multi-gpu | enterprise"),
+            ):
+                gpus_axis.axvline(boundary, color="grey", lw=0.8)
+                gpus_axis.annotate(label, (boundary, 0), rotation=90, fontsize=8, va="bottom", ha="right")
+            gpus_axis.axvline(inputs.users, color="black", lw=0.8, ls=":")
+            gpus_axis.set_xlabel("peak concurrent users")
+        else:
+            gpus_axis.axvline(inputs.requests_per_second or 0, color="black", lw=0.8, ls=":")
+            gpus_axis.set_xlabel("peak requests per second")
+        gpus_axis.set_xscale("log")
+        gpus_axis.set_ylabel("GPUs")
+        gpus_axis.set_ylim(0, max(MULTI_GPU_MAX_GPUS + 2, math.ceil(max(r.gpus_to_provision for _, r in sized) * 1.1)))
+        quant = inputs.quantization.value if inputs.quantization else "BF16"
+        estimate = " (bandwidth estimate)" if result.source.bandwidth_estimate else ""
+        gpus_axis.set_title(
+            f"{inputs.model} {quant} on {result.gpu}{estimate}: {inputs.prompt_tokens} in / {inputs.output_tokens} out"
+        )
+        handles = gpus_axis.get_legend_handles_labels()
+        more = latency_axis.get_legend_handles_labels()
+        gpus_axis.legend(handles[0] + more[0], handles[1] + more[1], loc="center left", fontsize=8)
+        figure.tight_layout()
+        figure.savefig(path, format="svg", metadata={"Date": None})
+    except OSError as error:
+        raise _fail(f"--plot {path}: cannot write ({error.strerror or error})") from None
+    finally:
+        pyplot.close(figure)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `size` to a Typer app."""
+    app.command("size")(size_command)

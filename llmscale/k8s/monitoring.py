@@ -1,0 +1,189 @@
+"""Monitoring objects on Kubernetes: what Prometheus scrapes, the alert rules, the dashboard, and the values
+of the monitoring stack's Helm releases."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from llmscale import versions
+from llmscale.config.models import ModelProfile, StackConfig
+from llmscale.k8s.addons import AddonRelease
+from llmscale.k8s.gateway import GATEWAY
+from llmscale.k8s.labels import PROFILE_LABEL
+from llmscale.k8s.workload import Manifest
+from llmscale.monitoring.dashboards import dashboard
+from llmscale.monitoring.rules import Flavour, rule_groups
+
+STACK_RELEASE = "kube-prometheus-stack"
+DCGM_RELEASE = "dcgm-exporter"
+GRAFANA_SECRET = "grafana-admin"
+PART_OF = {"app.kubernetes.io/part-of": "llmscale"}
+
+
+def pod_monitor_manifest(config: StackConfig, profile: ModelProfile) -> Manifest:
+    """Scrape vLLM's /metrics on every pod of a profile (stable and canary); job `<namespace>/vllm-<profile>`."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": f"vllm-{profile.name}", "namespace": config.kubernetes.namespace, "labels": PART_OF},
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "vllm", PROFILE_LABEL: profile.name}},
+            "podMetricsEndpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
+        },
+    }
+
+
+def dcgm_service_monitor_manifest(config: StackConfig) -> Manifest:
+    """Scrape dcgm-exporter, keeping the `namespace`/`pod` labels it sets for the pod that uses each GPU."""
+    namespace = config.kubernetes.monitoring_namespace
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": DCGM_RELEASE, "namespace": namespace, "labels": PART_OF},
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "dcgm-exporter"}},
+            "namespaceSelector": {"matchNames": [namespace]},
+            # Without honorLabels the GPU's pod would be renamed exported_pod and the per-model join would fail.
+            "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "15s", "honorLabels": True}],
+        },
+    }
+
+
+def gateway_pod_monitor_manifest(config: StackConfig) -> Manifest:
+    """Scrape the Envoy proxies of the inference gateway (request counts, upstream errors, latency)."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": "inference-gateway", "namespace": config.kubernetes.gateway_namespace, "labels": PART_OF},
+        "spec": {
+            "selector": {"matchLabels": {"gateway.envoyproxy.io/owning-gateway-name": GATEWAY}},
+            "podMetricsEndpoints": [{"port": "metrics", "path": "/stats/prometheus", "interval": "30s"}],
+        },
+    }
+
+
+def prometheus_rule_manifest(config: StackConfig, stack: str) -> Manifest:
+    """The stack's recording rules and alerts as a PrometheusRule."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "llmscale", "namespace": config.kubernetes.namespace, "labels": PART_OF},
+        "spec": {"groups": rule_groups(config, Flavour.KUBERNETES, stack=stack, runbook=config.monitoring.runbook_url)},
+    }
+
+
+def dashboard_config_map_manifest(config: StackConfig, stack: str) -> Manifest:
+    """The dashboard as a ConfigMap Grafana's sidecar provisions (label `grafana_dashboard`)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "llmscale-dashboard",
+            "namespace": config.kubernetes.monitoring_namespace,
+            "labels": {**PART_OF, "grafana_dashboard": "1"},
+        },
+        "data": {"llmscale.json": json.dumps(dashboard(config, Flavour.KUBERNETES, stack=stack), indent=1)},
+    }
+
+
+def alertmanager_config(has_slack: bool, has_pagerduty: bool) -> dict[str, Any]:
+    """Routes by severity: critical pages (PagerDuty, else Slack), warnings go to Slack, info nowhere.
+
+    Secret values are left out: the component fills `slack_api_url` and `routing_key` from Pulumi secrets.
+    """
+    receivers: list[dict[str, Any]] = [{"name": "null"}]
+    routes: list[dict[str, Any]] = []
+    if has_pagerduty:
+        receivers.append({"name": "pager", "pagerduty_configs": [{"send_resolved": True}]})
+        routes.append({"receiver": "pager", "matchers": ['severity="critical"'], "continue": bool(has_slack)})
+    if has_slack:
+        receivers.append(
+            {
+                "name": "chat",
+                "slack_configs": [
+                    {
+                        "send_resolved": True,
+                        "title": "{{ .CommonAnnotations.summary }}",
+                        "text": "{{ .CommonAnnotations.description }}",
+                    }
+                ],
+            }
+        )
+        routes.append({"receiver": "chat", "matchers": ['severity=~"critical|warning"']})
+    return {
+        "route": {
+            "receiver": "null",
+            "group_by": ["alertname", "model_name"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            "routes": routes,
+        },
+        "receivers": receivers,
+    }
+
+
+def monitoring_releases(config: StackConfig) -> list[AddonRelease]:
+    """kube-prometheus-stack and dcgm-exporter, each skippable when the cluster already runs it."""
+    monitoring = config.monitoring
+    k8s = config.kubernetes
+    releases = []
+    if monitoring.install_stack:
+        storage: dict[str, Any] = {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": f"{monitoring.storage_gb}Gi"}},
+        }
+        if monitoring.storage_class:
+            storage["storageClassName"] = monitoring.storage_class
+        releases.append(
+            AddonRelease(
+                STACK_RELEASE,
+                k8s.monitoring_namespace,
+                versions.KUBE_PROMETHEUS_STACK_CHART,
+                {
+                    "prometheus": {
+                        "prometheusSpec": {
+                            "retention": f"{monitoring.retention_days}d",
+                            "storageSpec": {"volumeClaimTemplate": {"spec": storage}},
+                            # Pick up llmscale's PodMonitors, ServiceMonitors and rules, not only the chart's own.
+                            "podMonitorSelectorNilUsesHelmValues": False,
+                            "serviceMonitorSelectorNilUsesHelmValues": False,
+                            "ruleSelectorNilUsesHelmValues": False,
+                        }
+                    },
+                    "grafana": {
+                        # Without a configured password the chart generates one in its own Secret.
+                        **(
+                            {
+                                "admin": {
+                                    "existingSecret": GRAFANA_SECRET,
+                                    "userKey": "admin-user",
+                                    "passwordKey": "admin-password",
+                                }
+                            }
+                            if config.grafana_admin_password is not None
+                            else {}
+                        ),
+                        "sidecar": {
+                            "dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}
+                        },
+                    },
+                },
+            )
+        )
+    if monitoring.install_dcgm_exporter:
+        releases.append(
+            AddonRelease(
+                DCGM_RELEASE,
+                k8s.monitoring_namespace,
+                versions.DCGM_EXPORTER_CHART,
+                {
+                    "nodeSelector": dict(k8s.gpu_node_selector),
+                    "tolerations": [{"key": k8s.gpu_taint_key, "operator": "Exists", "effect": "NoSchedule"}],
+                    # llmscale's own ServiceMonitor scrapes it (with honorLabels for the pod mapping).
+                    "serviceMonitor": {"enabled": False},
+                },
+            )
+        )
+    return releases

@@ -1,0 +1,988 @@
+"""Tests for the policy set: every rule passes on the example stacks and fires on a minimally changed one.
+
+Inventories come from real offline plans of the example stacks; "minimally changed" inventories copy those
+records (deep copies of their properties) and change one thing, so that each firing case shows which change
+the rule reacts to. Per-tier enforcement and the plan/CLI integration (`violations`, exit code 1 on a
+mandatory violation) are tested at the end.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import gzip
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner, Result
+
+import llmscale.program
+from llmscale import metrics
+from llmscale.config.loader import load_stack
+from llmscale.paths import PACKAGE_ROOT
+from llmscale.plan.report import plan_document
+from llmscale.plan.runner import run_program
+from llmscale.policy.model import TIERS, Enforcement, Finding, Inventory, Policy, Record, Violation
+from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
+from llmscale.stack_settings import SETTINGS_TYPE
+
+EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem")
+POLICY = {policy.name: policy for policy in POLICIES}
+M, A, D = Enforcement.MANDATORY, Enforcement.ADVISORY, Enforcement.DISABLED
+
+# Findings the example stacks may have, by policy: none (the stacks generate their monitoring).
+KNOWN_ON_EXAMPLES: dict[str, set[str]] = {}
+MONITORING_KINDS = ("PodMonitor", "ServiceMonitor", "PrometheusRule")
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy"
+SECRET = "kubernetes:core/v1:Secret"
+INSTANCE = "aws:ec2/instance:Instance"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+DNS_RECORD = "aws:route53/record:Record"
+
+CHAT_DEPLOYMENT = "onprem-chat-deployment"
+CHAT_SCALER = "onprem-chat-scaler"
+CHAT_PDB = "onprem-chat-pdb"
+CHAT_ROUTE = "onprem-gateway-chat-route"
+CHAT_TRAFFIC = "onprem-gateway-chat-traffic"
+HOST_INSTANCE = "single-gpu-gpu"
+HOST_SECURITY_GROUP = "single-gpu-https"
+
+HF_TOKEN = "hf_" + "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3h"  # "hf_" and 34 letters and digits
+AWS_KEY = "AKIA" + "ABCDEFGHIJ234567"
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def plan_inventory(stack: str) -> Inventory:
+    return inventory_from_plan(plan_document(run_program(load_stack(stack), llmscale.program.main)))
+
+
+def findings(policy: str, inventory: Inventory) -> list[Finding]:
+    """What one policy's rule says about an inventory, whatever the stack's tier."""
+    return list(POLICY[policy].rule(inventory))
+
+
+def messages(policy: str, inventory: Inventory) -> list[str]:
+    return [f.message for f in findings(policy, inventory)]
+
+
+def edit(
+    inventory: Inventory, name: str, change: Callable[[dict[str, Any]], Any], kind: str | None = None
+) -> Inventory:
+    """A copy of the inventory in which exactly one record (by name, and type if given) has changed props."""
+    records, hits = [], 0
+    for record in inventory.records:
+        if record.name == name and (kind is None or record.type == kind):
+            props = copy.deepcopy(record.props)
+            change(props)
+            record = replace(record, props=props)
+            hits += 1
+        records.append(record)
+    assert hits == 1, f"{hits} records named {name}"
+    return Inventory.of(records)
+
+
+def without(inventory: Inventory, *names: str) -> Inventory:
+    kept = [r for r in inventory.records if r.name not in names]
+    assert len(kept) == len(inventory.records) - len(names)
+    return Inventory.of(kept)
+
+
+def without_types(inventory: Inventory, *types: str) -> Inventory:
+    return Inventory.of(r for r in inventory.records if r.type not in types)
+
+
+def adding(inventory: Inventory, *records: Record) -> Inventory:
+    return Inventory.of([*inventory.records, *records])
+
+
+def with_settings(inventory: Inventory, **changes: Any) -> Inventory:
+    """The inventory with its StackSettings record changed (settings are re-read from that record)."""
+    settings = next(r for r in inventory.records if r.type == SETTINGS_TYPE)
+    return edit(inventory, settings.name, lambda props: props.update(changes), SETTINGS_TYPE)
+
+
+def without_settings(inventory: Inventory) -> Inventory:
+    return without_types(inventory, SETTINGS_TYPE)
+
+
+def record(inventory: Inventory, name: str, kind: str | None = None) -> Record:
+    (found,) = [r for r in inventory.records if r.name == name and (kind is None or r.type == kind)]
+    return found
+
+
+def vllm_container(props: dict[str, Any]) -> dict[str, Any]:
+    (container,) = [c for c in props["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm"]
+    return container
+
+
+def edit_compose(inventory: Inventory, change: Callable[[dict[str, Any]], Any]) -> Inventory:
+    """The single host's inventory with the docker compose file in its cloud-init user data changed."""
+
+    def rewrite(props: dict[str, Any]) -> None:
+        cloud_config = yaml.safe_load(props["userData"])
+        (entry,) = [e for e in cloud_config["write_files"] if e["path"].endswith("docker-compose.yml")]
+        content = entry["content"]
+        if entry.pop("encoding", None) == "gz+b64":
+            content = gzip.decompress(base64.b64decode(content)).decode("utf-8")
+        compose = yaml.safe_load(content)
+        change(compose)
+        entry["content"] = yaml.safe_dump(compose, sort_keys=False)  # written back in plain text
+        props["userData"] = "#cloud-config\n" + yaml.safe_dump(cloud_config, sort_keys=False)
+
+    return edit(inventory, HOST_INSTANCE, rewrite, INSTANCE)
+
+
+def cron_trigger(spec: dict[str, Any]) -> dict[str, Any]:
+    (trigger,) = [t for t in spec["triggers"] if t["type"] == "cron"]
+    return trigger
+
+
+def k8s(kind: str, resource_name: str, spec: dict[str, Any], group: str = "monitoring.coreos.com/v1") -> Record:
+    props = {"kind": kind, "spec": spec}
+    return Record(type=f"kubernetes:{group}:{kind}", name=resource_name, props=props, urn=f"urn:{resource_name}")
+
+
+def aws(kind: str, resource_name: str, **props: Any) -> Record:
+    return Record(type=kind, name=resource_name, props=props, urn=f"urn:{resource_name}")
+
+
+# Firing tests register the policies they make fire: every policy must have one (see the coverage test).
+FIRING: dict[str, list[str]] = {}
+
+
+def fires(*policies: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def register(test: Callable[..., None]) -> Callable[..., None]:
+        for name in policies:
+            FIRING.setdefault(name, []).append(test.__name__)
+        return test
+
+    return register
+
+
+# --- fixtures --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def inventories() -> dict[str, Inventory]:
+    """The inventory of each example stack's offline plan."""
+    return {name: plan_inventory(name) for name in EXAMPLE_STACKS}
+
+
+@pytest.fixture(scope="module")
+def onprem(inventories: dict[str, Inventory]) -> Inventory:
+    return inventories["onprem"]
+
+
+@pytest.fixture(scope="module")
+def host(inventories: dict[str, Inventory]) -> Inventory:
+    """The single-gpu AWS stack: one instance whose user data carries the docker compose file."""
+    return inventories["single-gpu"]
+
+
+@pytest.fixture(scope="module")
+def monitored(onprem: Inventory) -> Inventory:
+    """The on-prem stack with the monitoring stack the monitoring policy asks for."""
+    alerts = " ".join(
+        f"{metric} > 0"
+        for metric in (
+            metrics.VLLM_E2E_LATENCY,
+            metrics.VLLM_QUEUE_DEPTH,
+            metrics.VLLM_REQUEST_SUCCESS,
+            metrics.DCGM_GPU_UTIL,
+        )
+    )
+    bare = without(onprem, *(r.name for kind in MONITORING_KINDS for r in onprem.kubernetes(kind)))
+    return adding(
+        bare,
+        k8s("PodMonitor", "onprem-chat-monitor", {"selector": {"matchLabels": {"llmscale.io/profile": "chat"}}}),
+        k8s(
+            "PodMonitor",
+            "onprem-analysis-monitor",
+            {"selector": {"matchLabels": {"llmscale.io/profile": "analysis"}}},
+        ),
+        k8s("ServiceMonitor", "onprem-dcgm", {"selector": {"matchLabels": {"app": "dcgm-exporter"}}}),
+        k8s("PrometheusRule", "onprem-alerts", {"groups": [{"name": "llmscale", "rules": [{"expr": alerts}]}]}),
+    )
+
+
+# --- coverage --------------------------------------------------------------------------------------------
+
+
+def test_every_policy_has_a_firing_test() -> None:
+    """A policy added to POLICIES without a firing test here fails this test (and a removed one, too)."""
+    assert set(FIRING) == set(POLICY), (
+        f"untested: {sorted(set(POLICY) - set(FIRING))}; stale: {sorted(set(FIRING) - set(POLICY))}"
+    )
+
+
+def test_policy_names_are_unique_and_described() -> None:
+    assert len(POLICY) == len(POLICIES)
+    for policy in POLICIES:
+        assert policy.description.strip(), policy.name
+        assert set(policy.enforcement) <= set(TIERS), policy.name
+
+
+# --- passing cases: the example stacks -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_example_stacks_have_no_mandatory_violation(inventories: dict[str, Inventory], stack: str) -> None:
+    assert [v for v in evaluate(inventories[stack]) if v.enforcement == "mandatory"] == []
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+@pytest.mark.parametrize("policy", [p.name for p in POLICIES])
+def test_policy_passes_on_example_stacks_where_it_applies(
+    inventories: dict[str, Inventory], policy: str, stack: str
+) -> None:
+    inventory = inventories[stack]
+    if POLICY[policy].level_for(inventory.tier) is Enforcement.DISABLED:
+        assert policy not in {v.policy for v in evaluate(inventory)}
+        return
+    if stack not in KNOWN_ON_EXAMPLES.get(policy, set()):
+        assert findings(policy, inventory) == []
+
+
+def test_example_stacks_are_what_the_passing_cases_assume(inventories: dict[str, Inventory]) -> None:
+    assert {name: inv.tier for name, inv in inventories.items()} == {
+        "single-gpu": "single-gpu",
+        "single-gpu-host": "single-gpu",
+        "onprem": "multi-gpu",
+    }
+    assert any(inventories["onprem"].kubernetes("Deployment"))
+    assert any(inventories["single-gpu"].of_type(INSTANCE))
+    # The existing server's stack records only its settings: its bundle is rendered outside the stack.
+    assert [r.type for r in inventories["single-gpu-host"].records] == [SETTINGS_TYPE]
+
+
+# --- min-active-replicas ---------------------------------------------------------------------------------
+
+
+@fires("min-active-replicas")
+def test_min_active_replicas_fires_on_a_cron_floor_of_one(onprem: Inventory) -> None:
+    def one_replica(props: dict[str, Any]) -> None:
+        props["spec"]["minReplicaCount"] = 0
+        cron_trigger(props["spec"])["metadata"]["desiredReplicas"] = "1"
+
+    (finding,) = findings("min-active-replicas", edit(onprem, CHAT_SCALER, one_replica))
+    assert finding.resource == CHAT_DEPLOYMENT
+    assert "profile chat keeps 1 replica(s) during active hours" in finding.message
+    assert "minReplicas >= 2" in finding.message
+
+
+def test_min_active_replicas_takes_the_higher_of_cron_floor_and_minimum(onprem: Inventory) -> None:
+    def floor_from_minimum(props: dict[str, Any]) -> None:
+        props["spec"]["minReplicaCount"] = 2
+        cron_trigger(props["spec"])["metadata"]["desiredReplicas"] = "1"
+
+    assert findings("min-active-replicas", edit(onprem, CHAT_SCALER, floor_from_minimum)) == []
+
+
+def test_min_active_replicas_without_a_scaler_reads_the_deployment_replicas(onprem: Inventory) -> None:
+    unscaled = without(onprem, CHAT_SCALER)
+    assert findings("min-active-replicas", unscaled) == []  # the Deployment has replicas: 2
+    single = edit(unscaled, CHAT_DEPLOYMENT, lambda p: p["spec"].update(replicas=1))
+    (finding,) = findings("min-active-replicas", single)
+    assert (finding.resource, "keeps 1 replica(s)" in finding.message) == (CHAT_DEPLOYMENT, True)
+
+
+def test_min_active_replicas_ignores_canary_deployments(onprem: Inventory) -> None:
+    def canary(props: dict[str, Any]) -> None:
+        props["metadata"]["labels"]["llmscale.io/track"] = "canary"
+        props["spec"]["replicas"] = 1
+
+    assert findings("min-active-replicas", edit(without(onprem, CHAT_SCALER), CHAT_DEPLOYMENT, canary)) == []
+
+
+# --- disruption-budgets ----------------------------------------------------------------------------------
+
+
+@fires("disruption-budgets")
+def test_disruption_budgets_fire_when_no_budget_selects_a_deployment(onprem: Inventory) -> None:
+    (finding,) = findings("disruption-budgets", without(onprem, CHAT_PDB))
+    assert finding.resource == CHAT_DEPLOYMENT
+    assert "no PodDisruptionBudget" in finding.message
+
+
+def test_disruption_budgets_need_a_matching_selector(onprem: Inventory) -> None:
+    other = edit(onprem, CHAT_PDB, lambda p: p["spec"]["selector"]["matchLabels"].update({"llmscale.io/profile": "x"}))
+    (finding,) = findings("disruption-budgets", other)
+    assert (finding.resource, "no PodDisruptionBudget" in finding.message) == (CHAT_DEPLOYMENT, True)
+
+
+@fires("disruption-budgets")
+@pytest.mark.parametrize(
+    "budget",
+    [{"maxUnavailable": 0}, {"maxUnavailable": "0"}, {"maxUnavailable": "0%"}, {"minAvailable": "100%"}],
+    ids=str,
+)
+def test_disruption_budgets_fire_on_a_budget_that_allows_no_eviction(onprem: Inventory, budget: dict) -> None:
+    def blocking(props: dict[str, Any]) -> None:
+        props["spec"].pop("maxUnavailable")
+        props["spec"].update(budget)
+
+    (finding,) = findings("disruption-budgets", edit(onprem, CHAT_PDB, blocking))
+    assert finding.resource == CHAT_PDB
+    assert f"PodDisruptionBudget {CHAT_PDB} allows no eviction" in finding.message
+    assert "maxUnavailable: 1" in finding.message
+
+
+def test_disruption_budgets_accept_a_min_available_below_all(onprem: Inventory) -> None:
+    def min_available(props: dict[str, Any]) -> None:
+        props["spec"].pop("maxUnavailable")
+        props["spec"]["minAvailable"] = "50%"
+
+    assert findings("disruption-budgets", edit(onprem, CHAT_PDB, min_available)) == []
+
+
+# --- zone-spread -----------------------------------------------------------------------------------------
+
+
+@fires("zone-spread")
+def test_zone_spread_fires_on_enterprise_deployments_without_a_zone_constraint(onprem: Inventory) -> None:
+    enterprise = with_settings(onprem, tier="enterprise")
+    found = findings("zone-spread", enterprise)
+    assert {f.resource for f in found} == {CHAT_DEPLOYMENT, "onprem-analysis-deployment"}
+    assert all("not spread over zones (topology.kubernetes.io/zone)" in f.message for f in found)
+    assert {(v.policy, v.enforcement) for v in evaluate(enterprise) if v.policy == "zone-spread"} == {
+        ("zone-spread", M)
+    }
+
+
+def test_zone_spread_passes_with_a_zone_topology_constraint(onprem: Inventory) -> None:
+    def spread(props: dict[str, Any]) -> None:
+        pod = props["spec"]["template"]["spec"]
+        pod["topologySpreadConstraints"].append({"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone"})
+
+    enterprise = edit(with_settings(onprem, tier="enterprise"), CHAT_DEPLOYMENT, spread)
+    assert [f.resource for f in findings("zone-spread", enterprise)] == ["onprem-analysis-deployment"]
+
+
+# --- dns-failover ----------------------------------------------------------------------------------------
+
+
+def failover_records(*kinds: str) -> list[Record]:
+    return [
+        aws(DNS_RECORD, f"api-{kind.lower()}", name="llm.example.com", failoverRoutingPolicies=[{"type": kind}])
+        for kind in kinds
+    ]
+
+
+@fires("dns-failover")
+def test_dns_failover_fires_on_enterprise_without_records_or_health_checks(onprem: Inventory) -> None:
+    enterprise = with_settings(onprem, tier="enterprise")
+    found = findings("dns-failover", enterprise)
+    assert len(found) == 2
+    records, checks = found
+    assert "PRIMARY" in records.message and "SECONDARY" in records.message
+    assert "failover record" in records.message
+    assert "0 Route 53 health check(s)" in checks.message
+    assert all(f.resource is None for f in found)
+    assert {v.enforcement for v in evaluate(enterprise) if v.policy == "dns-failover"} == {M}
+
+
+def test_dns_failover_passes_with_two_health_checks_and_primary_and_secondary(onprem: Inventory) -> None:
+    enterprise = adding(
+        with_settings(onprem, tier="enterprise"),
+        aws(HEALTH_CHECK, "primary-health", type="HTTPS", resourcePath="/health"),
+        aws(HEALTH_CHECK, "standby-health", type="HTTPS", resourcePath="/health"),
+        *failover_records("PRIMARY", "SECONDARY"),
+    )
+    assert findings("dns-failover", enterprise) == []
+
+
+def test_dns_failover_names_what_is_missing(onprem: Inventory) -> None:
+    partial = adding(
+        with_settings(onprem, tier="enterprise"),
+        aws(HEALTH_CHECK, "primary-health", type="HTTPS"),
+        *failover_records("PRIMARY"),
+    )
+    found = messages("dns-failover", partial)
+    assert len(found) == 2
+    assert "no SECONDARY failover record" in found[0] and "PRIMARY" not in found[0]
+    assert "1 Route 53 health check(s)" in found[1]
+
+
+# --- vllm-probes -----------------------------------------------------------------------------------------
+
+
+@fires("vllm-probes")
+def test_vllm_probes_fire_when_the_container_lacks_a_liveness_probe(onprem: Inventory) -> None:
+    changed = edit(onprem, CHAT_DEPLOYMENT, lambda p: vllm_container(p).pop("livenessProbe"))
+    (finding,) = findings("vllm-probes", changed)
+    assert finding.resource == CHAT_DEPLOYMENT
+    assert finding.message == "vLLM container lacks livenessProbe"
+
+
+@fires("vllm-probes")
+def test_vllm_probes_fire_when_the_single_host_compose_has_no_healthcheck(host: Inventory) -> None:
+    assert findings("vllm-probes", edit_compose(host, lambda c: None)) == []  # the rewrite itself changes nothing
+    changed = edit_compose(host, lambda compose: compose["services"]["vllm"].pop("healthcheck"))
+    (finding,) = findings("vllm-probes", changed)
+    assert finding.resource == HOST_INSTANCE
+    assert finding.message == "vLLM container lacks livenessProbe, readinessProbe, startupProbe"
+
+
+# --- pinned-images ---------------------------------------------------------------------------------------
+
+
+@fires("pinned-images")
+@pytest.mark.parametrize(
+    "image", ["vllm/vllm-openai:latest", "vllm/vllm-openai", "registry.local:5000/vllm/vllm-openai"]
+)
+def test_pinned_images_fire_on_latest_or_untagged_images(onprem: Inventory, image: str) -> None:
+    changed = edit(onprem, CHAT_DEPLOYMENT, lambda p: vllm_container(p).update(image=image))
+    (finding,) = findings("pinned-images", changed)
+    assert finding.resource == CHAT_DEPLOYMENT
+    assert f"image {image} is not pinned to a version tag or digest" in finding.message
+
+
+@pytest.mark.parametrize(
+    "image", ["vllm/vllm-openai@sha256:" + "a" * 64, "registry.local:5000/vllm/vllm-openai:v0.33.0"]
+)
+def test_pinned_images_accept_digests_and_version_tags(onprem: Inventory, image: str) -> None:
+    changed = edit(onprem, CHAT_DEPLOYMENT, lambda p: vllm_container(p).update(image=image))
+    assert findings("pinned-images", changed) == []
+
+
+@fires("pinned-images")
+def test_pinned_images_fire_on_the_single_host_compose_file(host: Inventory) -> None:
+    changed = edit_compose(host, lambda c: c["services"]["vllm"].update(image="vllm/vllm-openai:latest"))
+    (finding,) = findings("pinned-images", changed)
+    assert (finding.resource, "vllm/vllm-openai:latest is not pinned" in finding.message) == (HOST_INSTANCE, True)
+
+
+# --- slo-declared ----------------------------------------------------------------------------------------
+
+
+@fires("slo-declared")
+def test_slo_declared_fires_when_the_stack_does_not_declare_its_slo(onprem: Inventory) -> None:
+    declared = [key for key in onprem.settings["declared"] if key != "slo"]
+    changed = with_settings(onprem, declared=declared)
+    (finding,) = findings("slo-declared", changed)
+    assert finding.resource is None
+    assert "llmscale:slo is not declared" in finding.message
+    assert "p99LatencySeconds" in finding.message
+    assert [(v.policy, v.enforcement) for v in evaluate(changed) if v.policy == "slo-declared"] == [("slo-declared", M)]
+
+
+def test_slo_declared_also_wants_the_load(host: Inventory) -> None:
+    declared = [key for key in host.settings["declared"] if key not in ("slo", "load")]
+    changed = with_settings(host, declared=declared)
+    found = messages("slo-declared", changed)
+    assert len(found) == 2
+    assert "llmscale:slo is not declared" in found[0]
+    assert "llmscale:load is not declared" in found[1] and "peakConcurrentUsers" in found[1]
+    # Advisory on the single-gpu tier.
+    assert {v.enforcement for v in evaluate(changed) if v.policy == "slo-declared"} == {A}
+
+
+@fires("slo-declared")
+def test_slo_declared_fires_on_an_inventory_without_stack_settings(onprem: Inventory) -> None:
+    bare = without_settings(onprem)
+    assert bare.settings == {}
+    (finding,) = findings("slo-declared", bare)
+    assert "records no settings" in finding.message
+    assert SETTINGS_TYPE in finding.message
+
+
+# --- request-limits --------------------------------------------------------------------------------------
+
+
+def drop_flag(flag: str) -> Callable[[dict[str, Any]], None]:
+    def change(props: dict[str, Any]) -> None:
+        args = vllm_container(props)["args"]
+        index = args.index(flag)
+        del args[index : index + 2]
+
+    return change
+
+
+@fires("request-limits")
+def test_request_limits_fire_without_max_num_seqs(onprem: Inventory) -> None:
+    (finding,) = findings("request-limits", edit(onprem, CHAT_DEPLOYMENT, drop_flag("--max-num-seqs")))
+    assert finding.resource == CHAT_DEPLOYMENT
+    assert finding.message == "vLLM runs without --max-num-seqs: requests are unbounded"
+
+
+def test_request_limits_read_flags_in_both_spellings(onprem: Inventory) -> None:
+    def joined(props: dict[str, Any]) -> None:
+        drop_flag("--max-num-seqs")(props)
+        vllm_container(props)["args"].append("--max-num-seqs=128")
+
+    assert findings("request-limits", edit(onprem, CHAT_DEPLOYMENT, joined)) == []
+
+    def dangling(props: dict[str, Any]) -> None:
+        drop_flag("--max-num-seqs")(props)
+        vllm_container(props)["args"].append("--max-num-seqs")
+
+    assert messages("request-limits", edit(onprem, CHAT_DEPLOYMENT, dangling)) == [
+        "vLLM runs without --max-num-seqs: requests are unbounded"
+    ]
+
+
+@fires("request-limits")
+def test_request_limits_fire_on_the_single_host_without_queue_bound(host: Inventory) -> None:
+    def unbounded(compose: dict[str, Any]) -> None:
+        command = compose["services"]["vllm"]["command"]
+        index = command.index("--max-num-queued-reqs")
+        del command[index : index + 2]
+
+    (finding,) = findings("request-limits", edit_compose(host, unbounded))
+    assert (finding.resource, finding.message) == (
+        HOST_INSTANCE,
+        "vLLM runs without --max-num-queued-reqs: requests are unbounded",
+    )
+
+
+def drop_route_timeout(props: dict[str, Any]) -> None:
+    for rule in props["spec"]["rules"]:
+        rule.pop("timeouts")
+
+
+def drop_policy_timeout(props: dict[str, Any]) -> None:
+    props["spec"].pop("timeout")
+
+
+@fires("request-limits")
+def test_request_limits_fire_without_route_or_gateway_timeout(onprem: Inventory) -> None:
+    route_only = edit(onprem, CHAT_ROUTE, drop_route_timeout)
+    policy_only = edit(onprem, CHAT_TRAFFIC, drop_policy_timeout)
+    assert findings("request-limits", route_only) == []  # the BackendTrafficPolicy still sets one
+    assert findings("request-limits", policy_only) == []  # the HTTPRoute still sets one
+    (finding,) = findings("request-limits", edit(route_only, CHAT_TRAFFIC, drop_policy_timeout))
+    assert finding.resource == CHAT_ROUTE
+    assert "no request timeout" in finding.message and "15 s default" in finding.message
+
+
+def test_request_limits_ignore_the_health_route(onprem: Inventory) -> None:
+    assert findings("request-limits", edit(onprem, "onprem-gateway-health-route", drop_route_timeout)) == []
+
+
+@fires("request-limits")
+def test_request_limits_want_a_rate_limit_on_enterprise(onprem: Inventory) -> None:
+    enterprise = with_settings(onprem, tier="enterprise")
+    assert findings("request-limits", enterprise) == []
+    (finding,) = findings("request-limits", edit(enterprise, CHAT_TRAFFIC, lambda p: p["spec"].pop("rateLimit")))
+    assert finding.resource == CHAT_ROUTE
+    assert "no per-key rate limit on this route" in finding.message
+    # Not asked for below the enterprise tier.
+    assert findings("request-limits", edit(onprem, CHAT_TRAFFIC, lambda p: p["spec"].pop("rateLimit"))) == []
+
+
+# --- autoscaling-bounds ----------------------------------------------------------------------------------
+
+
+@fires("autoscaling-bounds")
+def test_autoscaling_bounds_fire_on_min_above_max(onprem: Inventory) -> None:
+    inverted = edit(onprem, CHAT_SCALER, lambda p: p["spec"].update(minReplicaCount=5))
+    (finding,) = findings("autoscaling-bounds", inverted)
+    assert "ScaledObject of chat: minReplicaCount 5 > maxReplicaCount 4" in finding.message
+    # The finding names a resource of the stack, as every other rule does: the ScaledObject.
+    assert finding.resource == CHAT_SCALER
+
+
+@fires("autoscaling-bounds")
+def test_autoscaling_bounds_fire_when_a_replica_needs_more_gpus_than_a_node_has(onprem: Inventory) -> None:
+    models = copy.deepcopy(onprem.settings["models"])
+    models[1]["gpusPerReplica"] = 8
+    (finding,) = findings("autoscaling-bounds", with_settings(onprem, models=models))
+    assert finding.message == "profile analysis needs 8 GPUs per replica; nodes have 4"
+    assert finding.resource is None
+
+
+# --- monitoring ------------------------------------------------------------------------------------------
+
+
+@fires("monitoring")
+def test_monitoring_fires_on_the_example_kubernetes_stack(onprem: Inventory) -> None:
+    unmonitored = without(onprem, *(r.name for kind in MONITORING_KINDS for r in onprem.kubernetes(kind)))
+    found = messages("monitoring", unmonitored)
+    assert "no PodMonitor scrapes profile chat" in found
+    assert "no PodMonitor scrapes profile analysis" in found
+    assert any("dcgm-exporter" in m for m in found)
+    for metric in (metrics.VLLM_E2E_LATENCY, metrics.VLLM_QUEUE_DEPTH, metrics.VLLM_REQUEST_SUCCESS):
+        assert any(m.startswith("no alert rule") and metric in m for m in found), metric
+    assert any(metrics.DCGM_GPU_UTIL in m for m in found)
+    assert {v.enforcement for v in evaluate(unmonitored) if v.policy == "monitoring"} == {M}
+
+
+def test_monitoring_passes_with_monitors_for_every_profile_and_alerts_on_every_signal(monitored: Inventory) -> None:
+    assert findings("monitoring", monitored) == []
+
+
+def test_monitoring_names_the_missing_profile_monitor_and_alert(monitored: Inventory) -> None:
+    def no_gpu_alert(props: dict[str, Any]) -> None:
+        rule = props["spec"]["groups"][0]["rules"][0]
+        rule["expr"] = rule["expr"].replace(metrics.DCGM_GPU_UTIL, "up")
+
+    changed = edit(without(monitored, "onprem-analysis-monitor"), "onprem-alerts", no_gpu_alert)
+    assert messages("monitoring", changed) == [
+        "no PodMonitor scrapes profile analysis",
+        f"no alert rule on GPU utilisation ({metrics.DCGM_GPU_UTIL})",
+    ]
+
+
+@fires("monitoring")
+def test_monitoring_fires_when_the_single_host_runs_no_gpu_exporter(host: Inventory) -> None:
+    changed = edit_compose(host, lambda c: c["services"].pop("dcgm-exporter"))
+    found = findings("monitoring", changed)
+    assert Finding("the single host runs no dcgm-exporter", HOST_INSTANCE) in found
+    assert not any("prometheus" in f.message for f in found)
+
+
+def test_monitoring_has_nothing_to_say_without_model_servers(inventories: dict[str, Inventory]) -> None:
+    assert findings("monitoring", inventories["single-gpu-host"]) == []
+
+
+# --- night-schedule --------------------------------------------------------------------------------------
+
+
+def no_cron(props: dict[str, Any]) -> None:
+    props["spec"]["triggers"] = [t for t in props["spec"]["triggers"] if t["type"] != "cron"]
+
+
+@fires("night-schedule")
+def test_night_schedule_fires_on_a_development_cluster_without_schedule(onprem: Inventory) -> None:
+    unscheduled = edit(edit(onprem, CHAT_SCALER, no_cron), "onprem-analysis-scaler", no_cron)
+    assert findings("night-schedule", unscheduled) == []  # production: GPUs stay up at night on purpose
+    (finding,) = findings("night-schedule", with_settings(unscheduled, environment="development"))
+    assert finding.message == "a development stack keeps its GPUs all night; enable llmscale:schedule"
+    assert finding.resource is None
+
+
+def test_night_schedule_accepts_one_cron_trigger(onprem: Inventory) -> None:
+    partly = with_settings(edit(onprem, CHAT_SCALER, no_cron), environment="development")
+    assert findings("night-schedule", partly) == []
+
+
+@fires("night-schedule")
+def test_night_schedule_fires_on_the_single_host_without_instance_schedule(host: Inventory) -> None:
+    assert host.settings["environment"] == "development"
+    schedules = [r.name for r in host.of_type("aws:scheduler/schedule:Schedule")]
+    assert schedules
+    (finding,) = findings("night-schedule", without(host, *schedules))
+    assert "a development stack keeps its GPUs all night" in finding.message
+    assert findings("night-schedule", with_settings(without(host, *schedules), environment="production")) == []
+
+
+# --- gpu-taints ------------------------------------------------------------------------------------------
+
+
+def node_group(ami: str, taints: list[dict[str, Any]] | None = None) -> Record:
+    props: dict[str, Any] = {"amiType": ami, "instanceTypes": ["g6e.12xlarge"]}
+    if taints is not None:
+        props["taints"] = taints
+    return aws(NODE_GROUP, "gpu-nodes", **props)
+
+
+@fires("gpu-taints")
+@pytest.mark.parametrize("taints", [None, [], [{"key": "nvidia.com/gpu", "effect": "NO_EXECUTE"}]], ids=str)
+def test_gpu_taints_fire_on_a_gpu_node_group_without_the_taint(onprem: Inventory, taints: Any) -> None:
+    (finding,) = findings("gpu-taints", adding(onprem, node_group("AL2023_x86_64_NVIDIA", taints)))
+    assert finding.resource == "gpu-nodes"
+    assert "GPU node group without the nvidia.com/gpu NoSchedule taint" in finding.message
+
+
+def test_gpu_taints_pass_with_the_taint_and_ignore_other_node_groups(onprem: Inventory) -> None:
+    tainted = node_group("AL2023_x86_64_NVIDIA", [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}])
+    assert findings("gpu-taints", adding(onprem, tainted)) == []
+    assert findings("gpu-taints", adding(onprem, node_group("AL2023_x86_64_STANDARD"))) == []
+
+
+# --- encryption-at-rest ----------------------------------------------------------------------------------
+
+
+@fires("encryption-at-rest")
+def test_encryption_at_rest_fires_on_an_unencrypted_root_volume(host: Inventory) -> None:
+    changed = edit(host, HOST_INSTANCE, lambda p: p["rootBlockDevice"].update(encrypted=False), INSTANCE)
+    (finding,) = findings("encryption-at-rest", changed)
+    assert (finding.resource, finding.message) == (HOST_INSTANCE, "root volume is not encrypted")
+
+
+@fires("encryption-at-rest")
+def test_encryption_at_rest_fires_on_an_unencrypted_ebs_volume(host: Inventory) -> None:
+    found = findings("encryption-at-rest", adding(host, aws("aws:ebs/volume:Volume", "models", size=500)))
+    assert found == [Finding("EBS volume is not encrypted", "models")]
+    assert findings("encryption-at-rest", adding(host, aws("aws:ebs/volume:Volume", "models", encrypted=True))) == []
+
+
+@fires("encryption-at-rest")
+def test_encryption_at_rest_fires_on_a_bucket_without_encryption_configuration(host: Inventory) -> None:
+    bucket = aws("aws:s3/bucketV2:BucketV2", "weights", bucket="llmscale-weights")
+    (finding,) = findings("encryption-at-rest", adding(host, bucket))
+    assert (finding.resource, finding.message) == ("weights", "bucket without a server-side encryption configuration")
+    sse = aws(
+        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+        "weights-sse",
+        bucket="llmscale-weights",
+        rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}],
+    )
+    assert findings("encryption-at-rest", adding(host, bucket, sse)) == []
+
+
+# --- open-ports ------------------------------------------------------------------------------------------
+
+
+def ingress(**rule: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda props: props["ingress"].append({"protocol": "tcp", **rule})
+
+
+@fires("open-ports")
+def test_open_ports_fire_on_ssh_from_the_internet(host: Inventory) -> None:
+    changed = edit(host, HOST_SECURITY_GROUP, ingress(fromPort=22, toPort=22, cidrBlocks=["0.0.0.0/0"]))
+    (finding,) = findings("open-ports", changed)
+    assert (finding.resource, finding.message) == (HOST_SECURITY_GROUP, "ports 22-22 are open to the internet")
+
+
+@fires("open-ports")
+def test_open_ports_fire_on_ipv6_world(host: Inventory) -> None:
+    changed = edit(host, HOST_SECURITY_GROUP, ingress(fromPort=8000, toPort=8000, ipv6CidrBlocks=["::/0"]))
+    assert messages("open-ports", changed) == ["ports 8000-8000 are open to the internet"]
+
+
+def test_open_ports_accept_https_from_the_internet_and_other_ports_from_private_networks(host: Inventory) -> None:
+    https = edit(host, HOST_SECURITY_GROUP, ingress(fromPort=443, toPort=443, cidrBlocks=["0.0.0.0/0"]))
+    https6 = edit(https, HOST_SECURITY_GROUP, ingress(fromPort=443, toPort=443, ipv6CidrBlocks=["::/0"]))
+    private = edit(https6, HOST_SECURITY_GROUP, ingress(fromPort=22, toPort=22, cidrBlocks=["10.0.0.0/8"]))
+    assert findings("open-ports", private) == []
+
+
+# --- plaintext-secrets -----------------------------------------------------------------------------------
+
+
+@fires("plaintext-secrets")
+def test_plaintext_secrets_fire_on_a_kubernetes_secret_in_plain_text(onprem: Inventory) -> None:
+    changed = edit(onprem, "onprem-hf-token", lambda p: p.update(stringData={"token": "not-a-token-shape"}))
+    (finding,) = findings("plaintext-secrets", changed)
+    assert finding.resource == "onprem-hf-token"
+    assert "Secret stringData is not a Pulumi secret" in finding.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["[secret]", {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}],
+    ids=["redacted", "wrapped"],
+)
+def test_plaintext_secrets_accept_pulumi_secrets(onprem: Inventory, value: Any) -> None:
+    changed = edit(onprem, "onprem-hf-token", lambda p: p.update(stringData=value))
+    assert findings("plaintext-secrets", changed) == []
+
+
+@fires("plaintext-secrets")
+def test_plaintext_secrets_find_a_hugging_face_token_anywhere_without_repeating_it(onprem: Inventory) -> None:
+    def leak(props: dict[str, Any]) -> None:
+        vllm_container(props)["env"].append({"name": "HF_TOKEN", "value": f"token={HF_TOKEN}"})
+
+    (finding,) = findings("plaintext-secrets", edit(onprem, CHAT_DEPLOYMENT, leak))
+    assert finding.resource == CHAT_DEPLOYMENT
+    assert finding.message == "an input contains a Hugging Face token in plain text"
+    assert HF_TOKEN not in finding.message and HF_TOKEN[3:] not in finding.message
+
+
+@fires("plaintext-secrets")
+def test_plaintext_secrets_find_an_aws_access_key(host: Inventory) -> None:
+    changed = edit(host, HOST_INSTANCE, lambda p: p["tags"].update(note=f"key {AWS_KEY}"), INSTANCE)
+    (finding,) = findings("plaintext-secrets", changed)
+    assert (finding.resource, finding.message) == (HOST_INSTANCE, "an input contains an AWS access key in plain text")
+    assert AWS_KEY not in finding.message
+
+
+def test_plaintext_secrets_want_secure_strings_to_be_secrets(host: Inventory) -> None:
+    changed = edit(host, "single-gpu-api-keys", lambda p: p.update(value='{"team": "abc"}'))
+    (finding,) = findings("plaintext-secrets", changed)
+    assert (finding.resource, finding.message) == ("single-gpu-api-keys", "SecureString value is not a Pulumi secret")
+
+
+def test_plaintext_secrets_ignore_short_token_lookalikes(onprem: Inventory) -> None:
+    def lookalike(props: dict[str, Any]) -> None:
+        vllm_container(props)["env"].append({"name": "NOTE", "value": "hf_short sk-short AKIA1234"})
+
+    assert findings("plaintext-secrets", edit(onprem, CHAT_DEPLOYMENT, lookalike)) == []
+
+
+# --- per-tier enforcement --------------------------------------------------------------------------------
+
+EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
+    # single-gpu, multi-gpu, enterprise
+    "min-active-replicas": (D, M, M),
+    "disruption-budgets": (D, M, M),
+    "zone-spread": (D, D, M),
+    "dns-failover": (D, D, M),
+    "vllm-probes": (M, M, M),
+    "pinned-images": (M, M, M),
+    "slo-declared": (A, M, M),
+    "request-limits": (M, M, M),
+    "autoscaling-bounds": (M, M, M),
+    "monitoring": (M, M, M),
+    "night-schedule": (A, A, A),
+    "gpu-taints": (A, A, A),
+    "encryption-at-rest": (A, A, A),
+    "open-ports": (A, A, A),
+    "plaintext-secrets": (A, A, A),
+}
+
+
+@pytest.mark.parametrize("policy", [p.name for p in POLICIES])
+def test_level_for_each_tier(policy: str) -> None:
+    assert policy in EXPECTED_LEVELS, f"add {policy} to EXPECTED_LEVELS"
+    assert tuple(POLICY[policy].level_for(tier) for tier in TIERS) == EXPECTED_LEVELS[policy]
+    assert POLICY[policy].level_for("no-such-tier") is D
+
+
+@pytest.mark.parametrize("policy", [p.name for p in POLICIES])
+def test_a_stack_without_settings_gets_the_strictest_level(policy: str) -> None:
+    strictest = M if M in EXPECTED_LEVELS[policy] else A
+    assert POLICY[policy].level_for(None) is strictest
+
+
+def test_level_for_a_policy_of_my_own() -> None:
+    mixed = Policy("x", "x", lambda inv: [], {"single-gpu": A, "enterprise": M})
+    assert [mixed.level_for(t) for t in (*TIERS, None)] == [A, D, M, M]
+    advisory = Policy("y", "y", lambda inv: [], {"multi-gpu": A})
+    assert [advisory.level_for(t) for t in (*TIERS, None)] == [D, A, D, A]
+
+
+def test_evaluate_skips_policies_disabled_on_the_tier(onprem: Inventory) -> None:
+    # The on-prem Deployments have no zone constraint and the stack no Route 53 records: the rules fire...
+    assert findings("zone-spread", onprem) and findings("dns-failover", onprem)
+    # ...but both are disabled on the multi-gpu tier.
+    assert {"zone-spread", "dns-failover"}.isdisjoint(v.policy for v in evaluate(onprem))
+
+
+def test_evaluate_gives_a_stack_without_settings_the_strictest_level(onprem: Inventory) -> None:
+    bare = without_settings(onprem)
+    assert bare.tier is None
+    levels = {(v.policy, v.enforcement) for v in evaluate(bare)}
+    assert {("zone-spread", M), ("dns-failover", M), ("slo-declared", M)} <= levels
+
+
+def test_evaluate_makes_one_violation_per_finding_with_the_tier_level(onprem: Inventory) -> None:
+    spy_findings = [Finding("first", "a"), Finding("second")]
+    custom = [
+        Policy("mine", "mine", lambda inv: spy_findings, {"multi-gpu": M}),
+        Policy("off", "off", lambda inv: [Finding("never")], {"single-gpu": M}),
+    ]
+    assert evaluate(onprem, custom) == [Violation("mine", M, "first", "a"), Violation("mine", M, "second", None)]
+
+
+def test_violation_as_dict() -> None:
+    assert Violation("p", A, "msg", "res").as_dict() == {
+        "policy": "p",
+        "enforcement": "advisory",
+        "resource": "res",
+        "message": "msg",
+    }
+
+
+def test_evaluate_on_enterprise_and_single_gpu_uses_each_tier_level(onprem: Inventory) -> None:
+    declared = [key for key in onprem.settings["declared"] if key != "slo"]
+    undeclared = with_settings(onprem, declared=declared)
+    levels = {
+        tier: {v.enforcement for v in evaluate(with_settings(undeclared, tier=tier)) if v.policy == "slo-declared"}
+        for tier in TIERS
+    }
+    assert levels == {"single-gpu": {A}, "multi-gpu": {M}, "enterprise": {M}}
+
+
+# --- plan integration ------------------------------------------------------------------------------------
+
+
+def invoke(*args: str) -> Result:
+    from llmscale.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def everything(result: Result) -> str:
+    text = result.stdout + result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        text += repr(result.exception)
+    return text
+
+
+def variant_stack(directory: Path, name: str, change: Callable[[dict[str, Any]], Any]) -> Path:
+    """The on-prem example stack with one change, written as a stack file."""
+    document = yaml.safe_load((PACKAGE_ROOT / "stacks" / "Pulumi.onprem.yaml").read_text(encoding="utf-8"))
+    change(document["config"])
+    path = directory / f"Pulumi.{name}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def assert_violation_dicts(violations: list[dict[str, Any]]) -> None:
+    for violation in violations:
+        assert set(violation) == {"policy", "enforcement", "resource", "message"}
+        assert violation["policy"] in POLICY
+        assert violation["enforcement"] in ("mandatory", "advisory")
+        assert violation["resource"] is None or isinstance(violation["resource"], str)
+        assert isinstance(violation["message"], str) and violation["message"]
+
+
+@pytest.fixture(scope="module")
+def onprem_plan() -> Result:
+    return invoke("plan", "onprem", "--json")
+
+
+def test_plan_json_lists_violations(onprem_plan: Result, onprem: Inventory) -> None:
+    assert onprem_plan.exit_code == 0, everything(onprem_plan)
+    document = json.loads(onprem_plan.stdout)
+    violations = document["violations"]
+    assert isinstance(violations, list)
+    assert_violation_dicts(violations)
+    assert violations == [v.as_dict() for v in evaluate(onprem)]
+    assert "mandatory" not in {v["enforcement"] for v in violations}
+    # The human output lists them too.
+    for violation in violations:
+        where = f" [{violation['resource']}]" if violation["resource"] else ""
+        line = f"{violation['enforcement']:<9} {violation['policy']}{where}: {violation['message']}"
+        assert line in onprem_plan.stderr
+
+
+def test_plan_exits_1_and_lists_a_mandatory_violation(tmp_path: Path) -> None:
+    path = variant_stack(tmp_path, "one-replica", lambda c: c["llmscale:models"][0].update(minReplicas=1))
+    result = invoke("plan", str(path), "--json")
+    assert result.exit_code == 1, everything(result)
+    assert "Traceback" not in everything(result)
+    document = json.loads(result.stdout)
+    assert_violation_dicts(document["violations"])
+    mandatory = [v for v in document["violations"] if v["enforcement"] == "mandatory"]
+    assert [(v["policy"], v["resource"]) for v in mandatory] == [("min-active-replicas", "one-replica-chat-deployment")]
+    message = mandatory[0]["message"]
+    assert "profile chat keeps 1 replica(s)" in message
+    lines = [line for line in result.stderr.splitlines() if "min-active-replicas" in line]
+    assert len(lines) == 1
+    assert "mandatory" in lines[0]
+    assert "[one-replica-chat-deployment]" in lines[0]
+    assert message in lines[0]
+
+
+def test_plan_with_advisory_violations_only_exits_0(tmp_path: Path) -> None:
+    def development(config: dict[str, Any]) -> None:
+        config["llmscale:environment"] = "development"
+        config["llmscale:schedule"] = {"enabled": False}
+
+    result = invoke("plan", str(variant_stack(tmp_path, "dev", development)))
+    assert result.exit_code == 0, everything(result)
+    assert "advisory  night-schedule: a development stack keeps its GPUs all night" in result.stderr
+    assert "mandatory" not in result.stderr
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_plan_documents_carry_the_violations_of_their_inventory(inventories: dict[str, Inventory], stack: str) -> None:
+    document = plan_document(run_program(load_stack(stack), llmscale.program.main))
+    assert document["violations"] == [v.as_dict() for v in evaluate(inventories[stack])]
