@@ -17,6 +17,7 @@ import typer
 from llmscale import __version__
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import LoadedStack, load_stack
+from llmscale.commands.preflight import register as register_preflight
 from llmscale.config.models import Tier
 
 app = typer.Typer(
@@ -134,6 +135,9 @@ def render(
         target.write_text(file.content, encoding="utf-8")
         target.chmod(file.mode)
     _err(f"wrote {len(files)} files to {out} for stack {loaded.name}; {hint}")
+
+
+register_preflight(app)
 
 
 def main() -> None:

@@ -143,6 +143,7 @@ class SizingInputs:
     max_num_seqs: int = DEFAULT_MAX_NUM_SEQS
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION
     min_gpus_per_replica: int = 1
+    max_gpus_per_replica: int = 8
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
     def __post_init__(self) -> None:
@@ -169,6 +170,11 @@ class SizingInputs:
             raise SizingError(f"GPU memory utilization must be in (0.1, 0.98], got {self.gpu_memory_utilization}")
         if self.min_gpus_per_replica not in TENSOR_PARALLEL_SIZES:
             raise SizingError(f"GPUs per replica must be 1, 2, 4 or 8, got {self.min_gpus_per_replica}")
+        if self.max_gpus_per_replica < self.min_gpus_per_replica:
+            raise SizingError(
+                f"at most {self.max_gpus_per_replica} GPUs per replica is fewer than the least asked "
+                f"({self.min_gpus_per_replica})"
+            )
         model_params(self.model)
 
     def to_json(self) -> dict[str, Any]:
@@ -459,9 +465,9 @@ class _Replica:
         return ttft, ttft + (self.inputs.output_tokens - 1) * self.profile.t1
 
     def utilization(self, state: _State) -> float:
-        """Share of the replica's saturated capacity (decode at batch 256, plus prefill) the peak load uses."""
-        decode = self.inputs.output_tokens / self.profile.saturated_tokens_per_second()
-        return min(1.0, state.rate * (decode + self.prefill_seconds))
+        """Output tokens/s at peak over what the replica delivers saturated (batch 256) under the same prompts."""
+        saturated = self.profile.saturated_tokens_per_second() * (1 - PREFILL_OVERLAP * state.prefill_share)
+        return min(1.0, state.rate * self.inputs.output_tokens / saturated)
 
 
 def _matching_user_points(
@@ -494,10 +500,11 @@ def size(inputs: SizingInputs, calibration: Sequence[CalibrationPoint] = ()) -> 
 
     user_points = _matching_user_points(calibration, gpu, params, quant)
     sizes = sorted({p.tensor_parallel for p in user_points}) if user_points else list(TENSOR_PARALLEL_SIZES)
-    sizes = [tp for tp in sizes if tp >= inputs.min_gpus_per_replica]
+    sizes = [tp for tp in sizes if inputs.min_gpus_per_replica <= tp <= inputs.max_gpus_per_replica]
     if not sizes:
         raise SizingError(
-            f"your calibration only covers tensor-parallel sizes below {inputs.min_gpus_per_replica} GPUs per replica"
+            f"your calibration covers no tensor-parallel size from {inputs.min_gpus_per_replica} to "
+            f"{inputs.max_gpus_per_replica} GPUs per replica"
         )
     options: list[tuple[int, int, _Replica, int]] = []
     fastest: tuple[int, float, float] | None = None  # tp, lone-request end-to-end, lone-request ttft
@@ -571,8 +578,9 @@ def _why_not(
     fastest: tuple[int, float, float] | None,
 ) -> str:
     if fastest is None:
+        most = max(tp for tp in TENSOR_PARALLEL_SIZES if tp <= inputs.max_gpus_per_replica)
         return (
-            f"{inputs.model} needs {weight_gib:.0f} GiB of weights plus KV cache; 8x {gpu.name} leave "
+            f"{inputs.model} needs {weight_gib:.0f} GiB of weights plus KV cache; {most}x {gpu.name} leave "
             f"{largest_memory:.0f} GiB: quantize (--quantization fp8/awq) or choose a GPU with more memory"
         )
     tp, lone_p99, lone_ttft = fastest
@@ -648,7 +656,8 @@ def size_for_stack(
     """Size a stack from its own config: `load`, `slo`, `gpu`, `schedule` and its sizing profile.
 
     The profile (default `sizing_profile(config)`) gives the model, quantization, `maxNumSeqs`,
-    `gpuMemoryUtilization` and the least GPUs per replica. Used by the policy pack's headroom rule and by
+    `gpuMemoryUtilization` and the least GPUs per replica; a replica never spans more GPUs than one node of
+    `gpu.instanceType` has. Used by the policy pack's headroom rule and by
     `llmscale new`; raises SizingError when the stack's SLO is unreachable or its GPU unknown.
     """
     chosen = profile or sizing_profile(config)
@@ -656,6 +665,7 @@ def size_for_stack(
         raise SizingError(
             f"model {chosen.model} (profile {chosen.name}): cannot tell its size from the name, so it cannot be sized"
         )
+    least = next(tp for tp in TENSOR_PARALLEL_SIZES if tp >= chosen.gpus_per_replica)
     return size(
         SizingInputs(
             users=config.load.peak_concurrent_users,
@@ -670,9 +680,8 @@ def size_for_stack(
             price_per_gpu_hour=config.gpu.price_per_gpu_hour,
             max_num_seqs=chosen.max_num_seqs,
             gpu_memory_utilization=chosen.gpu_memory_utilization,
-            min_gpus_per_replica=chosen.gpus_per_replica
-            if chosen.gpus_per_replica in TENSOR_PARALLEL_SIZES
-            else next(tp for tp in TENSOR_PARALLEL_SIZES if tp >= chosen.gpus_per_replica),
+            min_gpus_per_replica=least,
+            max_gpus_per_replica=max(least, config.gpu.gpus),
             schedule=config.schedule,
         ),
         calibration,

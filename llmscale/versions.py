@@ -13,6 +13,8 @@ CADDY_IMAGE = "caddy:2.11.4"
 PROMETHEUS_IMAGE = "prom/prometheus:v3.13.4"
 GRAFANA_IMAGE = "grafana/grafana:12.4.4"
 NODE_EXPORTER_IMAGE = "prom/node-exporter:v1.12.1"
+# Only to hand a node-local (hostPath) model cache to vLLM's user before vLLM starts.
+BUSYBOX_IMAGE = "busybox:1.37.0"
 DCGM_EXPORTER_IMAGE = "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04"
 
 # The GPU-ready AMI for the single host: NVIDIA driver, Docker and the NVIDIA container toolkit preinstalled.

@@ -47,7 +47,7 @@ def vllm_args(profile: ModelProfile, *, model_source: str | None = None) -> list
         "--max-num-seqs",
         str(profile.max_num_seqs),
         "--gpu-memory-utilization",
-        f"{profile.gpu_memory_utilization:g}",
+        str(profile.gpu_memory_utilization),
         "--max-num-queued-reqs",
         str(profile.queue_limit),
     ]

@@ -209,6 +209,7 @@ def test_max_model_len_on_aws_replaces_the_instance_through_its_user_data(
     assert change.replace_reasons == ["userData"]
     assert change.replaced
     assert "(replace: userData)" in render_diff_text(diff)
+    assert diff.possibly_replaced == []  # nothing takes a replace-forcing value from the instance
 
 
 def test_instance_type_updates_the_instance_in_place_with_a_note(tmp_path: Path, aws_plan: dict[str, Any]) -> None:
@@ -228,7 +229,9 @@ def test_instance_type_updates_the_instance_in_place_with_a_note(tmp_path: Path,
     assert all(not c.replaced for c in changed.values())
 
 
-def test_vpc_cidr_replaces_the_vpc_and_the_subnet(tmp_path: Path, aws_plan: dict[str, Any]) -> None:
+def test_vpc_cidr_replaces_the_network_and_what_sits_in_it(tmp_path: Path, aws_plan: dict[str, Any]) -> None:
+    """The VPC and subnet are replaced; the instance, security group and routes may be (their ids are unknown)."""
+
     def edit(config: dict[str, Any]) -> None:
         config.setdefault("llmscale:host", {})["vpcCidr"] = "10.50.0.0/16"
 
@@ -245,7 +248,36 @@ def test_vpc_cidr_replaces_the_vpc_and_the_subnet(tmp_path: Path, aws_plan: dict
     assert [(p.path, p.old, p.new, p.forces_replacement) for p in subnet.changes] == [
         ("cidrBlock", "10.42.0.0/24", "10.50.0.0/24", True)
     ]
-    assert diff.unchanged == len(aws_plan["resources"]) - 2
+    maybe = {
+        (c.resource.name, c.resource.type): [(p.path, p.uncertain, p.forces_replacement, p.note) for p in c.changes]
+        for c in diff.possibly_replaced
+    }
+    from_subnet = "known after apply; comes from replaced single-gpu-net-public"
+    from_vpc = "known after apply; comes from replaced single-gpu-net-vpc"
+    assert maybe == {
+        ("single-gpu-gpu", INSTANCE): [("subnetId", True, True, from_subnet)],
+        ("single-gpu-https", "aws:ec2/securityGroup:SecurityGroup"): [("vpcId", True, True, from_vpc)],
+        ("single-gpu-net-public", "aws:ec2/routeTable:RouteTable"): [("vpcId", True, True, from_vpc)],
+        ("single-gpu-net-public", "aws:ec2/routeTableAssociation:RouteTableAssociation"): [
+            ("subnetId", True, True, from_subnet)
+        ],
+    }
+    assert diff.unchanged == len(aws_plan["resources"]) - 6
+    assert "2 to replace, 4 may be replaced, 0 to update" in diff.summary_line()
+    text = render_diff_text(diff)
+    assert re.search(r"^ \+-\? aws:ec2/instance:Instance +single-gpu-gpu  \(may be replaced: subnetId\)$", text, re.M)
+    assert "~ subnetId  (may force replacement; known after apply" in text
+
+
+def test_a_replaced_instance_does_not_drag_its_role_policies_along(aws_plan: dict[str, Any]) -> None:
+    """Policies depend on the instance (its ARN) and on their role: an unknown `role` comes from the Role."""
+    new = copy.deepcopy(aws_plan)
+    resource(new, "single-gpu-gpu")["inputs"]["keyName"] = "ops"
+    diff = diff_plans(aws_plan, new)
+    assert names(diff.replaced) == ["single-gpu-gpu"]
+    dependents = [r["name"] for r in aws_plan["resources"] if "single-gpu-gpu" in r["dependsOn"]]
+    assert "single-gpu-recovery-restart" in dependents
+    assert diff.possibly_replaced == []
 
 
 def test_adding_a_profile_creates_its_resources_and_updates_the_shared_ones(
@@ -385,6 +417,15 @@ def test_secrets_inside_structures_stay_redacted() -> None:
     assert (change.old, change.new) == (f"Bearer {REDACTED}", f"Token {REDACTED}")
     # Equal secrets are equal: a changed secret cannot be seen in redacted plans.
     assert diff_values({"a": REDACTED}, {"a": REDACTED}) == []
+
+
+def test_values_compare_as_json() -> None:
+    """`true` is not `1` (Python says it is); `2` and `2.0` are one JSON number; dict key order does not matter."""
+    changes = diff_values(
+        {"a": True, "b": [1, 0], "c": 2.0, "d": {"x": 1, "y": 2}},
+        {"a": 1, "b": [1, False], "c": 2, "d": {"y": 2, "x": 1}},
+    )
+    assert [(c.path, c.old, c.new) for c in changes] == [("a", True, 1), ("b[1]", 0, False)]
 
 
 # --- replacement, ignoreChanges and providers ------------------------------------------------------------
@@ -566,20 +607,24 @@ def test_load_plan_reports_unreadable_files(tmp_path: Path, host_plan: dict[str,
 def test_text_says_preview_is_authoritative_and_uses_preview_markers(aws_plan: dict[str, Any]) -> None:
     new = copy.deepcopy(aws_plan)
     resource(new, "single-gpu-net-vpc")["inputs"]["cidrBlock"] = "10.1.0.0/16"
-    resource(new, "single-gpu-https")["inputs"]["tags"]["team"] = "ml"
+    resource(new, "single-gpu-ip")["inputs"]["tags"]["team"] = "ml"
     new["resources"] = [r for r in new["resources"] if r["name"] != "single-gpu-ssm-core"]
     text = render_diff_text(diff_plans(aws_plan, new))
-    unchanged = len(aws_plan["resources"]) - 3
+    # The VPC is replaced, and with it maybe the subnet, the security group, the route table, and through the
+    # subnet the instance and the route table association.
+    unchanged = len(aws_plan["resources"]) - 8
     assert AUTHORITATIVE_NOTE in text
     assert re.search(r"^ \+-  aws:ec2/vpc:Vpc +single-gpu-net-vpc  \(replace: cidrBlock\)$", text, re.M)
-    assert re.search(r"^ ~   aws:ec2/securityGroup:SecurityGroup +single-gpu-https  \(update\)$", text, re.M)
+    assert re.search(r"^ ~   aws:ec2/eip:Eip +single-gpu-ip  \(update\)$", text, re.M)
+    assert re.search(r"^ \+-\? aws:ec2/subnet:Subnet +single-gpu-net-public  \(may be replaced: vpcId\)$", text, re.M)
     assert re.search(
         r"^ -   aws:iam/rolePolicyAttachment:RolePolicyAttachment +single-gpu-ssm-core  \(delete\)$", text, re.M
     )
     assert '- "10.42.0.0/16"' in text
     assert '+ "10.1.0.0/16"' in text
     assert "+ tags.team" in text
-    assert text.rstrip().endswith(f"0 to create, 1 to delete, 1 to replace, 1 to update, {unchanged} unchanged.")
+    expected = f"0 to create, 1 to delete, 1 to replace, 5 may be replaced, 1 to update, {unchanged} unchanged."
+    assert text.rstrip().endswith(expected)
 
 
 # --- the command -----------------------------------------------------------------------------------------
@@ -632,7 +677,9 @@ def test_cli_markdown(plan_files: tuple[Path, Path]) -> None:
     assert result.stdout.startswith("## llmscale diff: `single-gpu`\n")
     assert "```diff" in result.stdout
     assert PLAINTEXT not in result.stdout + result.stderr
-    assert "single-gpu: 0 to create, 0 to delete, 1 to replace, 1 to update" in result.stderr
+    summary = diff_plans(*(json.loads(path.read_text(encoding="utf-8")) for path in plan_files)).summary_line()
+    assert summary.startswith("0 to create, 0 to delete, 1 to replace, 5 may be replaced, 1 to update,")
+    assert result.stderr == f"single-gpu: {summary}\n"
 
 
 @pytest.mark.parametrize(

@@ -278,18 +278,38 @@ def test_no_helm_releases_when_every_addon_is_disabled(no_addons: dict[str, Any]
     assert no_addons["schemaErrors"] == []
 
 
+def waits_for(document: dict[str, Any], resource: dict[str, Any], target: str) -> bool:
+    """Whether `resource` is created after `target`: through its own dependencies, its components', or theirs."""
+    by_name = {r["name"]: r for r in document["resources"]}
+    seen: set[str] = set()
+    queue = [resource]
+    while queue:
+        current = queue.pop()
+        for node in [current, *ancestors(document, current)]:
+            for name in node["dependsOn"]:
+                if name == target:
+                    return True
+                if name not in seen and name in by_name:
+                    seen.add(name)
+                    queue.append(by_name[name])
+    return False
+
+
 def test_namespaced_objects_wait_for_the_namespace(document: dict[str, Any]) -> None:
     """A namespaced object created before its Namespace fails (or races it): each depends on the Namespace,
     directly or through the component it belongs to."""
-    (namespace,) = of_type(document, NAMESPACE)
-    created = namespace["inputs"]["metadata"]["name"]
+    namespaces = of_type(document, NAMESPACE)
+    assert namespaces
     missing = []
-    for resource in kubernetes_objects(document):
-        if resource["inputs"]["kind"] in CLUSTER_SCOPED or resource["inputs"]["metadata"].get("namespace") != created:
-            continue
-        chain = [resource, *ancestors(document, resource)]
-        if not any(namespace["name"] in r["dependsOn"] for r in chain):
-            missing.append(resource["name"])
+    for namespace in namespaces:
+        created = namespace["inputs"]["metadata"]["name"]
+        for resource in kubernetes_objects(document):
+            if resource["inputs"]["kind"] in CLUSTER_SCOPED:
+                continue
+            if resource["inputs"]["metadata"].get("namespace") != created:
+                continue
+            if not waits_for(document, resource, namespace["name"]):
+                missing.append(resource["name"])
     assert missing == []
 
 

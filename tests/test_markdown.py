@@ -331,13 +331,23 @@ def test_diff_comment_lists_replacements_with_their_properties(plans: dict[str, 
     assert markdown.startswith("## llmscale diff: `single-gpu`\n")
     assert AUTHORITATIVE_NOTE.split(";")[0] in markdown
     assert "pulumi preview" in markdown
-    assert "**0 to create, 1 to delete, 1 to replace, 0 to update," in markdown
+    assert "**0 to create, 1 to delete, 1 to replace, 5 may be replaced, 0 to update," in markdown
     assert table_rows(markdown, "### Replaced (1)") == [["`single-gpu-net-vpc`", "`aws:ec2/vpc:Vpc`", "`cidrBlock`"]]
     assert table_rows(markdown, "### Deleted (1)") == [
         ["`single-gpu-ssm-core`", "`aws:iam/rolePolicyAttachment:RolePolicyAttachment`"]
     ]
+    maybe = table_rows(markdown, "### May be replaced (5)")
+    assert ["`single-gpu-gpu`", "`aws:ec2/instance:Instance`"] in [row[:2] for row in maybe]
+    assert [
+        "`single-gpu-net-public`",
+        "`aws:ec2/subnet:Subnet`",
+        "`vpcId`: known after apply; comes from replaced single-gpu-net-vpc",
+    ] in maybe
     diffs = [lines for info, lines in fenced_blocks(markdown) if info == "diff"]
-    assert diffs == [["~ cidrBlock  (forces replacement)", '- "10.42.0.0/16"', '+ "10.1.0.0/16"']]
+    assert diffs[0] == ["~ cidrBlock  (forces replacement)", '- "10.42.0.0/16"', '+ "10.1.0.0/16"']
+    assert [
+        "~ subnetId  (may force replacement; known after apply; comes from replaced single-gpu-net-public)"
+    ] in diffs
     assert "<details><summary>Changed properties</summary>" in markdown
 
 
@@ -400,5 +410,7 @@ def test_diff_comment_is_capped(plans: dict[str, dict[str, Any]]) -> None:
     details = markdown[markdown.index("<details>") : markdown.index("</details>")]
     assert len(details.splitlines()) <= MAX_DETAIL_LINES + 10
     assert "more not shown: run `llmscale diff`" in details
+    assert len(table_rows(markdown, "### Updated in place (240)")) == 100
+    assert "… and 140 more resources." in markdown
     fenced_blocks(markdown)  # every fence closed
     assert len(markdown) < 65_000  # GitHub's comment limit is 65,536 characters

@@ -49,8 +49,23 @@ class Monitoring(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:Monitoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
-        secret = None
+        owned: list[pulumi.Resource] = []
+        if config.monitoring.install_stack:
+            # The stack's namespace is ours: create it first, so the Grafana Secret has somewhere to go.
+            owned.append(
+                register(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Namespace",
+                        "metadata": {
+                            "name": config.kubernetes.monitoring_namespace,
+                            "labels": {"app.kubernetes.io/part-of": "llmscale"},
+                        },
+                    },
+                    pulumi.ResourceOptions(parent=self),
+                    name=f"{name}-namespace",
+                )
+            )
         password = config.grafana_admin_password
         if config.monitoring.install_stack and password is not None:
             secret = register(
@@ -60,19 +75,20 @@ class Monitoring(pulumi.ComponentResource):
                     "metadata": {"name": GRAFANA_SECRET, "namespace": config.kubernetes.monitoring_namespace},
                     "type": "Opaque",
                 },
-                pulumi.ResourceOptions(parent=self),
+                pulumi.ResourceOptions(parent=self, depends_on=owned),
                 name=f"{name}-grafana-admin",
                 string_data=pulumi.Output.secret(
                     {"admin-user": "admin", "admin-password": password.get_secret_value()}
                 ),
             )
+            owned.append(secret)
         releases = monitoring_releases(config)
         extra = _alertmanager_values(config)
         stack_release = ClusterAddons(
             f"{name}-stack",
             releases=releases,
             extra_values={"kube-prometheus-stack": extra} if extra is not None else {},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret] if secret else []),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=owned),
         )
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *stack_release.releases])
         for profile in config.models:
@@ -81,5 +97,5 @@ class Monitoring(pulumi.ComponentResource):
         if config.kubernetes.addons.envoy_gateway:
             register(gateway_pod_monitor_manifest(config), after_crds, name=f"{name}-gateway")
         register(prometheus_rule_manifest(config, stack), after_crds, name=f"{name}-rules")
-        register(dashboard_config_map_manifest(config, stack), child, name=f"{name}-dashboard")
+        register(dashboard_config_map_manifest(config, stack), after_crds, name=f"{name}-dashboard")
         self.register_outputs({})

@@ -92,8 +92,10 @@ def size_command(
     ] = None,
 ) -> None:
     """Size a deployment: GPUs and replicas at peak, GPUs to provision, tier, p99, utilisation and cost."""
-    if plot is not None and plot.suffix.lower() != ".svg":
-        raise _fail(f"--plot {plot}: must be an .svg file")
+    if plot is not None:
+        if plot.suffix.lower() != ".svg":
+            raise _fail(f"--plot {plot}: must be an .svg file")
+        _require_matplotlib()
     try:
         points: tuple[CalibrationPoint, ...] = load_calibration(calibration) if calibration else ()
         inputs = SizingInputs(
@@ -171,13 +173,19 @@ def _loads(result: SizingResult) -> list[float]:
     return sorted({low * (high / low) ** (i / (PLOT_POINTS - 1)) for i in range(PLOT_POINTS)})
 
 
-def _plot(result: SizingResult, points: tuple[CalibrationPoint, ...], path: Path) -> None:
+def _require_matplotlib() -> None:
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401  (the optional `plot` extra)
     except ImportError:
         raise _fail("--plot needs matplotlib: install llmscale[plot] (pip install 'llmscale[plot]')") from None
+
+
+def _plot(result: SizingResult, points: tuple[CalibrationPoint, ...], path: Path) -> None:
+    import matplotlib
+
     matplotlib.use("Agg")
-    matplotlib.rcParams["svg.hashsalt"] = "llmscale-size"
+    matplotlib.rcParams["svg.hashsalt"] = "llmscale-size"  # stable ids: the same inputs give the same file
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, smaller
     from matplotlib import pyplot
 
     inputs = result.inputs

@@ -37,6 +37,7 @@ EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 SUBNET_ID = r"^subnet-[0-9a-f]{8,17}$"
 AZ_NAME = r"^[a-z]{2}-[a-z]+-\d[a-z]$"
 ENVIRONMENT = r"^(production|staging|development)$"
+MODEL_ID = r"^[^-\s]\S*$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 ABS_PATH = r"^/[^\s]*$"
 LABEL_KEY = r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
@@ -44,7 +45,8 @@ HTTP_URL = r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$"
 
 PATTERN_HINTS: dict[str, str] = {
     DNS_LABEL: "must be a lowercase DNS label: a-z, 0-9 and '-', starting with a letter, at most 32 characters",
-    NO_SPACE: "must be a non-empty name without spaces (a Hugging Face id such as org/model, or a path)",
+    NO_SPACE: "must be a non-empty value without spaces",
+    MODEL_ID: "must be a model id without spaces, not starting with '-' (a Hugging Face id such as org/model)",
     IMAGE_REF: "must be an image reference such as vllm/vllm-openai:v0.33.0",
     CLI_ARG: "must be a vLLM flag such as --enable-chunked-prefill or --flag=value",
     INSTANCE_TYPE: "must be an EC2 instance type such as g6e.xlarge (or FAMILY.SIZE for your own nodes)",
@@ -132,7 +134,7 @@ class CanaryConfig(ConfigModel):
     """A second version of a profile that takes a share of its traffic (a new image or model)."""
 
     image: Annotated[str | None, Field(pattern=IMAGE_REF)] = None
-    model: Annotated[str | None, Field(min_length=1, pattern=NO_SPACE)] = None
+    model: Annotated[str | None, Field(min_length=1, pattern=MODEL_ID)] = None
     weight: Annotated[int, Field(ge=1, le=50)] = 10
     replicas: Annotated[int, Field(ge=1, le=10)] = 1
 
@@ -149,7 +151,7 @@ class ModelProfile(ConfigModel):
     """One served model: the unit that gets its own vLLM server, scaling, route and alerts."""
 
     name: Annotated[str, Field(pattern=DNS_LABEL)]
-    model: Annotated[str, Field(min_length=1, pattern=NO_SPACE)]
+    model: Annotated[str, Field(min_length=1, pattern=MODEL_ID)]
     lane: Lane = Lane.INTERACTIVE
     gpus_per_replica: Annotated[int, Field(ge=1, le=8)] = 1
     min_replicas: Annotated[int, Field(ge=0, le=100)] = 1

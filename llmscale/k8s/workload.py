@@ -263,6 +263,28 @@ def deployment_manifest(
         },
         "volumeMounts": mounts,
     }
+    init_containers = []
+    if config.kubernetes.model_cache.type is ModelCacheType.HOST_PATH:
+        # The kubelet creates a hostPath directory owned by root, and fsGroup does not apply to hostPath: hand
+        # it to vLLM's user first. This one container runs as root with only CAP_CHOWN (the namespace enforces
+        # the privileged level for hostPath anyway).
+        init_containers.append(
+            {
+                "name": "model-cache-owner",
+                "image": versions.BUSYBOX_IMAGE,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["chown", f"{RUN_AS}:{RUN_AS}", MODEL_MOUNT],
+                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "16Mi"}},
+                "securityContext": {
+                    "runAsUser": 0,
+                    "runAsNonRoot": False,
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "capabilities": {"drop": ["ALL"], "add": ["CHOWN"]},
+                },
+                "volumeMounts": [{"name": "model-cache", "mountPath": MODEL_MOUNT}],
+            }
+        )
     replicas = profile.canary.replicas if canary and profile.canary else max(profile.min_replicas, 1)
     return {
         "apiVersion": "apps/v1",
@@ -297,6 +319,7 @@ def deployment_manifest(
                         "fsGroupChangePolicy": "OnRootMismatch",
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
+                    **({"initContainers": init_containers} if init_containers else {}),
                     "containers": [container],
                     "volumes": volumes,
                 },

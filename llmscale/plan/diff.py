@@ -10,6 +10,9 @@ them the way `pulumi preview` would compare the program against the stack's stat
   Pulumi would.
 - A change to a property in `REPLACE_RULES` means replacement (delete and create) instead of an update in place.
   The table is small and hand-kept: the real `pulumi preview`, which asks each provider, is authoritative.
+- A resource whose replace-forcing property is known only after apply and that depends on a replaced resource
+  (the instance in a subnet that is replaced) may be replaced too: the plans cannot see the new value, so it is
+  listed apart, as "may be replaced", with the resources it depends on.
 
 Both plans are redacted already (secrets `[secret]`, computed values `(known after apply)`): secrets compare
 equal, so a changed secret does not show, and a property that is a secret on either side shows as `[secret]`
@@ -73,6 +76,7 @@ REPLACE_RULES: tuple[ReplaceRule, ...] = (
     ReplaceRule("aws:ec2/securityGroup:SecurityGroup", "name"),
     ReplaceRule("aws:ec2/securityGroup:SecurityGroup", "description"),
     ReplaceRule("aws:ec2/securityGroup:SecurityGroup", "vpcId"),
+    ReplaceRule("aws:ec2/routeTable:RouteTable", "vpcId"),
     ReplaceRule("aws:ec2/routeTableAssociation:RouteTableAssociation", "subnetId"),
     ReplaceRule("aws:iam/role:Role", "name"),
     ReplaceRule("aws:iam/instanceProfile:InstanceProfile", "name"),
@@ -107,6 +111,11 @@ class PropertyChange:
     new: Any = None
     forces_replacement: bool = False
     note: str | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """True for a value neither plan knows, listed because what it comes from is replaced."""
+        return self.old == self.new == UNKNOWN_TEXT
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,7 @@ class PlanDiff:
     added: list[ResourceRef] = field(default_factory=list)
     removed: list[ResourceRef] = field(default_factory=list)
     replaced: list[ResourceChange] = field(default_factory=list)
+    possibly_replaced: list[ResourceChange] = field(default_factory=list)
     changed: list[ResourceChange] = field(default_factory=list)
     unchanged: int = 0
     ignored: list[tuple[ResourceRef, str]] = field(default_factory=list)
@@ -166,7 +176,7 @@ class PlanDiff:
     @property
     def has_resource_changes(self) -> bool:
         """True when `pulumi up` would create, delete, replace or update anything."""
-        return bool(self.added or self.removed or self.replaced or self.changed)
+        return bool(self.added or self.removed or self.replaced or self.possibly_replaced or self.changed)
 
     @property
     def has_changes(self) -> bool:
@@ -188,9 +198,10 @@ class PlanDiff:
 
     def summary_line(self) -> str:
         """`1 to create, 0 to delete, …, 25 unchanged`: the counts a preview ends with."""
+        maybe = f"{len(self.possibly_replaced)} may be replaced, " if self.possibly_replaced else ""
         return (
             f"{len(self.added)} to create, {len(self.removed)} to delete, {len(self.replaced)} to replace, "
-            f"{len(self.changed)} to update, {self.unchanged} unchanged"
+            f"{maybe}{len(self.changed)} to update, {self.unchanged} unchanged"
         )
 
 
@@ -268,9 +279,20 @@ def _holds_secret(value: Any) -> bool:
     return False
 
 
+def _equal(old: Any, new: Any) -> bool:
+    """JSON equality: like ==, except that true is not 1 and false is not 0."""
+    if isinstance(old, bool) or isinstance(new, bool):
+        return type(old) is type(new) and old == new
+    if isinstance(old, dict) and isinstance(new, dict):
+        return old.keys() == new.keys() and all(_equal(old[key], new[key]) for key in old)
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(_equal(a, b) for a, b in zip(old, new, strict=True))
+    return bool(old == new)
+
+
 def _diff_values(old: Any, new: Any, path: PropertyPath, out: list[tuple[PropertyPath, str, Any, Any]]) -> None:
     """Append (path, kind, old, new) for every leaf that differs; values are normalized already."""
-    if old == new:
+    if _equal(old, new):
         return
     if isinstance(old, dict) and isinstance(new, dict):
         for key in [*old, *(k for k in new if k not in old)]:
@@ -434,6 +456,77 @@ def _multiset_minus(items: list[Any], other: list[Any], key: Any) -> list[Any]:
     return left
 
 
+_MISSING = object()
+
+
+def _value_at(value: Any, path: PropertyPath) -> Any:
+    for segment in path:
+        if isinstance(value, list) and isinstance(segment, int) and 0 <= segment < len(value):
+            value = value[segment]
+            continue
+        if not (isinstance(value, dict) and isinstance(segment, str) and segment in value):
+            return _MISSING
+        value = value[segment]
+    return value
+
+
+def _holds_unknown(value: Any) -> bool:
+    if value == UNKNOWN_TEXT:
+        return True
+    if isinstance(value, dict):
+        return any(_holds_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_unknown(v) for v in value)
+    return False
+
+
+def _supplies(kind: str, path: PropertyPath) -> bool:
+    """Whether a resource of type `kind` plausibly supplies the value at `path`: `subnetId` ← a Subnet,
+    `vpcId` ← a Vpc, `metadata.namespace` ← a Namespace (the property named after the type)."""
+    name = next((segment for segment in reversed(path) if isinstance(segment, str)), "")
+    stem = re.sub(r"(Ids?|Arns?|Names?)$", "", name).lower()
+    type_stem = kind.rsplit(":", 1)[-1].lower()
+    return bool(stem) and stem.endswith(type_stem)
+
+
+def _possibly_replaced(
+    resources: list[dict[str, Any]], replaced: dict[str, set[str]], settled: set[str]
+) -> list[ResourceChange]:
+    """Resources that may be replaced because a replace-forcing input comes from a replaced resource.
+
+    `replaced` maps the names of replaced resources to their types (plans name dependencies by resource name),
+    `settled` holds the URNs already created or replaced. A replace-forcing input known only after apply is
+    taken to come from a replaced dependency when it is named after that dependency's type (`subnetId` and a
+    replaced Subnet). Repeats until nothing more is found: replacements cascade.
+    """
+    found: dict[str, ResourceChange] = {}
+    replaced = {name: set(kinds) for name, kinds in replaced.items()}
+    progress = True
+    while progress:
+        progress = False
+        for resource in resources:
+            if resource["urn"] in settled or resource["urn"] in found or not resource.get("custom", True):
+                continue
+            sources = {name: replaced[name] for name in resource.get("dependsOn") or [] if name in replaced}
+            if not sources:
+                continue
+            inputs = _normalize(resource.get("inputs") or {})
+            ignore = [parse_path(p) for p in resource.get("ignoreChanges") or [] if isinstance(p, str)]
+            changes = []
+            for path in _replace_paths(resource["type"], inputs):
+                if not _holds_unknown(_value_at(inputs, path)) or any(_starts_with(path, i) for i in ignore):
+                    continue
+                suppliers = sorted(name for name, kinds in sources.items() if any(_supplies(k, path) for k in kinds))
+                if suppliers:
+                    note = f"known after apply; comes from replaced {', '.join(suppliers)}"
+                    changes.append(PropertyChange(format_path(path), "update", UNKNOWN_TEXT, UNKNOWN_TEXT, True, note))
+            if changes:
+                found[resource["urn"]] = ResourceChange(_ref(resource), tuple(changes))
+                replaced.setdefault(resource["name"], set()).add(resource["type"])
+                progress = True
+    return [found[r["urn"]] for r in resources if r["urn"] in found]
+
+
 def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> PlanDiff:
     """Compare two plan documents (old → new) as a preview would: what `pulumi up` of `new` does to `old`.
 
@@ -465,6 +558,7 @@ def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> PlanDiff:
     old_by_urn = {r["urn"]: r for r in old["resources"]}
     new_urns = {r["urn"] for r in new["resources"]}
     diff.removed = [_ref(r) for r in old["resources"] if r["urn"] not in new_urns]
+    unchanged: list[str] = []
     for resource in new["resources"]:
         before = old_by_urn.get(resource["urn"])
         if before is None:
@@ -474,11 +568,25 @@ def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> PlanDiff:
         ref = _ref(resource)
         diff.ignored.extend((ref, path) for path in ignored)
         if not changes:
-            diff.unchanged += 1
+            unchanged.append(resource["urn"])
         elif any(change.forces_replacement for change in changes):
             diff.replaced.append(ResourceChange(ref, tuple(changes)))
         else:
             diff.changed.append(ResourceChange(ref, tuple(changes)))
+
+    settled = {c.resource.urn for c in diff.replaced} | {r.urn for r in diff.added}
+    replaced: dict[str, set[str]] = {}
+    for change in diff.replaced:
+        replaced.setdefault(change.resource.name, set()).add(change.resource.type)
+    diff.possibly_replaced = _possibly_replaced(new["resources"], replaced, settled)
+    # An updated resource that may also be replaced is listed once, with its updates and the unknown inputs.
+    updates = {c.resource.urn: c.changes for c in diff.changed}
+    diff.possibly_replaced = [
+        ResourceChange(c.resource, (*updates.get(c.resource.urn, ()), *c.changes)) for c in diff.possibly_replaced
+    ]
+    maybe = {c.resource.urn for c in diff.possibly_replaced}
+    diff.changed = [c for c in diff.changed if c.resource.urn not in maybe]
+    diff.unchanged = sum(1 for urn in unchanged if urn not in maybe)
 
     diff.outputs = diff_values(old.get("outputs") or {}, new.get("outputs") or {})
 
@@ -571,11 +679,12 @@ def value_lines(change: PropertyChange, *, limit: int = 120, max_lines: int = 24
     return [f"- {format_value(old, limit)}", f"+ {format_value(new, limit)}"]
 
 
-def _change_header(change: PropertyChange) -> str:
+def change_header(change: PropertyChange) -> str:
+    """The line naming a changed property: `~ path  (forces replacement; note)`, `+ path` or `- path`."""
     marker = {"add": "+", "delete": "-", "update": "~"}[change.kind]
     extras = []
     if change.forces_replacement:
-        extras.append("forces replacement")
+        extras.append("may force replacement" if change.uncertain else "forces replacement")
     if change.note:
         extras.append(change.note)
     return f"{marker} {change.path}" + (f"  ({'; '.join(extras)})" if extras else "")
@@ -589,7 +698,7 @@ def _violation_text(violation: dict[str, Any]) -> str:
 
 
 def render_diff_text(diff: PlanDiff) -> str:
-    """The diff as a terminal reads it: `+` create, `-` delete, `+-` replace, `~` update, then findings."""
+    """The diff as a terminal reads it: `+` create, `-` delete, `+-` replace, `+-?` may be replaced, `~` update."""
     source = diff.new_source if diff.old_source == diff.new_source else f"{diff.old_source} → {diff.new_source}"
     lines = [f"Plan diff for stack {diff.stack_label} ({source})", AUTHORITATIVE_NOTE, ""]
     if diff.warnings:
@@ -599,27 +708,32 @@ def render_diff_text(diff: PlanDiff) -> str:
         lines.append("")
     if not diff.has_resource_changes:
         lines.append("No resource changes.")
-    refs = [*diff.added, *diff.removed, *(c.resource for c in [*diff.replaced, *diff.changed])]
-    width = max((len(ref.type) for ref in refs), default=0) + 2
+    changes = [*diff.replaced, *diff.possibly_replaced, *diff.changed]
+    width = max((len(ref.type) for ref in [*diff.added, *diff.removed, *(c.resource for c in changes)]), default=0)
+    width += 2
     for ref in diff.added:
         lines.append(f" +   {ref.type.ljust(width)}{ref.name}  (create)")
     for ref in diff.removed:
         lines.append(f" -   {ref.type.ljust(width)}{ref.name}  (delete)")
-    for label, changes in (("replace", diff.replaced), ("update", diff.changed)):
-        for change in changes:
-            marker = "+-" if label == "replace" else "~ "
-            reason = f": {', '.join(change.replace_reasons)}" if label == "replace" else ""
-            lines.append(f" {marker}  {change.resource.type.ljust(width)}{change.resource.name}  ({label}{reason})")
+    for marker, label, group in (
+        ("+-", "replace", diff.replaced),
+        ("+-?", "may be replaced", diff.possibly_replaced),
+        ("~", "update", diff.changed),
+    ):
+        for change in group:
+            reason = f": {', '.join(change.replace_reasons)}" if change.replaced else ""
+            resource = change.resource
+            lines.append(f" {marker:<3} {resource.type.ljust(width)}{resource.name}  ({label}{reason})")
             for prop in change.changes:
-                lines.append(f"       {_change_header(prop)}")
-                lines += [f"           {line}" for line in value_lines(prop)]
+                lines.append(f"       {change_header(prop)}")
+                lines += [f"           {line}" for line in value_lines(prop) if not prop.uncertain]
     if diff.ignored:
         lines += ["", "Ignored (ignoreChanges; Pulumi keeps the current value):"]
         lines += [f"  {ref.name}: {path}" for ref, path in diff.ignored]
     if diff.outputs:
         lines += ["", "Outputs:"]
         for prop in diff.outputs:
-            lines.append(f"  {_change_header(prop)}")
+            lines.append(f"  {change_header(prop)}")
             lines += [f"      {line}" for line in value_lines(prop)]
     if diff.counts:
         lines += ["", "Resources by type (old → new):"]

@@ -12,7 +12,14 @@ import re
 from collections import Counter
 from typing import Any
 
-from llmscale.plan.diff import AUTHORITATIVE_NOTE, PlanDiff, PropertyChange, format_value, value_lines
+from llmscale.plan.diff import (
+    AUTHORITATIVE_NOTE,
+    PlanDiff,
+    PropertyChange,
+    change_header,
+    format_value,
+    value_lines,
+)
 from llmscale.plan.recorder import REDACTED
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -253,10 +260,9 @@ def _property_block(props: tuple[PropertyChange, ...] | list[PropertyChange]) ->
     """Changed properties as the body of a `diff` block: `-` lines red, `+` lines green on GitHub."""
     lines: list[str] = []
     for prop in props[:MAX_BLOCK_PROPERTIES]:
-        extras = [e for e in ("forces replacement" if prop.forces_replacement else None, prop.note) if e]
-        marker = {"add": "+", "delete": "-", "update": "~"}[prop.kind]
-        lines.append(f"{marker} {prop.path}" + (f"  ({'; '.join(extras)})" if extras else ""))
-        lines += [line if line.startswith(("-", "+")) else f"  {line}" for line in value_lines(prop)]
+        lines.append(change_header(prop))
+        if not prop.uncertain:
+            lines += [line if line.startswith(("-", "+")) else f"  {line}" for line in value_lines(prop)]
     if len(props) > MAX_BLOCK_PROPERTIES:
         lines.append(f"  … {len(props) - MAX_BLOCK_PROPERTIES} more properties")
     return lines
@@ -296,6 +302,17 @@ def diff_markdown(diff: PlanDiff) -> str:
             for c in diff.replaced
         ]
         lines += _table(["Resource", "Type", "Forced by"], rows, "resources")
+    if diff.possibly_replaced:
+        lines += ["", f"### May be replaced ({len(diff.possibly_replaced)})", ""]
+        rows = [
+            [
+                _code(c.resource.name),
+                _code(c.resource.type),
+                "; ".join(f"{_code(p.path)}: {_text(p.note or '')}" for p in c.changes if p.forces_replacement),
+            ]
+            for c in diff.possibly_replaced
+        ]
+        lines += _table(["Resource", "Type", "Because"], rows, "resources")
     if diff.removed:
         lines += ["", f"### Deleted ({len(diff.removed)})", ""]
         lines += _table(["Resource", "Type"], _ref_rows(diff.removed), "resources")
@@ -311,7 +328,11 @@ def diff_markdown(diff: PlanDiff) -> str:
         lines += _table(["Resource", "Type", "Changed"], rows, "resources")
 
     blocks: list[list[str]] = []
-    for label, changes in (("replace", diff.replaced), ("update", diff.changed)):
+    for label, changes in (
+        ("replace", diff.replaced),
+        ("may be replaced", diff.possibly_replaced),
+        ("update", diff.changed),
+    ):
         for change in changes:
             heading = f"#### {_code(change.resource.name)} ({_code(change.resource.type)}): {label}"
             blocks.append(["", heading, "", *_fenced(_property_block(change.changes), "diff")])
@@ -329,8 +350,8 @@ def diff_markdown(diff: PlanDiff) -> str:
             details += block
         lines += ["", "<details><summary>Changed properties</summary>", *details, "", "</details>"]
     if diff.ignored:
-        lines += ["", "Ignored by `ignoreChanges` (Pulumi keeps the current value): "]
-        lines[-1] += ", ".join(f"{_code(ref.name)} {_code(path)}" for ref, path in diff.ignored) + "."
+        ignored = ", ".join(f"{_code(ref.name)} {_code(path)}" for ref, path in diff.ignored)
+        lines += ["", f"Ignored by `ignoreChanges` (Pulumi keeps the current value): {ignored}."]
 
     if diff.counts:
         lines += ["", "### Resources by type", ""]

@@ -1,0 +1,168 @@
+"""Tests for `llmscale size` on a fresh Typer app: output streams, JSON keys, exit codes and the SVG plot.
+
+The command is registered with `register(app)` on an app of its own, so these tests do not depend on the
+rest of the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner, Result
+
+from llmscale.commands.size import register
+
+
+def make_app() -> typer.Typer:
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+    @app.callback()
+    def _root() -> None:
+        """Test app."""
+
+    register(app)
+    return app
+
+
+def invoke(*args: str) -> Result:
+    """Run `size ARGS` in-process; stdout and stderr are captured separately."""
+    return CliRunner().invoke(make_app(), ["size", *args])
+
+
+def assert_one_line_error(result: Result, *fragments: str) -> None:
+    """Exit 2, one line on stderr naming the problem, nothing on stdout, no traceback."""
+    assert result.exit_code == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_defaults_print_a_table_on_stderr_and_nothing_on_stdout() -> None:
+    result = invoke()
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "GPUs needed at peak" in result.stderr
+    assert "GPUs to provision" in result.stderr
+    assert "monthly cost" in result.stderr
+
+
+def test_json_goes_to_stdout_with_the_sizing_keys() -> None:
+    result = invoke("--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert 5 <= document["gpusNeeded"] <= 8
+    assert document["gpusToProvision"] == max(document["gpusNeeded"] + 2, -(-document["gpusNeeded"] * 5 // 4))
+    assert document["recommendedTier"] == "multi-gpu"
+    assert document["source"]["bandwidthEstimate"] is False
+    assert "GPUs needed at peak" in result.stderr
+
+
+@pytest.mark.parametrize(("users", "low", "high"), [("100", 5, 8), ("500", 20, 30)])
+def test_reference_points_through_the_command(users: str, low: int, high: int) -> None:
+    document = json.loads(invoke("--users", users, "--model", "7b", "--json").stdout)
+    assert low <= document["gpusNeeded"] <= high
+
+
+def test_options_reach_the_planner() -> None:
+    result = invoke(
+        "--rps", "4", "--prompt-tokens", "500", "--output-tokens", "300", "--model", "70b", "--quantization", "fp8",
+        "--gpu", "p5.48xlarge", "--p99", "30", "--ttft", "2", "--price-per-gpu-hour", "4.5", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    inputs = document["inputs"]
+    assert inputs["requestsPerSecond"] == 4 and inputs["users"] is None
+    assert (inputs["promptTokens"], inputs["outputTokens"], inputs["quantization"]) == (500, 300, "fp8")
+    assert document["gpu"] == "H100" and document["monthlyCost"]["pricePerGpuHour"] == 4.5
+    assert document["estimatedTtftSeconds"] <= 2
+
+
+def test_bandwidth_estimates_are_flagged_in_both_outputs() -> None:
+    result = invoke("--gpu", "L40S", "--json")
+    assert json.loads(result.stdout)["source"]["bandwidthEstimate"] is True
+    assert "BANDWIDTH ESTIMATE" in result.stderr
+
+
+def test_a_calibration_file_overrides_the_table(tmp_path: Path) -> None:
+    bench = {
+        "model_id": "meta-llama/Llama-3.1-8B-Instruct",
+        "max_concurrency": 32,
+        "output_throughput": 1300.0,
+        "mean_tpot_ms": 22.0,
+        "gpu": "L40S",
+    }
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(bench), encoding="utf-8")
+    model = "meta-llama/Llama-3.1-8B-Instruct"
+    result = invoke("--gpu", "L40S", "--model", model, "--calibration", str(path), "--json")
+    assert result.exit_code == 0, result.stderr
+    source = json.loads(result.stdout)["source"]
+    assert source["basis"] == "calibration-file" and source["bandwidthEstimate"] is False
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (("--users", "0"), ("users must be",)),
+        (("--users", "5", "--rps", "2"), ("not both",)),
+        (("--gpu", "B200"), ("gpu B200: unknown",)),
+        (("--model", "mistralai/Mistral-Nemo-Instruct"), ("cannot tell its size",)),
+        (("--quantization", "int3"), ("quantization int3",)),
+        (("--p99", "1", "--model", "70b", "--gpu", "L4"), ("unreachable",)),
+        (("--ttft", "30"), ("TTFT SLO",)),
+        (("--calibration", "missing.json"), ("missing.json", "cannot read")),
+        (("--plot", "out.png"), ("must be an .svg file",)),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args: tuple[str, ...], fragments: tuple[str, ...]) -> None:
+    assert_one_line_error(invoke(*args), "llmscale size:", *fragments)
+
+
+def test_a_non_number_is_a_usage_error() -> None:
+    result = invoke("--users", "many")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_plot_writes_an_svg_that_parses(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "size.svg"
+    result = invoke("--users", "200", "--plot", str(target), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["gpusNeeded"] >= 1
+    root = ET.parse(target).getroot()
+    assert root.tag.endswith("svg")
+    text = target.read_text(encoding="utf-8")
+    for label in ("GPUs needed at peak", "p99 SLO 20 s", "multi-gpu | enterprise", "peak concurrent users"):
+        assert label in text
+    assert f"wrote {target}" in result.stderr
+
+
+def test_plot_is_reproducible(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    first, second = tmp_path / "a.svg", tmp_path / "b.svg"
+    invoke("--plot", str(first))
+    invoke("--plot", str(second))
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_plot_against_request_rate(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "rps.svg"
+    assert invoke("--rps", "3", "--plot", str(target)).exit_code == 0
+    assert "peak requests per second" in target.read_text(encoding="utf-8")
+
+
+def test_plot_without_matplotlib_asks_for_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    target = tmp_path / "size.svg"
+    assert_one_line_error(invoke("--plot", str(target)), "llmscale[plot]")
+    assert not target.exists()
