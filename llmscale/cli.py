@@ -15,9 +15,9 @@ import pulumi
 import typer
 
 from llmscale import __version__
+from llmscale.commands.preflight import register as register_preflight
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import LoadedStack, load_stack
-from llmscale.commands.preflight import register as register_preflight
 from llmscale.config.models import Tier
 
 app = typer.Typer(
