@@ -297,7 +297,7 @@ def _fit_line(points: Sequence[tuple[float, float]], t1: float) -> tuple[float, 
     if singles:
         t1 = sum(singles) / len(singles)
     slopes = [(step - t1) / (batch - 1) for batch, step in points if batch > 1]
-    c = sum(slopes) / len(slopes) if slopes else t1 / 16
+    c = sum(slopes) / len(slopes) if slopes else t1
     return t1, min(max(c, t1 / 1000), t1)
 
 
@@ -384,6 +384,8 @@ def decode_profile(
     ]
     if mine:
         fit_t1, c = _fit_line([(p.concurrency, p.step_seconds) for p in mine], t1)
+        if all(p.concurrency == 1 for p in mine):  # a single-stream measurement: the slope stays built in
+            c = min(decode_profile(gpu, params_billions, quantization, tensor_parallel).c, fit_t1)
         levels = ", ".join(str(p.concurrency) for p in sorted(mine, key=lambda p: p.concurrency))
         notes = [f"your calibration: {p.describe()}" for p in mine]
         if fit_t1 == t1:

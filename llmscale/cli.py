@@ -15,7 +15,9 @@ import pulumi
 import typer
 
 from llmscale import __version__
+from llmscale.commands.diff import register as register_diff
 from llmscale.commands.preflight import register as register_preflight
+from llmscale.commands.size import register as register_size
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import LoadedStack, load_stack
 from llmscale.config.models import Tier
@@ -93,6 +95,12 @@ def plan(
     stack: StackArg,
     as_json: Annotated[bool, typer.Option("--json", help="Write the plan as JSON to stdout.")] = False,
     details: Annotated[bool, typer.Option("--details", help="Show every resource's inputs in the tree.")] = False,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(
+            "--markdown", metavar="FILE", help="Also write a pull-request summary (Markdown, Mermaid diagram) to FILE."
+        ),
+    ] = None,
 ) -> None:
     """Run the Pulumi program offline under mocks and show what `pulumi up` would create."""
     from llmscale.plan.report import render_text
@@ -101,6 +109,14 @@ def plan(
     _err(render_text(document, details=details))
     if as_json:
         typer.echo(json.dumps(document, indent=2, sort_keys=False))
+    if markdown is not None:
+        from llmscale.plan.markdown import plan_markdown
+
+        try:
+            markdown.write_text(plan_markdown(document), encoding="utf-8")
+        except OSError as error:
+            raise _fail([f"{markdown}: cannot be written ({error.__class__.__name__})"]) from None
+        _err(f"wrote the plan summary to {markdown}")
     mandatory = [v for v in document["violations"] if v["enforcement"] == "mandatory"]
     if mandatory or document["schemaErrors"]:
         raise typer.Exit(1)
@@ -138,6 +154,8 @@ def render(
 
 
 register_preflight(app)
+register_diff(app)
+register_size(app)
 
 
 def main() -> None:

@@ -2,23 +2,24 @@
 
 The model, in five steps (every constant is named below; calibration data lives in `llmscale.calibration`):
 
-1. **Load.** Users who wait for an answer and then think for `think_time` seconds send
-   `users / (think_time + p99)` requests per second (or `--rps` directly). By Little's law,
-   `in_flight = rate × p99`: each request is counted as taking its whole p99 budget, which overstates the
-   requests in flight by up to a third when answers come back faster than the SLO (conservative).
-2. **Decode speed of one replica.** `step(b) = t1 + (b - 1) × c` seconds per output token with b requests in
+1. **Decode speed of one replica.** `step(b) = t1 + (b - 1) × c` seconds per output token with b requests in
    flight (`llmscale.calibration.decode_profile`): t1 from memory bandwidth, c fitted to a measured point.
-3. **Prefill.** A prompt costs `prompt_tokens / prefill_rate` seconds of GPU compute (half the GPU's dense
+2. **Prefill.** A prompt costs `prompt_tokens / prefill_rate` seconds of GPU compute (half the GPU's dense
    peak FLOPs). Half of that work overlaps memory-bound decode steps; the other half slows them down:
-   `step × 1 / (1 - 0.5 × ρ)`, ρ being the share of time the replica spends prefilling.
+   `step × 1 / (1 - 0.5 × ρ)`, ρ being the share of time the replica spends prefilling. ρ uses the request
+   rate users would have if every answer took the whole p99 budget, `users / (think_time + p99)`, so that a
+   looser SLO never adds load and longer answers never remove any (with `--rps`, the rate itself).
+3. **Load (Little's law, closed loop).** n users per replica who think `think_time` seconds between requests
+   keep `b = n × L / (think_time + L)` requests in flight when a request takes L seconds, and L is the least
+   fixed point of `L = ttft + output_tokens × step(b)`. With a request rate instead, `b = rate × L`.
 4. **Latency at the 99th percentile.** Requests in flight on one replica vary; at the 99th percentile there
-   are `b99 = b + 2.33 × √b` (Poisson). Then `ttft = prefill / (1 - ρ) + step(b99)` and
-   `p99 = ttft + (output_tokens - 1) × step(b99)`. Meeting the SLO means every stream decodes at least
-   `output_tokens / (p99 - ttft)` tokens/s, which bounds the requests one replica can carry. So do vLLM's
-   `--max-num-seqs` and the KV cache left after the weights.
-5. **Fleet.** `replicas = ceil(in_flight / capacity per replica)`, for each tensor-parallel size whose memory
-   holds the weights and at least one request's KV cache; the size needing the fewest GPUs wins. Then
-   headroom (N+2 style), tier and cost.
+   are `b99 = b + 2.33 × √b` (Poisson, at most n). Then `ttft = prefill / (1 - ρ) + step(b99)` and
+   `p99 = ttft + (output_tokens - 1) × step(b99)`: meeting the SLO means every stream decodes at least
+   `output_tokens / (p99 - ttft)` tokens/s. b99 must also fit vLLM's `--max-num-seqs` and the KV cache left
+   after the weights.
+5. **Fleet.** The fewest replicas that meet the SLO (binary search: more replicas only lower each one's load),
+   for each tensor-parallel size whose memory holds the weights and at least one request's KV cache; the size
+   needing the fewest GPUs wins. Then headroom (N+2 style), tier and cost.
 
 Every step is monotone: more users, longer answers or prompts, a tighter SLO or a slower GPU never need fewer
 GPUs, and the property tests check it.
@@ -32,7 +33,8 @@ than a lone request gets from a BF16 7B model on anything but an H100): read it 
 (`ttft_seconds=2`).
 
 Weaknesses: the measured points are from older vLLM releases (0.5.4 and earlier); vLLM 0.6 already doubled
-throughput on the same hardware, so estimates lean towards too many GPUs. Every answer is assumed to have
+throughput on the same hardware, so estimates lean towards too many GPUs. The prefill load undercounts prompts
+when answers come back much faster than the SLO. Every answer is assumed to have
 `output_tokens` tokens (pass your p99 length, not the mean). Prefix caching, speculative decoding and
 mixture-of-experts sparsity are ignored (an MoE model is sized as dense, pessimistically). Tensor-parallel
 scaling is one rule for NVLink and PCIe GPUs alike. L4, L40S, T4 and A100-40GB capacities are memory-bandwidth

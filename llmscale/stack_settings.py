@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmscale import versions
 from llmscale.config.models import StackConfig
 
 SETTINGS_TYPE = "llmscale:index:StackSettings"
@@ -34,6 +35,13 @@ def stack_settings(config: StackConfig) -> dict[str, Any]:
                 "gpusPerReplica": p.gpus_per_replica,
                 "minReplicas": p.min_replicas,
                 "maxReplicas": p.max_replicas,
+                # Serving settings in clear: the single host carries them compressed in its user data, so a
+                # plan diff shows them here.
+                "image": p.image or versions.VLLM_IMAGE,
+                "maxModelLen": p.max_model_len,
+                "maxNumSeqs": p.max_num_seqs,
+                "maxNumQueuedReqs": p.queue_limit,
+                "quantization": str(p.quantization) if p.quantization else None,
             }
             for p in config.models
         ],

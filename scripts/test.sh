@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Install llmscale with its test dependencies into .venv (and promtool and caddy from Debian's
+# Install llmscale with its test dependencies into .venv (and promtool, caddy and node from Debian's
 # packages when they are missing), lint, and run the test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null 2>&1 || ! command -v caddy >/dev/null 2>&1; then
+if ! command -v promtool >/dev/null 2>&1 || ! command -v caddy >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
   sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   # The packages would start a Prometheus and a Caddy server; the tests need only their command-line tools.
@@ -15,6 +15,7 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v caddy >/dev/null 2>&1; 
   fi
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends prometheus caddy >/dev/null
+  command -v node >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nodejs >/dev/null
 fi
 
 python3 -m venv .venv

@@ -181,14 +181,17 @@ def test_max_model_len_on_kubernetes_updates_the_deployment_args_in_place(
 
     diff = diff_plans(k8s_plan, variant(tmp_path, "onprem", edit))
     assert (diff.added, diff.removed, diff.replaced) == ([], [], [])
-    assert names(diff.changed) == ["onprem-chat-deployment"]
+    # The Deployment's arguments, and the stack's settings record that states the profile's limits in clear.
+    assert sorted(names(diff.changed)) == ["onprem-chat-deployment", "onprem-settings"]
     args = resource(k8s_plan, "onprem-chat-deployment")["inputs"]["spec"]["template"]["spec"]["containers"][0]["args"]
     index = args.index("--max-model-len") + 1
-    (change,) = diff.changed
+    change = next(c for c in diff.changed if c.resource.name == "onprem-chat-deployment")
     assert [(p.path, p.kind, p.old, p.new, p.forces_replacement) for p in change.changes] == [
         (f"spec.template.spec.containers[0].args[{index}]", "update", "8192", "16384", False)
     ]
-    assert diff.unchanged == len(k8s_plan["resources"]) - 1
+    settings = next(c for c in diff.changed if c.resource.name == "onprem-settings")
+    assert [(p.path, p.old, p.new) for p in settings.changes] == [("models[0].maxModelLen", 8192, 16384)]
+    assert diff.unchanged == len(k8s_plan["resources"]) - 2
     assert diff.outputs == []
 
 
@@ -202,7 +205,10 @@ def test_max_model_len_on_aws_replaces_the_instance_through_its_user_data(
 
     assert resource(aws_plan, "single-gpu-gpu")["inputs"]["userDataReplaceOnChange"] is True
     diff = diff_plans(aws_plan, variant(tmp_path, "single-gpu", edit))
-    assert (diff.added, diff.removed, diff.changed) == ([], [], [])
+    assert (diff.added, diff.removed) == ([], [])
+    # The user data is compressed; the settings record shows the reviewer what changed.
+    assert names(diff.changed) == ["single-gpu-settings"]
+    assert [(p.path, p.old, p.new) for p in diff.changed[0].changes] == [("models[0].maxModelLen", 8192, 16384)]
     assert names(diff.replaced) == ["single-gpu-gpu"]
     (change,) = diff.replaced
     assert paths(change) == ["userData"]
@@ -773,8 +779,8 @@ def test_workflow_shell_steps_are_valid_bash() -> None:
                 assert result.returncode == 0, (step.get("name"), result.stderr)
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_workflow_comment_script_is_valid_javascript(tmp_path: Path) -> None:
+    assert shutil.which("node"), "node is missing: it checks the workflow's JavaScript (Debian package nodejs)"
     scripts = [
         step["with"]["script"]
         for job in workflow()["jobs"].values()

@@ -355,6 +355,15 @@ def test_a_yaml_list_of_points_is_fitted_together(tmp_path: Path) -> None:
     assert profile.step(64) == pytest.approx(0.034, rel=0.2)
 
 
+def test_a_single_stream_calibration_keeps_the_built_in_slope(tmp_path: Path) -> None:
+    path = tmp_path / "single.json"
+    path.write_text(json.dumps(bench_result(max_concurrency=1, mean_tpot_ms=20.0)), encoding="utf-8")
+    built_in = decode_profile(GPU_SPECS["L40S"], 8.0, None, 1)
+    calibrated = decode_profile(GPU_SPECS["L40S"], 8.0, None, 1, load_calibration(path))
+    assert calibrated.basis == "calibration-file"
+    assert calibrated.t1 == pytest.approx(0.020) and calibrated.c == built_in.c
+
+
 def test_calibration_for_another_model_or_gpu_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "bench.json"
     path.write_text(json.dumps(bench_result(gpu="A10G")), encoding="utf-8")

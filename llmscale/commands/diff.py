@@ -12,9 +12,6 @@ from typing import Annotated
 
 import typer
 
-from llmscale.plan.diff import PlanFileError, diff_plans, load_plan, render_diff_text
-from llmscale.plan.markdown import diff_markdown
-
 
 def diff(
     old: Annotated[Path, typer.Argument(metavar="OLD.json", help="The plan before the change (e.g. the base branch).")],
@@ -24,6 +21,9 @@ def diff(
     ] = False,
 ) -> None:
     """Compare two plans (from `llmscale plan --json`): resources created, deleted, replaced, updated."""
+    from llmscale.plan.diff import PlanFileError, diff_plans, load_plan, render_diff_text
+    from llmscale.plan.markdown import diff_markdown
+
     try:
         old_plan, new_plan = load_plan(old), load_plan(new)
         result = diff_plans(old_plan, new_plan)

@@ -88,7 +88,9 @@ def size_command(
     as_json: Annotated[bool, typer.Option("--json", help="Write the result as JSON to stdout.")] = False,
     plot: Annotated[
         Path | None,
-        typer.Option("--plot", metavar="FILE.svg", help="Draw GPUs and p99 against load (needs llmscale[plot])."),
+        typer.Option(
+            "--plot", metavar="FILE.svg", help="Draw GPUs and p99 against load (needs matplotlib: the plot extra)."
+        ),
     ] = None,
 ) -> None:
     """Size a deployment: GPUs and replicas at peak, GPUs to provision, tier, p99, utilisation and cost."""

@@ -137,10 +137,10 @@ def _extra_args(config: StackConfig) -> list[Problem]:
 
 
 def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
-    stated = config.model_fields_set
+    stated = config.declared_keys
     problems = []
     if config.tier is Tier.SINGLE_GPU:
-        for key in ("kubernetes", "gateway", "autoscaling"):
+        for key in ("kubernetes", "gateway", "autoscaling", "eks"):
             if key in stated:
                 problems.append(
                     Problem(dotted_key([key]), "only used by the multi-gpu and enterprise tiers; remove it")
@@ -152,6 +152,10 @@ def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
                 )
     elif "host" in stated:
         problems.append(Problem(dotted_key(["host"]), "only used by the single-gpu tier; remove it"))
+    if config.platform is not Platform.AWS and "eks" in stated:
+        problems.append(Problem(dotted_key(["eks"]), "only used on platform aws (llmscale builds the cluster there)"))
+    if config.tier is Tier.ENTERPRISE and config.platform is Platform.AWS and config.eks.zone_total < 3:
+        problems.append(Problem(dotted_key(["eks", "zoneCount"]), "the enterprise tier spans at least 3 zones"))
     if config.platform is Platform.AWS and "kubernetes" in stated:
         for key in ("kubeconfig", "context"):
             if getattr(config.kubernetes, key) is not None:

@@ -38,6 +38,8 @@ SUBNET_ID = r"^subnet-[0-9a-f]{8,17}$"
 AZ_NAME = r"^[a-z]{2}-[a-z]+-\d[a-z]$"
 ENVIRONMENT = r"^(production|staging|development)$"
 MODEL_ID = r"^[^-\s]\S*$"
+K8S_VERSION = r"^1\.\d{2}$"
+IAM_PRINCIPAL_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 ABS_PATH = r"^/[^\s]*$"
 LABEL_KEY = r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
@@ -46,6 +48,8 @@ HTTP_URL = r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$"
 PATTERN_HINTS: dict[str, str] = {
     DNS_LABEL: "must be a lowercase DNS label: a-z, 0-9 and '-', starting with a letter, at most 32 characters",
     NO_SPACE: "must be a non-empty value without spaces",
+    K8S_VERSION: "must be a Kubernetes minor version such as 1.33",
+    IAM_PRINCIPAL_ARN: "must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-admins",
     MODEL_ID: "must be a model id without spaces, not starting with '-' (a Hugging Face id such as org/model)",
     IMAGE_REF: "must be an image reference such as vllm/vllm-openai:v0.33.0",
     CLI_ARG: "must be a vLLM flag such as --enable-chunked-prefill or --flag=value",
@@ -301,6 +305,20 @@ class RoutingConfig(ConfigModel):
     session_header: Annotated[str, Field(pattern=HEADER_NAME)] = "x-session-id"
 
 
+def _valid_cidrs(cidrs: list[str]) -> list[str]:
+    bad = []
+    for index, cidr in enumerate(cidrs):
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            bad.append(str(index))
+    if bad:
+        raise ValueError(
+            f"entry {', '.join(bad)} is not a network in CIDR notation (for example 203.0.113.0/24, host bits 0)"
+        )
+    return cidrs
+
+
 class TlsMode(StrEnum):
     """Certificates for the single host: a public ACME certificate or Caddy's internal CA."""
 
@@ -321,20 +339,7 @@ class HostConfig(ConfigModel):
     availability_zone: Annotated[str | None, Field(pattern=AZ_NAME)] = None
     recover_on_failure: bool = True
 
-    @field_validator("allowed_cidrs")
-    @classmethod
-    def _cidrs(cls, cidrs: list[str]) -> list[str]:
-        bad = []
-        for index, cidr in enumerate(cidrs):
-            try:
-                ipaddress.ip_network(cidr, strict=True)
-            except ValueError:
-                bad.append(str(index))
-        if bad:
-            raise ValueError(
-                f"entry {', '.join(bad)} is not a network in CIDR notation (for example 203.0.113.0/24, host bits 0)"
-            )
-        return cidrs
+    _allowed_cidrs = field_validator("allowed_cidrs")(_valid_cidrs)
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -434,6 +439,54 @@ class MonitoringConfig(ConfigModel):
     runbook_url: Annotated[str, Field(min_length=1, pattern=NO_SPACE)] = "docs/runbook.md"
 
 
+class GpuAmiType(StrEnum):
+    """EKS-optimised NVIDIA AMIs for managed GPU node groups."""
+
+    AL2023_NVIDIA = "AL2023_x86_64_NVIDIA"
+    BOTTLEROCKET_NVIDIA = "BOTTLEROCKET_x86_64_NVIDIA"
+
+
+class EksConfig(ConfigModel):
+    """The EKS cluster llmscale builds on platform aws for the multi-gpu and enterprise tiers."""
+
+    kubernetes_version: Annotated[str, Field(pattern=K8S_VERSION)] = "1.33"
+    zones: list[Annotated[str, Field(pattern=AZ_NAME)]] = []
+    zone_count: Annotated[int, Field(ge=1, le=6)] = 2
+    vpc_cidr: str = "10.60.0.0/16"
+    admin_principal_arns: list[Annotated[str, Field(pattern=IAM_PRINCIPAL_ARN)]] = []
+    public_access_cidrs: list[str] = ["0.0.0.0/0"]
+    system_instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE)] = "m7i.large"
+    system_nodes: Annotated[int, Field(ge=1, le=10)] = 2
+    gpu_ami_type: GpuAmiType = GpuAmiType.AL2023_NVIDIA
+    gpu_disk_gb: Annotated[int | None, Field(ge=50, le=16_384)] = None
+    headroom_nodes: Annotated[int, Field(ge=0, le=50)] = 1
+    scale_up_lead_minutes: Annotated[int, Field(ge=0, le=240)] = 30
+
+    _public_access_cidrs = field_validator("public_access_cidrs")(_valid_cidrs)
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc(cls, cidr: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError:
+            raise ValueError("must be an IPv4 network such as 10.60.0.0/16") from None
+        if not 16 <= network.prefixlen <= 20:
+            raise ValueError("must be between /16 and /20: each zone needs a large private subnet for pods")
+        return cidr
+
+    @model_validator(mode="after")
+    def _zones_match(self) -> EksConfig:
+        if self.zones and len(self.zones) != len(set(self.zones)):
+            raise ValueError("zones: names a zone twice")
+        return self
+
+    @property
+    def zone_total(self) -> int:
+        """Zones the cluster spans: the listed ones, else `zoneCount`."""
+        return len(self.zones) or self.zone_count
+
+
 class StackConfig(ConfigModel):
     """The whole `llmscale:` namespace of one stack, after tier presets are applied."""
 
@@ -450,6 +503,7 @@ class StackConfig(ConfigModel):
     gateway: GatewayConfig = GatewayConfig()
     autoscaling: AutoscalingConfig = AutoscalingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    eks: EksConfig = EksConfig()
     environment: Annotated[str, Field(pattern=ENVIRONMENT)] = "production"
     api_keys: SecretStr | None = None
     hf_token: SecretStr | None = None

@@ -31,6 +31,7 @@ PRESETS: dict[Tier, dict[str, Any]] = {
     },
     Tier.ENTERPRISE: {
         "kubernetes": {"topologySpread": True},
+        "eks": {"zoneCount": 3, "headroomNodes": 2},
         "gateway": {"rateLimitRequestsPerMinute": 600},
         "modelDefaults": {"minReplicas": 3, "maxReplicas": 12, "maxNumSeqs": 128, "maxModelLen": 8192},
         "gpu": {"instanceType": "g6e.2xlarge"},

@@ -1,0 +1,273 @@
+"""The EKS cluster of the multi-gpu and enterprise tiers: control plane, node pools, add-ons, and the
+Kubernetes provider the serving layer deploys through."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from llmscale import iam
+from llmscale.config.models import GpuAmiType, StackConfig
+from llmscale.eks_plan import (
+    CONTROL_PLANE_LOGS,
+    GPU_LABEL,
+    GPU_TAINT_KEY,
+    autoscaler_tags,
+    gpu_disk_gib,
+    gpu_node_groups,
+    pod_identity_trust_policy,
+)
+
+NODE_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+)
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+
+
+def kubeconfig(cluster_name: str, endpoint: str, certificate: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token`: no long-lived credentials in the state."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate}}
+            ],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+class EksCluster(pulumi.ComponentResource):
+    """An EKS cluster ready for GPU serving.
+
+    API authentication mode with access entries (the deploying principal is cluster admin, plus the configured
+    admins), secrets envelope-encrypted with a dedicated KMS key, all control-plane logs, managed add-ons
+    (VPC CNI, CoreDNS, kube-proxy, Pod Identity agent, EBS CSI driver through Pod Identity), a small CPU system
+    pool for add-ons and GPU node groups (NVIDIA AMI, GPU label and NoSchedule taint, node auto-repair,
+    cluster-autoscaler tags so that empty groups scale from zero). `provider` deploys into the cluster only
+    once the nodes and add-ons are ready.
+    """
+
+    cluster_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    node_role_arn: pulumi.Output[str]
+    provider: k8s.Provider
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        config: StackConfig,
+        region: str,
+        private_subnet_ids: list[pulumi.Input[str]],
+        public_subnet_ids: list[pulumi.Input[str]],
+        tags: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llmscale:index:EksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        eks = config.eks
+
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster",
+            assume_role_policy=iam.assume_role_policy("eks.amazonaws.com"),
+            description="EKS control plane of the llmscale cluster",
+            tags=tags,
+            opts=child,
+        )
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster-policy",
+            role=cluster_role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+            opts=child,
+        )
+        secrets_key = aws.kms.Key(
+            f"{name}-secrets",
+            description=f"Envelope encryption of the Kubernetes Secrets of {name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=child,
+        )
+        cluster = aws.eks.Cluster(
+            f"{name}-cluster",
+            version=eks.kubernetes_version,
+            role_arn=cluster_role.arn,
+            vpc_config={
+                "subnet_ids": [*private_subnet_ids, *public_subnet_ids],
+                "endpoint_private_access": True,
+                "endpoint_public_access": True,
+                "public_access_cidrs": eks.public_access_cidrs,
+            },
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            encryption_config={"provider": {"key_arn": secrets_key.arn}, "resources": ["secrets"]},
+            enabled_cluster_log_types=CONTROL_PLANE_LOGS,
+            # Managed add-ons below replace the self-managed defaults.
+            bootstrap_self_managed_addons=False,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy]),
+        )
+        for index, principal in enumerate(eks.admin_principal_arns):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{index}", cluster_name=cluster.name, principal_arn=principal, tags=tags, opts=child
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{index}",
+                cluster_name=cluster.name,
+                principal_arn=principal,
+                policy_arn=CLUSTER_ADMIN_POLICY,
+                access_scope={"type": "cluster"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+            )
+
+        node_role = aws.iam.Role(
+            f"{name}-node",
+            assume_role_policy=iam.assume_role_policy("ec2.amazonaws.com"),
+            description="Nodes of the llmscale cluster",
+            tags=tags,
+            opts=child,
+        )
+        node_policies = [
+            aws.iam.RolePolicyAttachment(f"{name}-node-{arn.rsplit('/', 1)[1]}", role=node_role.name, policy_arn=arn,
+                                         opts=child)
+            for arn in NODE_POLICIES
+        ]  # fmt: skip
+
+        pod_identity = aws.eks.Addon(
+            f"{name}-eks-pod-identity-agent",
+            cluster_name=cluster.name,
+            addon_name="eks-pod-identity-agent",
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tags,
+            opts=child,
+        )
+        networking = [
+            aws.eks.Addon(
+                f"{name}-{addon}",
+                cluster_name=cluster.name,
+                addon_name=addon,
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                tags=tags,
+                # Nodes only become Ready with the CNI; kube-proxy runs on them too.
+                opts=child,
+            )
+            for addon in ("vpc-cni", "kube-proxy")
+        ]
+        system_pool = aws.eks.NodeGroup(
+            f"{name}-system",
+            cluster_name=cluster.name,
+            node_role_arn=node_role.arn,
+            subnet_ids=private_subnet_ids,
+            ami_type="AL2023_x86_64_STANDARD",
+            instance_types=[eks.system_instance_type],
+            scaling_config={"min_size": eks.system_nodes, "max_size": eks.system_nodes + 2,
+                            "desired_size": eks.system_nodes},
+            labels={"llmscale.io/node-pool": "system"},
+            update_config={"max_unavailable": 1},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, *networking]),
+        )  # fmt: skip
+        coredns = aws.eks.Addon(
+            f"{name}-coredns",
+            cluster_name=cluster.name,
+            addon_name="coredns",
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tags,
+            # CoreDNS pods need a node to run on before the add-on reports healthy.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[system_pool]),
+        )
+        ebs_role = aws.iam.Role(
+            f"{name}-ebs-csi",
+            assume_role_policy=pod_identity_trust_policy(),
+            description="EBS CSI driver of the llmscale cluster (Pod Identity)",
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(f"{name}-ebs-csi", role=ebs_role.name, policy_arn=EBS_CSI_POLICY, opts=child)
+        ebs = aws.eks.Addon(
+            f"{name}-aws-ebs-csi-driver",
+            cluster_name=cluster.name,
+            addon_name="aws-ebs-csi-driver",
+            pod_identity_associations=[{"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}],
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[pod_identity, system_pool]),
+        )
+
+        gpu_groups = []
+        disk = gpu_disk_gib(config)
+        for plan in gpu_node_groups(config):
+            gpu_groups.append(
+                aws.eks.NodeGroup(
+                    f"{name}-{plan.name}",
+                    cluster_name=cluster.name,
+                    node_role_arn=node_role.arn,
+                    subnet_ids=[private_subnet_ids[i] for i in plan.zone_indexes],
+                    ami_type=str(eks.gpu_ami_type),
+                    instance_types=[config.gpu.instance_type],
+                    disk_size=disk,
+                    scaling_config={"min_size": plan.min_size, "max_size": plan.max_size,
+                                    "desired_size": plan.desired_size},
+                    labels={GPU_LABEL: "true", "llmscale.io/node-pool": "gpu"},
+                    # Only pods that tolerate the taint (vLLM, GPU daemons) land on GPU nodes.
+                    taints=[{"key": GPU_TAINT_KEY, "value": "true", "effect": "NO_SCHEDULE"}],
+                    # Replace nodes whose GPU fails health checks.
+                    node_repair_config={"enabled": True},
+                    update_config={"max_unavailable": 1},
+                    tags={**tags, **autoscaler_tags(name, config.gpu.gpus)},
+                    # The cluster autoscaler owns the current size.
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        depends_on=[*node_policies, *networking],
+                        ignore_changes=["scalingConfig.desiredSize"],
+                    ),
+                )
+            )  # fmt: skip
+
+        self.cluster_name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.node_role_arn = node_role.arn
+        config_text = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
+            lambda parts: kubeconfig(parts[0], parts[1], parts[2], region)
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=config_text,
+            # Nothing deploys into the cluster before its nodes and add-ons are there.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[system_pool, *gpu_groups, coredns, ebs, pod_identity, *networking]
+            ),
+        )
+        self.register_outputs(
+            {"clusterName": self.cluster_name, "endpoint": self.endpoint, "nodeRoleArn": self.node_role_arn}
+        )
+
+
+def bottlerocket(config: StackConfig) -> bool:
+    """Bottlerocket's NVIDIA variants carry the device plugin; AL2023's carry only the driver."""
+    return config.eks.gpu_ami_type is GpuAmiType.BOTTLEROCKET_NVIDIA

@@ -1,0 +1,134 @@
+"""EKS sizing decisions as pure functions: GPU node groups per zone, their bounds, labels, taints and the
+cluster-autoscaler tags that let a group scale from zero."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+from llmscale.config.models import StackConfig, Tier
+from llmscale.model_size import host_disk_gib
+
+GPU_LABEL = "nvidia.com/gpu.present"
+GPU_TAINT_KEY = "nvidia.com/gpu"
+CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+MANAGED_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver")
+
+
+@dataclass(frozen=True)
+class NodeGroupPlan:
+    """One managed GPU node group: the zones it may use and its size bounds."""
+
+    name: str
+    zone_indexes: tuple[int, ...]
+    min_size: int
+    max_size: int
+    desired_size: int
+
+
+def max_gpus(config: StackConfig) -> int:
+    """GPUs the profiles can use at their largest, canaries included."""
+    return sum((p.max_replicas + (p.canary.replicas if p.canary else 0)) * p.gpus_per_replica for p in config.models)
+
+
+def min_gpus(config: StackConfig) -> int:
+    """GPUs the profiles keep during active hours."""
+    return sum(p.min_replicas * p.gpus_per_replica for p in config.models)
+
+
+def gpu_node_groups(config: StackConfig) -> list[NodeGroupPlan]:
+    """The GPU node groups of the cluster and their bounds.
+
+    The maximum covers every profile at its maximum plus `eks.headroomNodes` spare nodes (N+2 on enterprise).
+    With a night schedule whose floor is zero the minimum is zero: the autoscaler removes idle GPU nodes at
+    night and adds them back when the morning cron floor makes pods pending. Enterprise gets one group per zone,
+    so the autoscaler can balance zones; multi-gpu one group over all zones.
+    """
+    per_node = config.gpu.gpus
+    zones = config.eks.zone_total
+    max_nodes = math.ceil(max_gpus(config) / per_node) + config.eks.headroom_nodes
+    night_floor_zero = config.schedule.enabled and config.schedule.off_hours_min_replicas == 0
+    min_nodes = 0 if night_floor_zero else math.ceil(min_gpus(config) / per_node)
+    if config.tier is Tier.ENTERPRISE:
+        per_zone_max = math.ceil(max_nodes / zones)
+        per_zone_min = math.ceil(min_nodes / zones)
+        return [
+            NodeGroupPlan(f"gpu-{index}", (index,), per_zone_min, max(per_zone_max, per_zone_min, 1), per_zone_min)
+            for index in range(zones)
+        ]
+    return [NodeGroupPlan("gpu", tuple(range(zones)), min_nodes, max(max_nodes, min_nodes, 1), min_nodes)]
+
+
+def gpu_disk_gib(config: StackConfig) -> int:
+    """Root disk of a GPU node: images plus the largest profile's weights, twice (download and cache)."""
+    if config.eks.gpu_disk_gb is not None:
+        return config.eks.gpu_disk_gb
+    return max(host_disk_gib(profile, None) for profile in config.models)
+
+
+def autoscaler_tags(cluster_name: str, gpus_per_node: int) -> dict[str, str]:
+    """Tags the cluster autoscaler discovers a node group by, and that describe its nodes while it has none.
+
+    Without the node-template tags an empty GPU group cannot be scaled up: the autoscaler would not know that
+    its nodes carry GPUs, the GPU label and the GPU taint.
+    """
+    return {
+        "k8s.io/cluster-autoscaler/enabled": "true",
+        f"k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+        f"k8s.io/cluster-autoscaler/node-template/label/{GPU_LABEL}": "true",
+        f"k8s.io/cluster-autoscaler/node-template/taint/{GPU_TAINT_KEY}": "true:NoSchedule",
+        "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": str(gpus_per_node),
+    }
+
+
+def autoscaler_policy(cluster_name: str) -> str:
+    """IAM policy of the cluster autoscaler: describe anything, resize only groups tagged for this cluster."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "autoscaling:DescribeAutoScalingGroups",
+                        "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DescribeLaunchConfigurations",
+                        "autoscaling:DescribeScalingActivities",
+                        "autoscaling:DescribeTags",
+                        "ec2:DescribeImages",
+                        "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplateVersions",
+                        "ec2:GetInstanceTypesFromInstanceRequirements",
+                        "eks:DescribeNodegroup",
+                    ],
+                    # Describe calls cannot be scoped to resources in IAM.
+                    "Resource": "*",
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
+                    },
+                },
+            ],
+        }
+    )
+
+
+def pod_identity_trust_policy() -> str:
+    """Trust policy of a role assumed through EKS Pod Identity."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "pods.eks.amazonaws.com"},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }
+            ],
+        }
+    )
