@@ -15,6 +15,22 @@ from llmscale.config.models import StackConfig
 SETTINGS_TYPE = "llmscale:index:StackSettings"
 
 
+def sizing_summary(config: StackConfig) -> dict[str, Any]:
+    """What the capacity planner says the declared peak needs, or why it cannot say."""
+    from llmscale.sizing import SizingError, size_for_stack
+
+    try:
+        result = size_for_stack(config).to_json()
+    except SizingError as error:
+        return {"error": str(error)}
+    return {
+        "gpusNeeded": result["gpusNeeded"],
+        "gpusToProvision": result["gpusToProvision"],
+        "basis": result["source"]["basis"],
+        "bandwidthEstimate": result["source"]["bandwidthEstimate"],
+    }
+
+
 def stack_settings(config: StackConfig) -> dict[str, Any]:
     """A plain summary of the config: no secrets, only what rules compare resources against."""
     return {
@@ -26,6 +42,8 @@ def stack_settings(config: StackConfig) -> dict[str, Any]:
         "load": config.load.model_dump(by_alias=True),
         "schedule": config.schedule.model_dump(by_alias=True),
         "gpusPerNode": config.gpu.gpus,
+        "instanceType": config.gpu.instance_type,
+        "sizing": sizing_summary(config),
         "rateLimitRequestsPerMinute": config.gateway.rate_limit_requests_per_minute,
         "models": [
             {

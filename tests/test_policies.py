@@ -36,7 +36,8 @@ POLICY = {policy.name: policy for policy in POLICIES}
 M, A, D = Enforcement.MANDATORY, Enforcement.ADVISORY, Enforcement.DISABLED
 
 # Findings the example stacks may have, by policy: none (the stacks generate their monitoring).
-KNOWN_ON_EXAMPLES: dict[str, set[str]] = {}
+# The example on-prem stack runs L40S GPUs, for which the planner has only a bandwidth estimate: it warns.
+KNOWN_ON_EXAMPLES: dict[str, set[str]] = {"gpu-headroom-estimate": {"onprem"}}
 MONITORING_KINDS = ("PodMonitor", "ServiceMonitor", "PrometheusRule")
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -828,6 +829,8 @@ EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
     "slo-declared": (A, M, M),
     "request-limits": (M, M, M),
     "autoscaling-bounds": (M, M, M),
+    "gpu-headroom": (D, M, M),
+    "gpu-headroom-estimate": (D, A, A),
     "monitoring": (M, M, M),
     "night-schedule": (A, A, A),
     "gpu-taints": (A, A, A),
@@ -986,3 +989,40 @@ def test_plan_with_advisory_violations_only_exits_0(tmp_path: Path) -> None:
 def test_plan_documents_carry_the_violations_of_their_inventory(inventories: dict[str, Inventory], stack: str) -> None:
     document = plan_document(run_program(load_stack(stack), llmscale.program.main))
     assert document["violations"] == [v.as_dict() for v in evaluate(inventories[stack])]
+
+
+# --- GPU headroom ----------------------------------------------------------------------------------------
+
+
+MEASURED = {"gpusNeeded": 8, "gpusToProvision": 10, "basis": "measured", "bandwidthEstimate": False}
+
+
+@fires("gpu-headroom")
+def test_gpu_headroom_fires_when_the_profiles_cannot_reach_needed_plus_headroom(onprem: Inventory) -> None:
+    # onprem: chat 4 × 1 GPU + analysis 3 × 2 GPUs = 10 GPUs at most.
+    short = with_settings(onprem, sizing={**MEASURED, "gpusNeeded": 9, "gpusToProvision": 11})
+    assert messages("gpu-headroom", short) == [
+        "the profiles can use at most 10 GPUs; the declared peak of 150 users needs 9, 11 with headroom; "
+        "raise maxReplicas or lower the declared load"
+    ]
+    assert findings("gpu-headroom-estimate", short) == []
+
+
+def test_gpu_headroom_passes_when_maximum_covers_headroom(onprem: Inventory) -> None:
+    assert findings("gpu-headroom", with_settings(onprem, sizing=MEASURED)) == []
+
+
+@fires("gpu-headroom-estimate")
+def test_gpu_headroom_estimate_warns_instead_and_says_why(onprem: Inventory) -> None:
+    estimate = with_settings(onprem, sizing={**MEASURED, "gpusToProvision": 12, "bandwidthEstimate": True})
+    (message,) = messages("gpu-headroom-estimate", estimate)
+    assert "12 with headroom (a memory-bandwidth estimate: calibrate with `vllm bench serve`)" in message
+    assert findings("gpu-headroom", estimate) == []
+
+
+def test_gpu_headroom_reports_a_stack_it_cannot_size(onprem: Inventory) -> None:
+    unsized = with_settings(onprem, sizing={"error": "model x: cannot tell its size from the name"})
+    assert messages("gpu-headroom-estimate", unsized) == [
+        "the capacity planner cannot size this stack: model x: cannot tell its size from the name"
+    ]
+    assert findings("gpu-headroom", unsized) == []

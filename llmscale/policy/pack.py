@@ -50,6 +50,10 @@ POLICIES: list[Policy] = [
         {"single-gpu": ADVISORY, "multi-gpu": MANDATORY, "enterprise": MANDATORY},
     ),
     Policy("request-limits", slo.request_limits.__doc__ or "", slo.request_limits, everywhere(MANDATORY)),
+    Policy("gpu-headroom", slo.gpu_headroom.__doc__ or "", slo.gpu_headroom, clustered(MANDATORY)),
+    Policy(
+        "gpu-headroom-estimate", slo.gpu_headroom_estimate.__doc__ or "", slo.gpu_headroom_estimate, clustered(ADVISORY)
+    ),
     Policy("autoscaling-bounds", slo.autoscaling_bounds.__doc__ or "", slo.autoscaling_bounds, everywhere(MANDATORY)),
     Policy("monitoring", slo.monitoring.__doc__ or "", slo.monitoring, everywhere(MANDATORY)),
     Policy("night-schedule", hygiene.night_schedule.__doc__ or "", hygiene.night_schedule, everywhere(ADVISORY)),

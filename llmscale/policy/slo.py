@@ -59,6 +59,42 @@ def _targets(policy_record, route_name: str) -> bool:
     return any(ref.get("kind") == "HTTPRoute" and ref.get("name") == route_name for ref in refs)
 
 
+def _capacity(inventory: Inventory) -> int:
+    return sum(
+        int(p.get("maxReplicas", 0)) * int(p.get("gpusPerReplica", 1)) for p in inventory.settings.get("models") or []
+    )
+
+
+def _headroom(inventory: Inventory, *, estimates: bool) -> Iterator[Finding]:
+    sizing = inventory.settings.get("sizing") or {}
+    if "error" in sizing:
+        if estimates:
+            yield Finding(f"the capacity planner cannot size this stack: {sizing['error']}")
+        return
+    if "gpusToProvision" not in sizing or bool(sizing.get("bandwidthEstimate")) != estimates:
+        return
+    capacity, needed, provision = _capacity(inventory), sizing["gpusNeeded"], sizing["gpusToProvision"]
+    if capacity < provision:
+        basis = " (a memory-bandwidth estimate: calibrate with `vllm bench serve`)" if estimates else ""
+        yield Finding(
+            f"the profiles can use at most {capacity} GPUs; the declared peak of "
+            f"{inventory.settings.get('load', {}).get('peakConcurrentUsers')} users needs {needed}, "
+            f"{provision} with headroom{basis}; raise maxReplicas or lower the declared load"
+        )
+
+
+def gpu_headroom(inventory: Inventory) -> Iterator[Finding]:
+    """Maximum GPUs cover the declared peak plus headroom ("if you need 8 GPUs, provision 10"), by the capacity
+    planner's measured or calibrated figures."""
+    return _headroom(inventory, estimates=False)
+
+
+def gpu_headroom_estimate(inventory: Inventory) -> Iterator[Finding]:
+    """The same headroom check where the planner only has a memory-bandwidth estimate for the GPU: a warning,
+    since an estimate should not block a deployment."""
+    return _headroom(inventory, estimates=True)
+
+
 def autoscaling_bounds(inventory: Inventory) -> Iterator[Finding]:
     """Scaling bounds make sense: min <= max, and the largest replica fits a GPU node."""
     for record in inventory.kubernetes("ScaledObject"):

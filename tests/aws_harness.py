@@ -1,0 +1,173 @@
+"""A small harness that runs AWS components under Pulumi's mock runtime, without a stack config.
+
+It reuses the project's recorder (every registration with its inputs, parent, provider and dependencies) but,
+unlike the offline plan, answers data-source invokes with canned values and gives resources plausible computed
+outputs (ids, ARNs, bucket names), and runs in update mode so `apply` callbacks run and can fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from llmscale.plan.recorder import RecordedInvoke, RecordedResource, RecordingMocks, RecordingMonitor
+
+PROJECT = "llmscale"
+STACK = "t"
+ACCOUNT = "123456789012"
+DEFAULT_REGION = "eu-west-1"
+
+InvokeAnswer = Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
+
+
+def _service(type_: str) -> str:
+    """`aws:s3/bucket:Bucket` -> `s3`."""
+    return type_.split(":", 2)[1].split("/", 1)[0]
+
+
+class AwsMocks(RecordingMocks):
+    """Recording mocks with canned invoke answers and computed outputs shaped like AWS's."""
+
+    def __init__(self, invokes: Mapping[str, InvokeAnswer] | None = None) -> None:
+        super().__init__()
+        self.answers = dict(invokes or {})
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        _, state = super().new_resource(args)
+        name, type_ = args.name, args.typ
+        region = state.get("region") or DEFAULT_REGION
+        if type_.startswith("pulumi:providers:"):
+            return f"{name}-id", state
+        state.setdefault("arn", f"arn:aws:{_service(type_)}:{region}:{ACCOUNT}:{name}")
+        if type_ == "aws:s3/bucket:Bucket":
+            bucket = state.get("bucket") or f"{state['bucketPrefix']}20250101000000000000000001"
+            state.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}")
+            return bucket, state
+        if type_ == "aws:kms/key:Key":
+            state["arn"] = f"arn:aws:kms:{region}:{ACCOUNT}:key/{name}"
+        elif type_ == "aws:iam/role:Role":
+            state.update(arn=f"arn:aws:iam::{ACCOUNT}:role/{name}", name=name)
+        elif type_ == "aws:ec2/eip:Eip":
+            state["allocationId"] = f"eipalloc-{name}"
+        elif type_ == "aws:route53/record:Record":
+            state["fqdn"] = state.get("name")
+        return f"{name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        super().call(args)
+        answer = self.answers.get(args.token, {})
+        return dict(answer(dict(args.args)) if callable(answer) else answer)
+
+
+class AwsMonitor(RecordingMonitor):
+    """The recording monitor, but invokes return the mocks' answers instead of unknown."""
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        return mocks.MockMonitor.Invoke(self, request)
+
+
+@dataclass
+class Run:
+    """What a program registered, the invokes it made, and the values it returned (resolved)."""
+
+    resources: list[RecordedResource]
+    invokes: list[RecordedInvoke]
+    values: dict[str, Any]
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        """Resources of one type, in registration order."""
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> RecordedResource:
+        """The only resource of a type (and name), or a failed assertion listing what was found."""
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_} {name or ''}, got {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> RecordedResource:
+        """The resource of a given name (any type other than the component)."""
+        found = [r for r in self.resources if r.name == name and r.custom]
+        assert len(found) == 1, f"expected one resource named {name}, got {[r.type for r in found]}"
+        return found[0]
+
+    def urn_of(self, name: str) -> str:
+        """The URN of a resource, by name (components included)."""
+        [urn] = [r.urn for r in self.resources if r.name == name]
+        return urn
+
+
+def _resolve(value: Any) -> Any:
+    output = pulumi.Output.from_input(value)
+    return _sync_await(output.future()) if _sync_await(output.is_known()) else None
+
+
+def run(
+    program: Callable[[], Mapping[str, Any] | None],
+    *,
+    invokes: Mapping[str, InvokeAnswer] | None = None,
+    offline_plan: bool = False,
+) -> Run:
+    """Run `program` under mocks; it may return a mapping of values (Outputs) to resolve for the test.
+
+    By default in update mode, with invokes answered from `invokes`. With `offline_plan`, exactly as
+    `llmscale plan` runs it: preview mode, every invoke result and computed output unknown.
+    Exceptions raised by the program or inside its `apply` callbacks propagate.
+    """
+    recording = RecordingMocks() if offline_plan else AwsMocks(invokes)
+    monitor = RecordingMonitor(recording) if offline_plan else AwsMonitor(recording)
+    preview = offline_plan
+    try:
+        callers_loop: asyncio.AbstractEventLoop | None = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        callers_loop = None
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    returned: dict[str, Any] = {}
+
+    def wrapped() -> None:
+        returned.update(program() or {})
+
+    try:
+        runtime_settings.reset_options(project=PROJECT, stack=STACK, preview=preview)
+        runtime_config.set_all_config({}, [])
+        pulumi.runtime.set_mocks(recording, project=PROJECT, stack=STACK, preview=preview, monitor=monitor)
+        _sync_await(run_pulumi_func(wrapped))
+        values = {key: _resolve(value) for key, value in returned.items()}
+    finally:
+        asyncio.set_event_loop(callers_loop)
+        loop.close()
+    return Run(resources=monitor.recorded, invokes=recording.invokes, values=values)
+
+
+def policy_statements(document: str | dict[str, Any]) -> list[dict[str, Any]]:
+    """The statements of an IAM or bucket policy document (JSON text or parsed)."""
+    parsed = json.loads(document) if isinstance(document, str) else document
+    statement = parsed["Statement"]
+    return statement if isinstance(statement, list) else [statement]
+
+
+def as_list(value: Any) -> list[Any]:
+    """IAM allows one value or a list wherever a list is allowed."""
+    return value if isinstance(value, list) else [value]
+
+
+def allows_everything(document: str | dict[str, Any]) -> bool:
+    """Whether any Allow statement grants `*` (or a whole service) on `*`."""
+    for statement in policy_statements(document):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = as_list(statement.get("Action", []))
+        resources = as_list(statement.get("Resource", []))
+        if any(a == "*" or a.endswith(":*") for a in actions) and "*" in resources:
+            return True
+    return False
