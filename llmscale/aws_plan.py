@@ -81,8 +81,9 @@ def select_zones(
     chosen = sorted(candidates)[:count]
     if len(chosen) < count:
         what = f"offering {instance_type}" if instance_type else "available"
+        found = ", ".join(sorted(candidates)) or "none"
         raise ValueError(
-            f"the region has {len(candidates)} availability zone(s) {what} ({', '.join(sorted(candidates)) or 'none'}), "
+            f"the region has {len(candidates)} availability zone(s) {what} ({found}), "
             f"{count} are needed: lower the zone count, pick another region or instance type, or name the zones"
         )
     return chosen
@@ -366,7 +367,7 @@ def failover_records(record_name: str, primary: EndpointKind, secondary: Endpoin
     records = []
     for role, kind in (("PRIMARY", primary), ("SECONDARY", secondary)):
         helper = f"{role.lower()}.{name}" if record_type == "CNAME" and kind == "ip" else None
-        records.append(FailoverRecord(role, role.lower(), kind, record_type, helper))  # type: ignore[arg-type]
+        records.append(FailoverRecord(role, "failover", kind, record_type, helper))  # type: ignore[arg-type]
     return records
 
 

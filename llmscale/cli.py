@@ -16,6 +16,7 @@ import typer
 
 from llmscale import __version__
 from llmscale.commands.diff import register as register_diff
+from llmscale.commands.new import register as register_new
 from llmscale.commands.preflight import register as register_preflight
 from llmscale.commands.size import register as register_size
 from llmscale.config.errors import ConfigError
@@ -156,6 +157,7 @@ def render(
 register_preflight(app)
 register_diff(app)
 register_size(app)
+register_new(app)
 
 
 def main() -> None:

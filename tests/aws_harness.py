@@ -94,15 +94,9 @@ class Run:
         assert len(found) == 1, f"expected one {type_} {name or ''}, got {[r.name for r in found]}"
         return found[0]
 
-    def named(self, name: str) -> RecordedResource:
-        """The resource of a given name (any type other than the component)."""
-        found = [r for r in self.resources if r.name == name and r.custom]
-        assert len(found) == 1, f"expected one resource named {name}, got {[r.type for r in found]}"
-        return found[0]
-
-    def urn_of(self, name: str) -> str:
-        """The URN of a resource, by name (components included)."""
-        [urn] = [r.urn for r in self.resources if r.name == name]
+    def urn_of(self, name: str, type_: str | None = None) -> str:
+        """The URN of a resource, by name (components included) and, where names are shared, type."""
+        [urn] = [r.urn for r in self.resources if r.name == name and type_ in (None, r.type)]
         return urn
 
 

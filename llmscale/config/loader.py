@@ -146,18 +146,26 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str], set[str]]:
     source = _display(path)
     if not path.is_file():
         raise ConfigError(
-            source, [Problem("file", "no such stack file; copy one of the examples in stacks/ to start a new stack")]
+            source,
+            [Problem("file", "no such stack file; run `llmscale new NAME` or copy one of the examples in stacks/")],
         )
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(source, [Problem("file", f"cannot be read ({error.__class__.__name__})")]) from None
+    return read_stack_text(text, source)
+
+
+def read_stack_text(text: str, source: str) -> tuple[dict[str, Any], set[str], set[str]]:
+    """`read_stack_file` for text already in hand (a stack file about to be written, say)."""
+    try:
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "file"
         raise ConfigError(
             source, [Problem(where, f"not valid YAML ({getattr(error, 'problem', 'parse error')})")]
         ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(source, [Problem("file", f"cannot be read ({error.__class__.__name__})")]) from None
     if document is None:
         document = {}
     if not isinstance(document, dict):
