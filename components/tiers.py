@@ -57,4 +57,45 @@ def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[s
             "baseUrls": serving.base_urls,
             "models": pulumi.Output.from_input([p.name for p in config.models]),
         }
+    if config.tier in (Tier.MULTI_GPU, Tier.ENTERPRISE) and config.platform is Platform.AWS:
+        from components.aws.cluster_autoscaler import ClusterAutoscaler
+        from components.aws.eks import EksCluster
+        from components.aws.network import Network
+        from components.k8s.serving import ServingLayer
+
+        assert region is not None  # required by config validation on platform aws
+        network = Network(
+            f"{stack}-net",
+            cidr=config.eks.vpc_cidr,
+            zone_count=config.eks.zone_total,
+            instance_type=config.gpu.instance_type,
+            zones=config.eks.zones or None,
+            # Enterprise: a zone outage must not cut the other zones off the internet.
+            nat_per_zone=config.tier is Tier.ENTERPRISE,
+            cluster_name=stack,
+            tags=tags,
+        )
+        cluster = EksCluster(
+            f"{stack}-eks",
+            config=config,
+            cluster_name=stack,
+            region=region,
+            private_subnet_ids=network.private_subnet_ids,
+            public_subnet_ids=network.public_subnet_ids,
+            tags=tags,
+        )
+        ClusterAutoscaler(
+            f"{stack}-autoscaler",
+            cluster_name=cluster.cluster_name,
+            region=region,
+            provider=cluster.provider,
+            tags=tags,
+        )
+        serving = ServingLayer(stack, config=config, provider=cluster.provider)
+        return {
+            "endpoint": serving.endpoint,
+            "baseUrls": serving.base_urls,
+            "clusterName": cluster.cluster_name,
+            "models": pulumi.Output.from_input([p.name for p in config.models]),
+        }
     raise UnsupportedTierError(f"tier {config.tier} on platform {config.platform} is not built by this version yet")

@@ -60,3 +60,22 @@ def eventbridge_expressions(schedule: ScheduleConfig) -> tuple[str, str]:
     start = f"cron({window.start_minute} {window.start_hour} ? * {_aws_days(window.start_days)} *)"
     stop = f"cron({window.end_minute} {window.end_hour} ? * {_aws_days(window.end_days)} *)"
     return start, stop
+
+
+def with_lead_time(schedule: ScheduleConfig, minutes: int) -> ScheduleConfig:
+    """The schedule with its window opening `minutes` earlier (on the previous day when that crosses midnight).
+
+    Capacity that takes time to arrive (GPU nodes, then model loading) is asked for ahead of the active hours,
+    so that it is serving when they start.
+    """
+    hours, mins = _clock(schedule.start)
+    start = hours * 60 + mins - minutes
+    days = list(schedule.days)
+    if start < 0:
+        start += 24 * 60
+        days = [DAYS[(DAYS.index(day) - 1) % 7] for day in days]
+    text = f"{start // 60:02d}:{start % 60:02d}"
+    if minutes <= 0 or text == schedule.end:
+        return schedule
+    # The end stays on the original days: a window that now crosses midnight ends on the following day.
+    return schedule.model_copy(update={"start": text, "days": sorted(days, key=DAYS.index)})

@@ -79,9 +79,10 @@ class EksCluster(pulumi.ComponentResource):
         name: str,
         *,
         config: StackConfig,
+        cluster_name: str,
         region: str,
-        private_subnet_ids: list[pulumi.Input[str]],
-        public_subnet_ids: list[pulumi.Input[str]],
+        private_subnet_ids: pulumi.Output[list[str]],
+        public_subnet_ids: pulumi.Output[list[str]],
         tags: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -112,10 +113,14 @@ class EksCluster(pulumi.ComponentResource):
         )
         cluster = aws.eks.Cluster(
             f"{name}-cluster",
+            # A fixed name: the network's subnet tags and the autoscaler's discovery tags refer to it.
+            name=cluster_name,
             version=eks.kubernetes_version,
             role_arn=cluster_role.arn,
             vpc_config={
-                "subnet_ids": [*private_subnet_ids, *public_subnet_ids],
+                "subnet_ids": pulumi.Output.all(private_subnet_ids, public_subnet_ids).apply(
+                    lambda parts: [*parts[0], *parts[1]]
+                ),
                 "endpoint_private_access": True,
                 "endpoint_public_access": True,
                 "public_access_cidrs": eks.public_access_cidrs,
@@ -227,7 +232,7 @@ class EksCluster(pulumi.ComponentResource):
                     f"{name}-{plan.name}",
                     cluster_name=cluster.name,
                     node_role_arn=node_role.arn,
-                    subnet_ids=[private_subnet_ids[i] for i in plan.zone_indexes],
+                    subnet_ids=private_subnet_ids.apply(lambda ids, zones=plan.zone_indexes: [ids[i] for i in zones]),
                     ami_type=str(eks.gpu_ami_type),
                     instance_types=[config.gpu.instance_type],
                     disk_size=disk,
@@ -239,7 +244,7 @@ class EksCluster(pulumi.ComponentResource):
                     # Replace nodes whose GPU fails health checks.
                     node_repair_config={"enabled": True},
                     update_config={"max_unavailable": 1},
-                    tags={**tags, **autoscaler_tags(name, config.gpu.gpus)},
+                    tags={**tags, **autoscaler_tags(cluster_name, config.gpu.gpus)},
                     # The cluster autoscaler owns the current size.
                     opts=pulumi.ResourceOptions(
                         parent=self,

@@ -23,7 +23,9 @@ def addon_releases(config: StackConfig) -> list[AddonRelease]:
     """The add-ons this stack installs, skipping those the cluster already runs (`kubernetes.addons`)."""
     k8s = config.kubernetes
     releases = []
-    if k8s.addons.nvidia_device_plugin:
+    # Bottlerocket's NVIDIA AMIs on the cluster llmscale builds already run the device plugin.
+    bottlerocket = config.platform == "aws" and config.eks.gpu_ami_type == "BOTTLEROCKET_x86_64_NVIDIA"
+    if k8s.addons.nvidia_device_plugin and not bottlerocket:
         releases.append(
             AddonRelease(
                 "nvidia-device-plugin",

@@ -11,7 +11,7 @@ from llmscale.config.models import ModelProfile, StackConfig
 from llmscale.k8s.labels import labels, workload_name
 from llmscale.k8s.workload import Manifest
 from llmscale.metrics import VLLM_QUEUE_DEPTH
-from llmscale.schedules import CronWindow, cron_window
+from llmscale.schedules import CronWindow, cron_window, with_lead_time
 
 _CRON_DAY = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 
@@ -58,7 +58,9 @@ def scaled_object_manifest(config: StackConfig, profile: ModelProfile) -> Manife
         }
     ]
     if config.schedule.enabled and profile.min_replicas >= 1:
-        start, end = cron_expressions(cron_window(config.schedule))
+        # On the cluster llmscale builds, GPU nodes must be added first: open the window that much earlier.
+        lead = config.eks.scale_up_lead_minutes if config.platform == "aws" else 0
+        start, end = cron_expressions(cron_window(with_lead_time(config.schedule, lead)))
         triggers.append(
             {
                 "type": "cron",

@@ -1,0 +1,81 @@
+"""The cluster autoscaler: GPU nodes follow the pods, so they go away at night and come back in the morning."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from llmscale import versions
+from llmscale.eks_plan import autoscaler_policy, pod_identity_trust_policy
+
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "cluster-autoscaler"
+
+
+class ClusterAutoscaler(pulumi.ComponentResource):
+    """cluster-autoscaler with auto-discovery of this cluster's node groups, its IAM role through Pod Identity.
+
+    It balances similar node groups (one GPU group per zone on enterprise) and removes nodes that stay unneeded
+    for 10 minutes: when KEDA scales a profile to its night floor, its GPU nodes follow.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        cluster_name: pulumi.Input[str],
+        region: str,
+        provider: k8s.Provider,
+        tags: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("llmscale:index:ClusterAutoscaler", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=pod_identity_trust_policy(),
+            description="cluster-autoscaler of the llmscale cluster (Pod Identity)",
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.from_input(cluster_name).apply(autoscaler_policy),
+            opts=child,
+        )
+        identity = aws.eks.PodIdentityAssociation(
+            f"{name}-identity",
+            cluster_name=cluster_name,
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+            role_arn=role.arn,
+            tags=tags,
+            opts=child,
+        )
+        chart = versions.CLUSTER_AUTOSCALER_CHART
+        k8s.helm.v3.Release(
+            f"{name}-release",
+            name="cluster-autoscaler",
+            namespace=NAMESPACE,
+            chart=chart.chart,
+            version=chart.version,
+            repository_opts={"repo": chart.repository},
+            values={
+                "autoDiscovery": {"clusterName": cluster_name},
+                "awsRegion": region,
+                "cloudProvider": "aws",
+                "image": {"tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAG},
+                "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
+                "nodeSelector": {"llmscale.io/node-pool": "system"},
+                "extraArgs": {
+                    "balance-similar-node-groups": True,
+                    "expander": "least-waste",
+                    "scale-down-unneeded-time": "10m",
+                    "skip-nodes-with-system-pods": False,
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[identity]),
+        )
+        self.register_outputs({})
