@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.k8s.serving import ServingLayer
 from components.settings import StackSettings
 from llmscale.config.models import Platform, StackConfig, Tier
 from llmscale.stack_settings import stack_settings
@@ -58,44 +59,135 @@ def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[s
             "models": pulumi.Output.from_input([p.name for p in config.models]),
         }
     if config.tier in (Tier.MULTI_GPU, Tier.ENTERPRISE) and config.platform is Platform.AWS:
-        from components.aws.cluster_autoscaler import ClusterAutoscaler
-        from components.aws.eks import EksCluster
-        from components.aws.network import Network
-        from components.k8s.serving import ServingLayer
-
         assert region is not None  # required by config validation on platform aws
-        network = Network(
-            f"{stack}-net",
-            cidr=config.eks.vpc_cidr,
-            zone_count=config.eks.zone_total,
-            instance_type=config.gpu.instance_type,
-            zones=config.eks.zones or None,
-            # Enterprise: a zone outage must not cut the other zones off the internet.
-            nat_per_zone=config.tier is Tier.ENTERPRISE,
-            cluster_name=stack,
-            tags=tags,
-        )
-        cluster = EksCluster(
-            f"{stack}-eks",
-            config=config,
-            cluster_name=stack,
-            region=region,
-            private_subnet_ids=network.private_subnet_ids,
-            public_subnet_ids=network.public_subnet_ids,
-            tags=tags,
-        )
-        ClusterAutoscaler(
-            f"{stack}-autoscaler",
-            cluster_name=cluster.cluster_name,
-            region=region,
-            provider=cluster.provider,
-            tags=tags,
-        )
-        serving = ServingLayer(stack, config=config, provider=cluster.provider)
-        return {
-            "endpoint": serving.endpoint,
-            "baseUrls": serving.base_urls,
-            "clusterName": cluster.cluster_name,
+        failover = config.failover
+        primary = _aws_cluster(stack, config, region, tags, expose=failover is not None)
+        outputs: dict[str, pulumi.Output] = {
+            "endpoint": primary.endpoint,
+            "baseUrls": primary.base_urls,
+            "clusterName": pulumi.Output.from_input(stack),
             "models": pulumi.Output.from_input([p.name for p in config.models]),
         }
+        if failover is not None:
+            outputs.update(_failover(stack, config, primary, tags))
+        return outputs
     raise UnsupportedTierError(f"tier {config.tier} on platform {config.platform} is not built by this version yet")
+
+
+def _aws_cluster(
+    name: str,
+    config: StackConfig,
+    region: str,
+    tags: dict[str, str],
+    *,
+    expose: bool,
+    provider: pulumi.ProviderResource | None = None,
+    standby: bool = False,
+) -> ServingLayer:
+    """Network, EKS cluster, autoscaler and serving layer in one region (`provider` for another region)."""
+    from components.aws.cluster_autoscaler import ClusterAutoscaler
+    from components.aws.eks import EksCluster
+    from components.aws.network import Network
+    from components.k8s.serving import ServingLayer
+
+    in_region = pulumi.ResourceOptions(providers=[provider] if provider else None)
+    network = Network(
+        f"{name}-net",
+        cidr=config.eks.vpc_cidr,
+        zone_count=config.eks.zone_total,
+        instance_type=config.gpu.instance_type,
+        zones=config.eks.zones or None,
+        # Enterprise: a zone outage must not cut the other zones off the internet.
+        nat_per_zone=config.tier is Tier.ENTERPRISE,
+        cluster_name=name,
+        tags=tags,
+        provider=provider,
+        opts=in_region,
+    )
+    cluster = EksCluster(
+        f"{name}-eks",
+        config=config,
+        cluster_name=name,
+        region=region,
+        private_subnet_ids=network.private_subnet_ids,
+        public_subnet_ids=network.public_subnet_ids,
+        tags=tags,
+        opts=in_region,
+    )
+    ClusterAutoscaler(
+        f"{name}-autoscaler",
+        cluster_name=cluster.cluster_name,
+        region=region,
+        provider=cluster.provider,
+        tags=tags,
+        opts=in_region,
+    )
+    return ServingLayer(name, config=config, provider=cluster.provider, expose=expose, standby=standby)
+
+
+def standby_config(config: StackConfig) -> StackConfig:
+    """The warm standby's config: the same profiles with the standby's smaller minimum."""
+    assert config.failover is not None
+    floor = config.failover.standby_min_replicas
+    models = [p.model_copy(update={"min_replicas": min(floor, p.max_replicas)}) for p in config.models]
+    standby = config.model_copy(update={"models": models})
+    standby._declared = config.declared_keys
+    return standby
+
+
+def _failover(stack: str, config: StackConfig, primary: ServingLayer, tags: dict[str, str]) -> dict[str, pulumi.Output]:
+    """The standby (built in its region, or given) and the DNS records that fail over to it."""
+    import pulumi_aws as aws
+
+    from components.aws.dns_failover import DnsFailover
+
+    failover = config.failover
+    assert failover is not None and primary.public_hostname is not None
+    outputs: dict[str, pulumi.Output] = {}
+    if failover.standby_region is not None:
+        provider = aws.Provider(f"{stack}-standby-region", region=failover.standby_region)
+        standby = _aws_cluster(
+            f"{stack}-standby",
+            standby_config(config),
+            failover.standby_region,
+            tags,
+            expose=True,
+            provider=provider,
+            standby=True,
+        )
+        assert standby.public_hostname is not None
+        secondary: pulumi.Input[str] = standby.public_hostname
+        secondary_kind = "hostname"
+        outputs["standbyEndpoint"] = standby.public_hostname
+    else:
+        assert failover.standby_endpoint is not None
+        secondary = failover.standby_endpoint
+        secondary_kind = "ip" if ipaddress_like(failover.standby_endpoint) else "hostname"
+    tls = config.gateway.tls_secret_name is not None
+    dns = DnsFailover(
+        f"{stack}-failover",
+        zone_id=failover.hosted_zone_id,
+        record_name=failover.record_name,
+        primary_endpoint=primary.public_hostname,
+        secondary_endpoint=secondary,
+        primary_kind="hostname",
+        secondary_kind=secondary_kind,
+        health_path="/health",
+        port=443 if tls else 80,
+        protocol="HTTPS" if tls else "HTTP",
+        tags=tags,
+    )
+    outputs["primaryEndpoint"] = primary.public_hostname
+    outputs["failoverName"] = dns.fqdn
+    return outputs
+
+
+def ipaddress_like(value: str) -> bool:
+    """Whether an endpoint is an IPv4 address (an A record) rather than a host name (a CNAME)."""
+    import ipaddress
+
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True

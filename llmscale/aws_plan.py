@@ -367,7 +367,7 @@ def failover_records(record_name: str, primary: EndpointKind, secondary: Endpoin
     records = []
     for role, kind in (("PRIMARY", primary), ("SECONDARY", secondary)):
         helper = f"{role.lower()}.{name}" if record_type == "CNAME" and kind == "ip" else None
-        records.append(FailoverRecord(role, "failover", kind, record_type, helper))  # type: ignore[arg-type]
+        records.append(FailoverRecord(role, role.lower(), kind, record_type, helper))  # type: ignore[arg-type]
     return records
 
 

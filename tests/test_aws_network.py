@@ -294,7 +294,13 @@ def test_without_an_instance_type_the_first_available_zones() -> None:
     assert GET_OFFERINGS not in {i.token for i in plan.invokes}
     [azs] = [i for i in plan.invokes if i.token == GET_AZS]
     assert azs.args["state"] == "available"
+    assert azs.args["filters"] == [{"name": "zone-type", "values": ["availability-zone"]}]  # no Local Zones
     assert plan.values["zones"] == ["eu-west-1a", "eu-west-1b"]
+
+
+def test_a_region_with_too_few_zones_fails_the_deployment() -> None:
+    with pytest.raises(Exception, match=r"4 availability zone\(s\) available .*, 5 are needed"):
+        build(zone_count=5, instance_type=None)
 
 
 def test_explicit_zones_are_used_as_given() -> None:

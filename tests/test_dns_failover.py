@@ -29,15 +29,22 @@ CHECK = "aws:route53/healthCheck:HealthCheck"
 DNS_RECORD = "aws:route53/record:Record"
 
 
+def output(value: str) -> Any:
+    """An endpoint known only at deploy time (e.g. another stack's output), made inside the program."""
+    return lambda: pulumi.Output.from_input(value)
+
+
 def build(primary: Any, secondary: Any, *, standby: bool = False, **options: Any) -> Run:
+    """Run a DnsFailover; an endpoint given as a callable is called inside the program (Outputs need its loop)."""
+
     def program() -> dict[str, Any]:
         provider = aws.Provider("dns", region="us-east-1") if standby else None
         failover = DnsFailover(
             "dns",
             zone_id=ZONE_ID,
             record_name=RECORD,
-            primary_endpoint=primary,
-            secondary_endpoint=secondary,
+            primary_endpoint=primary() if callable(primary) else primary,
+            secondary_endpoint=secondary() if callable(secondary) else secondary,
             tags=TAGS,
             provider=provider,
             **options,
@@ -213,18 +220,18 @@ def test_a_hostname_failing_over_to_an_ip_uses_a_helper_a_record() -> None:
 
 
 def test_a_standby_from_another_stack_with_a_declared_kind() -> None:
-    plan = build(PRIMARY_LB, pulumi.Output.from_input(STANDBY_LB), secondary_kind="hostname")
+    plan = build(PRIMARY_LB, output(STANDBY_LB), secondary_kind="hostname")
     assert failover_records(plan)["SECONDARY"]["records"] == [STANDBY_LB]
 
 
 def test_an_output_endpoint_without_a_kind_fails_before_any_resource() -> None:
     with pytest.raises(ValueError, match="secondary endpoint is not a plain string"):
-        build(PRIMARY_LB, pulumi.Output.from_input(STANDBY_LB))
+        build(PRIMARY_LB, output(STANDBY_LB))
 
 
 def test_an_output_endpoint_of_the_wrong_kind_fails_the_deployment() -> None:
     with pytest.raises(Exception, match="declared a ip but is a hostname"):
-        build(PRIMARY_LB, pulumi.Output.from_input(STANDBY_LB), secondary_kind="ip")
+        build(PRIMARY_LB, output(STANDBY_LB), secondary_kind="ip")
 
 
 def test_plain_http_health_checks() -> None:

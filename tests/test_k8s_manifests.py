@@ -863,11 +863,15 @@ def test_security_policy_protects_every_profile_route_but_not_health() -> None:
         assert auth["extractFrom"] == [{"headers": ["Authorization"]}]
 
 
-def test_gateway_listens_on_the_configured_host() -> None:
+def test_host_names_are_matched_by_the_model_routes_not_the_listener() -> None:
+    """Health checks reach each region's load balancer by its own name: only model routes carry the host."""
     gateway = gateway_manifest(ONPREM)
     assert gateway["spec"]["gatewayClassName"] == gateway_class_manifest()["metadata"]["name"]
-    assert [listener["hostname"] for listener in gateway["spec"]["listeners"]] == ["llm.corp.example.com"]
+    assert all("hostname" not in listener for listener in gateway["spec"]["listeners"])
     assert [listener["port"] for listener in gateway["spec"]["listeners"]] == [80]
+    for profile in ONPREM.models:
+        assert http_route_manifest(ONPREM, profile)["spec"]["hostnames"] == ["llm.corp.example.com"]
+    assert "hostnames" not in health_route_manifest(ONPREM)["spec"]
 
 
 def test_network_policy_admits_only_gateway_and_monitoring() -> None:

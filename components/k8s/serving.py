@@ -12,6 +12,7 @@ from components.k8s.objects import register
 from components.k8s.vllm_model import VllmModel
 from llmscale.config.models import StackConfig
 from llmscale.k8s.addons import addon_releases
+from llmscale.k8s.gateway import load_balancer_service_manifest
 from llmscale.k8s.workload import (
     HF_TOKEN_SECRET,
     model_cache_claim_manifest,
@@ -31,6 +32,7 @@ class ServingLayer(pulumi.ComponentResource):
 
     endpoint: pulumi.Output[str]
     base_urls: pulumi.Output[dict[str, str]]
+    public_hostname: pulumi.Output[str] | None
 
     def __init__(
         self,
@@ -38,6 +40,8 @@ class ServingLayer(pulumi.ComponentResource):
         *,
         config: StackConfig,
         provider: k8s.Provider,
+        expose: bool = False,
+        standby: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -77,12 +81,22 @@ class ServingLayer(pulumi.ComponentResource):
                 profile=profile,
                 has_hf_token=has_hf_token,
                 autoscaler_ready=addons.releases,
+                standby=standby,
                 opts=in_namespace,
             )
         Monitoring(f"{name}-monitoring", config=config, stack=name, depends_on=[namespace], opts=child)
         gateway = InferenceGateway(
             f"{name}-gateway", config=config, depends_on=[namespace, *addons.releases], opts=child
         )
+        self.public_hostname = None
+        if expose:
+            service = register(
+                load_balancer_service_manifest(config),
+                pulumi.ResourceOptions(parent=self, depends_on=[gateway, *addons.releases]),
+                name=f"{name}-public",
+            )
+            # Pulumi waits for the load balancer and reports its host name.
+            self.public_hostname = service.status.apply(lambda status: status.load_balancer.ingress[0].hostname)
         self.endpoint = gateway.endpoint
         self.base_urls = gateway.base_urls
         self.register_outputs({"endpoint": self.endpoint, "baseUrls": self.base_urls})

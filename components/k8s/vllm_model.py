@@ -29,12 +29,13 @@ class VllmModel(pulumi.ComponentResource):
         profile: ModelProfile,
         has_hf_token: bool,
         autoscaler_ready: list[pulumi.Resource],
+        standby: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:VllmModel", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         deployment = register(
-            deployment_manifest(config, profile, has_hf_token=has_hf_token),
+            deployment_manifest(config, profile, has_hf_token=has_hf_token, standby=standby),
             # The autoscaler owns the replica count once the Deployment exists.
             pulumi.ResourceOptions(parent=self, ignore_changes=["spec.replicas"]),
             name=f"{name}-deployment",
@@ -48,7 +49,7 @@ class VllmModel(pulumi.ComponentResource):
         )
         if profile.canary is not None:
             register(
-                deployment_manifest(config, profile, canary=True, has_hf_token=has_hf_token),
+                deployment_manifest(config, profile, canary=True, has_hf_token=has_hf_token, standby=standby),
                 child,
                 name=f"{name}-canary-deployment",
             )

@@ -165,6 +165,28 @@ def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
     return problems
 
 
+def _failover(config: StackConfig, region: str | None) -> list[Problem]:
+    failover = config.failover
+    if failover is None:
+        return []
+    if config.tier is not Tier.ENTERPRISE:
+        return [Problem(dotted_key(["failover"]), "DNS failover belongs to the enterprise tier; remove it or use it")]
+    problems = []
+    if failover.standby_region is not None:
+        if config.platform is not Platform.AWS:
+            problems.append(
+                Problem(
+                    dotted_key(["failover", "standbyRegion"]),
+                    "only platform aws builds a standby region; give standbyEndpoint instead",
+                )
+            )
+        elif failover.standby_region == region:
+            problems.append(
+                Problem(dotted_key(["failover", "standbyRegion"]), f"is the primary region ({region}); pick another")
+            )
+    return problems
+
+
 def _region(config: StackConfig, region: str | None) -> list[Problem]:
     if config.platform is Platform.AWS and not region:
         return [
@@ -184,4 +206,5 @@ def cross_checks(config: StackConfig, region: str | None) -> list[Problem]:
         *_schedule_floor(config),
         *_extra_args(config),
         *_tier_scoped_keys(config),
+        *_failover(config, region),
     ]

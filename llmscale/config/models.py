@@ -39,6 +39,8 @@ AZ_NAME = r"^[a-z]{2}-[a-z]+-\d[a-z]$"
 ENVIRONMENT = r"^(production|staging|development)$"
 MODEL_ID = r"^[^-\s]\S*$"
 K8S_VERSION = r"^1\.\d{2}$"
+AWS_REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+ENDPOINT = r"^(([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}|\d{1,3}(\.\d{1,3}){3})$"
 IAM_PRINCIPAL_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 ABS_PATH = r"^/[^\s]*$"
@@ -48,6 +50,8 @@ HTTP_URL = r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$"
 PATTERN_HINTS: dict[str, str] = {
     DNS_LABEL: "must be a lowercase DNS label: a-z, 0-9 and '-', starting with a letter, at most 32 characters",
     NO_SPACE: "must be a non-empty value without spaces",
+    AWS_REGION: "must be an AWS region such as eu-central-1",
+    ENDPOINT: "must be a host name such as llm-standby.example.com or an IPv4 address",
     K8S_VERSION: "must be a Kubernetes minor version such as 1.33",
     IAM_PRINCIPAL_ARN: "must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-admins",
     MODEL_ID: "must be a model id without spaces, not starting with '-' (a Hugging Face id such as org/model)",
@@ -487,6 +491,27 @@ class EksConfig(ConfigModel):
         return len(self.zones) or self.zone_count
 
 
+class FailoverConfig(ConfigModel):
+    """DNS failover: the public name clients use, and the standby it fails over to.
+
+    The standby is either built by this stack in `standbyRegion` (enterprise on aws: a warm copy with a smaller
+    minimum), or an endpoint that exists elsewhere (`standbyEndpoint`: another stack's output, an on-prem
+    facility), given as a host name or an IPv4 address.
+    """
+
+    hosted_zone_id: Annotated[str, Field(pattern=ZONE_ID)]
+    record_name: Annotated[str, Field(pattern=DOMAIN)]
+    standby_region: Annotated[str | None, Field(pattern=AWS_REGION)] = None
+    standby_endpoint: Annotated[str | None, Field(pattern=ENDPOINT)] = None
+    standby_min_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+
+    @model_validator(mode="after")
+    def _one_standby(self) -> FailoverConfig:
+        if (self.standby_region is None) == (self.standby_endpoint is None):
+            raise ValueError("standbyRegion: give exactly one of standbyRegion (built here) or standbyEndpoint")
+        return self
+
+
 class StackConfig(ConfigModel):
     """The whole `llmscale:` namespace of one stack, after tier presets are applied."""
 
@@ -504,6 +529,7 @@ class StackConfig(ConfigModel):
     autoscaling: AutoscalingConfig = AutoscalingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     eks: EksConfig = EksConfig()
+    failover: FailoverConfig | None = None
     environment: Annotated[str, Field(pattern=ENVIRONMENT)] = "production"
     api_keys: SecretStr | None = None
     hf_token: SecretStr | None = None

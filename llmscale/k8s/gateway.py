@@ -54,7 +54,9 @@ def gateway_manifest(config: StackConfig) -> Manifest:
     """The Gateway: HTTP on 80, and HTTPS on 443 when a TLS secret is configured; Envoy exposes it as a
     LoadBalancer Service."""
     gateway = config.gateway
-    listener_host = {"hostname": gateway.hostname} if gateway.hostname else {}
+    # Host names are matched per route, not per listener: the /health route must answer health checks that
+    # reach each region's load balancer by its own name.
+    listener_host: dict[str, str] = {}
     same_namespace = {"namespaces": {"from": "Same"}}
     listeners: list[Manifest] = [
         {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": same_namespace, **listener_host}
@@ -135,8 +137,7 @@ def health_route_manifest(config: StackConfig) -> Manifest:
             }
         ],
     }
-    if config.gateway.hostname:
-        spec["hostnames"] = [config.gateway.hostname]
+    # No host name on this route: DNS health checks reach each region's load balancer by its own name.
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
@@ -238,5 +239,44 @@ def security_policy_manifest(config: StackConfig) -> Manifest:
                 "forwardClientIDHeader": CLIENT_HEADER,
                 "sanitize": True,
             },
+        },
+    }
+
+
+ENVOY_HTTP_PORT = 10080  # Envoy Gateway runs unprivileged: listener port 80 is served on 10080 by the proxy pods
+ENVOY_HTTPS_PORT = 10443
+PUBLIC_SERVICE = "llmscale-gateway"
+
+
+def load_balancer_service_manifest(config: StackConfig) -> Manifest:
+    """A Network Load Balancer in front of the gateway's Envoy pods, under a fixed name.
+
+    DNS failover records and health checks need the load balancer's host name; the Service Envoy Gateway
+    generates has a hashed name, this one is known in advance and Pulumi waits for its address.
+    """
+    ports = [{"name": "http", "port": 80, "targetPort": ENVOY_HTTP_PORT, "protocol": "TCP"}]
+    if config.gateway.tls_secret_name:
+        ports.append({"name": "https", "port": 443, "targetPort": ENVOY_HTTPS_PORT, "protocol": "TCP"})
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": PUBLIC_SERVICE,
+            "namespace": config.kubernetes.gateway_namespace,
+            "labels": {"app.kubernetes.io/part-of": "llmscale"},
+            "annotations": {
+                "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+                "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
+            },
+        },
+        "spec": {
+            "type": "LoadBalancer",
+            "externalTrafficPolicy": "Local",
+            "selector": {
+                "gateway.envoyproxy.io/owning-gateway-name": GATEWAY,
+                "gateway.envoyproxy.io/owning-gateway-namespace": config.kubernetes.namespace,
+            },
+            "ports": ports,
         },
     }

@@ -8,6 +8,7 @@ PART_OF = "llmscale"
 PROFILE_LABEL = "llmscale.io/profile"
 TRACK_LABEL = "llmscale.io/track"
 LANE_LABEL = "llmscale.io/lane"
+SITE_LABEL = "llmscale.io/site"  # primary or standby (the warm copy in another region)
 
 PRIORITY_CLASSES: dict[Lane, tuple[str, int]] = {
     # Interactive users are scheduled (and keep GPUs) before batch jobs.
@@ -30,9 +31,10 @@ def selector_labels(profile: ModelProfile, canary: bool = False) -> dict[str, st
     }
 
 
-def labels(profile: ModelProfile, canary: bool = False) -> dict[str, str]:
-    """All labels of a profile's objects: the selector plus lane and ownership."""
+def labels(profile: ModelProfile, canary: bool = False, standby: bool = False) -> dict[str, str]:
+    """All labels of a profile's objects: the selector plus lane, site and ownership."""
     return {
+        SITE_LABEL: "standby" if standby else "primary",
         **selector_labels(profile, canary),
         "app.kubernetes.io/instance": workload_name(profile, canary),
         "app.kubernetes.io/part-of": PART_OF,

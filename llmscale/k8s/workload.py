@@ -201,7 +201,12 @@ def canary_profile(profile: ModelProfile) -> ModelProfile:
 
 
 def deployment_manifest(
-    config: StackConfig, profile: ModelProfile, *, canary: bool = False, has_hf_token: bool = False
+    config: StackConfig,
+    profile: ModelProfile,
+    *,
+    canary: bool = False,
+    has_hf_token: bool = False,
+    standby: bool = False,
 ) -> Manifest:
     """The vLLM Deployment of a profile (or of its canary): probes, GPU limits, tolerations, tight security."""
     served = canary_profile(profile) if canary else profile
@@ -289,7 +294,10 @@ def deployment_manifest(
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {**_metadata(workload_name(profile, canary), namespace), "labels": labels(profile, canary)},
+        "metadata": {
+            **_metadata(workload_name(profile, canary), namespace),
+            "labels": labels(profile, canary, standby),
+        },
         "spec": {
             # The initial size: afterwards the autoscaler owns `replicas` (the component ignores changes to it).
             "replicas": replicas,
@@ -300,7 +308,7 @@ def deployment_manifest(
             # Never fewer serving replicas than wanted during a rollout: start the new one, then stop the old.
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {
-                "metadata": {"labels": labels(profile, canary)},
+                "metadata": {"labels": labels(profile, canary, standby)},
                 "spec": {
                     "serviceAccountName": SERVICE_ACCOUNT,
                     "automountServiceAccountToken": False,

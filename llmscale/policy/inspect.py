@@ -133,14 +133,17 @@ def image_is_pinned(image: str) -> bool:
     return ":" in last and not last.endswith(":latest")
 
 
-def scaled_objects(inventory: Inventory) -> dict[str, dict[str, Any]]:
-    """KEDA ScaledObject specs by the name of the Deployment they scale."""
+def scaled_objects(inventory: Inventory) -> dict[tuple[str | None, str], dict[str, Any]]:
+    """KEDA ScaledObject specs by (parent component, name of the Deployment they scale).
+
+    The parent tells clusters apart: a primary and a standby region hold objects of the same names.
+    """
     found = {}
     for record in inventory.kubernetes("ScaledObject"):
         spec = record.props.get("spec") or {}
         target = (spec.get("scaleTargetRef") or {}).get("name")
         if target:
-            found[target] = spec
+            found[record.parent, target] = spec
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from llmscale.k8s.labels import SITE_LABEL
 from llmscale.policy.inspect import image_is_pinned, matches, scaled_objects, vllm_servers
 from llmscale.policy.model import Finding, Inventory
 
@@ -25,10 +26,10 @@ def min_active_replicas(inventory: Inventory) -> Iterator[Finding]:
     scalers = scaled_objects(inventory)
     for deployment in inventory.kubernetes("Deployment"):
         labels = ((deployment.props.get("metadata") or {}).get("labels")) or {}
-        if labels.get("llmscale.io/track") == "canary":
-            continue
+        if labels.get("llmscale.io/track") == "canary" or labels.get(SITE_LABEL) == "standby":
+            continue  # a canary runs at a fixed size; a warm standby keeps a smaller minimum by design
         name = (deployment.props.get("metadata") or {}).get("name", deployment.name)
-        spec = scalers.get(name)
+        spec = scalers.get((deployment.parent, name))
         floor = _active_floor(spec) if spec else int((deployment.props.get("spec") or {}).get("replicas") or 1)
         if floor < MIN_ACTIVE_REPLICAS:
             yield Finding(
