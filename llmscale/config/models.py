@@ -323,6 +323,16 @@ def _valid_cidrs(cidrs: list[str]) -> list[str]:
     return cidrs
 
 
+def _vpc_network(cidr: str, smallest_prefix: int, why: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(cidr, strict=True)
+    except ValueError:
+        raise ValueError("must be an IPv4 network such as 10.60.0.0/16") from None
+    if not 16 <= network.prefixlen <= smallest_prefix:
+        raise ValueError(f"must be between /16 and /{smallest_prefix} ({why})")
+    return cidr
+
+
 class TlsMode(StrEnum):
     """Certificates for the single host: a public ACME certificate or Caddy's internal CA."""
 
@@ -345,16 +355,9 @@ class HostConfig(ConfigModel):
 
     _allowed_cidrs = field_validator("allowed_cidrs")(_valid_cidrs)
 
-    @field_validator("vpc_cidr")
-    @classmethod
-    def _vpc_cidr(cls, cidr: str) -> str:
-        try:
-            network = ipaddress.IPv4Network(cidr, strict=True)
-        except ValueError:
-            raise ValueError("must be an IPv4 network such as 10.42.0.0/16") from None
-        if not 16 <= network.prefixlen <= 24:
-            raise ValueError("must be between /16 and /24 (an AWS VPC limit with room for a /26 subnet)")
-        return cidr
+    _vpc_cidr = field_validator("vpc_cidr")(
+        lambda cidr: _vpc_network(cidr, 24, "an AWS VPC limit with room for a /26 subnet")
+    )
 
     @model_validator(mode="after")
     def _tls_needs_public_name(self) -> HostConfig:
@@ -468,16 +471,9 @@ class EksConfig(ConfigModel):
 
     _public_access_cidrs = field_validator("public_access_cidrs")(_valid_cidrs)
 
-    @field_validator("vpc_cidr")
-    @classmethod
-    def _vpc(cls, cidr: str) -> str:
-        try:
-            network = ipaddress.IPv4Network(cidr, strict=True)
-        except ValueError:
-            raise ValueError("must be an IPv4 network such as 10.60.0.0/16") from None
-        if not 16 <= network.prefixlen <= 20:
-            raise ValueError("must be between /16 and /20: each zone needs a large private subnet for pods")
-        return cidr
+    _vpc_cidr = field_validator("vpc_cidr")(
+        lambda cidr: _vpc_network(cidr, 20, "each zone needs a large private subnet for pods")
+    )
 
     @model_validator(mode="after")
     def _zones_match(self) -> EksConfig:
