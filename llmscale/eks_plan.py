@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 from llmscale.config.models import StackConfig, Tier
+from llmscale.k8s.workload import canary_profile
 from llmscale.model_size import host_disk_gib
 
 GPU_LABEL = "nvidia.com/gpu.present"
@@ -37,6 +38,19 @@ def min_gpus(config: StackConfig) -> int:
     return sum(p.min_replicas * p.gpus_per_replica for p in config.models)
 
 
+def nodes_for(config: StackConfig, *, maximum: bool) -> int:
+    """Nodes the profiles fill at their maximum (or minimum): replicas do not split across nodes, so a node
+    holds `GPUs per node // GPUs per replica` of them."""
+    per_node = config.gpu.gpus
+    total = 0
+    for profile in config.models:
+        replicas = profile.max_replicas + (profile.canary.replicas if profile.canary else 0)
+        if not maximum:
+            replicas = profile.min_replicas
+        total += math.ceil(replicas / max(1, per_node // profile.gpus_per_replica))
+    return total
+
+
 def gpu_node_groups(config: StackConfig) -> list[NodeGroupPlan]:
     """The GPU node groups of the cluster and their bounds.
 
@@ -45,11 +59,10 @@ def gpu_node_groups(config: StackConfig) -> list[NodeGroupPlan]:
     night and adds them back when the morning cron floor makes pods pending. Enterprise gets one group per zone,
     so the autoscaler can balance zones; multi-gpu one group over all zones.
     """
-    per_node = config.gpu.gpus
     zones = config.eks.zone_total
-    max_nodes = math.ceil(max_gpus(config) / per_node) + config.eks.headroom_nodes
+    max_nodes = nodes_for(config, maximum=True) + config.eks.headroom_nodes
     night_floor_zero = config.schedule.enabled and config.schedule.off_hours_min_replicas == 0
-    min_nodes = 0 if night_floor_zero else math.ceil(min_gpus(config) / per_node)
+    min_nodes = 0 if night_floor_zero else nodes_for(config, maximum=False)
     if config.tier is Tier.ENTERPRISE:
         per_zone_max = math.ceil(max_nodes / zones)
         per_zone_min = math.ceil(min_nodes / zones)
@@ -62,22 +75,27 @@ def gpu_node_groups(config: StackConfig) -> list[NodeGroupPlan]:
 
 def gpu_disk_gib(config: StackConfig) -> int:
     """Root disk of a GPU node: images plus the largest profile's weights, twice (download and cache)."""
-    if config.eks.gpu_disk_gb is not None:
-        return config.eks.gpu_disk_gb
-    return max(host_disk_gib(profile, None) for profile in config.models)
+    stated = config.eks.gpu_disk_gb if config.eks.gpu_disk_gb is not None else config.gpu.disk_gb
+    if stated is not None:
+        return stated
+    served = [*config.models, *(canary_profile(p) for p in config.models if p.canary is not None)]
+    return max(host_disk_gib(profile, None) for profile in served)
 
 
-def autoscaler_tags(cluster_name: str, gpus_per_node: int) -> dict[str, str]:
+def autoscaler_tags(
+    cluster_name: str, gpus_per_node: int, labels: dict[str, str] | None = None, taint_key: str = GPU_TAINT_KEY
+) -> dict[str, str]:
     """Tags the cluster autoscaler discovers a node group by, and that describe its nodes while it has none.
 
     Without the node-template tags an empty GPU group cannot be scaled up: the autoscaler would not know that
     its nodes carry GPUs, the GPU label and the GPU taint.
     """
+    node_labels = labels if labels is not None else {GPU_LABEL: "true"}
     return {
         "k8s.io/cluster-autoscaler/enabled": "true",
         f"k8s.io/cluster-autoscaler/{cluster_name}": "owned",
-        f"k8s.io/cluster-autoscaler/node-template/label/{GPU_LABEL}": "true",
-        f"k8s.io/cluster-autoscaler/node-template/taint/{GPU_TAINT_KEY}": "true:NoSchedule",
+        **{f"k8s.io/cluster-autoscaler/node-template/label/{key}": value for key, value in node_labels.items()},
+        f"k8s.io/cluster-autoscaler/node-template/taint/{taint_key}": "true:NoSchedule",
         "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": str(gpus_per_node),
     }
 

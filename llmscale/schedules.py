@@ -38,7 +38,10 @@ def cron_window(schedule: ScheduleConfig) -> CronWindow:
     """The active window of `schedule`; when it crosses midnight, it ends on the day after each active day."""
     start_hour, start_minute = _clock(schedule.start)
     end_hour, end_minute = _clock(schedule.end)
-    end_days = _next_days(schedule.days) if schedule.crosses_midnight else tuple(schedule.days)
+    if schedule._end_days is not None:
+        end_days = schedule._end_days
+    else:
+        end_days = _next_days(schedule.days) if schedule.crosses_midnight else tuple(schedule.days)
     return CronWindow(
         timezone=schedule.timezone,
         start_minute=start_minute,
@@ -74,8 +77,11 @@ def with_lead_time(schedule: ScheduleConfig, minutes: int) -> ScheduleConfig:
     if start < 0:
         start += 24 * 60
         days = [DAYS[(DAYS.index(day) - 1) % 7] for day in days]
-    text = f"{start // 60:02d}:{start % 60:02d}"
-    if minutes <= 0 or text == schedule.end:
+    if minutes <= 0:
         return schedule
-    # The end stays on the original days: a window that now crosses midnight ends on the following day.
-    return schedule.model_copy(update={"start": text, "days": sorted(days, key=DAYS.index)})
+    shifted = schedule.model_copy(
+        update={"start": f"{start // 60:02d}:{start % 60:02d}", "days": sorted(days, key=DAYS.index)}
+    )
+    # The window still ends where it ended, whatever its new length.
+    shifted._end_days = cron_window(schedule).end_days
+    return shifted

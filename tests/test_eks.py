@@ -468,10 +468,9 @@ def test_bottlerocket_variant_drops_the_device_plugin(bottlerocket: Plan, exampl
     assert bottlerocket.document["schemaErrors"] == []
 
 
-def test_vllm_pods_can_land_on_the_gpu_nodes(tier_plan: Plan) -> None:
-    """Each vLLM Deployment selects labels the GPU node groups carry and tolerates their taint."""
-    groups = tier_plan.gpu_groups()
-    deployments = tier_plan.of_type(DEPLOYMENT)
+def check_pods_fit_gpu_nodes(plan: Plan) -> None:
+    groups = plan.gpu_groups()
+    deployments = plan.of_type(DEPLOYMENT)
     assert deployments
     for deployment in deployments:
         pod = deployment["inputs"]["spec"]["template"]["spec"]
@@ -483,6 +482,11 @@ def test_vllm_pods_can_land_on_the_gpu_nodes(tier_plan: Plan) -> None:
                     t["key"] == taint["key"] and t.get("effect") == "NoSchedule" and t["operator"] == "Exists"
                     for t in pod["tolerations"]
                 ), (deployment["name"], taint)
+
+
+def test_vllm_pods_can_land_on_the_gpu_nodes(tier_plan: Plan) -> None:
+    """Each vLLM Deployment selects labels the GPU node groups carry and tolerates their taint."""
+    check_pods_fit_gpu_nodes(tier_plan)
 
 
 def test_a_custom_gpu_selector_on_aws_is_honoured_or_refused(variants_dir: Path) -> None:
@@ -499,7 +503,7 @@ def test_a_custom_gpu_selector_on_aws_is_honoured_or_refused(variants_dir: Path)
     except ConfigError as error:
         assert any("gpuNodeSelector" in p.key or "gpuTaintKey" in p.key for p in error.problems)
         return
-    test_vllm_pods_can_land_on_the_gpu_nodes(Plan(loaded))
+    check_pods_fit_gpu_nodes(Plan(loaded))
 
 
 # --- provider wiring -----------------------------------------------------------------------------------------------

@@ -450,7 +450,7 @@ def test_autoscaler_tags_are_valid_aws_tags(cluster: str, gpus: int) -> None:
     assert len(tags) == 5
     for key, value in tags.items():
         assert key.startswith(AUTOSCALER_TAG_PREFIX)
-        assert 1 <= len(key) <= 128  # AWS tag key limit
+        assert 0 < len(key) <= 128  # AWS tag key limit
         assert isinstance(value, str)
         assert len(value) <= 256  # AWS tag value limit
     assert tags[f"{AUTOSCALER_TAG_PREFIX}{cluster}"] == "owned"

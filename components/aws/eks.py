@@ -13,8 +13,6 @@ from llmscale import iam
 from llmscale.config.models import GpuAmiType, StackConfig
 from llmscale.eks_plan import (
     CONTROL_PLANE_LOGS,
-    GPU_LABEL,
-    GPU_TAINT_KEY,
     autoscaler_tags,
     gpu_disk_gib,
     gpu_node_groups,
@@ -226,6 +224,8 @@ class EksCluster(pulumi.ComponentResource):
 
         gpu_groups = []
         disk = gpu_disk_gib(config)
+        gpu_labels = dict(config.kubernetes.gpu_node_selector)
+        gpu_taint = config.kubernetes.gpu_taint_key
         for plan in gpu_node_groups(config):
             gpu_groups.append(
                 aws.eks.NodeGroup(
@@ -238,13 +238,14 @@ class EksCluster(pulumi.ComponentResource):
                     disk_size=disk,
                     scaling_config={"min_size": plan.min_size, "max_size": plan.max_size,
                                     "desired_size": plan.desired_size},
-                    labels={GPU_LABEL: "true", "llmscale.io/node-pool": "gpu"},
-                    # Only pods that tolerate the taint (vLLM, GPU daemons) land on GPU nodes.
-                    taints=[{"key": GPU_TAINT_KEY, "value": "true", "effect": "NO_SCHEDULE"}],
+                    # The labels and taint the serving layer's pods select and tolerate (kubernetes.gpuNodeSelector,
+                    # kubernetes.gpuTaintKey); only pods that tolerate the taint land on GPU nodes.
+                    labels={**gpu_labels, "llmscale.io/node-pool": "gpu"},
+                    taints=[{"key": gpu_taint, "value": "true", "effect": "NO_SCHEDULE"}],
                     # Replace nodes whose GPU fails health checks.
                     node_repair_config={"enabled": True},
                     update_config={"max_unavailable": 1},
-                    tags={**tags, **autoscaler_tags(cluster_name, config.gpu.gpus)},
+                    tags={**tags, **autoscaler_tags(cluster_name, config.gpu.gpus, gpu_labels, gpu_taint)},
                     # The cluster autoscaler owns the current size.
                     opts=pulumi.ResourceOptions(
                         parent=self,

@@ -261,6 +261,10 @@ class ScheduleConfig(ConfigModel):
     end: str = "19:00"
     off_hours_min_replicas: Annotated[int, Field(ge=0, le=100)] = 0
 
+    # Set only by `llmscale.schedules.with_lead_time`: the days the window ends on, kept from before it opened
+    # early (a window stretched to a day or more can no longer tell them from its start and end).
+    _end_days: tuple[str, ...] | None = PrivateAttr(default=None)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, timezone: str) -> str:
