@@ -112,6 +112,7 @@ def _aws_cluster(
         private_subnet_ids=network.private_subnet_ids,
         public_subnet_ids=network.public_subnet_ids,
         tags=tags,
+        site="standby" if standby else "primary",
         opts=in_region,
     )
     ClusterAutoscaler(

@@ -31,13 +31,13 @@ from llmscale.policy.model import TIERS, Enforcement, Finding, Inventory, Policy
 from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
 from llmscale.stack_settings import SETTINGS_TYPE
 
-EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem")
+EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem", "multi-gpu", "enterprise")
 POLICY = {policy.name: policy for policy in POLICIES}
 M, A, D = Enforcement.MANDATORY, Enforcement.ADVISORY, Enforcement.DISABLED
 
 # Findings the example stacks may have, by policy: none (the stacks generate their monitoring).
 # The example on-prem stack runs L40S GPUs, for which the planner has only a bandwidth estimate: it warns.
-KNOWN_ON_EXAMPLES: dict[str, set[str]] = {"gpu-headroom-estimate": {"onprem"}}
+KNOWN_ON_EXAMPLES: dict[str, set[str]] = {"gpu-headroom-estimate": {"onprem", "multi-gpu", "enterprise"}}
 MONITORING_KINDS = ("PodMonitor", "ServiceMonitor", "PrometheusRule")
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -263,6 +263,8 @@ def test_example_stacks_are_what_the_passing_cases_assume(inventories: dict[str,
         "single-gpu": "single-gpu",
         "single-gpu-host": "single-gpu",
         "onprem": "multi-gpu",
+        "multi-gpu": "multi-gpu",
+        "enterprise": "enterprise",
     }
     assert any(inventories["onprem"].kubernetes("Deployment"))
     assert any(inventories["single-gpu"].of_type(INSTANCE))
@@ -1026,3 +1028,44 @@ def test_gpu_headroom_reports_a_stack_it_cannot_size(onprem: Inventory) -> None:
         "the capacity planner cannot size this stack: model x: cannot tell its size from the name"
     ]
     assert findings("gpu-headroom", unsized) == []
+
+
+# --- zones -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def enterprise(inventories: dict[str, Inventory]) -> Inventory:
+    return inventories["enterprise"]
+
+
+def gpu_groups(inventory: Inventory, site: str = "primary") -> list[Record]:
+    return [
+        r
+        for r in inventory.of_type("aws:eks/nodeGroup:NodeGroup")
+        if "NVIDIA" in r.props.get("amiType", "") and r.props["labels"].get("llmscale.io/site") == site
+    ]
+
+
+def test_enterprise_gpu_capacity_spans_three_zones_in_the_primary_region(enterprise: Inventory) -> None:
+    assert len(gpu_groups(enterprise)) == 3
+    assert gpu_groups(enterprise, "standby")  # the standby has its own, smaller groups
+    assert findings("zone-spread", enterprise) == []
+
+
+@fires("zone-spread")
+def test_zone_spread_fires_on_gpu_capacity_in_two_zones(enterprise: Inventory) -> None:
+    two_zones = without(enterprise, gpu_groups(enterprise)[0].name)
+    assert messages("zone-spread", two_zones) == [
+        "GPU capacity is in 2 node group(s); the enterprise tier keeps one per zone in at least 3 zones (eks.zoneCount)"
+    ]
+
+
+def test_losing_a_zone_must_leave_the_declared_peak(enterprise: Inventory) -> None:
+    # Three GPU groups of at most 7 one-GPU nodes: losing one leaves 14 GPUs.
+    sizes = [g.props["scalingConfig"]["maxSize"] for g in gpu_groups(enterprise)]
+    assert sizes == [7, 7, 7]
+    short = with_settings(enterprise, sizing={**MEASURED, "gpusNeeded": 15, "gpusToProvision": 17})
+    assert "losing one zone leaves at most 14 GPUs; the declared peak needs 15; raise the profiles' maxReplicas " \
+        "or eks.headroomNodes" in messages("gpu-headroom", short)  # fmt: skip
+    enough = with_settings(enterprise, sizing={**MEASURED, "gpusNeeded": 14, "gpusToProvision": 17})
+    assert not [m for m in messages("gpu-headroom", enough) if m.startswith("losing one zone")]

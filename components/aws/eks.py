@@ -82,6 +82,7 @@ class EksCluster(pulumi.ComponentResource):
         private_subnet_ids: pulumi.Output[list[str]],
         public_subnet_ids: pulumi.Output[list[str]],
         tags: dict[str, str],
+        site: str = "primary",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:EksCluster", name, None, opts)
@@ -240,7 +241,7 @@ class EksCluster(pulumi.ComponentResource):
                                     "desired_size": plan.desired_size},
                     # The labels and taint the serving layer's pods select and tolerate (kubernetes.gpuNodeSelector,
                     # kubernetes.gpuTaintKey); only pods that tolerate the taint land on GPU nodes.
-                    labels={**gpu_labels, "llmscale.io/node-pool": "gpu"},
+                    labels={**gpu_labels, "llmscale.io/node-pool": "gpu", "llmscale.io/site": site},
                     taints=[{"key": gpu_taint, "value": "true", "effect": "NO_SCHEDULE"}],
                     # Replace nodes whose GPU fails health checks.
                     node_repair_config={"enabled": True},

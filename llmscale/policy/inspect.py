@@ -151,3 +151,16 @@ def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     """Whether a label selector's `matchLabels` select pods with these labels."""
     wanted = (selector or {}).get("matchLabels") or {}
     return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
+
+
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+
+
+def primary_gpu_node_groups(inventory: Inventory) -> list[Record]:
+    """GPU node groups (NVIDIA AMIs) of the primary site; a warm standby is smaller by design."""
+    return [
+        group
+        for group in inventory.of_type(NODE_GROUP)
+        if "NVIDIA" in str(group.props.get("amiType", "")).upper()
+        and (group.props.get("labels") or {}).get("llmscale.io/site") != "standby"
+    ]

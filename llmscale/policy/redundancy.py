@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmscale.k8s.labels import SITE_LABEL
-from llmscale.policy.inspect import image_is_pinned, matches, scaled_objects, vllm_servers
+from llmscale.policy.inspect import (
+    image_is_pinned,
+    matches,
+    primary_gpu_node_groups,
+    scaled_objects,
+    vllm_servers,
+)
 from llmscale.policy.model import Finding, Inventory
 
 MIN_ACTIVE_REPLICAS = 2
@@ -69,7 +75,14 @@ def disruption_budgets(inventory: Inventory) -> Iterator[Finding]:
 
 
 def zone_spread(inventory: Inventory) -> Iterator[Finding]:
-    """Enterprise replicas spread over zones, so a zone outage leaves replicas of every profile."""
+    """Enterprise GPU capacity spans at least three zones (one node group per zone, so the autoscaler can
+    balance them) and replicas spread over zones, so a zone outage leaves replicas of every profile."""
+    groups = primary_gpu_node_groups(inventory)
+    if groups and len(groups) < MIN_ZONES:
+        yield Finding(
+            f"GPU capacity is in {len(groups)} node group(s); the enterprise tier keeps one per zone in at least "
+            f"{MIN_ZONES} zones (eks.zoneCount)"
+        )
     for deployment in inventory.kubernetes("Deployment"):
         pod = ((deployment.props.get("spec") or {}).get("template") or {}).get("spec") or {}
         keys = {c.get("topologyKey") for c in pod.get("topologySpreadConstraints") or []}

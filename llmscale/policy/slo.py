@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmscale import metrics
-from llmscale.policy.inspect import compose_files, host_files, vllm_servers
+from llmscale.policy.inspect import compose_files, host_files, primary_gpu_node_groups, vllm_servers
 from llmscale.policy.model import Finding, Inventory
 
 REQUIRED_FLAGS = ("--max-model-len", "--max-num-seqs", "--max-num-queued-reqs")
@@ -74,6 +74,16 @@ def _headroom(inventory: Inventory, *, estimates: bool) -> Iterator[Finding]:
     if "gpusToProvision" not in sizing or bool(sizing.get("bandwidthEstimate")) != estimates:
         return
     capacity, needed, provision = _capacity(inventory), sizing["gpusNeeded"], sizing["gpusToProvision"]
+    groups = primary_gpu_node_groups(inventory)
+    if inventory.tier == "enterprise" and len(groups) > 1:
+        sizes = [int(((g.props.get("scalingConfig") or {}).get("maxSize")) or 0) for g in groups]
+        left = (sum(sizes) - max(sizes)) * int(inventory.settings.get("gpusPerNode") or 1)
+        if left < needed:
+            basis = " (a memory-bandwidth estimate)" if estimates else ""
+            yield Finding(
+                f"losing one zone leaves at most {left} GPUs; the declared peak needs {needed}{basis}; raise the "
+                "profiles' maxReplicas or eks.headroomNodes"
+            )
     if capacity < provision:
         basis = " (a memory-bandwidth estimate: calibrate with `vllm bench serve`)" if estimates else ""
         yield Finding(
