@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
+from components.aws.model_store import ModelStore
 from components.k8s.serving import ServingLayer
 from components.settings import StackSettings
 from llmscale.config.models import Platform, StackConfig, Tier
@@ -42,8 +44,6 @@ def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[s
     if config.tier in (Tier.MULTI_GPU, Tier.ENTERPRISE) and config.platform is Platform.KUBERNETES:
         import pulumi_kubernetes as k8s
 
-        from components.k8s.serving import ServingLayer
-
         cluster = config.kubernetes
         provider = k8s.Provider(
             f"{stack}-cluster",
@@ -61,15 +61,20 @@ def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[s
     if config.tier in (Tier.MULTI_GPU, Tier.ENTERPRISE) and config.platform is Platform.AWS:
         assert region is not None  # required by config validation on platform aws
         failover = config.failover
-        primary = _aws_cluster(stack, config, region, tags, expose=failover is not None)
+        standby_region = failover.standby_region if failover else None
+        # One provider for everything in the standby region: its cluster and the model store's replica.
+        standby_aws = aws.Provider(f"{stack}-standby-region", region=standby_region) if standby_region else None
+        store = _model_store(stack, tags, standby_region, standby_aws)
+        primary = _aws_cluster(stack, config, region, tags, expose=failover is not None, store_policy=store.read_policy)
         outputs: dict[str, pulumi.Output] = {
             "endpoint": primary.endpoint,
             "baseUrls": primary.base_urls,
             "clusterName": pulumi.Output.from_input(stack),
             "models": pulumi.Output.from_input([p.name for p in config.models]),
+            "modelStore": store.bucket_name,
         }
         if failover is not None:
-            outputs.update(_failover(stack, config, primary, tags))
+            outputs.update(_failover(stack, config, primary, tags, store, standby_aws))
         return outputs
     raise UnsupportedTierError(f"tier {config.tier} on platform {config.platform} is not built by this version yet")
 
@@ -83,12 +88,12 @@ def _aws_cluster(
     expose: bool,
     provider: pulumi.ProviderResource | None = None,
     standby: bool = False,
+    store_policy: pulumi.Output[str] | None = None,
 ) -> ServingLayer:
     """Network, EKS cluster, autoscaler and serving layer in one region (`provider` for another region)."""
     from components.aws.cluster_autoscaler import ClusterAutoscaler
     from components.aws.eks import EksCluster
     from components.aws.network import Network
-    from components.k8s.serving import ServingLayer
 
     in_region = pulumi.ResourceOptions(providers=[provider] if provider else None)
     network = Network(
@@ -115,6 +120,8 @@ def _aws_cluster(
         site="standby" if standby else "primary",
         opts=in_region,
     )
+    if store_policy is not None:
+        _model_reader(f"{name}-models-reader", config, cluster.cluster_name, store_policy, tags, in_region)
     ClusterAutoscaler(
         f"{name}-autoscaler",
         cluster_name=cluster.cluster_name,
@@ -123,7 +130,9 @@ def _aws_cluster(
         tags=tags,
         opts=in_region,
     )
-    return ServingLayer(name, config=config, provider=cluster.provider, expose=expose, standby=standby)
+    return ServingLayer(
+        name, config=config, provider=cluster.provider, expose=expose, standby=standby, aws_region=region
+    )
 
 
 def standby_config(config: StackConfig) -> StackConfig:
@@ -136,17 +145,22 @@ def standby_config(config: StackConfig) -> StackConfig:
     return standby
 
 
-def _failover(stack: str, config: StackConfig, primary: ServingLayer, tags: dict[str, str]) -> dict[str, pulumi.Output]:
+def _failover(
+    stack: str,
+    config: StackConfig,
+    primary: ServingLayer,
+    tags: dict[str, str],
+    store: ModelStore,
+    provider: pulumi.ProviderResource | None,
+) -> dict[str, pulumi.Output]:
     """The standby (built in its region, or given) and the DNS records that fail over to it."""
-    import pulumi_aws as aws
-
     from components.aws.dns_failover import DnsFailover
 
     failover = config.failover
     assert failover is not None and primary.public_hostname is not None
     outputs: dict[str, pulumi.Output] = {}
     if failover.standby_region is not None:
-        provider = aws.Provider(f"{stack}-standby-region", region=failover.standby_region)
+        assert provider is not None
         standby = _aws_cluster(
             f"{stack}-standby",
             standby_config(config),
@@ -155,6 +169,7 @@ def _failover(stack: str, config: StackConfig, primary: ServingLayer, tags: dict
             expose=True,
             provider=provider,
             standby=True,
+            store_policy=store.replica_read_policy,
         )
         assert standby.public_hostname is not None
         secondary: pulumi.Input[str] = standby.public_hostname
@@ -192,3 +207,41 @@ def ipaddress_like(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _model_store(
+    stack: str, tags: dict[str, str], standby_region: str | None, standby_aws: pulumi.ProviderResource | None
+) -> ModelStore:
+    """The stack's bucket of model weights, replicated to the standby region when there is one."""
+    return ModelStore(f"{stack}-models", tags=tags, replica_region=standby_region, replica_provider=standby_aws)
+
+
+def _model_reader(
+    name: str,
+    config: StackConfig,
+    cluster_name: pulumi.Input[str],
+    read_policy: pulumi.Output[str],
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """Let the vLLM pods of a cluster read the model store, through EKS Pod Identity."""
+    from llmscale.eks_plan import pod_identity_trust_policy
+    from llmscale.k8s.workload import SERVICE_ACCOUNT
+
+    role = aws.iam.Role(
+        name,
+        assume_role_policy=pod_identity_trust_policy(),
+        description="vLLM pods reading model weights from the model store",
+        tags=tags,
+        opts=opts,
+    )
+    aws.iam.RolePolicy(name, role=role.id, policy=read_policy, opts=opts)
+    aws.eks.PodIdentityAssociation(
+        name,
+        cluster_name=cluster_name,
+        namespace=config.kubernetes.namespace,
+        service_account=SERVICE_ACCOUNT,
+        role_arn=role.arn,
+        tags=tags,
+        opts=opts,
+    )

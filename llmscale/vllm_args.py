@@ -18,6 +18,7 @@ MODELLED_FLAGS = (
     "--tensor-parallel-size",
     "--quantization",
     "--api-key",
+    "--load-format",
 )
 
 
@@ -55,4 +56,7 @@ def vllm_args(profile: ModelProfile, *, model_source: str | None = None) -> list
         args += ["--tensor-parallel-size", str(profile.gpus_per_replica)]
     if profile.quantization is not None:
         args += ["--quantization", str(profile.quantization)]
+    if (model_source or profile.model).startswith("s3://"):
+        # Weights from the model store: streamed from S3 with the Run:ai model streamer, not from the hub.
+        args += ["--load-format", "runai_streamer"]
     return args + list(profile.extra_args)

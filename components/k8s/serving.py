@@ -42,6 +42,7 @@ class ServingLayer(pulumi.ComponentResource):
         provider: k8s.Provider,
         expose: bool = False,
         standby: bool = False,
+        aws_region: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -82,6 +83,7 @@ class ServingLayer(pulumi.ComponentResource):
                 has_hf_token=has_hf_token,
                 autoscaler_ready=addons.releases,
                 standby=standby,
+                aws_region=aws_region,
                 opts=in_namespace,
             )
         Monitoring(f"{name}-monitoring", config=config, stack=name, depends_on=[namespace], opts=child)

@@ -30,12 +30,13 @@ class VllmModel(pulumi.ComponentResource):
         has_hf_token: bool,
         autoscaler_ready: list[pulumi.Resource],
         standby: bool = False,
+        aws_region: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:VllmModel", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         deployment = register(
-            deployment_manifest(config, profile, has_hf_token=has_hf_token, standby=standby),
+            deployment_manifest(config, profile, has_hf_token=has_hf_token, standby=standby, aws_region=aws_region),
             # The autoscaler owns the replica count once the Deployment exists.
             pulumi.ResourceOptions(parent=self, ignore_changes=["spec.replicas"]),
             name=f"{name}-deployment",
@@ -49,7 +50,9 @@ class VllmModel(pulumi.ComponentResource):
         )
         if profile.canary is not None:
             register(
-                deployment_manifest(config, profile, canary=True, has_hf_token=has_hf_token, standby=standby),
+                deployment_manifest(
+                    config, profile, canary=True, has_hf_token=has_hf_token, standby=standby, aws_region=aws_region
+                ),
                 child,
                 name=f"{name}-canary-deployment",
             )

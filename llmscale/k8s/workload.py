@@ -207,6 +207,7 @@ def deployment_manifest(
     canary: bool = False,
     has_hf_token: bool = False,
     standby: bool = False,
+    aws_region: str | None = None,
 ) -> Manifest:
     """The vLLM Deployment of a profile (or of its canary): probes, GPU limits, tolerations, tight security."""
     served = canary_profile(profile) if canary else profile
@@ -217,6 +218,9 @@ def deployment_manifest(
         {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
         {"name": "DO_NOT_TRACK", "value": "1"},
     ]
+    if aws_region:
+        # The model store's S3 client (Run:ai streamer) needs the region; credentials come from Pod Identity.
+        env.append({"name": "AWS_REGION", "value": aws_region})
     mounts = [
         {"name": "dshm", "mountPath": "/dev/shm"},
         {"name": "home", "mountPath": HOME},

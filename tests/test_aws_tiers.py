@@ -1,0 +1,87 @@
+"""The AWS tiers as a whole: both regions of the enterprise example, the model store and its readers, failover."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import llmscale.program
+from llmscale.config.loader import load_stack
+from llmscale.config.models import ModelProfile
+from llmscale.plan.report import plan_document
+from llmscale.plan.runner import run_program
+from llmscale.vllm_args import vllm_args
+
+STANDBY_PROVIDER = "enterprise-standby-region"
+
+
+@pytest.fixture(scope="module")
+def enterprise() -> dict[str, Any]:
+    return plan_document(run_program(load_stack("enterprise"), llmscale.program.main))
+
+
+def named(document: dict[str, Any], name: str, kind: str) -> dict[str, Any]:
+    (found,) = [r for r in document["resources"] if r["name"] == name and r["type"].endswith(kind)]
+    return found
+
+
+def test_enterprise_plan_is_clean(enterprise: dict[str, Any]) -> None:
+    assert enterprise["schemaErrors"] == []
+    assert [v for v in enterprise["violations"] if v["enforcement"] == "mandatory"] == []
+
+
+def test_both_regions_are_planned_each_with_its_own_providers(enterprise: dict[str, Any]) -> None:
+    clusters = {r["name"]: r for r in enterprise["resources"] if r["type"] == "aws:eks/cluster:Cluster"}
+    assert set(clusters) == {"enterprise-eks-cluster", "enterprise-standby-eks-cluster"}
+    assert clusters["enterprise-eks-cluster"]["provider"] is None  # aws:region of the stack
+    assert clusters["enterprise-standby-eks-cluster"]["provider"] == STANDBY_PROVIDER
+    for resource in enterprise["resources"]:
+        if resource["type"].startswith("kubernetes:"):
+            expected = "enterprise-standby-eks-k8s" if "standby" in resource["name"] else "enterprise-eks-k8s"
+            assert resource["provider"] == expected, resource["name"]
+
+
+def test_the_model_store_replicates_to_the_standby_region(enterprise: dict[str, Any]) -> None:
+    replica = named(enterprise, "enterprise-models-replica-bucket", "Bucket")
+    assert replica["provider"] == STANDBY_PROVIDER
+    assert named(enterprise, "enterprise-models-bucket", "Bucket")["provider"] is None
+    assert named(enterprise, "enterprise-models-replication", "BucketReplicationConfig")
+    assert "modelStore" in enterprise["outputs"]
+
+
+@pytest.mark.parametrize(("name", "provider"), [("enterprise", None), ("enterprise-standby", STANDBY_PROVIDER)])
+def test_vllm_pods_of_each_cluster_may_read_the_store(enterprise: dict[str, Any], name: str, provider: str) -> None:
+    association = named(enterprise, f"{name}-models-reader", "PodIdentityAssociation")
+    assert association["provider"] == provider
+    assert association["inputs"]["namespace"] == "llmscale"
+    assert association["inputs"]["serviceAccount"] == "vllm"
+    role = named(enterprise, f"{name}-models-reader", "Role")
+    assert "pods.eks.amazonaws.com" in role["inputs"]["assumeRolePolicy"]
+
+
+def test_failover_records_and_health_checks_are_in_the_plan(enterprise: dict[str, Any]) -> None:
+    records = [r for r in enterprise["resources"] if r["type"] == "aws:route53/record:Record"]
+    kinds = sorted(p["type"] for r in records for p in r["inputs"].get("failoverRoutingPolicies", []))
+    assert kinds == ["PRIMARY", "SECONDARY"]
+    checks = [r for r in enterprise["resources"] if r["type"] == "aws:route53/healthCheck:HealthCheck"]
+    assert len(checks) == 2
+    assert all(check["inputs"]["resourcePath"] == "/health" for check in checks)
+
+
+def test_the_standby_keeps_a_smaller_minimum(enterprise: dict[str, Any]) -> None:
+    scalers = {r["name"]: r["inputs"]["spec"] for r in enterprise["resources"] if r["type"].endswith(":ScaledObject")}
+    primary = scalers["enterprise-chat-scaler"]
+    standby = scalers["enterprise-standby-chat-scaler"]
+    desired = [t["metadata"]["desiredReplicas"] for t in primary["triggers"] if t["type"] == "cron"]
+    assert desired == ["3"]
+    assert [t["metadata"]["desiredReplicas"] for t in standby["triggers"] if t["type"] == "cron"] == ["1"]
+    assert primary["maxReplicaCount"] == standby["maxReplicaCount"]
+
+
+def test_a_model_in_the_store_is_streamed_from_s3() -> None:
+    profile = ModelProfile(name="chat", model="s3://models-bucket/meta-llama/Llama-3.1-8B-Instruct/")
+    args = vllm_args(profile)
+    assert args[0] == "s3://models-bucket/meta-llama/Llama-3.1-8B-Instruct/"
+    assert args[args.index("--load-format") + 1] == "runai_streamer"
+    assert "--load-format" not in vllm_args(ModelProfile(name="chat", model="meta-llama/Llama-3.1-8B-Instruct"))
