@@ -9,6 +9,7 @@ from components.aws.model_store import ModelStore
 from components.k8s.serving import ServingLayer
 from components.settings import StackSettings
 from llmscale.config.models import Platform, StackConfig, Tier
+from llmscale.k8s.gateway import path_prefix
 from llmscale.stack_settings import stack_settings
 from llmscale.tags import stack_tags
 
@@ -195,6 +196,10 @@ def _failover(
     )
     outputs["primaryEndpoint"] = primary.public_hostname
     outputs["failoverName"] = dns.fqdn
+    # Clients use the failover name: it follows the healthy region.
+    endpoint = f"{'https' if tls else 'http'}://{failover.record_name}"
+    outputs["endpoint"] = pulumi.Output.from_input(endpoint)
+    outputs["baseUrls"] = pulumi.Output.from_input({p.name: f"{endpoint}{path_prefix(p)}" for p in config.models})
     return outputs
 
 

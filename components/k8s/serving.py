@@ -12,7 +12,7 @@ from components.k8s.objects import register
 from components.k8s.vllm_model import VllmModel
 from llmscale.config.models import StackConfig
 from llmscale.k8s.addons import addon_releases
-from llmscale.k8s.gateway import load_balancer_service_manifest
+from llmscale.k8s.gateway import load_balancer_service_manifest, path_prefix
 from llmscale.k8s.workload import (
     HF_TOKEN_SECRET,
     model_cache_claim_manifest,
@@ -101,4 +101,11 @@ class ServingLayer(pulumi.ComponentResource):
             self.public_hostname = service.status.apply(lambda status: status.load_balancer.ingress[0].hostname)
         self.endpoint = gateway.endpoint
         self.base_urls = gateway.base_urls
+        if self.public_hostname is not None and not config.gateway.hostname:
+            # No DNS name of its own: the load balancer's is the endpoint.
+            scheme = "https" if config.gateway.tls_secret_name else "http"
+            self.endpoint = pulumi.Output.concat(f"{scheme}://", self.public_hostname)
+            self.base_urls = self.endpoint.apply(
+                lambda endpoint: {p.name: f"{endpoint}{path_prefix(p)}" for p in config.models}
+            )
         self.register_outputs({"endpoint": self.endpoint, "baseUrls": self.base_urls})

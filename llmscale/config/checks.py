@@ -172,6 +172,15 @@ def _failover(config: StackConfig, region: str | None) -> list[Problem]:
     if config.tier is not Tier.ENTERPRISE:
         return [Problem(dotted_key(["failover"]), "DNS failover belongs to the enterprise tier; remove it or use it")]
     problems = []
+    hostname = config.gateway.hostname
+    if hostname is not None and hostname != failover.record_name:
+        problems.append(
+            Problem(
+                dotted_key(["gateway", "hostname"]),
+                f"the gateway answers {hostname} only, but clients come through {failover.record_name}: use the "
+                "same name or leave gateway.hostname unset",
+            )
+        )
     if failover.standby_region is not None:
         if config.platform is not Platform.AWS:
             problems.append(
