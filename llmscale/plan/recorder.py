@@ -89,9 +89,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.invokes: list[RecordedInvoke] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        """No id (unknown in preview) and the known inputs as outputs: what a provider would echo back."""
         return None, _known_state(args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        """Record a data-source call; the monitor answers it as unknown."""
         self.invokes.append(RecordedInvoke(token=args.token, args=dict(args.args)))
         return {}
 
@@ -104,6 +106,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self.recorded: list[RecordedResource] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        """Register as the mock monitor does, and keep what the plan reports about the resource."""
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
