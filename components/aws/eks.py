@@ -9,13 +9,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.aws.node_pools import GpuNodePool
 from llmscale import iam
 from llmscale.config.models import GpuAmiType, StackConfig
 from llmscale.eks_plan import (
     CONTROL_PLANE_LOGS,
-    autoscaler_tags,
-    gpu_disk_gib,
-    gpu_node_groups,
     pod_identity_trust_policy,
 )
 
@@ -62,9 +60,8 @@ class EksCluster(pulumi.ComponentResource):
     API authentication mode with access entries (the deploying principal is cluster admin, plus the configured
     admins), secrets envelope-encrypted with a dedicated KMS key, all control-plane logs, managed add-ons
     (VPC CNI, CoreDNS, kube-proxy, Pod Identity agent, EBS CSI driver through Pod Identity), a small CPU system
-    pool for add-ons and GPU node groups (NVIDIA AMI, GPU label and NoSchedule taint, node auto-repair,
-    cluster-autoscaler tags so that empty groups scale from zero). `provider` deploys into the cluster only
-    once the nodes and add-ons are ready.
+    pool for add-ons and a `GpuNodePool`. `provider` deploys into the cluster only once the nodes and add-ons
+    are ready.
     """
 
     cluster_name: pulumi.Output[str]
@@ -223,38 +220,19 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pod_identity, system_pool]),
         )
 
-        gpu_groups = []
-        disk = gpu_disk_gib(config)
-        gpu_labels = dict(config.kubernetes.gpu_node_selector)
-        gpu_taint = config.kubernetes.gpu_taint_key
-        for plan in gpu_node_groups(config):
-            gpu_groups.append(
-                aws.eks.NodeGroup(
-                    f"{name}-{plan.name}",
-                    cluster_name=cluster.name,
-                    node_role_arn=node_role.arn,
-                    subnet_ids=private_subnet_ids.apply(lambda ids, zones=plan.zone_indexes: [ids[i] for i in zones]),
-                    ami_type=str(eks.gpu_ami_type),
-                    instance_types=[config.gpu.instance_type],
-                    disk_size=disk,
-                    scaling_config={"min_size": plan.min_size, "max_size": plan.max_size,
-                                    "desired_size": plan.desired_size},
-                    # The labels and taint the serving layer's pods select and tolerate (kubernetes.gpuNodeSelector,
-                    # kubernetes.gpuTaintKey); only pods that tolerate the taint land on GPU nodes.
-                    labels={**gpu_labels, "llmscale.io/node-pool": "gpu", "llmscale.io/site": site},
-                    taints=[{"key": gpu_taint, "value": "true", "effect": "NO_SCHEDULE"}],
-                    # Replace nodes whose GPU fails health checks.
-                    node_repair_config={"enabled": True},
-                    update_config={"max_unavailable": 1},
-                    tags={**tags, **autoscaler_tags(cluster_name, config.gpu.gpus, gpu_labels, gpu_taint)},
-                    # The cluster autoscaler owns the current size.
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        depends_on=[*node_policies, *networking],
-                        ignore_changes=["scalingConfig.desiredSize"],
-                    ),
-                )
-            )  # fmt: skip
+        gpu_pool = GpuNodePool(
+            f"{name}-gpu-pool",
+            prefix=name,
+            config=config,
+            cluster_name=cluster.name,
+            autoscaler_cluster_name=cluster_name,
+            node_role_arn=node_role.arn,
+            private_subnet_ids=private_subnet_ids,
+            site=site,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, *networking]),
+        )
+        gpu_groups = gpu_pool.groups
 
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
