@@ -230,7 +230,8 @@ class EksCluster(pulumi.ComponentResource):
             private_subnet_ids=private_subnet_ids,
             site=site,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, *networking]),
+            depends_on=[*node_policies, *networking],
+            opts=pulumi.ResourceOptions(parent=self),
         )
         gpu_groups = gpu_pool.groups
 

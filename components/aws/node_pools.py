@@ -32,6 +32,7 @@ class GpuNodePool(pulumi.ComponentResource):
         private_subnet_ids: pulumi.Output[list[str]],
         site: str,
         tags: dict[str, str],
+        depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:GpuNodePool", name, None, opts)
@@ -57,7 +58,10 @@ class GpuNodePool(pulumi.ComponentResource):
                 update_config={"max_unavailable": 1},
                 tags={**tags, **autoscaler_tags(autoscaler_cluster_name, config.gpu.gpus, labels, taint)},
                 # The cluster autoscaler owns the current size.
-                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+                # Nodes join only once the node role's policies and the CNI are in place.
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=depends_on, ignore_changes=["scalingConfig.desiredSize"]
+                ),
             )
             for plan in gpu_node_groups(config)
         ]  # fmt: skip
