@@ -279,19 +279,19 @@ def test_no_helm_releases_when_every_addon_is_disabled(no_addons: dict[str, Any]
 
 
 def waits_for(document: dict[str, Any], resource: dict[str, Any], target: str) -> bool:
-    """Whether `resource` is created after `target`: through its own dependencies, its components', or theirs."""
+    """Whether `resource` is created after `target`, following dependencies only: a component's dependencies do
+    not hold back its children, so each namespaced object (or something it depends on) must name the target."""
     by_name = {r["name"]: r for r in document["resources"]}
     seen: set[str] = set()
     queue = [resource]
     while queue:
         current = queue.pop()
-        for node in [current, *ancestors(document, current)]:
-            for name in node["dependsOn"]:
-                if name == target:
-                    return True
-                if name not in seen and name in by_name:
-                    seen.add(name)
-                    queue.append(by_name[name])
+        for name in current["dependsOn"]:
+            if name == target:
+                return True
+            if name not in seen and name in by_name:
+                seen.add(name)
+                queue.append(by_name[name])
     return False
 
 

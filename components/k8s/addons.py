@@ -23,6 +23,7 @@ class ClusterAddons(pulumi.ComponentResource):
         *,
         releases: list[AddonRelease],
         extra_values: dict[str, pulumi.Input[dict]] | None = None,
+        depends_on: list[pulumi.Resource] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:ClusterAddons", name, None, opts)
@@ -48,7 +49,7 @@ class ClusterAddons(pulumi.ComponentResource):
                     # Wait until the controllers run: their webhooks and CRDs must be ready for what follows.
                     skip_await=False,
                     timeout=600,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
                 )
             )
         self.register_outputs({})

@@ -88,7 +88,8 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-stack",
             releases=releases,
             extra_values={"kube-prometheus-stack": extra} if extra is not None else {},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=owned),
+            depends_on=owned,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *stack_release.releases])
         for profile in config.models:

@@ -84,7 +84,8 @@ class ServingLayer(pulumi.ComponentResource):
                 autoscaler_ready=addons.releases,
                 standby=standby,
                 aws_region=aws_region,
-                opts=in_namespace,
+                depends_on=[namespace],
+                opts=pulumi.ResourceOptions(parent=self),
             )
         Monitoring(f"{name}-monitoring", config=config, stack=name, depends_on=[namespace], opts=child)
         gateway = InferenceGateway(

@@ -29,23 +29,25 @@ class VllmModel(pulumi.ComponentResource):
         profile: ModelProfile,
         has_hf_token: bool,
         autoscaler_ready: list[pulumi.Resource],
+        depends_on: list[pulumi.Resource],
         standby: bool = False,
         aws_region: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:VllmModel", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # Children do not inherit a component's dependencies: each waits for the namespace itself.
+        child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         deployment = register(
             deployment_manifest(config, profile, has_hf_token=has_hf_token, standby=standby, aws_region=aws_region),
             # The autoscaler owns the replica count once the Deployment exists.
-            pulumi.ResourceOptions(parent=self, ignore_changes=["spec.replicas"]),
+            pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=["spec.replicas"]),
             name=f"{name}-deployment",
         )
         service = register(service_manifest(config, profile), child, name=f"{name}-service")
         register(pod_disruption_budget_manifest(config, profile), child, name=f"{name}-pdb")
         register(
             scaled_object_manifest(config, profile),
-            pulumi.ResourceOptions(parent=self, depends_on=[deployment, *autoscaler_ready]),
+            pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, deployment, *autoscaler_ready]),
             name=f"{name}-scaler",
         )
         if profile.canary is not None:
