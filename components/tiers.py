@@ -8,6 +8,7 @@ import pulumi_aws as aws
 from components.aws.model_store import ModelStore
 from components.k8s.serving import ServingLayer
 from components.settings import StackSettings
+from llmscale.aws_plan import endpoint_kind
 from llmscale.config.models import Platform, StackConfig, Tier
 from llmscale.k8s.gateway import path_prefix
 from llmscale.stack_settings import stack_settings
@@ -179,7 +180,7 @@ def _failover(
     else:
         assert failover.standby_endpoint is not None
         secondary = failover.standby_endpoint
-        secondary_kind = "ip" if ipaddress_like(failover.standby_endpoint) else "hostname"
+        secondary_kind = endpoint_kind(failover.standby_endpoint)
     tls = config.gateway.tls_secret_name is not None
     dns = DnsFailover(
         f"{stack}-failover",
@@ -201,17 +202,6 @@ def _failover(
     outputs["endpoint"] = pulumi.Output.from_input(endpoint)
     outputs["baseUrls"] = pulumi.Output.from_input({p.name: f"{endpoint}{path_prefix(p)}" for p in config.models})
     return outputs
-
-
-def ipaddress_like(value: str) -> bool:
-    """Whether an endpoint is an IPv4 address (an A record) rather than a host name (a CNAME)."""
-    import ipaddress
-
-    try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _model_store(

@@ -471,6 +471,7 @@ def test_bottlerocket_variant_drops_the_device_plugin(bottlerocket: Plan, exampl
 def check_pods_fit_gpu_nodes(plan: Plan) -> None:
     groups = plan.gpu_groups()
     deployments = plan.of_type(DEPLOYMENT)
+    assert groups
     assert deployments
     for deployment in deployments:
         pod = deployment["inputs"]["spec"]["template"]["spec"]

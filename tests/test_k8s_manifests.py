@@ -844,7 +844,10 @@ def test_rate_limit_per_api_key_only_when_configured() -> None:
     for name in ("chat", "analysis"):
         limit = traffic_policy(ONPREM, name)["rateLimit"]
         (rule,) = limit["local"]["rules"] if "local" in limit else limit["global"]["rules"]
-        assert rule["clientSelectors"] == [{"headers": [{"name": "Authorization", "type": "Distinct"}]}]
+        # Keyed on the client the API-key filter names (the key itself is stripped before rate limiting).
+        assert rule["clientSelectors"] == [{"headers": [{"name": "x-llmscale-client", "type": "Distinct"}]}]
+        security = security_policy_manifest(ONPREM)["spec"]["apiKeyAuth"]
+        assert security["forwardClientIDHeader"] == "x-llmscale-client"
         assert rule["limit"] == {"requests": 300, "unit": "Minute"}
         assert "rateLimit" not in traffic_policy(NO_RATE_LIMIT, name)
 

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.aws.node_pools import GpuNodePool
 from llmscale import iam
-from llmscale.config.models import GpuAmiType, StackConfig
+from llmscale.config.models import StackConfig
 from llmscale.eks_plan import (
     CONTROL_PLANE_LOGS,
     pod_identity_trust_policy,
@@ -171,6 +171,9 @@ class EksCluster(pulumi.ComponentResource):
                 addon_name=addon,
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
+                # The VPC CNI enforces NetworkPolicies only when asked: vLLM must be reachable from the gateway
+                # and monitoring namespaces alone.
+                configuration_values=json.dumps({"enableNetworkPolicy": "true"}) if addon == "vpc-cni" else None,
                 tags=tags,
                 # Nodes only become Ready with the CNI; kube-proxy runs on them too.
                 opts=child,
@@ -252,8 +255,3 @@ class EksCluster(pulumi.ComponentResource):
         self.register_outputs(
             {"clusterName": self.cluster_name, "endpoint": self.endpoint, "nodeRoleArn": self.node_role_arn}
         )
-
-
-def bottlerocket(config: StackConfig) -> bool:
-    """Bottlerocket's NVIDIA variants carry the device plugin; AL2023's carry only the driver."""
-    return config.eks.gpu_ami_type is GpuAmiType.BOTTLEROCKET_NVIDIA

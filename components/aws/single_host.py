@@ -161,8 +161,9 @@ class SingleGpuHost(pulumi.ComponentResource):
             metadata_options={
                 "http_endpoint": "enabled",
                 "http_tokens": "required",
-                # Two hops so that containers on the Docker bridge can reach the instance role's credentials.
-                "http_put_response_hop_limit": 2,
+                # One hop: the host's start script reads SSM; containers (which handle untrusted prompts) must
+                # not reach the instance role's credentials.
+                "http_put_response_hop_limit": 1,
             },
             root_block_device={
                 "volume_type": "gp3",

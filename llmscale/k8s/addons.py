@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmscale import versions
-from llmscale.config.models import StackConfig
+from llmscale.config.models import GpuAmiType, Platform, StackConfig
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ def addon_releases(config: StackConfig) -> list[AddonRelease]:
     k8s = config.kubernetes
     releases = []
     # Bottlerocket's NVIDIA AMIs on the cluster llmscale builds already run the device plugin.
-    bottlerocket = config.platform == "aws" and config.eks.gpu_ami_type == "BOTTLEROCKET_x86_64_NVIDIA"
+    bottlerocket = config.platform is Platform.AWS and config.eks.gpu_ami_type is GpuAmiType.BOTTLEROCKET_NVIDIA
     if k8s.addons.nvidia_device_plugin and not bottlerocket:
         releases.append(
             AddonRelease(

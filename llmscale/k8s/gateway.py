@@ -202,7 +202,9 @@ def backend_traffic_policy_manifest(config: StackConfig, profile: ModelProfile) 
             "local": {
                 "rules": [
                     {
-                        "clientSelectors": [{"headers": [{"name": "Authorization", "type": "Distinct"}]}],
+                        # The API-key filter runs first, strips the key (`sanitize`) and names the client in
+                        # CLIENT_HEADER: limit per client, and never key anything on the secret itself.
+                        "clientSelectors": [{"headers": [{"name": CLIENT_HEADER, "type": "Distinct"}]}],
                         "limit": {"requests": per_minute, "unit": "Minute"},
                     }
                 ]

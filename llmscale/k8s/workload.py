@@ -24,6 +24,7 @@ HOME = "/home/vllm"
 MODEL_MOUNT = "/models"
 HF_TOKEN_MOUNT = "/var/run/secrets/huggingface"
 STARTUP_PROBE_SECONDS = 1800  # downloading and loading large weights takes many minutes
+ROLLOUT_SECONDS = 3600  # a new GPU node, a multi-GB image and the weights: allow an hour
 
 
 def _metadata(name: str, namespace: str | None, extra_labels: dict[str, str] | None = None) -> Manifest:
@@ -301,13 +302,15 @@ def deployment_manifest(
         "metadata": {
             **_metadata(workload_name(profile, canary), namespace),
             "labels": labels(profile, canary, standby),
+            # pulumi-kubernetes waits 10 minutes for a Deployment by default: too short for a cold GPU start.
+            "annotations": {"pulumi.com/timeoutSeconds": str(ROLLOUT_SECONDS)},
         },
         "spec": {
             # The initial size: afterwards the autoscaler owns `replicas` (the component ignores changes to it).
             "replicas": replicas,
             "revisionHistoryLimit": 3,
             # Loading weights can take most of an hour on a cold node.
-            "progressDeadlineSeconds": 3600,
+            "progressDeadlineSeconds": ROLLOUT_SECONDS,
             "selector": {"matchLabels": selector_labels(profile, canary)},
             # Never fewer serving replicas than wanted during a rollout: start the new one, then stop the old.
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
