@@ -122,8 +122,12 @@ def _aws_cluster(
         site="standby" if standby else "primary",
         opts=in_region,
     )
-    if store_policy is not None:
-        _model_reader(f"{name}-models-reader", config, cluster.cluster_name, store_policy, tags, in_region)
+    # Pod Identity hands credentials to pods created after the association: it comes before the vLLM pods.
+    readers = (
+        [_model_reader(f"{name}-models-reader", config, cluster.cluster_name, store_policy, tags, in_region)]
+        if store_policy is not None
+        else []
+    )
     ClusterAutoscaler(
         f"{name}-autoscaler",
         cluster_name=cluster.cluster_name,
@@ -133,7 +137,13 @@ def _aws_cluster(
         opts=in_region,
     )
     return ServingLayer(
-        name, config=config, provider=cluster.provider, expose=expose, standby=standby, aws_region=region
+        name,
+        config=config,
+        provider=cluster.provider,
+        expose=expose,
+        standby=standby,
+        aws_region=region,
+        model_access=readers,
     )
 
 
@@ -218,7 +228,7 @@ def _model_reader(
     read_policy: pulumi.Output[str],
     tags: dict[str, str],
     opts: pulumi.ResourceOptions,
-) -> None:
+) -> pulumi.Resource:
     """Let the vLLM pods of a cluster read the model store, through EKS Pod Identity."""
     from llmscale.eks_plan import pod_identity_trust_policy
     from llmscale.k8s.workload import SERVICE_ACCOUNT
@@ -231,7 +241,7 @@ def _model_reader(
         opts=opts,
     )
     aws.iam.RolePolicy(name, role=role.id, policy=read_policy, opts=opts)
-    aws.eks.PodIdentityAssociation(
+    return aws.eks.PodIdentityAssociation(
         name,
         cluster_name=cluster_name,
         namespace=config.kubernetes.namespace,

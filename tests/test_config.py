@@ -24,7 +24,7 @@ SOURCE = "stacks/Pulumi.test.yaml"
 MODEL_ID = "meta-llama/Llama-3.1-8B-Instruct"
 SECRET = "sk-live-SUPERSECRET"
 SECRET_KEYS = frozenset({"llmscale:apiKeys", "llmscale:hfToken", "llmscale:grafanaAdminPassword"})
-API_KEYS = '{"team-a": "key-a"}'  # stored as a secret (its key is in SECRET_KEYS)
+API_KEYS = '{"team-a": "key-a-0123456789abcdef"}'  # stored as a secret (its key is in SECRET_KEYS)
 STRUCTURED_KEYS = ("models", "gpu", "slo", "load", "schedule", "routing", "host")
 DROP = object()  # a change that removes the key
 
@@ -243,7 +243,7 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "aws-single-gpu-without-api-keys",
         {"llmscale:apiKeys": DROP},
         "llmscale:apiKeys",
-        "required on platform aws: clients authenticate with these keys",
+        "required: clients authenticate with these keys",
     ),
     ("aws-without-region", {"aws:region": DROP}, "aws:region", "required on platform aws"),
     ("aws-with-empty-region", {"aws:region": ""}, "aws:region", "required on platform aws"),
@@ -586,7 +586,7 @@ RICH = config(
         "llmscale:load": {"peakConcurrentUsers": 800, "promptTokens": 2000},
         "llmscale:schedule": {"timezone": "Europe/Berlin", "days": ["fri", "mon"], "start": "20:00", "end": "06:00"},
         "llmscale:routing": {"strategy": "sticky", "sessionHeader": "x-user"},
-        "llmscale:apiKeys": "key-a,key-b",
+        "llmscale:apiKeys": "key-a-0123456789abcdef",
         "llmscale:models": [
             profile(gpusPerReplica=4, image="vllm/vllm-openai:v0.33.0", extraArgs=["--enable-chunked-prefill"]),
             profile(name="batch", model="Qwen/Qwen2.5-7B", lane="batch", quantization="awq", maxNumQueuedReqs=500),

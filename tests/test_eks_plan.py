@@ -411,9 +411,10 @@ def test_gpu_disk_gb_is_honoured_or_refused_on_eks() -> None:
         "llmscale:platform": "aws",
         "llmscale:models": [{"name": "chat", "model": "org/m-8B"}],
         "llmscale:gpu": {"instanceType": "g6e.xlarge", "diskGb": 900},
+        "llmscale:apiKeys": "[secret]",
     }
     try:
-        config, _ = parse_values(values, set(), "stacks/Pulumi.disk.yaml")
+        config, _ = parse_values(values, {"llmscale:apiKeys"}, "stacks/Pulumi.disk.yaml")
     except ConfigError as error:
         assert any(problem.key.startswith("llmscale:gpu") and "diskGb" in problem.key for problem in error.problems)
         return

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 
 from components.k8s.objects import register
+from llmscale.api_keys import api_key_clients
 from llmscale.config.models import StackConfig
 from llmscale.k8s.gateway import (
     API_KEYS_SECRET,
@@ -18,17 +17,6 @@ from llmscale.k8s.gateway import (
     path_prefix,
     security_policy_manifest,
 )
-
-
-def api_key_clients(raw: str) -> dict[str, str]:
-    """Client name → key from `llmscale:apiKeys`: a JSON object, or one bare key for a client named `default`."""
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        parsed = raw
-    if isinstance(parsed, dict):
-        return {str(client): str(key) for client, key in parsed.items()}
-    return {"default": raw}
 
 
 class InferenceGateway(pulumi.ComponentResource):

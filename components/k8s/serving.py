@@ -43,6 +43,7 @@ class ServingLayer(pulumi.ComponentResource):
         expose: bool = False,
         standby: bool = False,
         aws_region: str | None = None,
+        model_access: list[pulumi.Resource] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -84,7 +85,7 @@ class ServingLayer(pulumi.ComponentResource):
                 autoscaler_ready=addons.releases,
                 standby=standby,
                 aws_region=aws_region,
-                depends_on=[namespace],
+                depends_on=[namespace, *(model_access or [])],
                 opts=pulumi.ResourceOptions(parent=self),
             )
         Monitoring(f"{name}-monitoring", config=config, stack=name, depends_on=[namespace], opts=child)

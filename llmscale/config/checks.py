@@ -6,6 +6,7 @@ name the key to change.
 
 from __future__ import annotations
 
+from llmscale.api_keys import SECRET_PLACEHOLDER, api_key_problem
 from llmscale.config.errors import Problem, dotted_key
 from llmscale.config.models import Platform, StackConfig, Tier
 from llmscale.vllm_args import MODELLED_FLAGS, flag_name
@@ -60,14 +61,6 @@ def _single_gpu(config: StackConfig) -> list[Problem]:
             Problem(
                 dotted_key(["host", "allowedCidrs"]),
                 "required on platform aws: the networks allowed to reach HTTPS (for example 203.0.113.0/24)",
-            )
-        )
-    if config.platform is Platform.AWS and config.api_keys is None:
-        problems.append(
-            Problem(
-                dotted_key(["apiKeys"]),
-                "required on platform aws: clients authenticate with these keys; run "
-                '`pulumi config set --secret llmscale:apiKeys \'{"team-a": "<key>"}\'`',
             )
         )
     if config.platform is Platform.HOST:
@@ -196,6 +189,27 @@ def _failover(config: StackConfig, region: str | None) -> list[Problem]:
     return problems
 
 
+def _api_keys(config: StackConfig) -> list[Problem]:
+    """Clients authenticate with `llmscale:apiKeys` wherever llmscale deploys a gateway (not on an existing host,
+    whose keys are files on that server)."""
+    key = dotted_key(["apiKeys"])
+    if config.api_keys is None:
+        if config.platform is Platform.HOST:
+            return []
+        return [
+            Problem(
+                key,
+                "required: clients authenticate with these keys; run "
+                '`pulumi config set --secret llmscale:apiKeys \'{"team-a": "<key>"}\'`',
+            )
+        ]
+    text = config.api_keys.get_secret_value()
+    if text == SECRET_PLACEHOLDER:
+        return []  # encrypted: checked where it can be decrypted
+    problem = api_key_problem(text)
+    return [Problem(key, problem)] if problem else []
+
+
 def _region(config: StackConfig, region: str | None) -> list[Problem]:
     if config.platform is Platform.AWS and not region:
         return [
@@ -216,4 +230,5 @@ def cross_checks(config: StackConfig, region: str | None) -> list[Problem]:
         *_extra_args(config),
         *_tier_scoped_keys(config),
         *_failover(config, region),
+        *_api_keys(config),
     ]
