@@ -132,6 +132,7 @@ def _aws_cluster(
         f"{name}-autoscaler",
         cluster_name=cluster.cluster_name,
         region=region,
+        kubernetes_version=config.eks.kubernetes_version,
         provider=cluster.provider,
         tags=tags,
         opts=in_region,

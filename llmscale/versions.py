@@ -40,6 +40,7 @@ KUBE_PROMETHEUS_STACK_CHART = HelmChart(
     "kube-prometheus-stack", "88.2.0", "https://prometheus-community.github.io/helm-charts"
 )
 DCGM_EXPORTER_CHART = HelmChart("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts")
-# cluster-autoscaler: chart 9.38.0, with the autoscaler image matching the cluster's Kubernetes minor version.
+# cluster-autoscaler: chart 9.38.0, with the autoscaler image matching the cluster's Kubernetes minor version;
+# EKS versions llmscale builds are those listed here.
 CLUSTER_AUTOSCALER_CHART = HelmChart("cluster-autoscaler", "9.38.0", "https://kubernetes.github.io/autoscaler")
-CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.33.0"
+CLUSTER_AUTOSCALER_IMAGE_TAGS = {"1.33": "v1.33.0"}

@@ -26,6 +26,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         *,
         cluster_name: pulumi.Input[str],
         region: str,
+        kubernetes_version: str,
         provider: k8s.Provider,
         tags: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
@@ -66,7 +67,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 "autoDiscovery": {"clusterName": cluster_name},
                 "awsRegion": region,
                 "cloudProvider": "aws",
-                "image": {"tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAG},
+                "image": {"tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version]},
                 "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
                 "nodeSelector": {"llmscale.io/node-pool": "system"},
                 "extraArgs": {

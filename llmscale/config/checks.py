@@ -6,6 +6,7 @@ name the key to change.
 
 from __future__ import annotations
 
+from llmscale import versions
 from llmscale.api_keys import SECRET_PLACEHOLDER, api_key_problem
 from llmscale.config.errors import Problem, dotted_key
 from llmscale.config.models import Platform, StackConfig, Tier
@@ -145,6 +146,15 @@ def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
                 )
     elif "host" in stated:
         problems.append(Problem(dotted_key(["host"]), "only used by the single-gpu tier; remove it"))
+    version = config.eks.kubernetes_version
+    if config.platform is Platform.AWS and version not in versions.CLUSTER_AUTOSCALER_IMAGE_TAGS:
+        known = ", ".join(sorted(versions.CLUSTER_AUTOSCALER_IMAGE_TAGS))
+        problems.append(
+            Problem(
+                dotted_key(["eks", "kubernetesVersion"]),
+                f"{version} is not one llmscale pins a cluster autoscaler for ({known})",
+            )
+        )
     if config.platform is not Platform.AWS and "eks" in stated:
         problems.append(Problem(dotted_key(["eks"]), "only used on platform aws (llmscale builds the cluster there)"))
     if config.tier is Tier.ENTERPRISE and config.platform is Platform.AWS and config.eks.zone_total < 3:
