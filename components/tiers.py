@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.certificate import DnsValidatedCertificate
 from components.aws.model_store import ModelStore
 from components.k8s.serving import ServingLayer
 from components.settings import StackSettings
@@ -67,7 +68,22 @@ def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[s
         # One provider for everything in the standby region: its cluster and the model store's replica.
         standby_aws = aws.Provider(f"{stack}-standby-region", region=standby_region) if standby_region else None
         store = _model_store(stack, tags, standby_region, standby_aws)
-        primary = _aws_cluster(stack, config, region, tags, expose=failover is not None, store_policy=store.read_policy)
+        certificate = (
+            DnsValidatedCertificate(
+                f"{stack}-tls", domain=failover.record_name, zone_id=failover.hosted_zone_id, tags=tags
+            )
+            if failover
+            else None
+        )
+        primary = _aws_cluster(
+            stack,
+            config,
+            region,
+            tags,
+            expose=failover is not None,
+            store_policy=store.read_policy,
+            certificate_arn=certificate.certificate_arn if certificate else None,
+        )
         outputs: dict[str, pulumi.Output] = {
             "endpoint": primary.endpoint,
             "baseUrls": primary.base_urls,
@@ -91,6 +107,7 @@ def _aws_cluster(
     provider: pulumi.ProviderResource | None = None,
     standby: bool = False,
     store_policy: pulumi.Output[str] | None = None,
+    certificate_arn: pulumi.Input[str] | None = None,
 ) -> ServingLayer:
     """Network, EKS cluster, autoscaler and serving layer in one region (`provider` for another region)."""
     from components.aws.cluster_autoscaler import ClusterAutoscaler
@@ -145,6 +162,7 @@ def _aws_cluster(
         standby=standby,
         aws_region=region,
         model_access=readers,
+        certificate_arn=certificate_arn,
     )
 
 
@@ -174,6 +192,14 @@ def _failover(
     outputs: dict[str, pulumi.Output] = {}
     if failover.standby_region is not None:
         assert provider is not None
+        standby_certificate = DnsValidatedCertificate(
+            f"{stack}-standby-tls",
+            domain=failover.record_name,
+            zone_id=failover.hosted_zone_id,
+            tags=tags,
+            write_record=False,  # the primary's certificate wrote the same validation record
+            provider=provider,
+        )
         standby = _aws_cluster(
             f"{stack}-standby",
             standby_config(config),
@@ -183,6 +209,7 @@ def _failover(
             provider=provider,
             standby=True,
             store_policy=store.replica_read_policy,
+            certificate_arn=standby_certificate.certificate_arn,
         )
         assert standby.public_hostname is not None
         secondary: pulumi.Input[str] = standby.public_hostname
@@ -192,7 +219,8 @@ def _failover(
         assert failover.standby_endpoint is not None
         secondary = failover.standby_endpoint
         secondary_kind = endpoint_kind(failover.standby_endpoint)
-    tls = config.gateway.tls_secret_name is not None
+    # Each region's load balancer terminates TLS with its own ACM certificate for the failover name.
+    tls = True
     dns = DnsFailover(
         f"{stack}-failover",
         zone_id=failover.hosted_zone_id,

@@ -85,3 +85,24 @@ def test_a_model_in_the_store_is_streamed_from_s3() -> None:
     assert args[0] == "s3://models-bucket/meta-llama/Llama-3.1-8B-Instruct/"
     assert args[args.index("--load-format") + 1] == "runai_streamer"
     assert "--load-format" not in vllm_args(ModelProfile(name="chat", model="meta-llama/Llama-3.1-8B-Instruct"))
+
+
+@pytest.mark.parametrize(("name", "provider"), [("enterprise-tls", None), ("enterprise-standby-tls", STANDBY_PROVIDER)])
+def test_each_region_has_a_dns_validated_certificate(enterprise: dict[str, Any], name: str, provider: str) -> None:
+    certificate = named(enterprise, f"{name}-certificate", "Certificate")
+    assert certificate["inputs"]["domainName"] == "llm.example.com"
+    assert certificate["inputs"]["validationMethod"] == "DNS"
+    assert certificate["provider"] == provider
+    assert named(enterprise, f"{name}-validation", "CertificateValidation")["provider"] == provider
+
+
+def test_the_validation_record_is_written_once(enterprise: dict[str, Any]) -> None:
+    records = [r for r in enterprise["resources"] if r["type"] == "aws:route53/record:Record" and "tls" in r["name"]]
+    assert [r["name"] for r in records] == ["enterprise-tls-validation"]
+    assert records[0]["inputs"]["allowOverwrite"] is True
+
+
+def test_clients_use_https_on_the_failover_name(enterprise: dict[str, Any]) -> None:
+    assert enterprise["outputs"]["endpoint"] == "https://llm.example.com"
+    checks = [r for r in enterprise["resources"] if r["type"] == "aws:route53/healthCheck:HealthCheck"]
+    assert {(c["inputs"]["type"], c["inputs"]["port"]) for c in checks} == {("HTTPS", 443)}

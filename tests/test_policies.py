@@ -37,7 +37,11 @@ M, A, D = Enforcement.MANDATORY, Enforcement.ADVISORY, Enforcement.DISABLED
 
 # Findings the example stacks may have, by policy: none (the stacks generate their monitoring).
 # The example on-prem stack runs L40S GPUs, for which the planner has only a bandwidth estimate: it warns.
-KNOWN_ON_EXAMPLES: dict[str, set[str]] = {"gpu-headroom-estimate": {"onprem", "multi-gpu", "enterprise"}}
+KNOWN_ON_EXAMPLES: dict[str, set[str]] = {
+    "gpu-headroom-estimate": {"onprem", "multi-gpu", "enterprise"},
+    # Their gateways have no certificate configured (gateway.tlsSecretName): a warning outside enterprise.
+    "tls-endpoint": {"onprem", "multi-gpu"},
+}
 MONITORING_KINDS = ("PodMonitor", "ServiceMonitor", "PrometheusRule")
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -839,6 +843,7 @@ EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
     "encryption-at-rest": (A, A, A),
     "open-ports": (A, A, A),
     "plaintext-secrets": (A, A, A),
+    "tls-endpoint": (A, A, M),
 }
 
 
@@ -1069,3 +1074,36 @@ def test_losing_a_zone_must_leave_the_declared_peak(enterprise: Inventory) -> No
         "or eks.headroomNodes" in messages("gpu-headroom", short)  # fmt: skip
     enough = with_settings(enterprise, sizing={**MEASURED, "gpusNeeded": 14, "gpusToProvision": 17})
     assert not [m for m in messages("gpu-headroom", enough) if m.startswith("losing one zone")]
+
+
+# --- TLS -------------------------------------------------------------------------------------------------
+
+
+def test_enterprise_load_balancers_terminate_tls(enterprise: Inventory) -> None:
+    balancers = [s for s in enterprise.kubernetes("Service") if s.props["spec"]["type"] == "LoadBalancer"]
+    assert len(balancers) == 2  # one per region
+    for service in balancers:
+        assert service.props["spec"]["ports"] == [
+            {"name": "https", "port": 443, "targetPort": 10080, "protocol": "TCP"}
+        ]
+        assert "service.beta.kubernetes.io/aws-load-balancer-ssl-cert" in service.props["metadata"]["annotations"]
+    assert findings("tls-endpoint", enterprise) == []
+
+
+@fires("tls-endpoint")
+def test_tls_endpoint_fires_on_a_plain_http_load_balancer(enterprise: Inventory) -> None:
+    name = next(s.name for s in enterprise.kubernetes("Service") if s.props["spec"]["type"] == "LoadBalancer")
+
+    def plain_http(props: dict[str, Any]) -> None:
+        del props["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"]
+        props["spec"]["ports"] = [{"name": "http", "port": 80, "targetPort": 10080, "protocol": "TCP"}]
+
+    (finding,) = findings("tls-endpoint", edit(enterprise, name, plain_http))
+    assert finding.message == "load balancer serves ports [80] without a TLS certificate"
+    assert finding.resource == name
+
+
+def test_tls_endpoint_fires_on_a_gateway_without_https(onprem: Inventory) -> None:
+    (finding,) = findings("tls-endpoint", onprem)
+    assert finding.message.startswith("the gateway listens on plain HTTP only")
+    assert finding.resource == "onprem-gateway-gateway"

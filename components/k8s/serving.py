@@ -44,6 +44,7 @@ class ServingLayer(pulumi.ComponentResource):
         standby: bool = False,
         aws_region: str | None = None,
         model_access: list[pulumi.Resource] | None = None,
+        certificate_arn: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -95,7 +96,7 @@ class ServingLayer(pulumi.ComponentResource):
         self.public_hostname = None
         if expose:
             service = register(
-                load_balancer_service_manifest(config),
+                load_balancer_service_manifest(config, certificate_arn),
                 pulumi.ResourceOptions(parent=self, depends_on=[gateway, *addons.releases]),
                 name=f"{name}-public",
             )
@@ -105,7 +106,7 @@ class ServingLayer(pulumi.ComponentResource):
         self.base_urls = gateway.base_urls
         if self.public_hostname is not None and not config.gateway.hostname:
             # No DNS name of its own: the load balancer's is the endpoint.
-            scheme = "https" if config.gateway.tls_secret_name else "http"
+            scheme = "https" if config.gateway.tls_secret_name or certificate_arn is not None else "http"
             self.endpoint = pulumi.Output.concat(f"{scheme}://", self.public_hostname)
             self.base_urls = self.endpoint.apply(
                 lambda endpoint: {p.name: f"{endpoint}{path_prefix(p)}" for p in config.models}

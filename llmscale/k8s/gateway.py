@@ -7,6 +7,8 @@ come from the stack's routing config; API keys are checked by Envoy before a req
 
 from __future__ import annotations
 
+from typing import Any
+
 from llmscale.config.models import ModelProfile, RoutingStrategy, StackConfig
 from llmscale.k8s.labels import labels, workload_name
 from llmscale.k8s.workload import Manifest
@@ -250,15 +252,27 @@ ENVOY_HTTPS_PORT = 10443
 PUBLIC_SERVICE = "llmscale-gateway"
 
 
-def load_balancer_service_manifest(config: StackConfig) -> Manifest:
+def load_balancer_service_manifest(config: StackConfig, certificate_arn: Any = None) -> Manifest:
     """A Network Load Balancer in front of the gateway's Envoy pods, under a fixed name.
 
     DNS failover records and health checks need the load balancer's host name; the Service Envoy Gateway
-    generates has a hashed name, this one is known in advance and Pulumi waits for its address.
+    generates has a hashed name, this one is known in advance and Pulumi waits for its address. With an ACM
+    `certificate_arn` the load balancer terminates TLS on 443 and opens nothing else: API keys never cross the
+    internet in clear.
     """
-    ports = [{"name": "http", "port": 80, "targetPort": ENVOY_HTTP_PORT, "protocol": "TCP"}]
-    if config.gateway.tls_secret_name:
-        ports.append({"name": "https", "port": 443, "targetPort": ENVOY_HTTPS_PORT, "protocol": "TCP"})
+    annotations = {
+        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+        "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
+    }
+    if certificate_arn is not None:
+        annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] = certificate_arn
+        annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] = "443"
+        ports = [{"name": "https", "port": 443, "targetPort": ENVOY_HTTP_PORT, "protocol": "TCP"}]
+    else:
+        ports = [{"name": "http", "port": 80, "targetPort": ENVOY_HTTP_PORT, "protocol": "TCP"}]
+        if config.gateway.tls_secret_name:
+            ports.append({"name": "https", "port": 443, "targetPort": ENVOY_HTTPS_PORT, "protocol": "TCP"})
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -266,11 +280,7 @@ def load_balancer_service_manifest(config: StackConfig) -> Manifest:
             "name": PUBLIC_SERVICE,
             "namespace": config.kubernetes.gateway_namespace,
             "labels": {"app.kubernetes.io/part-of": "llmscale"},
-            "annotations": {
-                "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-                "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
-            },
+            "annotations": annotations,
         },
         "spec": {
             "type": "LoadBalancer",

@@ -115,3 +115,28 @@ def plaintext_secrets(inventory: Inventory) -> Iterator[Finding]:
 
 def _is_wrapped_secret(value: Any) -> bool:
     return type(value).__name__ == "Secret" or (isinstance(value, dict) and "4dabf18193072939515e22adb298388d" in value)
+
+
+SSL_CERT_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
+
+
+def tls_endpoint(inventory: Inventory) -> Iterator[Finding]:
+    """Clients reach the gateway over TLS: API keys travel in every request's Authorization header."""
+    balancers = [
+        s for s in inventory.kubernetes("Service") if (s.props.get("spec") or {}).get("type") == "LoadBalancer"
+    ]
+    for service in balancers:
+        annotations = (service.props.get("metadata") or {}).get("annotations") or {}
+        ports = [p.get("port") for p in (service.props.get("spec") or {}).get("ports") or []]
+        if SSL_CERT_ANNOTATION not in annotations and ports != [443]:
+            yield Finding(f"load balancer serves ports {ports} without a TLS certificate", service.name, service.urn)
+    if balancers:
+        return
+    for gateway in inventory.kubernetes("Gateway"):
+        listeners = (gateway.props.get("spec") or {}).get("listeners") or []
+        if not any(listener.get("protocol") == "HTTPS" for listener in listeners):
+            yield Finding(
+                "the gateway listens on plain HTTP only; set gateway.tlsSecretName (a certificate Secret)",
+                gateway.name,
+                gateway.urn,
+            )
