@@ -259,23 +259,16 @@ def _model_reader(
     opts: pulumi.ResourceOptions,
 ) -> pulumi.Resource:
     """Let the vLLM pods of a cluster read the model store, through EKS Pod Identity."""
-    from llmscale.eks_plan import pod_identity_trust_policy
+    from components.aws.pod_identity import pod_identity_role
     from llmscale.k8s.workload import SERVICE_ACCOUNT
 
-    role = aws.iam.Role(
-        name,
-        assume_role_policy=pod_identity_trust_policy(),
-        description="vLLM pods reading model weights from the model store",
-        tags=tags,
-        opts=opts,
-    )
-    aws.iam.RolePolicy(name, role=role.id, policy=read_policy, opts=opts)
-    return aws.eks.PodIdentityAssociation(
-        name,
+    return pod_identity_role(
+        (name, name, name),
         cluster_name=cluster_name,
         namespace=config.kubernetes.namespace,
         service_account=SERVICE_ACCOUNT,
-        role_arn=role.arn,
+        policy=read_policy,
+        description="vLLM pods reading model weights from the model store",
         tags=tags,
         opts=opts,
     )

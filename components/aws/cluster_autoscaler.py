@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.aws.pod_identity import pod_identity_role
 from llmscale import versions
-from llmscale.eks_plan import autoscaler_policy, pod_identity_trust_policy
+from llmscale.eks_plan import autoscaler_policy
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -33,25 +33,13 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     ) -> None:
         super().__init__("llmscale:index:ClusterAutoscaler", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=pod_identity_trust_policy(),
-            description="cluster-autoscaler of the llmscale cluster (Pod Identity)",
-            tags=tags,
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=pulumi.Output.from_input(cluster_name).apply(autoscaler_policy),
-            opts=child,
-        )
-        identity = aws.eks.PodIdentityAssociation(
-            f"{name}-identity",
+        identity = pod_identity_role(
+            (f"{name}-role", f"{name}-policy", f"{name}-identity"),
             cluster_name=cluster_name,
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
-            role_arn=role.arn,
+            policy=pulumi.Output.from_input(cluster_name).apply(autoscaler_policy),
+            description="cluster-autoscaler of the llmscale cluster (Pod Identity)",
             tags=tags,
             opts=child,
         )
