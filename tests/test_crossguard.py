@@ -48,6 +48,7 @@ from llmscale.policy.crossguard import PACK_NAME, crossguard_policies, inventory
 from llmscale.policy.model import Enforcement, Finding, Inventory, Policy, Record
 from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
 from llmscale.stack_settings import SETTINGS_TYPE
+from tests.helpers import edit
 
 EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem")
 POLICY = {policy.name: policy for policy in POLICIES}
@@ -139,22 +140,6 @@ def expected_reports(inventory: Inventory) -> list[Report]:
         (adapted_name(v.policy, v.enforcement), LEVELS[v.enforcement], v.message, urn_of(inventory, v.resource))
         for v in evaluate(inventory)
     ]
-
-
-def edit(
-    inventory: Inventory, name: str, change: Callable[[dict[str, Any]], Any], kind: str | None = None
-) -> Inventory:
-    """A copy of the inventory in which exactly one record (by name, and type if given) has changed props."""
-    records, hits = [], 0
-    for r in inventory.records:
-        if r.name == name and (kind is None or r.type == kind):
-            props = copy.deepcopy(r.props)
-            change(props)
-            r = replace(r, props=props)
-            hits += 1
-        records.append(r)
-    assert hits == 1, f"{hits} records named {name}"
-    return Inventory.of(records)
 
 
 def with_settings(inventory: Inventory, **changes: Any) -> Inventory:

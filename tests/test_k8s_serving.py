@@ -22,6 +22,7 @@ from llmscale.plan.recorder import REDACTED
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.program import main as program
+from tests.helpers import strings
 
 ONPREM_FILE = PACKAGE_ROOT / "stacks" / "Pulumi.onprem.yaml"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -78,17 +79,6 @@ def named(document: dict[str, Any], kind: str, name: str) -> dict[str, Any]:
         if r["inputs"]["kind"] == kind and r["inputs"]["metadata"]["name"] == name
     ]
     return found
-
-
-def strings(value: Any) -> list[str]:
-    """Every string anywhere in a JSON-like value, keys included."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*strings(k), *strings(v))]
-    if isinstance(value, list):
-        return [s for item in value for s in strings(item)]
-    return []
 
 
 def ancestors(document: dict[str, Any], resource: dict[str, Any]) -> list[dict[str, Any]]:

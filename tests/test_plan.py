@@ -21,6 +21,7 @@ from llmscale.plan.recorder import REDACTED, SECRET_SIG_KEY, SECRET_SIG_VALUE, U
 from llmscale.plan.report import known_secret_values, plan_document, render_text
 from llmscale.plan.runner import PlanResult, run_program
 from llmscale.program import main as program
+from tests.helpers import strings
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 LEAKED_KEY = "sk-live-LEAKEDkey0123456789abcdef"
@@ -52,17 +53,6 @@ def plan(stack: str) -> dict[str, Any]:
 
 def by_type(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [r for r in document["resources"] if r["type"] == kind]
-
-
-def strings(value: Any) -> list[str]:
-    """Every string anywhere in a JSON-like value, keys included."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*strings(k), *strings(v))]
-    if isinstance(value, list):
-        return [s for item in value for s in strings(item)]
-    return []
 
 
 def all_text(document: dict[str, Any]) -> str:

@@ -13,7 +13,6 @@ import copy
 import gzip
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from llmscale.plan.runner import run_program
 from llmscale.policy.model import TIERS, Enforcement, Finding, Inventory, Policy, Record, Violation
 from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
 from llmscale.stack_settings import SETTINGS_TYPE
+from tests.helpers import edit
 
 EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem", "multi-gpu", "enterprise")
 POLICY = {policy.name: policy for policy in POLICIES}
@@ -82,22 +82,6 @@ def findings(policy: str, inventory: Inventory) -> list[Finding]:
 
 def messages(policy: str, inventory: Inventory) -> list[str]:
     return [f.message for f in findings(policy, inventory)]
-
-
-def edit(
-    inventory: Inventory, name: str, change: Callable[[dict[str, Any]], Any], kind: str | None = None
-) -> Inventory:
-    """A copy of the inventory in which exactly one record (by name, and type if given) has changed props."""
-    records, hits = [], 0
-    for record in inventory.records:
-        if record.name == name and (kind is None or record.type == kind):
-            props = copy.deepcopy(record.props)
-            change(props)
-            record = replace(record, props=props)
-            hits += 1
-        records.append(record)
-    assert hits == 1, f"{hits} records named {name}"
-    return Inventory.of(records)
 
 
 def without(inventory: Inventory, *names: str) -> Inventory:
