@@ -14,7 +14,62 @@ from llmscale.model_size import host_disk_gib
 GPU_LABEL = "nvidia.com/gpu.present"
 GPU_TAINT_KEY = "nvidia.com/gpu"
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-MANAGED_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver")
+MANAGED_ADDONS = (
+    "vpc-cni",
+    "coredns",
+    "kube-proxy",
+    "eks-pod-identity-agent",
+    "aws-ebs-csi-driver",
+    "eks-node-monitoring-agent",
+)
+ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
+STORAGE_CLASS = "gp3-encrypted"
+
+
+def accelerator_label(gpu_model: str) -> dict[str, str]:
+    """The label the cluster autoscaler's AWS provider reads to know a node group's nodes carry GPUs.
+
+    cluster-autoscaler (`cloudprovider/aws/README.md`, "Special note on GPU instances") treats a node with this
+    label as a GPU node that is not ready until the device plugin has advertised its GPUs; without it the
+    autoscaler sees a new GPU node without `nvidia.com/gpu` capacity while the plugin starts, and adds more nodes
+    for the same pending pods.
+    """
+    return {ACCELERATOR_LABEL: f"nvidia-{gpu_model.lower()}"}
+
+
+def node_monitoring_configuration(gpu_taint_key: str) -> dict:
+    """Configuration of the `eks-node-monitoring-agent` add-on: its DCGM host engine runs on the GPU nodes.
+
+    The agent reads GPU health from an `nv-hostengine` on the node, which the add-on's `dcgm-server` DaemonSet
+    provides; that DaemonSet has no tolerations by default (`dcgmAgent.tolerations: []` in
+    aws/eks-node-monitoring-agent v1.7.0 `charts/eks-node-monitoring-agent/values.yaml`), so on GPU nodes
+    tainted for GPU work it would never start and GPU faults would go unreported. The node agent itself
+    tolerates every taint by default.
+    """
+    return {"dcgmAgent": {"tolerations": [{"key": gpu_taint_key, "operator": "Exists", "effect": "NoSchedule"}]}}
+
+
+def storage_class_manifest() -> dict:
+    """The cluster's default StorageClass: encrypted gp3 volumes from the EBS CSI driver.
+
+    Since EKS 1.30 no StorageClass is marked default, so a claim without `storageClassName` (Prometheus's
+    volumeClaimTemplate, a user's PVC) would stay Pending. `WaitForFirstConsumer` creates each volume in the
+    zone of the pod that mounts it.
+    """
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": STORAGE_CLASS,
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            "labels": {"app.kubernetes.io/part-of": "llmscale"},
+        },
+        "provisioner": "ebs.csi.aws.com",
+        "parameters": {"type": "gp3", "encrypted": "true"},
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "WaitForFirstConsumer",
+        "allowVolumeExpansion": True,
+    }
 
 
 @dataclass(frozen=True)

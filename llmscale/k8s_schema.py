@@ -60,6 +60,7 @@ CRD_FILES: Mapping[tuple[str, str], str] = {
         ("envoy-gateway", "gateway.envoyproxy.io", "BackendTrafficPolicy", "backendtrafficpolicies"),
         ("envoy-gateway", "gateway.envoyproxy.io", "SecurityPolicy", "securitypolicies"),
         ("envoy-gateway", "gateway.envoyproxy.io", "ClientTrafficPolicy", "clienttrafficpolicies"),
+        ("envoy-gateway", "gateway.envoyproxy.io", "EnvoyProxy", "envoyproxies"),
         ("prometheus-operator", "monitoring.coreos.com", "ServiceMonitor", "servicemonitors"),
         ("prometheus-operator", "monitoring.coreos.com", "PodMonitor", "podmonitors"),
         ("prometheus-operator", "monitoring.coreos.com", "PrometheusRule", "prometheusrules"),

@@ -381,9 +381,24 @@ def addons(plan: Plan) -> dict[str, dict[str, Any]]:
 def test_managed_addons(tier_plan: Plan) -> None:
     found = addons(tier_plan)
     assert set(found) == set(MANAGED_ADDONS)
-    assert {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"} == set(found)
+    assert {
+        "vpc-cni",
+        "coredns",
+        "kube-proxy",
+        "eks-pod-identity-agent",
+        "aws-ebs-csi-driver",
+        "eks-node-monitoring-agent",
+    } == set(found)
     for addon in found.values():
         assert addon["inputs"]["clusterName"] == tier_plan.stack
+
+
+def test_node_monitoring_agent_reaches_the_tainted_gpu_nodes(tier_plan: Plan) -> None:
+    # Node auto-repair acts on GPU faults only through the agent's AcceleratedHardwareReady condition, which
+    # needs its DCGM host engine on the GPU nodes; that DaemonSet tolerates nothing by default.
+    agent = addons(tier_plan)["eks-node-monitoring-agent"]
+    tolerations = json.loads(agent["inputs"]["configurationValues"])["dcgmAgent"]["tolerations"]
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in tolerations
 
 
 def test_ebs_csi_driver_uses_pod_identity(tier_plan: Plan) -> None:

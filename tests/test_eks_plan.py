@@ -203,8 +203,15 @@ def test_control_plane_logs_include_audit_and_api() -> None:
     assert {"api", "audit"} <= set(CONTROL_PLANE_LOGS)
 
 
-def test_managed_addons_are_the_five_a_gpu_cluster_needs() -> None:
-    assert set(MANAGED_ADDONS) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
+def test_managed_addons_are_the_six_a_gpu_cluster_needs() -> None:
+    assert set(MANAGED_ADDONS) == {
+        "vpc-cni",
+        "coredns",
+        "kube-proxy",
+        "eks-pod-identity-agent",
+        "aws-ebs-csi-driver",
+        "eks-node-monitoring-agent",
+    }
 
 
 # --- GPU node groups: examples ---------------------------------------------------------------------------------

@@ -22,7 +22,13 @@ from llmscale import versions
 from llmscale.config.loader import parse_values
 from llmscale.config.models import DAYS, AddonsConfig, Lane, ModelCacheType, ModelProfile, ScheduleConfig, StackConfig
 from llmscale.k8s.addons import addon_releases
-from llmscale.k8s.autoscaling import cron_expressions, replica_floor, scaled_object_manifest
+from llmscale.k8s.autoscaling import (
+    cron_expressions,
+    in_flight_query,
+    queue_query,
+    replica_floor,
+    scaled_object_manifest,
+)
 from llmscale.k8s.gateway import (
     API_KEYS_SECRET,
     HEALTH_ROUTE,
@@ -586,7 +592,11 @@ def test_scaled_object_targets_the_deployment_and_reads_the_queue(cfg: StackConf
         assert target["name"] == deployment["metadata"]["name"]
         assert target.get("kind", "Deployment") == "Deployment"
         assert scaled["metadata"]["namespace"] == deployment["metadata"]["namespace"]
-        (queue,) = triggers(scaled, "prometheus")
+        (queue,) = [
+            t
+            for t in triggers(scaled, "prometheus")
+            if t["metadata"]["query"] == queue_query(cfg.kubernetes.namespace, p)
+        ]
         query = queue["metadata"]["query"]
         assert VLLM_QUEUE_DEPTH == "vllm:num_requests_waiting"
         assert VLLM_QUEUE_DEPTH in query
@@ -595,6 +605,24 @@ def test_scaled_object_targets_the_deployment_and_reads_the_queue(cfg: StackConf
         assert queue["metricType"] == "AverageValue"
         assert queue["metadata"]["threshold"] == str(p.queue_depth_target)
         assert queue["metadata"]["serverAddress"] == cfg.kubernetes.prometheus_url
+
+
+@all_configs
+def test_in_flight_requests_keep_a_profile_active(cfg: StackConfig) -> None:
+    # KEDA scales to zero once every trigger is inactive for cooldownPeriod; the queue is empty while requests
+    # still generate, so one trigger must count running requests too, active above zero.
+    for p in cfg.models:
+        scaled = scaled_object_manifest(cfg, p)
+        (in_flight,) = [
+            t
+            for t in triggers(scaled, "prometheus")
+            if t["metadata"]["query"] == in_flight_query(cfg.kubernetes.namespace, p)
+        ]
+        query = in_flight["metadata"]["query"]
+        assert "vllm:num_requests_running" in query and "vllm:num_requests_waiting" in query
+        assert f'model_name="{p.name}"' in query
+        assert in_flight["metadata"]["activationThreshold"] == "0"
+        assert in_flight["metadata"]["threshold"] == str(p.max_num_seqs)
 
 
 @all_configs

@@ -292,6 +292,22 @@ CLIENT_TRAFFIC_POLICY: dict[str, Any] = {
     },
 }
 
+ENVOY_PROXY: dict[str, Any] = {
+    "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+    "kind": "EnvoyProxy",
+    "metadata": meta("llm-proxy"),
+    "spec": {
+        "provider": {
+            "type": "Kubernetes",
+            "kubernetes": {
+                "envoyService": {"type": "ClusterIP"},
+                "envoyDeployment": {"replicas": 2},
+                "envoyPDB": {"minAvailable": 1},
+            },
+        }
+    },
+}
+
 SERVICE_MONITOR: dict[str, Any] = {
     "apiVersion": "monitoring.coreos.com/v1",
     "kind": "ServiceMonitor",
@@ -354,6 +370,7 @@ CUSTOM_RESOURCES = [
     BACKEND_TRAFFIC_POLICY,
     SECURITY_POLICY,
     CLIENT_TRAFFIC_POLICY,
+    ENVOY_PROXY,
     SERVICE_MONITOR,
     POD_MONITOR,
     PROMETHEUS_RULE,

@@ -237,6 +237,8 @@ def test_onprem_like_profile() -> None:
         "0.9",
         "--max-num-queued-reqs",
         "96",
+        "--shutdown-timeout",
+        "600",
         "--tensor-parallel-size",
         "2",
         "--quantization",

@@ -10,11 +10,15 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.aws.node_pools import GpuNodePool
+from components.k8s.objects import register
 from llmscale import iam
 from llmscale.config.models import StackConfig
 from llmscale.eks_plan import (
     CONTROL_PLANE_LOGS,
+    STORAGE_CLASS,
+    node_monitoring_configuration,
     pod_identity_trust_policy,
+    storage_class_manifest,
 )
 
 NODE_POLICIES = (
@@ -67,6 +71,7 @@ class EksCluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
+    storage_class: str
     provider: k8s.Provider
 
     def __init__(
@@ -223,6 +228,18 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pod_identity, system_pool]),
         )
 
+        # GPU faults reach node auto-repair only as the `AcceleratedHardwareReady` condition this agent sets.
+        monitoring_agent = aws.eks.Addon(
+            f"{name}-eks-node-monitoring-agent",
+            cluster_name=cluster.name,
+            addon_name="eks-node-monitoring-agent",
+            configuration_values=json.dumps(node_monitoring_configuration(config.kubernetes.gpu_taint_key)),
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[system_pool]),
+        )
+
         gpu_pool = GpuNodePool(
             f"{name}-gpu-pool",
             prefix=name,
@@ -249,9 +266,16 @@ class EksCluster(pulumi.ComponentResource):
             kubeconfig=config_text,
             # Nothing deploys into the cluster before its nodes and add-ons are there.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[system_pool, *gpu_groups, coredns, ebs, pod_identity, *networking]
+                parent=self,
+                depends_on=[system_pool, *gpu_groups, coredns, ebs, pod_identity, monitoring_agent, *networking],
             ),
         )
+        register(
+            storage_class_manifest(),
+            pulumi.ResourceOptions(parent=self, provider=self.provider),
+            name=f"{name}-storage-class",
+        )
+        self.storage_class = STORAGE_CLASS
         self.register_outputs(
             {"clusterName": self.cluster_name, "endpoint": self.endpoint, "nodeRoleArn": self.node_role_arn}
         )

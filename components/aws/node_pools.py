@@ -5,8 +5,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from llmscale import catalog
 from llmscale.config.models import StackConfig
-from llmscale.eks_plan import autoscaler_tags, gpu_disk_gib, gpu_node_groups
+from llmscale.eks_plan import accelerator_label, autoscaler_tags, gpu_disk_gib, gpu_node_groups
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -37,7 +38,8 @@ class GpuNodePool(pulumi.ComponentResource):
     ) -> None:
         super().__init__("llmscale:index:GpuNodePool", name, None, opts)
         disk = gpu_disk_gib(config)
-        labels = dict(config.kubernetes.gpu_node_selector)
+        known = catalog.lookup(config.gpu.instance_type)
+        labels = {**config.kubernetes.gpu_node_selector, **accelerator_label(known.gpu_model if known else "gpu")}
         taint = config.kubernetes.gpu_taint_key
         self.groups = [
             aws.eks.NodeGroup(

@@ -10,12 +10,14 @@ from llmscale.config.models import StackConfig
 from llmscale.k8s.gateway import (
     API_KEYS_SECRET,
     backend_traffic_policy_manifest,
+    envoy_proxy_manifest,
     gateway_class_manifest,
     gateway_manifest,
     health_route_manifest,
     http_route_manifest,
     path_prefix,
     security_policy_manifest,
+    serves_https,
 )
 
 
@@ -39,9 +41,11 @@ class InferenceGateway(pulumi.ComponentResource):
         super().__init__("llmscale:index:InferenceGateway", name, None, opts)
         after_addons = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         gateway_class = register(gateway_class_manifest(), after_addons, name=f"{name}-class")
+        proxy = register(envoy_proxy_manifest(config), after_addons, name=f"{name}-proxy")
         gateway = register(
             gateway_manifest(config),
-            pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, gateway_class]),
+            # Envoy Gateway renders the proxies from the EnvoyProxy: it must exist before the Gateway.
+            pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, gateway_class, proxy]),
             name=f"{name}-gateway",
         )
         after_gateway = pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, gateway])
@@ -71,7 +75,7 @@ class InferenceGateway(pulumi.ComponentResource):
             name=f"{name}-api-keys-policy",
         )
 
-        scheme = "https" if config.gateway.tls_secret_name else "http"
+        scheme = "https" if serves_https(config) else "http"
         namespace = config.kubernetes.namespace
         # Without a host name the address is the LoadBalancer's, which only the cluster knows.
         lookup = f"$(kubectl -n {namespace} get gateway llmscale -o jsonpath='{{.status.addresses[0].value}}')"

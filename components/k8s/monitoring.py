@@ -46,6 +46,7 @@ class Monitoring(pulumi.ComponentResource):
         config: StackConfig,
         stack: str,
         depends_on: list[pulumi.Resource],
+        gateway_ready: list[pulumi.Resource] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:Monitoring", name, None, opts)
@@ -96,7 +97,14 @@ class Monitoring(pulumi.ComponentResource):
             register(pod_monitor_manifest(config, profile), after_crds, name=f"{name}-{profile.name}-pods")
         register(dcgm_service_monitor_manifest(config), after_crds, name=f"{name}-dcgm")
         if config.kubernetes.addons.envoy_gateway:
-            register(gateway_pod_monitor_manifest(config), after_crds, name=f"{name}-gateway")
+            # Its namespace is created by the Envoy Gateway release.
+            register(
+                gateway_pod_monitor_manifest(config),
+                pulumi.ResourceOptions(
+                    parent=self, depends_on=[*depends_on, *stack_release.releases, *(gateway_ready or [])]
+                ),
+                name=f"{name}-gateway",
+            )
         register(prometheus_rule_manifest(config, stack), after_crds, name=f"{name}-rules")
         register(dashboard_config_map_manifest(config, stack), after_crds, name=f"{name}-dashboard")
         self.register_outputs({})

@@ -89,7 +89,14 @@ class ServingLayer(pulumi.ComponentResource):
                 depends_on=[namespace, *(model_access or [])],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        Monitoring(f"{name}-monitoring", config=config, stack=name, depends_on=[namespace], opts=child)
+        Monitoring(
+            f"{name}-monitoring",
+            config=config,
+            stack=name,
+            depends_on=[namespace],
+            gateway_ready=addons.releases,
+            opts=child,
+        )
         gateway = InferenceGateway(
             f"{name}-gateway", config=config, depends_on=[namespace, *addons.releases], opts=child
         )

@@ -421,11 +421,55 @@ class KubernetesConfig(ConfigModel):
     topology_spread: bool = False
 
 
-class GatewayConfig(ConfigModel):
-    """The inference gateway's public side: host name, TLS and per-key rate limits."""
+class GatewayServiceType(StrEnum):
+    """How the gateway's Envoy proxies are reached on an existing cluster (platform kubernetes)."""
 
-    hostname: Annotated[str | None, Field(pattern=DOMAIN)] = None
-    tls_secret_name: Annotated[str | None, Field(pattern=DNS_SUBDOMAIN)] = None
+    LOAD_BALANCER = "LoadBalancer"
+    NODE_PORT = "NodePort"
+    CLUSTER_IP = "ClusterIP"
+
+
+class GatewayConfig(ConfigModel):
+    """The inference gateway's public side: host name, TLS, data-plane replicas and per-key rate limits."""
+
+    hostname: Annotated[
+        str | None,
+        Field(
+            pattern=DOMAIN,
+            description="The DNS name clients use. On platform aws with `hostedZoneId`, llmscale writes the record "
+            "and gets a TLS certificate for it.",
+        ),
+    ] = None
+    hosted_zone_id: Annotated[
+        str | None,
+        Field(
+            pattern=ZONE_ID,
+            description="Platform aws: the Route 53 hosted zone of `hostname`. The load balancer then serves HTTPS "
+            "on 443 with a DNS-validated ACM certificate; without it the load balancer is internal to the VPC.",
+        ),
+    ] = None
+    tls_secret_name: Annotated[
+        str | None,
+        Field(
+            pattern=DNS_SUBDOMAIN,
+            description="Platform kubernetes: a kubernetes.io/tls Secret in the stack's namespace; model routes are "
+            "then served on HTTPS (443) only.",
+        ),
+    ] = None
+    tls_terminated_upstream: bool = Field(
+        default=False,
+        description="Platform kubernetes: TLS is terminated in front of the gateway (your own load balancer or "
+        "ingress), so plain HTTP inside the cluster is intended.",
+    )
+    service_type: GatewayServiceType = Field(
+        default=GatewayServiceType.LOAD_BALANCER,
+        description="Platform kubernetes: the type of the Envoy proxies' Service (ClusterIP when you bring your own "
+        "ingress). On platform aws llmscale fronts the proxies with its own Network Load Balancer.",
+    )
+    replicas: Annotated[
+        int,
+        Field(ge=1, le=20, description="Envoy proxy replicas, spread over zones, with a disruption budget."),
+    ] = 2
     rate_limit_requests_per_minute: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
     max_parallel_requests: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from llmscale.config.models import ModelProfile, StackConfig
 from llmscale.k8s.labels import labels, workload_name
 from llmscale.k8s.workload import Manifest
-from llmscale.metrics import VLLM_QUEUE_DEPTH
+from llmscale.metrics import VLLM_QUEUE_DEPTH, VLLM_RUNNING
 from llmscale.schedules import CronWindow, cron_window, with_lead_time
 
 _CRON_DAY = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
@@ -19,6 +19,12 @@ _CRON_DAY = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 
 def queue_query(namespace: str, profile: ModelProfile) -> str:
     """PromQL for the requests waiting in all replicas of a profile; KEDA divides it by the replica count."""
     return f'sum({VLLM_QUEUE_DEPTH}{{namespace="{namespace}",model_name="{profile.name}"}})'
+
+
+def in_flight_query(namespace: str, profile: ModelProfile) -> str:
+    """PromQL for the requests a profile's replicas hold, running or waiting."""
+    names = f"{VLLM_RUNNING}|{VLLM_QUEUE_DEPTH}"
+    return f'sum({{__name__=~"{names}",namespace="{namespace}",model_name="{profile.name}"}})'
 
 
 def _cron(minute: int, hour: int, days: tuple[str, ...]) -> str:
@@ -55,7 +61,23 @@ def scaled_object_manifest(config: StackConfig, profile: ModelProfile) -> Manife
                 "threshold": str(profile.queue_depth_target),
                 "ignoreNullValues": "true",
             },
-        }
+        },
+        # KEDA v2.20 scales to zero when every trigger is inactive for `cooldownPeriod` (`scaleToZeroOrIdle`,
+        # pkg/scaling/executor/scale_scaledobjects.go), and a prometheus trigger is active only while its value
+        # exceeds `activationThreshold` (`GetMetricsAndActivity`, pkg/scalers/prometheus_scaler.go). The queue
+        # alone is empty while requests are still generating: this trigger keeps the profile active while any
+        # request is in flight, and never asks for fewer replicas than can run them all in one batch.
+        {
+            "type": "prometheus",
+            "metricType": "AverageValue",
+            "metadata": {
+                "serverAddress": config.kubernetes.prometheus_url,
+                "query": in_flight_query(namespace, profile),
+                "threshold": str(profile.max_num_seqs),
+                "activationThreshold": "0",
+                "ignoreNullValues": "true",
+            },
+        },
     ]
     if config.schedule.enabled and profile.min_replicas >= 1:
         # On the cluster llmscale builds, GPU nodes must be added first: open the window that much earlier.

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmscale.config.models import ModelProfile, RoutingStrategy, StackConfig
+from llmscale.config.models import ModelProfile, Platform, RoutingStrategy, StackConfig
 from llmscale.k8s.labels import labels, workload_name
 from llmscale.k8s.workload import Manifest
 from llmscale.vllm_args import VLLM_PORT
 
 GATEWAY_CLASS = "llmscale"
 GATEWAY = "llmscale"
+ENVOY_PROXY = "llmscale-proxy"
 ENVOY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 API_KEYS_SECRET = "llmscale-api-keys"
 HEALTH_ROUTE = "health"
@@ -52,18 +53,85 @@ def gateway_class_manifest() -> Manifest:
     }
 
 
+def envoy_service_type(config: StackConfig) -> str:
+    """The type of the Service Envoy Gateway creates for the proxies.
+
+    On the cluster llmscale builds (platform aws) the proxies sit behind llmscale's own Network Load Balancer
+    (`load_balancer_service_manifest`), so Envoy's Service is ClusterIP: otherwise the cloud provider would
+    open a second, internet-facing load balancer on every listener port, plain HTTP included. On an existing
+    cluster it is the stack's `gateway.serviceType`.
+    """
+    if config.platform is Platform.AWS:
+        return "ClusterIP"
+    return str(config.gateway.service_type)
+
+
+def envoy_proxy_manifest(config: StackConfig) -> Manifest:
+    """The EnvoyProxy the Gateway points to (`spec.infrastructure.parametersRef`): the proxies' Service type,
+    replicas spread over zones and nodes, and their disruption budget.
+
+    Envoy Gateway v1.9.0 renders one Deployment (default 1 replica, no PodDisruptionBudget) and one Service
+    (default type LoadBalancer) per Gateway (`internal/infrastructure/kubernetes/proxy/resource_provider.go`),
+    reading these settings from the EnvoyProxy the Gateway's `infrastructure.parametersRef` names in its own
+    namespace (`internal/provider/kubernetes/controller.go`).
+    """
+    gateway = config.gateway
+    owner = {
+        "gateway.envoyproxy.io/owning-gateway-name": GATEWAY,
+        "gateway.envoyproxy.io/owning-gateway-namespace": config.kubernetes.namespace,
+    }
+    spread = [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            # A zone without room must not keep a proxy from starting; the scheduler still spreads when it can.
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": owner},
+        }
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+    return {
+        "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+        "kind": "EnvoyProxy",
+        "metadata": {
+            "name": ENVOY_PROXY,
+            "namespace": config.kubernetes.namespace,
+            "labels": {"app.kubernetes.io/part-of": "llmscale"},
+        },
+        "spec": {
+            "provider": {
+                "type": "Kubernetes",
+                "kubernetes": {
+                    "envoyService": {"type": envoy_service_type(config)},
+                    "envoyDeployment": {
+                        "replicas": gateway.replicas,
+                        "pod": {"topologySpreadConstraints": spread},
+                    },
+                    # A node drain never takes the last proxy: the region's entry point stays up.
+                    **({"envoyPDB": {"minAvailable": 1}} if gateway.replicas > 1 else {}),
+                },
+            }
+        },
+    }
+
+
+def serves_https(config: StackConfig) -> bool:
+    """True when the Gateway itself terminates TLS (a certificate Secret on an existing cluster)."""
+    return config.platform is not Platform.AWS and config.gateway.tls_secret_name is not None
+
+
 def gateway_manifest(config: StackConfig) -> Manifest:
-    """The Gateway: HTTP on 80, and HTTPS on 443 when a TLS secret is configured; Envoy exposes it as a
-    LoadBalancer Service."""
+    """The Gateway: HTTP on 80, and HTTPS on 443 when the Gateway terminates TLS itself.
+
+    With HTTPS, model routes attach to the HTTPS listener only (API keys never travel in clear); the HTTP
+    listener keeps only the key-less `/health` route for load balancer and DNS health checks.
+    """
     gateway = config.gateway
     # Host names are matched per route, not per listener: the /health route must answer health checks that
     # reach each region's load balancer by its own name.
-    listener_host: dict[str, str] = {}
     same_namespace = {"namespaces": {"from": "Same"}}
-    listeners: list[Manifest] = [
-        {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": same_namespace, **listener_host}
-    ]
-    if gateway.tls_secret_name:
+    listeners: list[Manifest] = [{"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": same_namespace}]
+    if serves_https(config):
         listeners.append(
             {
                 "name": "https",
@@ -71,7 +139,6 @@ def gateway_manifest(config: StackConfig) -> Manifest:
                 "port": 443,
                 "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": gateway.tls_secret_name}]},
                 "allowedRoutes": same_namespace,
-                **listener_host,
             }
         )
     return {
@@ -82,7 +149,13 @@ def gateway_manifest(config: StackConfig) -> Manifest:
             "namespace": config.kubernetes.namespace,
             "labels": {"app.kubernetes.io/part-of": "llmscale"},
         },
-        "spec": {"gatewayClassName": GATEWAY_CLASS, "listeners": listeners},
+        "spec": {
+            "gatewayClassName": GATEWAY_CLASS,
+            "infrastructure": {
+                "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": ENVOY_PROXY}
+            },
+            "listeners": listeners,
+        },
     }
 
 
@@ -99,8 +172,9 @@ def _backend_refs(profile: ModelProfile) -> list[Manifest]:
 
 def http_route_manifest(config: StackConfig, profile: ModelProfile) -> Manifest:
     """The route of a profile: `/<profile>/v1/...` → its Service at `/v1/...`, with the canary's share if any."""
+    parent: Manifest = {"name": GATEWAY, "sectionName": "https"} if serves_https(config) else {"name": GATEWAY}
     spec: Manifest = {
-        "parentRefs": [{"name": GATEWAY}],
+        "parentRefs": [parent],
         "rules": [
             {
                 "matches": [{"path": {"type": "PathPrefix", "value": path_prefix(profile)}}],
@@ -166,9 +240,56 @@ def in_flight_limit(profile: ModelProfile) -> int:
     return profile.max_replicas * profile.queue_limit
 
 
+RETRY_BUDGET_PERCENT = 20
+"""Retries may add at most this share of the requests in flight (Envoy's retry budget)."""
+
+
+def circuit_breaker(config: StackConfig, profile: ModelProfile) -> Manifest:
+    """Envoy's limits towards a profile's replicas, so that overload is answered with 503 at once.
+
+    vLLM speaks HTTP/1.1: one upstream connection per request in flight. Envoy Gateway v1.9.0 defaults every
+    threshold it does not get to 1024 (the BackendTrafficPolicy CRD's `circuitBreaker` defaults), and
+    `buildCircuitBreaker` (`internal/gatewayapi/clustersettings.go`) passes them to Envoy's cluster thresholds.
+    With `maxConnections` left at 1024 and more requests allowed in parallel, the excess would wait in Envoy's
+    pending queue, where neither KEDA (`vllm:num_requests_waiting`) nor vLLM's 503 path can see it. So
+    connections are allowed at least as high as parallel requests, per replica above what vLLM admits (vLLM,
+    not Envoy, answers 503 when a replica is full), and retries are capped by a budget rather than the
+    default 1024 parallel retries, so retrying 503s cannot multiply an overload.
+    """
+    limit = config.gateway.max_parallel_requests or in_flight_limit(profile)
+    return {
+        "maxConnections": limit,
+        "maxParallelRequests": limit,
+        "maxPendingRequests": limit,
+        "perEndpoint": {"maxConnections": 2 * profile.queue_limit},
+        "retryBudget": {"percent": {"numerator": RETRY_BUDGET_PERCENT, "denominator": 100}, "minRetryConcurrency": 3},
+    }
+
+
+def passive_health_check() -> Manifest:
+    """Outlier detection that ejects replicas failing at the connection level, never replicas under load.
+
+    Envoy Gateway v1.9.0 (`buildXdsOutlierDetection`, `internal/xds/translator/cluster.go`) passes
+    `consecutive5XxErrors` to Envoy's `consecutive_5xx`, which the CRD defaults to 5 when absent and which Envoy
+    enforces at 100 %; and whenever `consecutiveGatewayErrors` is set it enforces gateway errors (502/503/504)
+    at 100 %. vLLM answers 503 when its queue is full, so either would eject healthy replicas exactly at peak.
+    Envoy counts consecutive 5xx with `++consecutive_5xx_ == consecutive_5xx`
+    (`source/common/upstream/outlier_detection_impl.cc`), so a threshold of 0 never matches: 5xx ejection is
+    off, and with `splitExternalLocalOriginErrors` only local-origin failures (refused or reset connections,
+    timeouts) count, through `consecutiveLocalOriginFailures`.
+    """
+    return {
+        "splitExternalLocalOriginErrors": True,
+        "consecutiveLocalOriginFailures": 5,
+        "consecutive5XxErrors": 0,
+        "interval": "10s",
+        "baseEjectionTime": "30s",
+        "maxEjectionPercent": 50,
+    }
+
+
 def backend_traffic_policy_manifest(config: StackConfig, profile: ModelProfile) -> Manifest:
     """Balancing, retries, circuit breaking, outlier detection and per-key rate limits of a profile's route."""
-    limit = config.gateway.max_parallel_requests or in_flight_limit(profile)
     spec: Manifest = {
         "targetRefs": [_route_ref(route_name(profile))],
         "loadBalancer": _load_balancer(config),
@@ -183,18 +304,8 @@ def backend_traffic_policy_manifest(config: StackConfig, profile: ModelProfile) 
             "perRetry": {"backOff": {"baseInterval": "100ms", "maxInterval": "1s"}},
         },
         # Beyond what the replicas can admit, answer 503 at once instead of queueing in Envoy.
-        "circuitBreaker": {"maxParallelRequests": limit, "maxPendingRequests": limit},
-        "healthCheck": {
-            "passive": {
-                # Eject replicas that fail at the connection level; a 503 from a full queue is load, not failure.
-                "splitExternalLocalOriginErrors": True,
-                "consecutiveLocalOriginFailures": 5,
-                "consecutiveGatewayErrors": 10,
-                "interval": "10s",
-                "baseEjectionTime": "30s",
-                "maxEjectionPercent": 50,
-            }
-        },
+        "circuitBreaker": circuit_breaker(config, profile),
+        "healthCheck": {"passive": passive_health_check()},
     }
     per_minute = config.gateway.rate_limit_requests_per_minute
     if per_minute:
@@ -253,16 +364,19 @@ PUBLIC_SERVICE = "llmscale-gateway"
 
 
 def load_balancer_service_manifest(config: StackConfig, certificate_arn: Any = None) -> Manifest:
-    """A Network Load Balancer in front of the gateway's Envoy pods, under a fixed name.
+    """A Network Load Balancer in front of the gateway's Envoy pods, under a fixed name (platform aws).
 
-    DNS failover records and health checks need the load balancer's host name; the Service Envoy Gateway
-    generates has a hashed name, this one is known in advance and Pulumi waits for its address. With an ACM
-    `certificate_arn` the load balancer terminates TLS on 443 and opens nothing else: API keys never cross the
-    internet in clear.
+    DNS records and health checks need the load balancer's host name; the Service Envoy Gateway generates has a
+    hashed name (and is ClusterIP here, see `envoy_service_type`), this one is known in advance and Pulumi waits
+    for its address. With an ACM `certificate_arn` the load balancer is internet-facing and terminates TLS on
+    443, opening nothing else: API keys never cross the internet in clear. Without one it is internal to the VPC.
+
+    The annotations are those of the AWS cloud provider that serves `type: LoadBalancer` on EKS without the AWS
+    Load Balancer Controller (kubernetes/cloud-provider-aws v1.35, `pkg/providers/v1/aws.go`): `-type: nlb`,
+    `-internal`, `-ssl-cert` with `-ssl-ports` (TLS listeners on an NLB), `-cross-zone-load-balancing-enabled`.
     """
     annotations = {
         "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
         "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
     }
     if certificate_arn is not None:
@@ -270,9 +384,8 @@ def load_balancer_service_manifest(config: StackConfig, certificate_arn: Any = N
         annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] = "443"
         ports = [{"name": "https", "port": 443, "targetPort": ENVOY_HTTP_PORT, "protocol": "TCP"}]
     else:
+        annotations["service.beta.kubernetes.io/aws-load-balancer-internal"] = "true"
         ports = [{"name": "http", "port": 80, "targetPort": ENVOY_HTTP_PORT, "protocol": "TCP"}]
-        if config.gateway.tls_secret_name:
-            ports.append({"name": "https", "port": 443, "targetPort": ENVOY_HTTPS_PORT, "protocol": "TCP"})
     return {
         "apiVersion": "v1",
         "kind": "Service",

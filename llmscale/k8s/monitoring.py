@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from llmscale import versions
-from llmscale.config.models import ModelProfile, StackConfig
+from llmscale.config.models import ModelProfile, Platform, StackConfig
+from llmscale.eks_plan import STORAGE_CLASS
 from llmscale.k8s.addons import AddonRelease
 from llmscale.k8s.gateway import GATEWAY
 from llmscale.k8s.labels import PROFILE_LABEL
@@ -124,6 +125,15 @@ def alertmanager_config(has_slack: bool, has_pagerduty: bool) -> dict[str, Any]:
     }
 
 
+def prometheus_storage_class(config: StackConfig) -> str | None:
+    """The StorageClass of Prometheus's volume: the stack's choice, else on platform aws the cluster's encrypted
+    gp3 class (EKS >= 1.30 marks no class default, and the operator's StatefulSet would wait forever), else the
+    existing cluster's default (None)."""
+    if config.monitoring.storage_class:
+        return config.monitoring.storage_class
+    return STORAGE_CLASS if config.platform is Platform.AWS else None
+
+
 def monitoring_releases(config: StackConfig) -> list[AddonRelease]:
     """kube-prometheus-stack and dcgm-exporter, each skippable when the cluster already runs it."""
     monitoring = config.monitoring
@@ -134,8 +144,9 @@ def monitoring_releases(config: StackConfig) -> list[AddonRelease]:
             "accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": f"{monitoring.storage_gb}Gi"}},
         }
-        if monitoring.storage_class:
-            storage["storageClassName"] = monitoring.storage_class
+        storage_class = prometheus_storage_class(config)
+        if storage_class:
+            storage["storageClassName"] = storage_class
         releases.append(
             AddonRelease(
                 STACK_RELEASE,

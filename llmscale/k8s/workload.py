@@ -25,6 +25,19 @@ MODEL_MOUNT = "/models"
 HF_TOKEN_MOUNT = "/var/run/secrets/huggingface"
 STARTUP_PROBE_SECONDS = 1800  # downloading and loading large weights takes many minutes
 ROLLOUT_SECONDS = 3600  # a new GPU node, a multi-GB image and the weights: allow an hour
+PRE_STOP_SECONDS = 10  # the gateway stops sending to a terminating pod before vLLM stops accepting
+SHUTDOWN_MARGIN_SECONDS = 30  # vLLM's own teardown after the last request
+
+
+def termination_grace_seconds(profile: ModelProfile) -> int:
+    """How long Kubernetes lets a terminating replica drain before killing it.
+
+    The kubelet counts the grace period from the start of the preStop hook, and sends SIGKILL when it runs out
+    (default 30 s). vLLM drains for up to `--shutdown-timeout` (the profile's request timeout) after SIGTERM:
+    the period covers the hook, the longest request the gateway allows, and vLLM's teardown, so a scale-down or
+    a rollout never cuts a stream.
+    """
+    return PRE_STOP_SECONDS + profile.request_timeout_seconds + SHUTDOWN_MARGIN_SECONDS
 
 
 def _metadata(name: str, namespace: str | None, extra_labels: dict[str, str] | None = None) -> Manifest:
@@ -263,7 +276,7 @@ def deployment_manifest(
         "readinessProbe": _probe("/health", 5, 3),
         "livenessProbe": _probe("/health", 15, 4, timeout=10),
         # Let the gateway stop sending before vLLM stops accepting.
-        "lifecycle": {"preStop": {"sleep": {"seconds": 10}}},
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "privileged": False,
@@ -325,7 +338,7 @@ def deployment_manifest(
                         {"key": config.kubernetes.gpu_taint_key, "operator": "Exists", "effect": "NoSchedule"}
                     ],
                     "topologySpreadConstraints": _topology_spread(config, profile, canary),
-                    "terminationGracePeriodSeconds": 60,
+                    "terminationGracePeriodSeconds": termination_grace_seconds(served),
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": RUN_AS,
