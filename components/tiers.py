@@ -68,11 +68,10 @@ def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[s
         # One provider for everything in the standby region: its cluster and the model store's replica.
         standby_aws = aws.Provider(f"{stack}-standby-region", region=standby_region) if standby_region else None
         store = _model_store(stack, tags, standby_region, standby_aws)
+        public_name = _public_name(config)
         certificate = (
-            DnsValidatedCertificate(
-                f"{stack}-tls", domain=failover.record_name, zone_id=failover.hosted_zone_id, tags=tags
-            )
-            if failover
+            DnsValidatedCertificate(f"{stack}-tls", domain=public_name[0], zone_id=public_name[1], tags=tags)
+            if public_name
             else None
         )
         primary = _aws_cluster(
@@ -80,8 +79,8 @@ def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[s
             config,
             region,
             tags,
-            expose=failover is not None,
             store_policy=store.read_policy,
+            store_bucket=store.bucket_name,
             certificate_arn=certificate.certificate_arn if certificate else None,
         )
         outputs: dict[str, pulumi.Output] = {
@@ -93,8 +92,45 @@ def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[s
         }
         if failover is not None:
             outputs.update(_failover(stack, config, primary, tags, store, standby_aws))
+        elif public_name is not None:
+            outputs.update(_public_record(stack, config, primary, public_name))
         return outputs
     raise UnsupportedTierError(f"tier {config.tier} on platform {config.platform} is not built by this version yet")
+
+
+def _public_name(config: StackConfig) -> tuple[str, str] | None:
+    """The public DNS name of an AWS cluster's gateway and its hosted zone, when the stack has one.
+
+    The failover name on enterprise; `gateway.hostname` in `gateway.hostedZoneId` otherwise. With a name the
+    load balancer is internet-facing and serves HTTPS with a certificate for it; without one it stays internal.
+    """
+    if config.failover is not None:
+        return config.failover.record_name, config.failover.hosted_zone_id
+    if config.gateway.hostname and config.gateway.hosted_zone_id:
+        return config.gateway.hostname, config.gateway.hosted_zone_id
+    return None
+
+
+def _public_record(
+    stack: str, config: StackConfig, primary: ServingLayer, public_name: tuple[str, str]
+) -> dict[str, pulumi.Output]:
+    """The DNS name clients use, pointing at the load balancer (a CNAME: the NLB's own name is what AWS gives)."""
+    hostname, zone_id = public_name
+    assert primary.public_hostname is not None  # every AWS cluster is fronted by its load balancer
+    aws.route53.Record(
+        f"{stack}-endpoint",
+        zone_id=zone_id,
+        name=hostname,
+        type="CNAME",
+        ttl=60,
+        records=[primary.public_hostname],
+    )
+    endpoint = f"https://{hostname}"
+    return {
+        "endpoint": pulumi.Output.from_input(endpoint),
+        "baseUrls": pulumi.Output.from_input({p.name: f"{endpoint}{path_prefix(p)}" for p in config.models}),
+        "loadBalancer": primary.public_hostname,
+    }
 
 
 def _aws_cluster(
@@ -103,10 +139,10 @@ def _aws_cluster(
     region: str,
     tags: dict[str, str],
     *,
-    expose: bool,
     provider: pulumi.ProviderResource | None = None,
     standby: bool = False,
     store_policy: pulumi.Output[str] | None = None,
+    store_bucket: pulumi.Output[str] | None = None,
     certificate_arn: pulumi.Input[str] | None = None,
 ) -> ServingLayer:
     """Network, EKS cluster, autoscaler and serving layer in one region (`provider` for another region)."""
@@ -158,10 +194,11 @@ def _aws_cluster(
         name,
         config=config,
         provider=cluster.provider,
-        expose=expose,
+        expose=True,
         standby=standby,
         aws_region=region,
         model_access=readers,
+        model_store_bucket=store_bucket,
         certificate_arn=certificate_arn,
     )
 
@@ -205,10 +242,11 @@ def _failover(
             standby_config(config),
             failover.standby_region,
             tags,
-            expose=True,
             provider=provider,
             standby=True,
             store_policy=store.replica_read_policy,
+            # The standby reads `store://` models from its own region's replica, never from the primary.
+            store_bucket=store.replica_bucket_name,
             certificate_arn=standby_certificate.certificate_arn,
         )
         assert standby.public_hostname is not None

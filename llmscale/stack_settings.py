@@ -45,6 +45,8 @@ def stack_settings(config: StackConfig) -> dict[str, Any]:
         "instanceType": config.gpu.instance_type,
         "sizing": sizing_summary(config),
         "rateLimitRequestsPerMinute": config.gateway.rate_limit_requests_per_minute,
+        # The stack says TLS is terminated in front of an existing cluster's gateway (checked by tls-endpoint).
+        "tlsTerminatedUpstream": config.gateway.tls_terminated_upstream,
         "models": [
             {
                 "name": p.name,

@@ -316,7 +316,7 @@ def test_adding_a_profile_creates_its_resources_and_updates_the_shared_ones(
         assert all("code" in json.dumps(p.new) for p in change.changes), (change.resource.name, paths(change))
     outputs = {p.path: p for p in diff.outputs}
     assert outputs["baseUrls.code"].kind == "add"
-    assert outputs["baseUrls.code"].new == "http://llm.corp.example.com/code/v1"
+    assert outputs["baseUrls.code"].new == "https://llm.corp.example.com/code/v1"
     assert outputs[f"models[{len(k8s_plan['outputs']['models'])}]"].new == "code"
     assert diff.counts[DEPLOYMENT] == (2, 3)
     assert diff.counts["llmscale:index:VllmModel"] == (2, 3)
@@ -535,7 +535,7 @@ def test_outputs_counts_violations_and_schema_errors(k8s_plan: dict[str, Any]) -
     assert diff.resolved_schema_errors == ["Deployment a: spec.x: unknown field"]
     assert diff.schema_errors_after == 1
     assert [(p.path, p.kind, p.old, p.new) for p in diff.outputs] == [
-        ("endpoint", "update", "http://llm.corp.example.com", "https://llm.example.com"),
+        ("endpoint", "update", "https://llm.corp.example.com", "https://llm.example.com"),
         ("models[1]", "delete", "analysis", None),
     ]
     assert diff.counts == {DEPLOYMENT: (2, 5)}

@@ -38,6 +38,7 @@ from llmscale.k8s.gateway import (
     health_route_manifest,
     http_route_manifest,
     security_policy_manifest,
+    serves_https,
 )
 from llmscale.k8s.labels import PRIORITY_CLASSES, workload_name
 from llmscale.k8s.workload import (
@@ -775,7 +776,10 @@ def test_http_route_per_profile(cfg: StackConfig) -> None:
         assert backend["port"] == 8000 == service["spec"]["ports"][0]["port"]
         assert rule["timeouts"]["request"] == f"{p.request_timeout_seconds}s"
         assert route["spec"]["hostnames"] == ["llm.corp.example.com"]
-        assert route["spec"]["parentRefs"] == [{"name": gateway_manifest(cfg)["metadata"]["name"]}]
+        parent = {"name": gateway_manifest(cfg)["metadata"]["name"]}
+        # Where the Gateway terminates TLS itself, model routes attach to the HTTPS listener only.
+        expected = {**parent, "sectionName": "https"} if serves_https(cfg) else parent
+        assert route["spec"]["parentRefs"] == [expected]
 
 
 def test_onprem_route_timeouts() -> None:
@@ -899,7 +903,7 @@ def test_host_names_are_matched_by_the_model_routes_not_the_listener() -> None:
     gateway = gateway_manifest(ONPREM)
     assert gateway["spec"]["gatewayClassName"] == gateway_class_manifest()["metadata"]["name"]
     assert all("hostname" not in listener for listener in gateway["spec"]["listeners"])
-    assert [listener["port"] for listener in gateway["spec"]["listeners"]] == [80]
+    assert [listener["port"] for listener in gateway["spec"]["listeners"]] == [80, 443]
     for profile in ONPREM.models:
         assert http_route_manifest(ONPREM, profile)["spec"]["hostnames"] == ["llm.corp.example.com"]
     assert "hostnames" not in health_route_manifest(ONPREM)["spec"]

@@ -349,10 +349,10 @@ def test_hf_token_reaches_pods_only_as_a_file(real_secrets: dict[str, Any]) -> N
 
 def test_base_urls_per_profile(onprem: dict[str, Any]) -> None:
     assert onprem["outputs"]["baseUrls"] == {
-        "chat": "http://llm.corp.example.com/chat/v1",
-        "analysis": "http://llm.corp.example.com/analysis/v1",
+        "chat": "https://llm.corp.example.com/chat/v1",
+        "analysis": "https://llm.corp.example.com/analysis/v1",
     }
-    assert onprem["outputs"]["endpoint"] == "http://llm.corp.example.com"
+    assert onprem["outputs"]["endpoint"] == "https://llm.corp.example.com"
     assert onprem["outputs"]["models"] == ["chat", "analysis"]
 
 

@@ -386,7 +386,7 @@ def test_diff_comment_findings_and_outputs(plans: dict[str, dict[str, Any]]) -> 
     assert "### Schema errors" in markdown
     assert "**Blocked: the new plan has 1 mandatory policy violation and 1 schema error" in markdown
     diffs = [lines for info, lines in fenced_blocks(markdown) if info == "diff"]
-    assert ["~ endpoint", '- "http://llm.corp.example.com"', '+ "https://other.example.com"'] in diffs
+    assert ["~ endpoint", '- "https://llm.corp.example.com"', '+ "https://other.example.com"'] in diffs
 
 
 def test_diff_comment_fences_survive_backticks(plans: dict[str, dict[str, Any]]) -> None:

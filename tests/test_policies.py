@@ -39,8 +39,6 @@ M, A, D = Enforcement.MANDATORY, Enforcement.ADVISORY, Enforcement.DISABLED
 # The example on-prem stack runs L40S GPUs, for which the planner has only a bandwidth estimate: it warns.
 KNOWN_ON_EXAMPLES: dict[str, set[str]] = {
     "gpu-headroom-estimate": {"onprem", "multi-gpu", "enterprise"},
-    # Their gateways have no certificate configured (gateway.tlsSecretName): a warning outside enterprise.
-    "tls-endpoint": {"onprem", "multi-gpu"},
 }
 MONITORING_KINDS = ("PodMonitor", "ServiceMonitor", "PrometheusRule")
 
@@ -174,6 +172,22 @@ def inventories() -> dict[str, Inventory]:
 @pytest.fixture(scope="module")
 def onprem(inventories: dict[str, Inventory]) -> Inventory:
     return inventories["onprem"]
+
+
+@pytest.fixture(scope="module")
+def multi_gpu(inventories: dict[str, Inventory]) -> Inventory:
+    return inventories["multi-gpu"]
+
+
+@pytest.fixture(scope="module")
+def multi_gpu_internal(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
+    """The multi-gpu example without a public name: its load balancer stays inside the VPC."""
+    document = yaml.safe_load((PACKAGE_ROOT / "stacks" / "Pulumi.multi-gpu.yaml").read_text(encoding="utf-8"))
+    del document["config"]["llmscale:gateway"]["hostname"]
+    del document["config"]["llmscale:gateway"]["hostedZoneId"]
+    path = tmp_path_factory.mktemp("internal") / "Pulumi.internal.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return plan_inventory(str(path))
 
 
 @pytest.fixture(scope="module")
@@ -827,7 +841,7 @@ EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
     "encryption-at-rest": (A, A, A),
     "open-ports": (A, A, A),
     "plaintext-secrets": (A, A, A),
-    "tls-endpoint": (A, A, M),
+    "tls-endpoint": (M, M, M),
 }
 
 
@@ -1083,11 +1097,87 @@ def test_tls_endpoint_fires_on_a_plain_http_load_balancer(enterprise: Inventory)
         props["spec"]["ports"] = [{"name": "http", "port": 80, "targetPort": 10080, "protocol": "TCP"}]
 
     (finding,) = findings("tls-endpoint", edit(enterprise, name, plain_http))
-    assert finding.message == "load balancer serves ports [80] without a TLS certificate"
+    assert finding.message == "internet-facing load balancer serves ports [80] without TLS"
     assert finding.resource == name
 
 
-def test_tls_endpoint_fires_on_a_gateway_without_https(onprem: Inventory) -> None:
-    (finding,) = findings("tls-endpoint", onprem)
-    assert finding.message.startswith("the gateway listens on plain HTTP only")
-    assert finding.resource == "onprem-gateway-gateway"
+@fires("tls-endpoint")
+def test_tls_endpoint_fires_on_a_tls_load_balancer_with_a_second_plain_port(enterprise: Inventory) -> None:
+    name = next(s.name for s in enterprise.kubernetes("Service") if s.props["spec"]["type"] == "LoadBalancer")
+
+    def second_port(props: dict[str, Any]) -> None:
+        props["spec"]["ports"].append({"name": "http", "port": 80, "targetPort": 10080, "protocol": "TCP"})
+
+    (finding,) = findings("tls-endpoint", edit(enterprise, name, second_port))
+    assert finding.message == "internet-facing load balancer serves ports [80] without TLS"
+
+
+def test_an_internal_load_balancer_is_not_an_internet_path(multi_gpu_internal: Inventory) -> None:
+    (service,) = [s for s in multi_gpu_internal.kubernetes("Service") if s.props["spec"]["type"] == "LoadBalancer"]
+    annotations = service.props["metadata"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-internal"] == "true"
+    assert service.props["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": 10080, "protocol": "TCP"}]
+    assert findings("tls-endpoint", multi_gpu_internal) == []
+
+
+def test_multi_gpu_on_aws_serves_https_only_with_its_certificate(multi_gpu: Inventory) -> None:
+    (service,) = [s for s in multi_gpu.kubernetes("Service") if s.props["spec"]["type"] == "LoadBalancer"]
+    assert service.props["spec"]["ports"] == [{"name": "https", "port": 443, "targetPort": 10080, "protocol": "TCP"}]
+    assert "service.beta.kubernetes.io/aws-load-balancer-internal" not in service.props["metadata"]["annotations"]
+    assert findings("tls-endpoint", multi_gpu) == []
+
+
+@fires("tls-endpoint")
+def test_tls_endpoint_fires_when_the_gateways_own_service_is_public(enterprise: Inventory) -> None:
+    # Envoy Gateway's own Service defaults to LoadBalancer: on EKS a second, plain-HTTP way in.
+    name = next(p.name for p in enterprise.kubernetes("EnvoyProxy"))
+
+    def public(props: dict[str, Any]) -> None:
+        props["spec"]["provider"]["kubernetes"]["envoyService"]["type"] = "LoadBalancer"
+
+    found = findings("tls-endpoint", edit(enterprise, name, public))
+    assert found and all("plain-HTTP listener(s) http that accept API keys" in f.message for f in found)
+
+
+@fires("tls-endpoint")
+def test_tls_endpoint_fires_on_an_existing_cluster_without_https(onprem: Inventory) -> None:
+    gateway = next(g.name for g in onprem.kubernetes("Gateway"))
+
+    def plain(props: dict[str, Any]) -> None:
+        props["spec"]["listeners"] = [
+            listener for listener in props["spec"]["listeners"] if listener["protocol"] == "HTTP"
+        ]
+
+    def unsectioned(props: dict[str, Any]) -> None:
+        for parent in props["spec"]["parentRefs"]:
+            parent.pop("sectionName", None)
+
+    inventory = edit(onprem, gateway, plain)
+    for route in [r.name for r in onprem.kubernetes("HTTPRoute") if r.name.endswith("-route")]:
+        inventory = edit(inventory, route, unsectioned)
+    (finding,) = findings("tls-endpoint", inventory)
+    assert finding.message.startswith("the gateway's own LoadBalancer Service exposes plain-HTTP listener(s) http")
+    assert finding.resource == gateway
+
+
+def test_model_routes_of_an_existing_cluster_attach_to_https_only(onprem: Inventory) -> None:
+    routes = [r for r in onprem.kubernetes("HTTPRoute") if r.props["metadata"]["name"] != "health"]
+    assert routes
+    for route in routes:
+        assert route.props["spec"]["parentRefs"] == [{"name": "llmscale", "sectionName": "https"}]
+    assert findings("tls-endpoint", onprem) == []
+
+
+def test_declared_upstream_tls_passes_on_an_existing_cluster(onprem: Inventory) -> None:
+    gateway = next(g.name for g in onprem.kubernetes("Gateway"))
+    settings = next(r.name for r in onprem.records if r.type == SETTINGS_TYPE)
+
+    def plain(props: dict[str, Any]) -> None:
+        props["spec"]["listeners"] = [
+            listener for listener in props["spec"]["listeners"] if listener["protocol"] == "HTTP"
+        ]
+
+    def declared(props: dict[str, Any]) -> None:
+        props["tlsTerminatedUpstream"] = True
+
+    assert findings("tls-endpoint", edit(edit(onprem, gateway, plain), settings, declared)) == []

@@ -44,6 +44,7 @@ class ServingLayer(pulumi.ComponentResource):
         standby: bool = False,
         aws_region: str | None = None,
         model_access: list[pulumi.Resource] | None = None,
+        model_store_bucket: pulumi.Input[str] | None = None,
         certificate_arn: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -86,6 +87,7 @@ class ServingLayer(pulumi.ComponentResource):
                 autoscaler_ready=addons.releases,
                 standby=standby,
                 aws_region=aws_region,
+                model_store_bucket=model_store_bucket,
                 depends_on=[namespace, *(model_access or [])],
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -101,6 +103,8 @@ class ServingLayer(pulumi.ComponentResource):
             f"{name}-gateway", config=config, depends_on=[namespace, *addons.releases], opts=child
         )
         self.public_hostname = None
+        self.endpoint = gateway.endpoint
+        self.base_urls = gateway.base_urls
         if expose:
             service = register(
                 load_balancer_service_manifest(config, certificate_arn),
@@ -109,11 +113,9 @@ class ServingLayer(pulumi.ComponentResource):
             )
             # Pulumi waits for the load balancer and reports its host name.
             self.public_hostname = service.status.apply(lambda status: status.load_balancer.ingress[0].hostname)
-        self.endpoint = gateway.endpoint
-        self.base_urls = gateway.base_urls
-        if self.public_hostname is not None and not config.gateway.hostname:
-            # No DNS name of its own: the load balancer's is the endpoint.
-            scheme = "https" if config.gateway.tls_secret_name or certificate_arn is not None else "http"
+            # Until a DNS name points at it (the tier writes that record), the load balancer's name is the
+            # endpoint: HTTPS with a certificate, else plain HTTP inside the VPC.
+            scheme = "https" if certificate_arn is not None else "http"
             self.endpoint = pulumi.Output.concat(f"{scheme}://", self.public_hostname)
             self.base_urls = self.endpoint.apply(
                 lambda endpoint: {p.name: f"{endpoint}{path_prefix(p)}" for p in config.models}

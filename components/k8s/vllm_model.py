@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 from components.k8s.objects import register
@@ -9,6 +11,23 @@ from llmscale.config.models import ModelProfile, StackConfig
 from llmscale.k8s.autoscaling import scaled_object_manifest
 from llmscale.k8s.labels import workload_name
 from llmscale.k8s.workload import deployment_manifest, pod_disruption_budget_manifest, service_manifest
+from llmscale.vllm_args import store_path, store_uri
+
+
+def _in_site_store(manifest: dict[str, Any], bucket: pulumi.Input[str] | None) -> dict[str, Any]:
+    """The Deployment with its `store://` model argument read from this site's model store bucket."""
+    container = manifest["spec"]["template"]["spec"]["containers"][0]
+    resolved: list[Any] = []
+    for arg in container["args"]:
+        path = store_path(arg)
+        if path is None:
+            resolved.append(arg)
+            continue
+        if bucket is None:
+            raise ValueError(f"{arg}: this site has no model store to read store:// models from")
+        resolved.append(pulumi.Output.from_input(bucket).apply(lambda name, path=path: store_uri(name, path)))
+    container["args"] = resolved
+    return manifest
 
 
 class VllmModel(pulumi.ComponentResource):
@@ -32,13 +51,17 @@ class VllmModel(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource],
         standby: bool = False,
         aws_region: str | None = None,
+        model_store_bucket: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:VllmModel", name, None, opts)
         # Children do not inherit a component's dependencies: each waits for the namespace itself.
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         deployment = register(
-            deployment_manifest(config, profile, has_hf_token=has_hf_token, standby=standby, aws_region=aws_region),
+            _in_site_store(
+                deployment_manifest(config, profile, has_hf_token=has_hf_token, standby=standby, aws_region=aws_region),
+                model_store_bucket,
+            ),
             # The autoscaler owns the replica count once the Deployment exists.
             pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=["spec.replicas"]),
             name=f"{name}-deployment",
@@ -52,8 +75,11 @@ class VllmModel(pulumi.ComponentResource):
         )
         if profile.canary is not None:
             register(
-                deployment_manifest(
-                    config, profile, canary=True, has_hf_token=has_hf_token, standby=standby, aws_region=aws_region
+                _in_site_store(
+                    deployment_manifest(
+                        config, profile, canary=True, has_hf_token=has_hf_token, standby=standby, aws_region=aws_region
+                    ),
+                    model_store_bucket,
                 ),
                 child,
                 name=f"{name}-canary-deployment",

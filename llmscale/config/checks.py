@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from llmscale import versions
 from llmscale.api_keys import SECRET_PLACEHOLDER, api_key_problem
+from llmscale.config.deploy_checks import deploy_checks
 from llmscale.config.errors import Problem, dotted_key
 from llmscale.config.models import Platform, StackConfig, Tier
 from llmscale.vllm_args import MODELLED_FLAGS, flag_name
@@ -241,4 +242,5 @@ def cross_checks(config: StackConfig, region: str | None) -> list[Problem]:
         *_tier_scoped_keys(config),
         *_failover(config, region),
         *_api_keys(config),
+        *deploy_checks(config),
     ]

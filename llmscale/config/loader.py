@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from llmscale.config.checks import cross_checks
+from llmscale.config.deploy_checks import stack_name_problems
 from llmscale.config.errors import NAMESPACE, ConfigError, Problem, problems_from_validation
 from llmscale.config.models import StackConfig, Tier
 from llmscale.config.presets import apply_preset
@@ -58,8 +59,11 @@ def parse_values(
     values: Mapping[str, Any],
     secret_keys: set[str] | frozenset[str],
     source: str,
+    stack: str | None = None,
 ) -> tuple[StackConfig, str | None]:
     """Validate a stack's config values (full `namespace:key` names) into a StackConfig and its AWS region.
+
+    `stack` (the stack's name) is checked too when given: on AWS it becomes part of resource names.
 
     Raises ConfigError listing every problem. Values are never echoed: a secret typed into the wrong key stays
     out of the messages.
@@ -105,6 +109,8 @@ def parse_values(
     region = str(region_value) if region_value else None
     if config is not None and not problems:
         problems.extend(cross_checks(config, region))
+        if stack is not None:
+            problems.extend(stack_name_problems(stack, config.platform))
     if problems or config is None:
         raise ConfigError(source, problems)
     return config, region
@@ -211,7 +217,7 @@ def load_stack(ref: str, root: Path | None = None) -> LoadedStack:
     name, path = resolve_stack(ref, root)
     source = _display(path)
     values, secret_keys, undecryptable = read_stack_file(path)
-    config, region = parse_values(values, secret_keys, source)
+    config, region = parse_values(values, secret_keys, source, stack=name)
     return LoadedStack(
         name=name,
         source=source,
@@ -231,4 +237,4 @@ def load_from_pulumi() -> tuple[StackConfig, str | None]:
     values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
     source = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
-    return parse_values(values, secret_keys, source)
+    return parse_values(values, secret_keys, source, stack=pulumi.get_stack())

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from llmscale.policy.model import Finding, Inventory
+from llmscale.policy.model import Finding, Inventory, Record
 
 SECRET_PATTERNS = {
     "a Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
@@ -118,25 +118,80 @@ def _is_wrapped_secret(value: Any) -> bool:
 
 
 SSL_CERT_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
+SSL_PORTS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-ssl-ports"
+INTERNAL_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-internal"
+EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
+
+
+def _plaintext_ports(service: Record) -> list[Any]:
+    """Ports of a load balancer Service that do not terminate TLS (AWS cloud provider annotations)."""
+    annotations = (service.props.get("metadata") or {}).get("annotations") or {}
+    ports = (service.props.get("spec") or {}).get("ports") or []
+    if SSL_CERT_ANNOTATION not in annotations:
+        return [port.get("port") for port in ports]
+    tls_ports = {p.strip() for p in str(annotations.get(SSL_PORTS_ANNOTATION, "*")).split(",")}
+    if "*" in tls_ports:
+        return []
+    return [p.get("port") for p in ports if str(p.get("port")) not in tls_ports and p.get("name") not in tls_ports]
+
+
+def _envoy_service_type(inventory: Inventory, gateway: Record) -> str:
+    """The type of the Service Envoy Gateway creates for a Gateway's proxies (LoadBalancer unless an EnvoyProxy
+    referenced by the Gateway says otherwise, as Envoy Gateway v1.9.0's EnvoyProxy CRD defaults it)."""
+    ref = ((gateway.props.get("spec") or {}).get("infrastructure") or {}).get("parametersRef") or {}
+    for proxy in inventory.kubernetes("EnvoyProxy"):
+        if (proxy.props.get("metadata") or {}).get("name") == ref.get("name"):
+            kubernetes = (((proxy.props.get("spec") or {}).get("provider") or {}).get("kubernetes")) or {}
+            return (kubernetes.get("envoyService") or {}).get("type") or "LoadBalancer"
+    return "LoadBalancer"
+
+
+def _keyed_listeners(inventory: Inventory, gateway: Record) -> list[str]:
+    """Plain-HTTP listeners of a Gateway that serve a route protected by API keys."""
+    name = (gateway.props.get("metadata") or {}).get("name")
+    listeners = (gateway.props.get("spec") or {}).get("listeners") or []
+    plain = {listener.get("name") for listener in listeners if listener.get("protocol") == "HTTP"}
+    keyed_routes = {
+        ref.get("name")
+        for policy in inventory.kubernetes("SecurityPolicy")
+        if (policy.props.get("spec") or {}).get("apiKeyAuth")
+        for ref in (policy.props.get("spec") or {}).get("targetRefs") or []
+    }
+    exposed = set()
+    for route in inventory.kubernetes("HTTPRoute"):
+        if (route.props.get("metadata") or {}).get("name") not in keyed_routes:
+            continue
+        for parent in (route.props.get("spec") or {}).get("parentRefs") or []:
+            if parent.get("name") != name:
+                continue
+            section = parent.get("sectionName")
+            exposed |= plain if section is None else plain & {section}
+    return sorted(exposed)
 
 
 def tls_endpoint(inventory: Inventory) -> Iterator[Finding]:
-    """Clients reach the gateway over TLS: API keys travel in every request's Authorization header."""
-    balancers = [
-        s for s in inventory.kubernetes("Service") if (s.props.get("spec") or {}).get("type") == "LoadBalancer"
-    ]
-    for service in balancers:
+    """Every path from outside the cluster to a listener that accepts API keys is TLS: API keys travel in every
+    request's Authorization header. An existing cluster may declare TLS terminated in front of its gateway
+    (`gateway.tlsTerminatedUpstream`)."""
+    for service in inventory.kubernetes("Service"):
+        spec = service.props.get("spec") or {}
         annotations = (service.props.get("metadata") or {}).get("annotations") or {}
-        ports = [p.get("port") for p in (service.props.get("spec") or {}).get("ports") or []]
-        if SSL_CERT_ANNOTATION not in annotations and ports != [443]:
-            yield Finding(f"load balancer serves ports {ports} without a TLS certificate", service.name, service.urn)
-    if balancers:
+        if spec.get("type") != "LoadBalancer" or str(annotations.get(INTERNAL_ANNOTATION, "")).lower() == "true":
+            continue
+        plain = _plaintext_ports(service)
+        if plain:
+            yield Finding(f"internet-facing load balancer serves ports {plain} without TLS", service.name, service.urn)
+    if inventory.settings.get("tlsTerminatedUpstream"):
         return
     for gateway in inventory.kubernetes("Gateway"):
-        listeners = (gateway.props.get("spec") or {}).get("listeners") or []
-        if not any(listener.get("protocol") == "HTTPS" for listener in listeners):
+        service_type = _envoy_service_type(inventory, gateway)
+        if service_type not in EXPOSED_SERVICE_TYPES:
+            continue
+        listeners = _keyed_listeners(inventory, gateway)
+        if listeners:
             yield Finding(
-                "the gateway listens on plain HTTP only; set gateway.tlsSecretName (a certificate Secret)",
+                f"the gateway's own {service_type} Service exposes plain-HTTP listener(s) {', '.join(listeners)} "
+                "that accept API keys; set gateway.tlsSecretName, or declare gateway.tlsTerminatedUpstream",
                 gateway.name,
                 gateway.urn,
             )

@@ -65,12 +65,7 @@ POLICIES: list[Policy] = [
     Policy(
         "plaintext-secrets", hygiene.plaintext_secrets.__doc__ or "", hygiene.plaintext_secrets, everywhere(ADVISORY)
     ),
-    Policy(
-        "tls-endpoint",
-        hygiene.tls_endpoint.__doc__ or "",
-        hygiene.tls_endpoint,
-        {"single-gpu": ADVISORY, "multi-gpu": ADVISORY, "enterprise": MANDATORY},
-    ),
+    Policy("tls-endpoint", hygiene.tls_endpoint.__doc__ or "", hygiene.tls_endpoint, everywhere(MANDATORY)),
 ]
 
 
