@@ -48,6 +48,11 @@ class AwsMocks(RecordingMocks):
         region = state.get("region") or DEFAULT_REGION
         if type_.startswith("pulumi:providers:"):
             return f"{name}-id", state
+        if type_ == "kubernetes:core/v1:Service":
+            state["status"] = {"loadBalancer": {"ingress": [{"hostname": f"{name}.elb.{region}.amazonaws.com"}]}}
+            return f"{name}-id", state
+        if type_.startswith("kubernetes:"):
+            return f"{name}-id", state
         state.setdefault("arn", f"arn:aws:{_service(type_)}:{region}:{ACCOUNT}:{name}")
         if type_ == "aws:s3/bucket:Bucket":
             bucket = state.get("bucket") or f"{state['bucketPrefix']}20250101000000000000000001"
@@ -61,6 +66,11 @@ class AwsMocks(RecordingMocks):
             state["allocationId"] = f"eipalloc-{name}"
         elif type_ == "aws:route53/record:Record":
             state["fqdn"] = state.get("name")
+        elif type_ == "aws:eks/cluster:Cluster":
+            state.update(endpoint=f"https://{name}.eks.amazonaws.com", certificateAuthority={"data": "Y2E="})
+        elif type_ == "aws:acm/certificate:Certificate":
+            option = {"resourceRecordName": "_v.x.", "resourceRecordType": "CNAME", "resourceRecordValue": "_v.acm."}
+            state["domainValidationOptions"] = [option]
         return f"{name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:

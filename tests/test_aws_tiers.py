@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from pulumi.runtime import config as runtime_config
 
 import llmscale.program
-from llmscale.config.loader import load_stack
+from llmscale.config.errors import ConfigError
+from llmscale.config.loader import LoadedStack, load_stack
 from llmscale.config.models import ModelProfile
+from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.vllm_args import vllm_args
+from tests.aws_harness import run
+from tests.test_aws_network import ZONES, invokes
 
 STANDBY_PROVIDER = "enterprise-standby-region"
 
@@ -106,3 +113,51 @@ def test_clients_use_https_on_the_failover_name(enterprise: dict[str, Any]) -> N
     assert enterprise["outputs"]["endpoint"] == "https://llm.example.com"
     checks = [r for r in enterprise["resources"] if r["type"] == "aws:route53/healthCheck:HealthCheck"]
     assert {(c["inputs"]["type"], c["inputs"]["port"]) for c in checks} == {("HTTPS", 443)}
+
+
+# --- each site reads its own region's copy of the model store ------------------------------------------------
+
+
+def _with_store_model(tmp_path: Path) -> LoadedStack:
+    document = yaml.safe_load((PACKAGE_ROOT / "stacks" / "Pulumi.enterprise.yaml").read_text(encoding="utf-8"))
+    document["config"]["llmscale:models"][0]["model"] = "store://meta-llama/Llama-3.1-8B-Instruct/"
+    path = tmp_path / "Pulumi.enterprise.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return load_stack(str(path))
+
+
+def test_each_site_streams_a_store_model_from_its_own_bucket(tmp_path: Path) -> None:
+    stack = _with_store_model(tmp_path)
+
+    def program() -> None:
+        runtime_config.set_all_config(dict(stack.pulumi_config), sorted(stack.secret_keys))
+        llmscale.program.main()
+
+    result = run(program, invokes=invokes(ZONES))
+    buckets = {r.name: r for r in result.of_type("aws:s3/bucket:Bucket")}
+    primary_bucket = next(r for name, r in buckets.items() if "replica" not in name)
+    replica_bucket = next(r for name, r in buckets.items() if "replica" in name)
+
+    def model_arg(name: str) -> str:
+        deployment = result.one("kubernetes:apps/v1:Deployment", name)
+        return deployment.inputs["spec"]["template"]["spec"]["containers"][0]["args"][0]
+
+    primary = model_arg("t-chat-deployment")
+    standby = model_arg("t-standby-chat-deployment")
+    assert primary.startswith(f"s3://{primary_bucket.inputs['bucketPrefix']}")
+    assert standby.startswith(f"s3://{replica_bucket.inputs['bucketPrefix']}")
+    assert primary.endswith("/meta-llama/Llama-3.1-8B-Instruct/") and standby.endswith(
+        "/meta-llama/Llama-3.1-8B-Instruct/"
+    )
+
+
+def test_a_literal_bucket_with_a_standby_region_is_refused(tmp_path: Path) -> None:
+    document = yaml.safe_load((PACKAGE_ROOT / "stacks" / "Pulumi.enterprise.yaml").read_text(encoding="utf-8"))
+    document["config"]["llmscale:models"][0]["model"] = "s3://primary-bucket/org/model/"
+    path = tmp_path / "Pulumi.literal.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_stack(str(path))
+    (line,) = error.value.lines()
+    assert "llmscale:models[0].model: an s3:// bucket would be read from both regions" in line
+    assert "store://org/model/" in line
