@@ -12,6 +12,7 @@ from components.settings import StackSettings
 from llmscale.aws_plan import endpoint_kind
 from llmscale.config.models import Platform, StackConfig, Tier
 from llmscale.k8s.gateway import path_prefix
+from llmscale.k8s.workload import termination_grace_seconds
 from llmscale.stack_settings import stack_settings
 from llmscale.tags import stack_tags
 
@@ -186,6 +187,7 @@ def _aws_cluster(
         cluster_name=cluster.cluster_name,
         region=region,
         kubernetes_version=config.eks.kubernetes_version,
+        max_graceful_termination=max(termination_grace_seconds(p) for p in config.models),
         provider=cluster.provider,
         tags=tags,
         opts=in_region,

@@ -32,9 +32,13 @@ def accelerator_label(gpu_model: str) -> dict[str, str]:
     cluster-autoscaler (`cloudprovider/aws/README.md`, "Special note on GPU instances") treats a node with this
     label as a GPU node that is not ready until the device plugin has advertised its GPUs; without it the
     autoscaler sees a new GPU node without `nvidia.com/gpu` capacity while the plugin starts, and adds more nodes
-    for the same pending pods.
+    for the same pending pods. Values follow the provider's list of GPU types (`availableGPUTypes` in
+    `cloudprovider/aws/aws_cloud_provider.go`: nvidia-tesla-t4, nvidia-tesla-a100, nvidia-a10g, nvidia-l4,
+    nvidia-l40s, ...); only the label's presence decides whether a node counts as a GPU node.
     """
-    return {ACCELERATOR_LABEL: f"nvidia-{gpu_model.lower()}"}
+    model = gpu_model.lower()
+    tesla = model in ("k80", "p100", "v100", "t4", "a100")
+    return {ACCELERATOR_LABEL: f"nvidia-tesla-{model}" if tesla else f"nvidia-{model}"}
 
 
 def node_monitoring_configuration(gpu_taint_key: str) -> dict:

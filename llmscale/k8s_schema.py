@@ -43,7 +43,7 @@ import yaml
 from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 
-KUBERNETES_VERSION = "1.33.0"
+KUBERNETES_VERSION = "1.35.0"
 """The Kubernetes release whose built-in schemas are used (must be bundled with kubernetes-validate)."""
 
 CRD_DIR = Path(__file__).resolve().parent / "schemas" / "crds"

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 import llmscale.program
 import tests.aws_harness as harness
 from components.aws.eks import CLUSTER_ADMIN_POLICY, EksCluster
+from llmscale import versions
 from llmscale.aws_plan import ELB_TAG, INTERNAL_ELB_TAG
 from llmscale.cli import app
 from llmscale.config.errors import ConfigError
@@ -35,6 +36,7 @@ from llmscale.eks_plan import (
     autoscaler_tags,
     gpu_node_groups,
 )
+from llmscale.k8s.workload import termination_grace_seconds
 from llmscale.plan.recorder import UNKNOWN_TEXT
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
@@ -330,7 +332,7 @@ def the_cluster(plan: Plan) -> dict[str, Any]:
 
 def test_cluster_version_name_auth_and_logs(tier_plan: Plan) -> None:
     inputs = the_cluster(tier_plan)["inputs"]
-    assert inputs["version"] == "1.33"
+    assert inputs["version"] == "1.35"
     assert inputs["name"] == tier_plan.stack
     assert inputs["accessConfig"]["authenticationMode"] == "API"
     assert {"audit", "api"} <= set(inputs["enabledClusterLogTypes"])
@@ -561,6 +563,37 @@ def test_cluster_autoscaler_release(tier_plan: Plan) -> None:
     assert values["awsRegion"] == tier_plan.loaded.region
     assert values["rbac"]["serviceAccount"]["name"] == "cluster-autoscaler"
     assert f"{stack}-autoscaler-identity" in release["dependsOn"]
+
+
+def test_cluster_autoscaler_matches_the_clusters_minor_version(tier_plan: Plan) -> None:
+    # Chart, image and cluster share a minor version: chart 9.38.0 (built for 1.31) lacked RBAC that image 1.33
+    # waits for, and never scaled.
+    version = tier_plan.config.eks.kubernetes_version
+    pinned = versions.EKS_RELEASES[version]
+    release = tier_plan.one(HELM_RELEASE, f"{tier_plan.stack}-autoscaler-release")["inputs"]
+    assert release["version"] == pinned.autoscaler_chart.version
+    assert release["values"]["image"]["tag"] == pinned.autoscaler_image.tag
+    assert pinned.autoscaler_chart.app_version.startswith(f"{version}.")
+
+
+def test_autoscaler_waits_for_the_longest_drain(tier_plan: Plan) -> None:
+    # It removes a node after max-graceful-termination-sec (600 s by default) whatever the pods' grace period.
+    values = tier_plan.one(HELM_RELEASE, f"{tier_plan.stack}-autoscaler-release")["inputs"]["values"]
+    longest = max(termination_grace_seconds(p) for p in tier_plan.config.models)
+    assert values["extraArgs"]["max-graceful-termination-sec"] == longest
+    for deployment in tier_plan.of_type("kubernetes:apps/v1:Deployment"):
+        grace = deployment["inputs"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        assert grace <= longest
+
+
+def test_gpu_nodes_carry_the_accelerator_label_also_as_a_scale_from_zero_tag(tier_plan: Plan) -> None:
+    # Without it the autoscaler adds nodes again while a new node's device plugin starts.
+    for group in tier_plan.gpu_groups():
+        inputs = group["inputs"]
+        assert inputs["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-l40s"
+        assert inputs["tags"]["k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator"] == (
+            "nvidia-l40s"
+        )
 
 
 def test_cluster_autoscaler_pod_identity_and_policy(tier_plan: Plan) -> None:

@@ -36,6 +36,7 @@ from llmscale.eks_plan import (
     GPU_TAINT_KEY,
     MANAGED_ADDONS,
     NodeGroupPlan,
+    accelerator_label,
     autoscaler_policy,
     autoscaler_tags,
     gpu_disk_gib,
@@ -589,3 +590,11 @@ def test_lead_time_keeps_the_end_for_windows_of_almost_a_day(schedule: ScheduleC
     start_after = after.start_hour * 60 + after.start_minute
     assert start_after == (start_before - lead) % MINUTES_PER_DAY
     assert (after.end_hour, after.end_minute, after.end_days) == (before.end_hour, before.end_minute, before.end_days)
+
+
+@pytest.mark.parametrize(
+    ("model", "value"),
+    [("T4", "nvidia-tesla-t4"), ("A100", "nvidia-tesla-a100"), ("A10G", "nvidia-a10g"), ("L40S", "nvidia-l40s")],
+)
+def test_accelerator_label_uses_the_autoscalers_gpu_type_names(model: str, value: str) -> None:
+    assert accelerator_label(model) == {"k8s.amazonaws.com/accelerator": value}

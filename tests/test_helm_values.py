@@ -47,7 +47,10 @@ STACKS = sorted(
 ENTERPRISE_FILE = PACKAGE_ROOT / "stacks" / "Pulumi.enterprise.yaml"
 ONPREM_FILE = PACKAGE_ROOT / "stacks" / "Pulumi.onprem.yaml"
 KEYS = {"llmscale:apiKeys": '{"team": "sk-0123456789abcdef0123"}', "llmscale:hfToken": "hf_0123456789abcdef"}
-PINNED_CHARTS = [value for value in vars(versions).values() if isinstance(value, versions.HelmChart)]
+PINNED_CHARTS = [
+    *(value for value in vars(versions).values() if isinstance(value, versions.HelmChart)),
+    versions.EKS_RELEASES[versions.DEFAULT_KUBERNETES_VERSION].autoscaler_chart,
+]
 SOURCES = HELM_DIR / "SOURCES.md"
 
 

@@ -16,6 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from llmscale import versions
 from llmscale.k8s_schema import (
     CRD_DIR,
     CRD_FILES,
@@ -453,7 +454,7 @@ def test_agrees_with_kubernetes_validate() -> None:
 
 
 def test_kubernetes_version_is_bundled_and_pinned() -> None:
-    assert KUBERNETES_VERSION == "1.33.0"
+    assert f"{versions.DEFAULT_KUBERNETES_VERSION}.0" == KUBERNETES_VERSION
     assert KUBERNETES_VERSION in kubernetes_validate.utils.all_versions()
 
 

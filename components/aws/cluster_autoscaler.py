@@ -27,6 +27,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         cluster_name: pulumi.Input[str],
         region: str,
         kubernetes_version: str,
+        max_graceful_termination: int,
         provider: k8s.Provider,
         tags: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
@@ -43,7 +44,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        chart = versions.CLUSTER_AUTOSCALER_CHART
+        release = versions.EKS_RELEASES[kubernetes_version]
+        chart = release.autoscaler_chart
         k8s.helm.v3.Release(
             f"{name}-release",
             name="cluster-autoscaler",
@@ -55,7 +57,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 "autoDiscovery": {"clusterName": cluster_name},
                 "awsRegion": region,
                 "cloudProvider": "aws",
-                "image": {"tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version]},
+                # The chart and image of the cluster's own minor version (see versions.EksRelease).
+                "image": {"repository": release.autoscaler_image.repository, "tag": release.autoscaler_image.tag},
                 "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
                 "nodeSelector": {"llmscale.io/node-pool": "system"},
                 "extraArgs": {
@@ -63,6 +66,9 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                     "expander": "least-waste",
                     "scale-down-unneeded-time": "10m",
                     "skip-nodes-with-system-pods": False,
+                    # The autoscaler waits at most this long for evicted pods (default 600 s, flags.go), then
+                    # removes the node anyway: vLLM replicas drain for up to their request timeout.
+                    "max-graceful-termination-sec": max_graceful_termination,
                 },
             },
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[identity]),

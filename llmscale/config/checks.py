@@ -148,8 +148,8 @@ def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
     elif "host" in stated:
         problems.append(Problem(dotted_key(["host"]), "only used by the single-gpu tier; remove it"))
     version = config.eks.kubernetes_version
-    if config.platform is Platform.AWS and version not in versions.CLUSTER_AUTOSCALER_IMAGE_TAGS:
-        known = ", ".join(sorted(versions.CLUSTER_AUTOSCALER_IMAGE_TAGS))
+    if config.platform is Platform.AWS and version not in versions.EKS_RELEASES:
+        known = ", ".join(sorted(versions.EKS_RELEASES))
         problems.append(
             Problem(
                 dotted_key(["eks", "kubernetesVersion"]),

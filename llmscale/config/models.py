@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from llmscale import catalog
+from llmscale import catalog, versions
 
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$"
 NO_SPACE = r"^\S+$"
@@ -52,7 +52,7 @@ PATTERN_HINTS: dict[str, str] = {
     NO_SPACE: "must be a non-empty value without spaces",
     AWS_REGION: "must be an AWS region such as eu-central-1",
     ENDPOINT: "must be a host name such as llm-standby.example.com or an IPv4 address",
-    K8S_VERSION: "must be a Kubernetes minor version such as 1.33",
+    K8S_VERSION: "must be a Kubernetes minor version such as 1.35",
     IAM_PRINCIPAL_ARN: "must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-admins",
     MODEL_ID: "must be a model id without spaces, not starting with '-' (a Hugging Face id such as org/model)",
     IMAGE_REF: "must be an image reference such as vllm/vllm-openai:v0.33.0",
@@ -504,7 +504,14 @@ class GpuAmiType(StrEnum):
 class EksConfig(ConfigModel):
     """The EKS cluster llmscale builds on platform aws for the multi-gpu and enterprise tiers."""
 
-    kubernetes_version: Annotated[str, Field(pattern=K8S_VERSION)] = "1.33"
+    kubernetes_version: Annotated[
+        str,
+        Field(
+            pattern=K8S_VERSION,
+            description="The cluster's Kubernetes minor version: one of those llmscale pins a cluster autoscaler "
+            "for (llmscale.versions.EKS_RELEASES).",
+        ),
+    ] = versions.DEFAULT_KUBERNETES_VERSION
     zones: list[Annotated[str, Field(pattern=AZ_NAME)]] = []
     zone_count: Annotated[int, Field(ge=1, le=6)] = 2
     vpc_cidr: str = "10.60.0.0/16"
