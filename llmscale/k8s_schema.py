@@ -146,6 +146,18 @@ def validate_object(obj: Mapping[str, Any]) -> list[str]:
     return [f"{ident}: {path}: {message}" for path, message in sorted(problems)]
 
 
+def with_crd_defaults(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a custom resource with the defaults its CRD's structural schema declares filled in, as the API
+    server stores it; other objects are returned as a plain copy."""
+    instance = copy.deepcopy(dict(obj))
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    if isinstance(api_version, str) and isinstance(kind, str):
+        validator = _validator(api_version, kind)
+        if validator is not None and validator.schema.get("$id", "").startswith(_CRD_ID_PREFIX):
+            _apply_defaults(instance, validator.schema)
+    return instance
+
+
 def validate_objects(objs: Iterable[Mapping[str, Any]]) -> list[str]:
     """Check many Kubernetes objects (e.g. every manifest of a stack) and return all their problems in order.
 
