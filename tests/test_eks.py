@@ -746,3 +746,23 @@ def test_llmscale_plan_multi_gpu_lists_network_and_cluster() -> None:
     assert result.exit_code == 0, text
     for expected in ("multi-gpu-net", "aws:ec2/vpc:Vpc", "multi-gpu-eks", CLUSTER, NODE_GROUP, K8S_PROVIDER):
         assert expected in text, expected
+
+
+def test_the_cluster_gets_an_encrypted_gp3_default_storage_class(tier_plan: Plan) -> None:
+    # EKS >= 1.30 marks no StorageClass default: Prometheus's claim would stay Pending without one.
+    storage_class = tier_plan.one("kubernetes:storage.k8s.io/v1:StorageClass", f"{tier_plan.stack}-eks-storage-class")
+    inputs = storage_class["inputs"]
+    assert inputs["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert inputs["provisioner"] == "ebs.csi.aws.com"
+    assert inputs["parameters"] == {"type": "gp3", "encrypted": "true"}
+    assert inputs["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert storage_class["provider"] == f"{tier_plan.stack}-eks-k8s"
+    release = tier_plan.one(HELM_RELEASE, f"{tier_plan.stack}-monitoring-stack-kube-prometheus-stack")
+    template = release["inputs"]["values"]["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]
+    assert template["spec"]["storageClassName"] == inputs["metadata"]["name"]
+
+
+def test_the_gateway_pod_monitor_waits_for_its_namespace(tier_plan: Plan) -> None:
+    # envoy-gateway-system is created by the Envoy Gateway release, not by the monitoring releases.
+    monitor = tier_plan.one("kubernetes:monitoring.coreos.com/v1:PodMonitor", f"{tier_plan.stack}-monitoring-gateway")
+    assert f"{tier_plan.stack}-addons-envoy-gateway" in monitor["dependsOn"]

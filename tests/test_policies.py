@@ -842,6 +842,7 @@ EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
     "open-ports": (A, A, A),
     "plaintext-secrets": (A, A, A),
     "tls-endpoint": (M, M, M),
+    "gateway-redundancy": (D, A, M),
 }
 
 
@@ -994,6 +995,38 @@ def test_plan_with_advisory_violations_only_exits_0(tmp_path: Path) -> None:
 def test_plan_documents_carry_the_violations_of_their_inventory(inventories: dict[str, Inventory], stack: str) -> None:
     document = plan_document(run_program(load_stack(stack), llmscale.program.main))
     assert document["violations"] == [v.as_dict() for v in evaluate(inventories[stack])]
+
+
+# --- gateway redundancy ---------------------------------------------------------------------------------------
+
+
+def test_example_gateways_run_two_proxies_with_a_budget(enterprise: Inventory) -> None:
+    (proxy,) = [p for p in enterprise.kubernetes("EnvoyProxy") if p.name == "enterprise-gateway-proxy"]
+    kubernetes = proxy.props["spec"]["provider"]["kubernetes"]
+    assert kubernetes["envoyDeployment"]["replicas"] == 2
+    assert kubernetes["envoyPDB"] == {"minAvailable": 1}
+    keys = {c["topologyKey"] for c in kubernetes["envoyDeployment"]["pod"]["topologySpreadConstraints"]}
+    assert keys == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    assert findings("gateway-redundancy", enterprise) == []
+
+
+@fires("gateway-redundancy")
+def test_gateway_redundancy_fires_on_one_proxy(enterprise: Inventory) -> None:
+    def single(props: dict[str, Any]) -> None:
+        props["spec"]["provider"]["kubernetes"]["envoyDeployment"]["replicas"] = 1
+        del props["spec"]["provider"]["kubernetes"]["envoyPDB"]
+
+    found = findings("gateway-redundancy", edit(enterprise, "enterprise-gateway-proxy", single))
+    assert [f.message for f in found] == ["the gateway runs 1 proxy replica(s); set gateway.replicas to 2 or more"]
+
+
+@fires("gateway-redundancy")
+def test_gateway_redundancy_fires_without_an_envoy_proxy(enterprise: Inventory) -> None:
+    def bare(props: dict[str, Any]) -> None:
+        del props["spec"]["infrastructure"]
+
+    found = findings("gateway-redundancy", edit(enterprise, "enterprise-gateway-gateway", bare))
+    assert found and found[0].message.startswith("the gateway runs 1 proxy replica(s)")
 
 
 # --- GPU headroom ----------------------------------------------------------------------------------------

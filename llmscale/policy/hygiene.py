@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from llmscale.policy.inspect import envoy_kubernetes_settings
 from llmscale.policy.model import Finding, Inventory, Record
 
 SECRET_PATTERNS = {
@@ -138,12 +139,7 @@ def _plaintext_ports(service: Record) -> list[Any]:
 def _envoy_service_type(inventory: Inventory, gateway: Record) -> str:
     """The type of the Service Envoy Gateway creates for a Gateway's proxies (LoadBalancer unless an EnvoyProxy
     referenced by the Gateway says otherwise, as Envoy Gateway v1.9.0's EnvoyProxy CRD defaults it)."""
-    ref = ((gateway.props.get("spec") or {}).get("infrastructure") or {}).get("parametersRef") or {}
-    for proxy in inventory.kubernetes("EnvoyProxy"):
-        if (proxy.props.get("metadata") or {}).get("name") == ref.get("name"):
-            kubernetes = (((proxy.props.get("spec") or {}).get("provider") or {}).get("kubernetes")) or {}
-            return (kubernetes.get("envoyService") or {}).get("type") or "LoadBalancer"
-    return "LoadBalancer"
+    return (envoy_kubernetes_settings(inventory, gateway).get("envoyService") or {}).get("type") or "LoadBalancer"
 
 
 def _keyed_listeners(inventory: Inventory, gateway: Record) -> list[str]:

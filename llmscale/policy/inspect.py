@@ -164,3 +164,26 @@ def primary_gpu_node_groups(inventory: Inventory) -> list[Record]:
         if "NVIDIA" in str(group.props.get("amiType", "")).upper()
         and (group.props.get("labels") or {}).get("llmscale.io/site") != "standby"
     ]
+
+
+def envoy_proxy_of(inventory: Inventory, gateway: Record) -> Record | None:
+    """The EnvoyProxy a Gateway's `infrastructure.parametersRef` names, in the same cluster.
+
+    Two clusters (the enterprise primary and standby) hold objects of the same name: the one registered under
+    the same component as the Gateway wins.
+    """
+    ref = ((gateway.props.get("spec") or {}).get("infrastructure") or {}).get("parametersRef") or {}
+    named = [
+        p for p in inventory.kubernetes("EnvoyProxy") if (p.props.get("metadata") or {}).get("name") == ref.get("name")
+    ]
+    if not ref or not named:
+        return None
+    return next((p for p in named if gateway.parent is not None and p.parent == gateway.parent), named[0])
+
+
+def envoy_kubernetes_settings(inventory: Inventory, gateway: Record) -> dict[str, Any]:
+    """The `provider.kubernetes` settings of a Gateway's EnvoyProxy ({} when it has none)."""
+    proxy = envoy_proxy_of(inventory, gateway)
+    if proxy is None:
+        return {}
+    return ((proxy.props.get("spec") or {}).get("provider") or {}).get("kubernetes") or {}

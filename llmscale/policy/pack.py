@@ -36,6 +36,12 @@ POLICIES: list[Policy] = [
     ),
     Policy("zone-spread", redundancy.zone_spread.__doc__ or "", redundancy.zone_spread, {"enterprise": MANDATORY}),
     Policy("dns-failover", redundancy.dns_failover.__doc__ or "", redundancy.dns_failover, {"enterprise": MANDATORY}),
+    Policy(
+        "gateway-redundancy",
+        redundancy.gateway_redundancy.__doc__ or "",
+        redundancy.gateway_redundancy,
+        {"multi-gpu": ADVISORY, "enterprise": MANDATORY},
+    ),
     Policy("vllm-probes", redundancy.probes.__doc__ or "", redundancy.probes, everywhere(MANDATORY)),
     Policy(
         "pinned-images",

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from llmscale.k8s.labels import SITE_LABEL
 from llmscale.policy.inspect import (
+    envoy_kubernetes_settings,
     image_is_pinned,
     matches,
     primary_gpu_node_groups,
@@ -126,3 +127,17 @@ def pinned_vllm_images(inventory: Inventory) -> Iterator[Finding]:
                 server.resource,
                 server.urn,
             )
+
+
+def gateway_redundancy(inventory: Inventory) -> Iterator[Finding]:
+    """The gateway's proxies run at least two replicas with a disruption budget: one Envoy pod is the region's
+    only way in, and a node drain or a crash would take every model down with it."""
+    for gateway in inventory.kubernetes("Gateway"):
+        kubernetes = envoy_kubernetes_settings(inventory, gateway)
+        # Envoy Gateway v1.9.0 renders one proxy replica and no PodDisruptionBudget unless the EnvoyProxy says so.
+        replicas = (kubernetes.get("envoyDeployment") or {}).get("replicas", 1)
+        if replicas < 2:
+            message = f"the gateway runs {replicas} proxy replica(s); set gateway.replicas to 2 or more"
+            yield Finding(message, gateway.name, gateway.urn)
+        elif not kubernetes.get("envoyPDB"):
+            yield Finding("the gateway's proxies have no PodDisruptionBudget", gateway.name, gateway.urn)
