@@ -45,6 +45,8 @@ def stack_settings(config: StackConfig) -> dict[str, Any]:
         "instanceType": config.gpu.instance_type,
         "sizing": sizing_summary(config),
         "rateLimitRequestsPerMinute": config.gateway.rate_limit_requests_per_minute,
+        # The eks-endpoint-access policy accepts a world-open API endpoint only when the stack says so.
+        "eksPublicEndpointOpenToInternet": config.eks.public_endpoint_open_to_internet,
         "models": [
             {
                 "name": p.name,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from llmscale.policy import hygiene, redundancy, slo
+from llmscale.policy import hardening, hygiene, redundancy, slo
 from llmscale.policy.model import (
     Enforcement,
     Inventory,
@@ -59,7 +59,31 @@ POLICIES: list[Policy] = [
     Policy("night-schedule", hygiene.night_schedule.__doc__ or "", hygiene.night_schedule, everywhere(ADVISORY)),
     Policy("gpu-taints", hygiene.gpu_taints.__doc__ or "", hygiene.gpu_taints, everywhere(ADVISORY)),
     Policy(
-        "encryption-at-rest", hygiene.encryption_at_rest.__doc__ or "", hygiene.encryption_at_rest, everywhere(ADVISORY)
+        "encryption-at-rest",
+        hygiene.encryption_at_rest.__doc__ or "",
+        hygiene.encryption_at_rest,
+        everywhere(MANDATORY),
+    ),
+    Policy(
+        "imdsv2-required", hardening.imdsv2_required.__doc__ or "", hardening.imdsv2_required, everywhere(MANDATORY)
+    ),
+    Policy(
+        "eks-secrets-encryption",
+        hardening.eks_secrets_encryption.__doc__ or "",
+        hardening.eks_secrets_encryption,
+        everywhere(MANDATORY),
+    ),
+    Policy(
+        "s3-public-access-block",
+        hardening.s3_public_access_block.__doc__ or "",
+        hardening.s3_public_access_block,
+        everywhere(MANDATORY),
+    ),
+    Policy(
+        "eks-endpoint-access",
+        hardening.eks_endpoint_access.__doc__ or "",
+        hardening.eks_endpoint_access,
+        everywhere(MANDATORY),
     ),
     Policy("open-ports", hygiene.open_ports.__doc__ or "", hygiene.open_ports, everywhere(ADVISORY)),
     Policy(
