@@ -28,6 +28,7 @@ from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.policy.model import TIERS, Enforcement, Finding, Inventory, Policy, Record, Violation
 from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
+from llmscale.sizing import size_for_stack
 from llmscale.stack_settings import SETTINGS_TYPE
 from tests.helpers import edit
 
@@ -35,10 +36,9 @@ EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem", "multi-gpu", "enter
 POLICY = {policy.name: policy for policy in POLICIES}
 M, A, D = Enforcement.MANDATORY, Enforcement.ADVISORY, Enforcement.DISABLED
 
-# Findings the example stacks may have, by policy: none (the stacks generate their monitoring).
-# The example on-prem stack runs L40S GPUs, for which the planner has only a bandwidth estimate: it warns.
+# Findings the example stacks may have, by policy: none (the stacks generate their monitoring, and their
+# profiles reach what the capacity planner provisions for their declared peak).
 KNOWN_ON_EXAMPLES: dict[str, set[str]] = {
-    "gpu-headroom-estimate": {"onprem", "multi-gpu", "enterprise"},
     # Their gateways have no certificate configured (gateway.tlsSecretName): a warning outside enterprise.
     "tls-endpoint": {"onprem", "multi-gpu"},
 }
@@ -994,7 +994,7 @@ EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
     "request-limits": (M, M, M),
     "autoscaling-bounds": (M, M, M),
     "gpu-headroom": (D, M, M),
-    "gpu-headroom-estimate": (D, A, A),
+    "gpu-headroom-estimate": (D, A, M),
     "monitoring": (M, M, M),
     "night-schedule": (A, A, A),
     "gpu-taints": (A, A, A),
@@ -1187,6 +1187,30 @@ def test_gpu_headroom_estimate_warns_instead_and_says_why(onprem: Inventory) -> 
     (message,) = messages("gpu-headroom-estimate", estimate)
     assert "12 with headroom (a memory-bandwidth estimate: calibrate with `vllm bench serve`)" in message
     assert findings("gpu-headroom", estimate) == []
+
+
+@pytest.mark.parametrize("stack", ["multi-gpu", "enterprise", "onprem"])
+def test_example_stacks_provision_what_their_own_planner_asks(stack: str) -> None:
+    """The examples are templates: their maxReplicas reach the planner's GPUs for the declared peak (headroom
+    included) and the planner recommends the stack's own tier."""
+    config = load_stack(stack).config
+    result = size_for_stack(config)
+    capacity = sum(p.max_replicas * p.gpus_per_replica for p in config.models)
+    assert result.gpus_to_provision <= capacity, (result.gpus_to_provision, capacity)
+    assert result.recommended_tier == str(config.tier)
+
+
+def test_gpu_headroom_estimate_is_mandatory_on_enterprise_only(inventories: dict[str, Inventory]) -> None:
+    """On the default GPU type (L40S: a bandwidth estimate) a short enterprise stack is refused, a short
+    multi-gpu stack warned about."""
+    short = {"gpusNeeded": 30, "gpusToProvision": 38, "basis": "bandwidth-estimate", "bandwidthEstimate": True}
+    levels = {
+        stack: {v.enforcement for v in evaluate(with_settings(inventories[stack], sizing=short))
+                if v.policy == "gpu-headroom-estimate"}
+        for stack in ("multi-gpu", "enterprise")
+    }  # fmt: skip
+    assert levels == {"multi-gpu": {A}, "enterprise": {M}}
+    assert inventories["enterprise"].settings["instanceType"].startswith("g6e.")
 
 
 def test_gpu_headroom_reports_a_stack_it_cannot_size(onprem: Inventory) -> None:

@@ -51,8 +51,13 @@ POLICIES: list[Policy] = [
     ),
     Policy("request-limits", slo.request_limits.__doc__ or "", slo.request_limits, everywhere(MANDATORY)),
     Policy("gpu-headroom", slo.gpu_headroom.__doc__ or "", slo.gpu_headroom, clustered(MANDATORY)),
+    # Mandatory on enterprise even where the planner only has an estimate (the default L40S types): N+2 is that
+    # tier's promise, and maxReplicas is a ceiling that costs nothing until the load comes.
     Policy(
-        "gpu-headroom-estimate", slo.gpu_headroom_estimate.__doc__ or "", slo.gpu_headroom_estimate, clustered(ADVISORY)
+        "gpu-headroom-estimate",
+        slo.gpu_headroom_estimate.__doc__ or "",
+        slo.gpu_headroom_estimate,
+        {"multi-gpu": ADVISORY, "enterprise": MANDATORY},
     ),
     Policy("autoscaling-bounds", slo.autoscaling_bounds.__doc__ or "", slo.autoscaling_bounds, everywhere(MANDATORY)),
     Policy("monitoring", slo.monitoring.__doc__ or "", slo.monitoring, everywhere(MANDATORY)),
