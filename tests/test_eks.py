@@ -130,7 +130,7 @@ def enterprise_document() -> dict[str, Any]:
                     "arn:aws:iam::123456789012:role/platform-admins",
                     "arn:aws:iam::123456789012:user/alice",
                 ],
-                "publicAccessCidrs": ["198.51.100.0/24", "2001:db8::/48"],
+                "publicAccessCidrs": ["198.51.100.0/24", "192.0.2.0/28"],
             },
             "llmscale:models": [
                 {"name": "chat", "model": "meta-llama/Llama-3.1-8B-Instruct"},
@@ -769,7 +769,7 @@ def private_document() -> dict[str, Any]:
     document = example_values()
     eks = document["config"]["llmscale:eks"]
     eks.pop("publicAccessCidrs")
-    eks.update(endpointPublicAccess=False, privateAccessCidrs=["10.99.0.0/16", "fd00:99::/56"])
+    eks.update(endpointPublicAccess=False, privateAccessCidrs=["10.99.0.0/16", "172.31.0.0/16"])
     return document
 
 
@@ -784,10 +784,7 @@ def test_a_private_endpoint_admits_the_named_networks_to_port_443(private: Plan)
     assert "publicAccessCidrs" not in vpc  # AWS would fill in 0.0.0.0/0 for a public endpoint only
     rules = sorted(private.of_type(INGRESS_RULE), key=lambda r: r["name"])
     assert [r["name"] for r in rules] == ["mg-private-eks-api-from-0", "mg-private-eks-api-from-1"]
-    assert [r["inputs"].get("cidrIpv4") or r["inputs"].get("cidrIpv6") for r in rules] == [
-        "10.99.0.0/16",
-        "fd00:99::/56",
-    ]
+    assert [r["inputs"]["cidrIpv4"] for r in rules] == ["10.99.0.0/16", "172.31.0.0/16"]
     for rule in rules:
         inputs = rule["inputs"]
         assert (inputs["ipProtocol"], inputs["fromPort"], inputs["toPort"]) == ("tcp", 443, 443)
@@ -841,7 +838,15 @@ def eks_problems(eks: dict[str, Any]) -> list[str]:
         ),
         (
             {"publicAccessCidrs": ["203.0.113.0/24"], "publicEndpointOpenToInternet": True},
-            "llmscale:eks.publicEndpointOpenToInternet: publicAccessCidrs has no 0.0.0.0/0 or ::/0; remove it",
+            "llmscale:eks.publicEndpointOpenToInternet: publicAccessCidrs has no 0.0.0.0/0; remove it",
+        ),
+        (
+            {"publicAccessCidrs": ["203.0.113.0/24", "2001:db8::/48"]},
+            "llmscale:eks.publicAccessCidrs: entry 1 is IPv6; the cluster's API endpoint answers on IPv4 only",
+        ),
+        (
+            {"endpointPublicAccess": False, "privateAccessCidrs": ["fd00:99::/56"]},
+            "llmscale:eks.privateAccessCidrs: entry 0 is IPv6; the cluster's API endpoint answers on IPv4 only",
         ),
         ({"publicAccessCidrs": ["203.0.113.7/24"]}, "llmscale:eks.publicAccessCidrs: entry 0 is not a network"),
         (

@@ -3,7 +3,6 @@ Kubernetes provider the serving layer deploys through."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 
 import pulumi
@@ -144,7 +143,7 @@ class EksCluster(pulumi.ComponentResource):
                 ip_protocol="tcp",
                 from_port=443,
                 to_port=443,
-                **({"cidr_ipv6": cidr} if ipaddress.ip_network(cidr).version == 6 else {"cidr_ipv4": cidr}),
+                cidr_ipv4=cidr,
                 tags=tags,
                 opts=child,
             )

@@ -476,18 +476,18 @@ class EksConfig(ConfigModel):
     )
     public_access_cidrs: list[str] = Field(
         default=[],
-        description="Networks allowed to reach the public Kubernetes API endpoint: the CI runners that run "
+        description="IPv4 networks allowed to reach the public Kubernetes API endpoint: the CI runners that run "
         "`pulumi up` and the administrators' networks. Required while endpointPublicAccess is true.",
     )
     public_endpoint_open_to_internet: bool = Field(
         default=False,
-        description="The stack intends its Kubernetes API to be reachable from the whole internet (0.0.0.0/0 or "
-        "::/0 in publicAccessCidrs); without it the eks-endpoint-access policy refuses such a stack.",
+        description="The stack intends its Kubernetes API to be reachable from the whole internet (0.0.0.0/0 in "
+        "publicAccessCidrs); without it the eks-endpoint-access policy refuses such a stack.",
     )
     private_access_cidrs: list[str] = Field(
         default=[],
-        description="Networks outside the VPC that reach the private endpoint through a VPN, Direct Connect or "
-        "peering (for example a CI runner's VPC): allowed to port 443 of the cluster security group.",
+        description="IPv4 networks outside the VPC that reach the private endpoint through a VPN, Direct Connect "
+        "or peering (for example a CI runner's VPC): allowed to port 443 of the cluster security group.",
     )
     system_instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE)] = "m7i.large"
     system_nodes: Annotated[int, Field(ge=1, le=10)] = 2
@@ -506,7 +506,8 @@ class EksConfig(ConfigModel):
     def _zones_match(self) -> EksConfig:
         if self.zones and len(self.zones) != len(set(self.zones)):
             raise ValueError("zones: names a zone twice")
-        # EKS refuses a cluster whose subnets are not in at least two availability zones.
+        # EKS refuses a cluster whose subnets are not in at least two availability zones (EKS User Guide,
+        # "VPC and subnet requirements").
         if self.zones and len(self.zones) < MIN_EKS_ZONES:
             raise ValueError(f"zones: EKS needs subnets in at least {MIN_EKS_ZONES} availability zones; name more")
         if not self.zones and self.zone_count < MIN_EKS_ZONES:
@@ -515,10 +516,20 @@ class EksConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _endpoint_access(self) -> EksConfig:
+        # The cluster is IPv4: EKS answers on IPv4 for an IPv4 cluster (EKS API VpcConfigRequest,
+        # "The endpoint domain name and IP address family depends on the value of the ipFamily"), and the
+        # private endpoint's interfaces are in IPv4 subnets.
+        for key, cidrs in (("publicAccessCidrs", self.public_access_cidrs),
+                           ("privateAccessCidrs", self.private_access_cidrs)):  # fmt: skip
+            ipv6 = [str(index) for index, cidr in enumerate(cidrs) if ipaddress.ip_network(cidr).version == 6]
+            if ipv6:
+                raise ValueError(
+                    f"{key}: entry {', '.join(ipv6)} is IPv6; the cluster's API endpoint answers on IPv4 only"
+                )
         if not self.endpoint_public_access and self.public_access_cidrs:
             raise ValueError("publicAccessCidrs: only used with endpointPublicAccess true; remove it")
         if self.public_endpoint_open_to_internet and not self.open_to_internet:
-            raise ValueError("publicEndpointOpenToInternet: publicAccessCidrs has no 0.0.0.0/0 or ::/0; remove it")
+            raise ValueError("publicEndpointOpenToInternet: publicAccessCidrs has no 0.0.0.0/0; remove it")
         return self
 
     @property
