@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmscale.policy.hardening import BUCKETS, INSTANCE, LAUNCH_TEMPLATE, NODE_GROUP, is_true, targets
-from llmscale.policy.model import Finding, Inventory
+from llmscale.policy.model import Finding, Inventory, Record
 
 SECRET_PATTERNS = {
     "a Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
@@ -88,8 +88,7 @@ def _node_disks(inventory: Inventory) -> Iterator[Finding]:
             )
             continue
         used = [templates[name] for name in group.depends_on if name in templates]
-        if used and not any(isinstance(t.props.get("blockDeviceMappings"), list) and t.props["blockDeviceMappings"]
-                            for t in used):  # fmt: skip
+        if used and not any(_sets_volumes(template) for template in used):
             yield Finding(
                 "the node group's launch template sets no volumes: its disks follow the account's EBS "
                 "encryption default",
@@ -172,3 +171,8 @@ def tls_endpoint(inventory: Inventory) -> Iterator[Finding]:
                 gateway.name,
                 gateway.urn,
             )
+
+
+def _sets_volumes(template: Record) -> bool:
+    mappings = template.props.get("blockDeviceMappings")
+    return isinstance(mappings, list) and bool(mappings)
