@@ -6,11 +6,26 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from llmscale.config.models import StackConfig, Tier
 from llmscale.k8s.workload import canary_profile
 from llmscale.model_size import host_disk_gib
 
+ROOT_DEVICE = "/dev/xvda"
+# Bottlerocket keeps the OS on /dev/xvda and container images, kubelet and host containers on /dev/xvdb
+# (bottlerocket-os/bottlerocket README, "Default Volumes"): the size belongs to the data volume.
+BOTTLEROCKET_DATA_DEVICE = "/dev/xvdb"
+# EKS gives node groups without a launch template 20 GiB (terraform-provider-aws/pulumi-aws eks.NodeGroup
+# `disk_size`: "Defaults to 50 for Windows, 20 all other node groups"); the system pool keeps that size.
+SYSTEM_DISK_GIB = 20
+SYSTEM_AMI_TYPE = "AL2023_x86_64_STANDARD"
+# One hop: only the node itself and host-network pods (VPC CNI, kube-proxy, Pod Identity agent) reach IMDS;
+# other pods cannot borrow the node role (EKS Best Practices, "Restrict access to the instance profile
+# assigned to the worker node"). Every pod that calls AWS has its own role through Pod Identity, and the EBS
+# CSI driver falls back to the Kubernetes API for instance metadata when IMDS does not answer
+# (kubernetes-sigs/aws-ebs-csi-driver pkg/cloud/metadata/metadata.go, DefaultMetadataSources imds, kubernetes).
+IMDS_HOP_LIMIT = 1
 GPU_LABEL = "nvidia.com/gpu.present"
 GPU_TAINT_KEY = "nvidia.com/gpu"
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -139,6 +154,35 @@ def gpu_disk_gib(config: StackConfig) -> int:
         return stated
     served = [*config.models, *(canary_profile(p) for p in config.models if p.canary is not None)]
     return max(host_disk_gib(profile, None) for profile in served)
+
+
+def node_volumes(ami_type: str, disk_gib: int) -> list[dict[str, Any]]:
+    """Block device mappings of a node's launch template: encrypted gp3, deleted with the node.
+
+    With a launch template EKS takes the disk from the template and refuses the node group's `disk_size`
+    (awsdocs/amazon-eks-user-guide latest/ug/nodes/launch-templates.adoc, "Launch template configuration
+    basics"). Encryption uses the account's default EBS key (`aws/ebs`): a customer-managed key would also
+    need a key policy grant for the Auto Scaling service-linked role. The launch template's `encrypted` is a
+    string in the AWS provider.
+    """
+    volume = {"volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"}
+    if ami_type.upper().startswith("BOTTLEROCKET"):
+        return [
+            # The OS volume keeps the AMI's size; it is encrypted like the data volume.
+            {"device_name": ROOT_DEVICE, "ebs": dict(volume)},
+            {"device_name": BOTTLEROCKET_DATA_DEVICE, "ebs": {**volume, "volume_size": disk_gib}},
+        ]
+    return [{"device_name": ROOT_DEVICE, "ebs": {**volume, "volume_size": disk_gib}}]
+
+
+def node_metadata_options() -> dict[str, Any]:
+    """Instance metadata of a node: IMDSv2 only, one hop (see IMDS_HOP_LIMIT), no instance tags in IMDS."""
+    return {
+        "http_endpoint": "enabled",
+        "http_tokens": "required",
+        "http_put_response_hop_limit": IMDS_HOP_LIMIT,
+        "instance_metadata_tags": "disabled",
+    }
 
 
 def autoscaler_tags(

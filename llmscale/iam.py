@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from typing import Any
 
 SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 
-def assume_role_policy(service: str) -> str:
-    """Trust policy letting one AWS service principal assume the role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+def assume_role_policy(service: str, *, source_account: str | None = None, source_arn: str | None = None) -> str:
+    """Trust policy letting one AWS service principal assume the role.
+
+    With `source_account` and `source_arn` the service may assume the role only on behalf of that resource
+    of this account: the confused-deputy protection AWS recommends for service roles (IAM User Guide, "The
+    confused deputy problem", cross-service prevention with the aws:SourceArn and aws:SourceAccount global
+    condition keys; both, since an S3 bucket's ARN carries no account).
+    """
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if (source_account is None) != (source_arn is None):
+        raise ValueError("give both source_account and source_arn, or neither")
+    if source_account is not None and source_arn is not None:
+        if not ACCOUNT_ID.match(source_account):
+            raise ValueError(f"source account {source_account!r} is not a 12-digit AWS account id")
+        if not source_arn.startswith("arn:"):
+            raise ValueError(f"source ARN {source_arn!r} is not an ARN")
+        statement["Condition"] = {
+            "StringEquals": {"aws:SourceAccount": source_account},
+            "ArnEquals": {"aws:SourceArn": source_arn},
         }
-    )
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+# The default EventBridge Scheduler schedule group: the aws:SourceArn Scheduler presents when it assumes the
+# execution role of a schedule in that group (EventBridge Scheduler User Guide, "Set up the execution role").
+SCHEDULE_GROUP_ARN = "arn:aws:scheduler:{region}:{account}:schedule-group/default"
 
 
 def read_parameters_policy(parameter_arns: Sequence[str]) -> str:

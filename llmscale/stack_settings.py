@@ -47,6 +47,8 @@ def stack_settings(config: StackConfig) -> dict[str, Any]:
         "rateLimitRequestsPerMinute": config.gateway.rate_limit_requests_per_minute,
         # The stack says TLS is terminated in front of an existing cluster's gateway (checked by tls-endpoint).
         "tlsTerminatedUpstream": config.gateway.tls_terminated_upstream,
+        # The eks-endpoint-access policy accepts a world-open API endpoint only when the stack says so.
+        "eksPublicEndpointOpenToInternet": config.eks.public_endpoint_open_to_internet,
         "models": [
             {
                 "name": p.name,

@@ -21,6 +21,12 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
+# checkov in a venv of its own (its pins would downgrade llmscale's boto3): the pin is the `scan` extra.
+checkov_pin=$(.venv/bin/python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["scan"][0])')
+if [ "$(.venv/checkov/bin/checkov --version 2>/dev/null)" != "${checkov_pin#*==}" ]; then
+  python3 -m venv .venv/checkov
+  .venv/checkov/bin/python -m pip install --quiet "$checkov_pin"
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m pytest "$@"

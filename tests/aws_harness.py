@@ -26,6 +26,8 @@ PROJECT = "llmscale"
 STACK = "t"
 ACCOUNT = "123456789012"
 DEFAULT_REGION = "eu-west-1"
+CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
+CALLER = {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:role/deployer", "userId": "AROADEPLOYER", "id": ACCOUNT}
 
 InvokeAnswer = Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
 
@@ -40,7 +42,8 @@ class AwsMocks(RecordingMocks):
 
     def __init__(self, invokes: Mapping[str, InvokeAnswer] | None = None) -> None:
         super().__init__()
-        self.answers = dict(invokes or {})
+        # The deploying account, as `aws sts get-caller-identity` would answer; a test may answer otherwise.
+        self.answers = {CALLER_IDENTITY: CALLER, **(invokes or {})}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         _, state = super().new_resource(args)

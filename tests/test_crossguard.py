@@ -50,7 +50,7 @@ from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
 from llmscale.stack_settings import SETTINGS_TYPE
 from tests.helpers import edit
 
-EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem")
+EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem", "multi-gpu")
 POLICY = {policy.name: policy for policy in POLICIES}
 M, A = Enforcement.MANDATORY, Enforcement.ADVISORY
 LEVELS = {M: EnforcementLevel.MANDATORY, A: EnforcementLevel.ADVISORY}
@@ -135,10 +135,24 @@ def urn_of(inventory: Inventory, resource: str | None) -> str | None:
 
 
 def expected_reports(inventory: Inventory) -> list[Report]:
-    """What evaluate() says about the inventory, as CrossGuard reports it."""
+    """What evaluate() says about the inventory, as CrossGuard reports it. A finding's own URN names its
+    resource where two resources share a name (the EKS cluster and its IAM role)."""
+    urns = [
+        finding.urn
+        for policy in POLICIES
+        if policy.level_for(inventory.tier) is not Enforcement.DISABLED
+        for finding in policy.rule(inventory)
+    ]
+    violations = evaluate(inventory)
+    assert len(urns) == len(violations)
     return [
-        (adapted_name(v.policy, v.enforcement), LEVELS[v.enforcement], v.message, urn_of(inventory, v.resource))
-        for v in evaluate(inventory)
+        (
+            adapted_name(v.policy, v.enforcement),
+            LEVELS[v.enforcement],
+            v.message,
+            urn or urn_of(inventory, v.resource),
+        )
+        for v, urn in zip(violations, urns, strict=True)
     ]
 
 
@@ -205,6 +219,23 @@ def monitored(inventory: Inventory) -> Inventory:
     )
 
 
+def unhardened(inventory: Inventory) -> Inventory:
+    """The multi-gpu stack with its AWS security baseline removed: every hardening policy finds something."""
+    cluster = "aws:eks/cluster:Cluster"
+
+    def open_cluster(props: dict[str, Any]) -> None:
+        props["vpcConfig"]["publicAccessCidrs"] = ["0.0.0.0/0"]
+        props.pop("encryptionConfig")
+
+    def imdsv1(props: dict[str, Any]) -> None:
+        props["metadataOptions"]["httpTokens"] = "optional"
+        props["blockDeviceMappings"][0]["ebs"]["encrypted"] = "false"
+
+    changed = edit(inventory, "multi-gpu-eks-cluster", open_cluster, cluster)
+    changed = edit(changed, "multi-gpu-eks-gpu-nodes", imdsv1)
+    return Inventory.of(r for r in changed.records if r.name != "multi-gpu-models-public-access")
+
+
 # Inventories the adapter must judge exactly as evaluate() does: the examples, and changes that make mandatory
 # and advisory findings on each tier (and on a stack without settings, which gets the strictest levels).
 SCENARIOS: dict[str, tuple[str, Callable[[Inventory], Inventory]]] = {
@@ -218,6 +249,12 @@ SCENARIOS: dict[str, tuple[str, Callable[[Inventory], Inventory]]] = {
     "onprem-enterprise": ("onprem", lambda inv: with_settings(inv, tier="enterprise")),
     "onprem-monitored": ("onprem", monitored),
     "onprem-no-settings": ("onprem", lambda inv: Inventory.of(r for r in inv.records if r.type != SETTINGS_TYPE)),
+    "multi-gpu": ("multi-gpu", lambda inv: inv),
+    "multi-gpu-unhardened": ("multi-gpu", unhardened),
+    "multi-gpu-open-endpoint-intended": (
+        "multi-gpu",
+        lambda inv: with_settings(unhardened(inv), eksPublicEndpointOpenToInternet=True),
+    ),
 }
 
 
@@ -566,3 +603,18 @@ def test_analyzer_does_not_flag_kubernetes_secrets_held_as_pulumi_secrets(plans:
         (name, message) for name, message, _ in analyze_stack(inventory, secrets) if name == "plaintext-secrets"
     ]
     assert reported == []
+
+
+@pytest.mark.parametrize("scenario", ["multi-gpu-unhardened"], indirect=True)
+def test_the_security_baseline_is_mandatory_under_crossguard(scenario: tuple[Inventory, list[PolicyResource]]) -> None:
+    """Each hardening policy reports through the pack as a mandatory CrossGuard policy."""
+    _inventory, resources = scenario
+    mandatory = {name for name, level, _, _ in run_adapted(resources) if level is EnforcementLevel.MANDATORY}
+    hardening = {"eks-endpoint-access", "eks-secrets-encryption", "imdsv2-required", "s3-public-access-block"}
+    assert hardening | {"encryption-at-rest"} <= mandatory
+
+
+@pytest.mark.parametrize("scenario", ["multi-gpu-open-endpoint-intended"], indirect=True)
+def test_a_declared_open_endpoint_passes_under_crossguard(scenario: tuple[Inventory, list[PolicyResource]]) -> None:
+    _inventory, resources = scenario
+    assert "eks-endpoint-access" not in {name for name, _, _, _ in run_adapted(resources)}

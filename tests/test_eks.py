@@ -27,13 +27,15 @@ from llmscale import versions
 from llmscale.aws_plan import ELB_TAG, INTERNAL_ELB_TAG
 from llmscale.cli import app
 from llmscale.config.errors import ConfigError
-from llmscale.config.loader import LoadedStack, load_stack
+from llmscale.config.loader import LoadedStack, load_stack, parse_values
 from llmscale.eks_plan import (
     GPU_LABEL,
     GPU_TAINT_KEY,
     MANAGED_ADDONS,
+    SYSTEM_DISK_GIB,
     autoscaler_policy,
     autoscaler_tags,
+    gpu_disk_gib,
     gpu_node_groups,
 )
 from llmscale.k8s.workload import termination_grace_seconds
@@ -130,6 +132,7 @@ def enterprise_document() -> dict[str, Any]:
                     "arn:aws:iam::123456789012:role/platform-admins",
                     "arn:aws:iam::123456789012:user/alice",
                 ],
+                "publicAccessCidrs": ["198.51.100.0/24", "192.0.2.0/28"],
             },
             "llmscale:models": [
                 {"name": "chat", "model": "meta-llama/Llama-3.1-8B-Instruct"},
@@ -441,7 +444,65 @@ def check_gpu_group(plan: Plan, group: dict[str, Any], ami_type: str) -> None:
     for key, value in autoscaler_tags(plan.stack, plan.config.gpu.gpus).items():
         assert tags[key] == value, key
     assert tags[f"k8s.io/cluster-autoscaler/{plan.stack}"] == "owned"
-    assert inputs["diskSize"] >= 100
+    # The disk is in the launch template now: EKS refuses `diskSize` (and `remoteAccess`) beside one.
+    assert "diskSize" not in inputs and "remoteAccess" not in inputs
+    template = launch_template_of(plan, group)
+    sized = [m for m in template["inputs"]["blockDeviceMappings"] if "volumeSize" in m["ebs"]]
+    assert [m["ebs"]["volumeSize"] for m in sized] == [gpu_disk_gib(plan.config)]
+    assert gpu_disk_gib(plan.config) >= 100
+
+
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+
+
+def launch_template_of(plan: Plan, group: dict[str, Any]) -> dict[str, Any]:
+    """The launch template a node group uses (its id is unknown in a plan: found through the dependency)."""
+    [template] = [t for t in plan.of_type(LAUNCH_TEMPLATE) if t["name"] in group["dependsOn"]]
+    assert set(group["inputs"]["launchTemplate"]) == {"id", "version"}
+    return template
+
+
+def check_launch_template(template: dict[str, Any], ami_type: str, disk_gib: int) -> None:
+    """Encrypted gp3 volumes deleted with the node, the size on the data volume, IMDSv2 with one hop."""
+    inputs = template["inputs"]
+    mappings = {m["deviceName"]: m["ebs"] for m in inputs["blockDeviceMappings"]}
+    expected = {"/dev/xvda", "/dev/xvdb"} if ami_type.startswith("BOTTLEROCKET") else {"/dev/xvda"}
+    assert set(mappings) == expected
+    for ebs in mappings.values():
+        assert (ebs["encrypted"], ebs["volumeType"], ebs["deleteOnTermination"]) == ("true", "gp3", "true")
+    data = "/dev/xvdb" if ami_type.startswith("BOTTLEROCKET") else "/dev/xvda"
+    assert mappings[data]["volumeSize"] == disk_gib
+    assert inputs["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+        "instanceMetadataTags": "disabled",
+    }
+    # What EKS forbids in a managed node group's template, or needs to keep choosing itself.
+    for forbidden in ("iamInstanceProfile", "networkInterfaces", "imageId", "instanceType", "userData",
+                      "vpcSecurityGroupIds", "securityGroupNames", "instanceInitiatedShutdownBehavior",
+                      "hibernationOptions", "keyName"):  # fmt: skip
+        assert forbidden not in inputs, forbidden
+    assert {s["resourceType"] for s in inputs["tagSpecifications"]} == {"instance", "volume"}
+
+
+def test_every_node_group_has_a_launch_template_with_encrypted_disks_and_imdsv2(tier_plan: Plan) -> None:
+    groups = [tier_plan.system_group(), *tier_plan.gpu_groups()]
+    for group in groups:
+        template = launch_template_of(tier_plan, group)
+        system = group is groups[0]
+        disk = SYSTEM_DISK_GIB if system else gpu_disk_gib(tier_plan.config)
+        check_launch_template(template, group["inputs"]["amiType"], disk)
+        assert "diskSize" not in group["inputs"]
+    # The GPU groups of a site share one template; the system pool has its own.
+    assert len({launch_template_of(tier_plan, g)["name"] for g in groups}) == 2
+
+
+def test_bottlerocket_gpu_nodes_size_and_encrypt_the_data_volume(bottlerocket: Plan) -> None:
+    [group] = bottlerocket.gpu_groups()
+    check_launch_template(
+        launch_template_of(bottlerocket, group), "BOTTLEROCKET_x86_64_NVIDIA", gpu_disk_gib(bottlerocket.config)
+    )
 
 
 def test_multi_gpu_gpu_group(example: Plan) -> None:
@@ -682,6 +743,7 @@ class ClusterMocks(harness.AwsMocks):
             state.update(
                 endpoint="https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com",
                 certificateAuthority={"data": "Q0VSVElGSUNBVEU="},
+                vpcConfig={**state.get("vpcConfig", {}), "clusterSecurityGroupId": CLUSTER_SECURITY_GROUP},
             )
         return resource_id, state
 
@@ -735,6 +797,148 @@ def test_provider_kubeconfig_authenticates_with_aws_eks_get_token(applied_enterp
     assert execution["args"] == ["eks", "get-token", "--cluster-name", "c", "--region", "eu-west-1"]
     assert "token" not in user["user"]  # no long-lived credential in the state
     assert kubeconfig["current-context"] == "c"
+
+
+# --- the API endpoint --------------------------------------------------------------------------------------------
+
+CLUSTER_SECURITY_GROUP = "sg-0cluster0000000001"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def test_the_api_endpoint_is_public_to_the_stacks_networks_only(tier_plan: Plan) -> None:
+    vpc = the_cluster(tier_plan)["inputs"]["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is True and vpc["endpointPrivateAccess"] is True
+    assert vpc["publicAccessCidrs"] == tier_plan.config.eks.public_access_cidrs
+    assert not {"0.0.0.0/0", "::/0"} & set(vpc["publicAccessCidrs"])
+    assert tier_plan.of_type(INGRESS_RULE) == []
+
+
+def private_document() -> dict[str, Any]:
+    document = example_values()
+    eks = document["config"]["llmscale:eks"]
+    eks.pop("publicAccessCidrs")
+    eks.update(endpointPublicAccess=False, privateAccessCidrs=["10.99.0.0/16", "172.31.0.0/16"])
+    return document
+
+
+@pytest.fixture(scope="module")
+def private(variants_dir: Path) -> Plan:
+    return Plan(load_stack(str(write_stack(variants_dir, "mg-private", private_document()))))
+
+
+def test_a_private_endpoint_admits_the_named_networks_to_port_443(private: Plan) -> None:
+    vpc = the_cluster(private)["inputs"]["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is False and vpc["endpointPrivateAccess"] is True
+    assert "publicAccessCidrs" not in vpc  # AWS would fill in 0.0.0.0/0 for a public endpoint only
+    rules = sorted(private.of_type(INGRESS_RULE), key=lambda r: r["name"])
+    assert [r["name"] for r in rules] == ["mg-private-eks-api-from-0", "mg-private-eks-api-from-1"]
+    assert [r["inputs"]["cidrIpv4"] for r in rules] == ["10.99.0.0/16", "172.31.0.0/16"]
+    for rule in rules:
+        inputs = rule["inputs"]
+        assert (inputs["ipProtocol"], inputs["fromPort"], inputs["toPort"]) == ("tcp", 443, 443)
+        # The security group EKS creates for the cluster is only known after apply: see the update-mode test.
+    assert [v for v in private.document["violations"] if v["enforcement"] == "mandatory"] == []
+
+
+def test_the_private_networks_reach_the_cluster_security_group(private: Plan) -> None:
+    """In update mode the rule lands on the security group EKS created for the cluster."""
+
+    def program() -> None:
+        EksCluster(
+            "p",
+            config=private.config,
+            cluster_name="p",
+            region="eu-west-1",
+            private_subnet_ids=pulumi.Output.from_input(["subnet-0a", "subnet-0b"]),
+            public_subnet_ids=pulumi.Output.from_input(["subnet-0c", "subnet-0d"]),
+            tags={},
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(harness, "AwsMocks", ClusterMocks)
+        run = harness.run(program)
+    rules = run.of_type(INGRESS_RULE)
+    assert len(rules) == 2
+    assert {r.inputs["securityGroupId"] for r in rules} == {CLUSTER_SECURITY_GROUP}
+
+
+def eks_problems(eks: dict[str, Any]) -> list[str]:
+    document = example_values()
+    document["config"]["llmscale:eks"] = {"kubernetesVersion": "1.33", **eks}
+    values = {
+        key: value for key, value in document["config"].items() if not isinstance(value, dict) or "secure" not in value
+    }
+    values["llmscale:apiKeys"] = "[secret]"
+    try:
+        parse_values(values, {"llmscale:apiKeys"}, "stacks/Pulumi.x.yaml")
+    except ConfigError as error:
+        return error.lines()
+    return []
+
+
+@pytest.mark.parametrize(
+    ("eks", "expected"),
+    [
+        ({}, "llmscale:eks.publicAccessCidrs: required on platform aws: the networks allowed to reach the"),
+        (
+            {"endpointPublicAccess": False, "publicAccessCidrs": ["203.0.113.0/24"]},
+            "llmscale:eks.publicAccessCidrs: only used with endpointPublicAccess true; remove it",
+        ),
+        (
+            {"publicAccessCidrs": ["203.0.113.0/24"], "publicEndpointOpenToInternet": True},
+            "llmscale:eks.publicEndpointOpenToInternet: publicAccessCidrs has no 0.0.0.0/0; remove it",
+        ),
+        (
+            {"publicAccessCidrs": ["203.0.113.0/24", "2001:db8::/48"]},
+            "llmscale:eks.publicAccessCidrs: entry 1 is IPv6; the cluster's API endpoint answers on IPv4 only",
+        ),
+        (
+            {"endpointPublicAccess": False, "privateAccessCidrs": ["fd00:99::/56"]},
+            "llmscale:eks.privateAccessCidrs: entry 0 is IPv6; the cluster's API endpoint answers on IPv4 only",
+        ),
+        ({"publicAccessCidrs": ["203.0.113.7/24"]}, "llmscale:eks.publicAccessCidrs: entry 0 is not a network"),
+        (
+            {"privateAccessCidrs": ["10.0.0.0/33"], "endpointPublicAccess": False},
+            "llmscale:eks.privateAccessCidrs: entry 0",
+        ),
+        (
+            {"publicAccessCidrs": ["203.0.113.0/24"], "zoneCount": 1},
+            "llmscale:eks.zoneCount: EKS needs subnets in at least 2 availability zones",
+        ),
+        (
+            {"publicAccessCidrs": ["203.0.113.0/24"], "zones": ["eu-west-1a"]},
+            "llmscale:eks.zones: EKS needs subnets in at least 2 availability zones; name more",
+        ),
+    ],
+)  # fmt: skip
+def test_endpoint_and_zone_settings_are_validated(eks: dict[str, Any], expected: str) -> None:
+    lines = eks_problems(eks)
+    assert any(line.startswith(f"stacks/Pulumi.x.yaml: {expected}") for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    "eks",
+    [
+        {"publicAccessCidrs": ["203.0.113.0/24"]},
+        {"endpointPublicAccess": False},
+        {"endpointPublicAccess": False, "privateAccessCidrs": ["10.99.0.0/16"]},
+        {"publicAccessCidrs": ["0.0.0.0/0"], "publicEndpointOpenToInternet": True},
+        # Validation accepts a world-open endpoint; the eks-endpoint-access policy refuses it (mandatory).
+        {"publicAccessCidrs": ["0.0.0.0/0"]},
+        {"publicAccessCidrs": ["203.0.113.0/24"], "zones": ["eu-west-1a", "eu-west-1b"]},
+    ],
+)
+def test_valid_endpoint_settings(eks: dict[str, Any]) -> None:
+    assert eks_problems(eks) == []
+
+
+def test_zone_count_one_is_refused_before_anything_is_planned(variants_dir: Path) -> None:
+    document = example_values()
+    document["config"]["llmscale:eks"]["zoneCount"] = 1
+    result = CliRunner().invoke(app, ["plan", str(write_stack(variants_dir, "mg-one-zone", document))])
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "llmscale:eks.zoneCount: EKS needs subnets in at least 2 availability zones" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 # --- the CLI -------------------------------------------------------------------------------------------------------

@@ -163,7 +163,8 @@ def profiles(draw: st.DrawFn, node_gpus: int) -> list[ModelProfile]:
 def configs(draw: st.DrawFn, tier: Tier | None = None) -> StackConfig:
     tier = tier if tier is not None else draw(st.sampled_from([Tier.MULTI_GPU, Tier.ENTERPRISE]))
     instance_type, node_gpus = draw(st.sampled_from(NODE_TYPES))
-    zone_count = draw(st.integers(3, 6) if tier is Tier.ENTERPRISE else st.integers(1, 6))
+    # EKS needs subnets in two zones at least; the enterprise tier spans three.
+    zone_count = draw(st.integers(3, 6) if tier is Tier.ENTERPRISE else st.integers(2, 6))
     return stack(
         *draw(profiles(node_gpus)),
         tier=tier,
@@ -419,6 +420,7 @@ def test_gpu_disk_gb_is_honoured_or_refused_on_eks() -> None:
         "llmscale:platform": "aws",
         "llmscale:models": [{"name": "chat", "model": "org/m-8B"}],
         "llmscale:gpu": {"instanceType": "g6e.xlarge", "diskGb": 900},
+        "llmscale:eks": {"publicAccessCidrs": ["203.0.113.0/24"]},
         "llmscale:apiKeys": "[secret]",
     }
     try:

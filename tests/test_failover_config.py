@@ -19,6 +19,7 @@ def enterprise(**changes: Any) -> dict[str, Any]:
         "llmscale:platform": "aws",
         "llmscale:apiKeys": "[secret]",
         "llmscale:models": [{"name": "chat", "model": "meta-llama/Llama-3.1-8B-Instruct"}],
+        "llmscale:eks": {"publicAccessCidrs": ["203.0.113.0/24"]},
         "llmscale:failover": {
             "hostedZoneId": "Z0123456789ABCDEFGHIJ",
             "recordName": "llm.example.com",

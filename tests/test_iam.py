@@ -152,3 +152,47 @@ def test_restart_automation_policy_scopes_each_mutating_action() -> None:
 
 def test_ssm_core_policy_is_the_aws_managed_one() -> None:
     assert iam.SSM_CORE_POLICY == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+
+SOURCE_ACCOUNT = "123456789012"
+RULE_ARN = f"arn:aws:events:eu-west-1:{SOURCE_ACCOUNT}:rule/restart-gpu-host"
+
+
+@pytest.mark.parametrize(
+    ("service", "source_arn"),
+    [
+        ("scheduler.amazonaws.com", iam.SCHEDULE_GROUP_ARN.format(region="eu-west-1", account=SOURCE_ACCOUNT)),
+        ("events.amazonaws.com", RULE_ARN),
+        ("s3.amazonaws.com", "arn:aws:s3:::enterprise-models-20250101"),
+    ],
+)
+def test_a_service_role_trusts_its_service_only_for_one_resource_of_the_account(service: str, source_arn: str) -> None:
+    """Confused-deputy protection: the service may assume the role only on behalf of this account's resource."""
+    document = json.loads(iam.assume_role_policy(service, source_account=SOURCE_ACCOUNT, source_arn=source_arn))
+    [statement] = statements(document)
+    assert statement["Principal"] == {"Service": service}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": SOURCE_ACCOUNT},
+        "ArnEquals": {"aws:SourceArn": source_arn},
+    }
+
+
+def test_the_schedule_group_arn_is_the_default_group_of_the_account_and_region() -> None:
+    arn = iam.SCHEDULE_GROUP_ARN.format(region="eu-west-1", account=SOURCE_ACCOUNT)
+    assert arn == "arn:aws:scheduler:eu-west-1:123456789012:schedule-group/default"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"source_account": SOURCE_ACCOUNT}, "give both"),
+        ({"source_arn": RULE_ARN}, "give both"),
+        ({"source_account": "None", "source_arn": RULE_ARN}, "12-digit"),
+        ({"source_account": "12345678901", "source_arn": RULE_ARN}, "12-digit"),
+        ({"source_account": SOURCE_ACCOUNT, "source_arn": "restart-gpu-host"}, "not an ARN"),
+    ],
+)
+def test_a_half_or_malformed_source_condition_is_refused(kwargs: dict[str, str], message: str) -> None:
+    """An unresolved account (None) must never become a condition that matches nothing or everything."""
+    with pytest.raises(ValueError, match=message):
+        iam.assume_role_policy("events.amazonaws.com", **kwargs)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from components.aws.model_store import ABORT_INCOMPLETE_UPLOADS_DAYS, ModelStore
 from llmscale import aws_plan
+from llmscale.policy.hardening import s3_public_access_block
 from llmscale.policy.hygiene import encryption_at_rest
 from llmscale.policy.model import Inventory, Record
 from tests.aws_harness import ACCOUNT, Run, allows_everything, as_list, policy_statements, run
@@ -277,8 +278,13 @@ def test_no_policy_allows_everything_on_everything() -> None:
 
 def test_the_project_encryption_policy_is_satisfied() -> None:
     plan = build(replica=True)
-    inventory = Inventory.of(Record(r.type, r.name, r.inputs, r.urn) for r in plan.resources)
+    # Dependencies by name, as the offline plan and CrossGuard give them: they tie each configuration to its bucket.
+    inventory = Inventory.of(
+        Record(r.type, r.name, r.inputs, r.urn, depends_on=tuple(urn.rsplit("::", 1)[-1] for urn in r.dependencies))
+        for r in plan.resources
+    )
     assert list(encryption_at_rest(inventory)) == []
+    assert list(s3_public_access_block(inventory)) == []
 
 
 def test_every_child_is_parented_to_the_component() -> None:

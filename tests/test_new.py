@@ -15,7 +15,7 @@ from llmscale.config.models import Platform, Tier
 from llmscale.scaffold import StackRequest, sizing
 
 ENTERPRISE = ["--tier", "enterprise", "--platform", "aws", "--region", "eu-west-1", "--users", "600",
-              "--model", "meta-llama/Llama-3.1-8B-Instruct"]  # fmt: skip
+              "--model", "meta-llama/Llama-3.1-8B-Instruct", "--allowed-cidr", "203.0.113.0/24"]  # fmt: skip
 
 
 @pytest.fixture
@@ -86,6 +86,17 @@ def test_single_host_on_aws_needs_the_allowed_networks(project: Path) -> None:
                  "--model", "Qwen/Qwen2.5-7B-Instruct")  # fmt: skip
     assert result.exit_code == 2
     assert "--allowed-cidr: required" in result.stderr
+
+
+def test_an_eks_stack_needs_the_networks_allowed_to_reach_its_api(project: Path) -> None:
+    without = [arg for arg in ENTERPRISE if arg not in ("--allowed-cidr", "203.0.113.0/24")]
+    result = run("acme-prod", *without)
+    assert result.exit_code == 2
+    assert "--allowed-cidr: required" in result.stderr
+    assert run("acme-prod", *ENTERPRISE).exit_code == 0
+    config = load_stack(str(project / "stacks" / "Pulumi.acme-prod.yaml")).config
+    assert config.eks.public_access_cidrs == ["203.0.113.0/24"]
+    assert config.eks.endpoint_public_access is True
 
 
 def test_missing_options_are_asked_on_a_terminal(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,6 +28,7 @@ from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.policy.model import TIERS, Enforcement, Finding, Inventory, Policy, Record, Violation
 from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
+from llmscale.sizing import size_for_stack
 from llmscale.stack_settings import SETTINGS_TYPE
 from tests.helpers import edit
 
@@ -35,11 +36,9 @@ EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem", "multi-gpu", "enter
 POLICY = {policy.name: policy for policy in POLICIES}
 M, A, D = Enforcement.MANDATORY, Enforcement.ADVISORY, Enforcement.DISABLED
 
-# Findings the example stacks may have, by policy: none (the stacks generate their monitoring).
-# The example on-prem stack runs L40S GPUs, for which the planner has only a bandwidth estimate: it warns.
-KNOWN_ON_EXAMPLES: dict[str, set[str]] = {
-    "gpu-headroom-estimate": {"onprem", "multi-gpu", "enterprise"},
-}
+# Findings the example stacks may have, by policy: none (the stacks generate their monitoring, and their
+# profiles reach what the capacity planner provisions for their declared peak).
+KNOWN_ON_EXAMPLES: dict[str, set[str]] = {}
 MONITORING_KINDS = ("PodMonitor", "ServiceMonitor", "PrometheusRule")
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -740,6 +739,180 @@ def test_encryption_at_rest_fires_on_a_bucket_without_encryption_configuration(h
     assert findings("encryption-at-rest", adding(host, bucket, sse)) == []
 
 
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+CLUSTER = "aws:eks/cluster:Cluster"
+BUCKET = "aws:s3/bucket:Bucket"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+GPU_TEMPLATE = "multi-gpu-eks-gpu-nodes"
+GPU_GROUP = "multi-gpu-eks-gpu"
+MG_CLUSTER = "multi-gpu-eks-cluster"
+PRIMARY_BUCKET = "enterprise-models-bucket"
+PRIMARY_BLOCK = "enterprise-models-public-access"
+
+
+@pytest.fixture(scope="module")
+def eks(inventories: dict[str, Inventory]) -> Inventory:
+    """The multi-gpu AWS stack: an EKS cluster whose node groups use launch templates."""
+    return inventories["multi-gpu"]
+
+
+@fires("encryption-at-rest")
+def test_encryption_at_rest_fires_on_an_unencrypted_node_volume(eks: Inventory) -> None:
+    def plain(props: dict[str, Any]) -> None:
+        props["blockDeviceMappings"][0]["ebs"]["encrypted"] = "false"
+
+    changed = edit(eks, GPU_TEMPLATE, plain, LAUNCH_TEMPLATE)
+    assert [(f.resource, f.message) for f in findings("encryption-at-rest", changed)] == [
+        (GPU_TEMPLATE, "launch template volume /dev/xvda is not encrypted")
+    ]
+
+
+@fires("encryption-at-rest")
+def test_encryption_at_rest_fires_on_a_node_group_that_leaves_disks_to_the_account_default(eks: Inventory) -> None:
+    without_template = edit(eks, GPU_GROUP, lambda p: p.pop("launchTemplate"), NODE_GROUP)
+    assert [(f.resource, f.message) for f in findings("encryption-at-rest", without_template)] == [
+        (GPU_GROUP, "node group without a launch template: its disks follow the account's EBS encryption default")
+    ]
+    no_volumes = edit(eks, GPU_TEMPLATE, lambda p: p.pop("blockDeviceMappings"), LAUNCH_TEMPLATE)
+    assert messages("encryption-at-rest", no_volumes) == [
+        "the node group's launch template sets no volumes: its disks follow the account's EBS encryption default"
+    ]
+
+
+def test_encryption_at_rest_passes_on_the_eks_example_and_checks_each_bucket(enterprise: Inventory) -> None:
+    assert findings("encryption-at-rest", enterprise) == []
+    # One encrypted bucket no longer hides another without encryption.
+    extra = aws(BUCKET, "enterprise-scratch", bucketPrefix="scratch-")
+    assert [f.resource for f in findings("encryption-at-rest", adding(enterprise, extra))] == ["enterprise-scratch"]
+
+
+# --- imdsv2-required -------------------------------------------------------------------------------------
+
+
+@fires("imdsv2-required")
+def test_imdsv2_required_fires_on_a_host_that_accepts_imdsv1(host: Inventory) -> None:
+    changed = edit(host, HOST_INSTANCE, lambda p: p["metadataOptions"].update(httpTokens="optional"), INSTANCE)
+    assert [(f.resource, f.message) for f in findings("imdsv2-required", changed)] == [
+        (HOST_INSTANCE, "instance metadata answers IMDSv1: set metadataOptions.httpTokens to required")
+    ]
+    # No metadata options at all is EC2's default: IMDSv1 allowed.
+    assert len(findings("imdsv2-required", edit(host, HOST_INSTANCE, lambda p: p.pop("metadataOptions")))) == 1
+
+
+@fires("imdsv2-required")
+def test_imdsv2_required_fires_on_node_templates_and_groups_without_one(eks: Inventory) -> None:
+    optional = edit(eks, GPU_TEMPLATE, lambda p: p["metadataOptions"].update(httpTokens="optional"), LAUNCH_TEMPLATE)
+    assert [f.resource for f in findings("imdsv2-required", optional)] == [GPU_TEMPLATE]
+    default = edit(eks, GPU_GROUP, lambda p: p.pop("launchTemplate"), NODE_GROUP)
+    assert [f.resource for f in findings("imdsv2-required", default)] == [GPU_GROUP]
+
+
+def test_imdsv2_required_passes_with_metadata_off_or_tokens_required(host: Inventory, eks: Inventory) -> None:
+    assert findings("imdsv2-required", host) == [] and findings("imdsv2-required", eks) == []
+    off = edit(host, HOST_INSTANCE, lambda p: p.update(metadataOptions={"httpEndpoint": "disabled"}), INSTANCE)
+    assert findings("imdsv2-required", off) == []
+
+
+# --- eks-secrets-encryption ------------------------------------------------------------------------------
+
+
+@fires("eks-secrets-encryption")
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: p.pop("encryptionConfig"),
+        lambda p: p["encryptionConfig"].update(resources=[]),
+        lambda p: p["encryptionConfig"].update(provider={}),
+    ],
+    ids=["removed", "no-secrets", "no-key"],
+)
+def test_eks_secrets_encryption_fires_when_removed(eks: Inventory, change: Callable[[dict[str, Any]], Any]) -> None:
+    assert findings("eks-secrets-encryption", eks) == []
+    changed = edit(eks, MG_CLUSTER, change, CLUSTER)
+    assert [(f.resource, f.message) for f in findings("eks-secrets-encryption", changed)] == [
+        (MG_CLUSTER, "Kubernetes Secrets are not envelope-encrypted with a KMS key (encryptionConfig for secrets)")
+    ]
+
+
+# --- s3-public-access-block ------------------------------------------------------------------------------
+
+
+@fires("s3-public-access-block")
+def test_s3_public_access_block_fires_when_removed(enterprise: Inventory) -> None:
+    assert findings("s3-public-access-block", enterprise) == []
+    changed = without(enterprise, PRIMARY_BLOCK)
+    assert [(f.resource, f.message) for f in findings("s3-public-access-block", changed)] == [
+        (PRIMARY_BUCKET, "bucket without a public access block")
+    ]
+
+
+@fires("s3-public-access-block")
+def test_s3_public_access_block_fires_when_a_setting_is_turned_off(enterprise: Inventory) -> None:
+    changed = edit(enterprise, PRIMARY_BLOCK, lambda p: p.update(blockPublicPolicy=False, ignorePublicAcls=False))
+    assert messages("s3-public-access-block", changed) == [
+        "the bucket's public access block leaves blockPublicPolicy, ignorePublicAcls off"
+    ]
+
+
+def test_s3_public_access_block_matches_a_block_by_bucket_name(host: Inventory) -> None:
+    bucket = aws(BUCKET, "logs", bucket="llmscale-logs")
+    flags = dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True)
+    block = aws(PUBLIC_ACCESS_BLOCK, "logs-block", bucket="llmscale-logs", **flags)
+    assert findings("s3-public-access-block", adding(host, bucket, block)) == []
+    other = aws(PUBLIC_ACCESS_BLOCK, "other-block", bucket="another-bucket", **flags)
+    assert [f.resource for f in findings("s3-public-access-block", adding(host, bucket, other))] == ["logs"]
+
+
+# --- eks-endpoint-access ---------------------------------------------------------------------------------
+
+
+@fires("eks-endpoint-access")
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: p["vpcConfig"].update(publicAccessCidrs=["0.0.0.0/0"]),
+        lambda p: p["vpcConfig"].update(publicAccessCidrs=["203.0.113.0/24", "::/0"]),
+        lambda p: p["vpcConfig"].pop("publicAccessCidrs"),  # AWS's default for a public endpoint: 0.0.0.0/0
+    ],
+    ids=["ipv4-world", "ipv6-world", "aws-default"],
+)
+def test_eks_endpoint_access_fires_on_a_world_open_endpoint(
+    eks: Inventory, change: Callable[[dict[str, Any]], Any]
+) -> None:
+    assert findings("eks-endpoint-access", eks) == []
+    changed = edit(eks, MG_CLUSTER, change, CLUSTER)
+    [finding] = findings("eks-endpoint-access", changed)
+    assert finding.resource == MG_CLUSTER
+    assert finding.message.startswith("the Kubernetes API endpoint is open to the whole internet")
+    assert [v.enforcement for v in evaluate(changed) if v.policy == "eks-endpoint-access"] == [M]
+
+
+def test_eks_endpoint_access_accepts_private_endpoints_and_a_declared_open_one(eks: Inventory) -> None:
+    world = edit(eks, MG_CLUSTER, lambda p: p["vpcConfig"].update(publicAccessCidrs=["0.0.0.0/0"]), CLUSTER)
+    assert findings("eks-endpoint-access", with_settings(world, eksPublicEndpointOpenToInternet=True)) == []
+    private = edit(world, MG_CLUSTER, lambda p: p["vpcConfig"].update(endpointPublicAccess=False), CLUSTER)
+    assert findings("eks-endpoint-access", private) == []
+
+
+def test_the_stack_records_whether_a_world_open_endpoint_is_intended(eks: Inventory, tmp_path: Path) -> None:
+    assert eks.settings["eksPublicEndpointOpenToInternet"] is False
+    document = yaml.safe_load((PACKAGE_ROOT / "stacks" / "Pulumi.multi-gpu.yaml").read_text(encoding="utf-8"))
+    document["config"]["llmscale:eks"].update(publicAccessCidrs=["0.0.0.0/0"])
+    closed = tmp_path / "Pulumi.world.yaml"
+    closed.write_text(yaml.safe_dump(document), encoding="utf-8")
+    result = invoke("plan", str(closed), "--json")
+    assert result.exit_code == 1, everything(result)
+    assert [v["policy"] for v in json.loads(result.stdout)["violations"] if v["enforcement"] == "mandatory"] == [
+        "eks-endpoint-access"
+    ]
+    document["config"]["llmscale:eks"].update(publicEndpointOpenToInternet=True)
+    intended = tmp_path / "Pulumi.world-intended.yaml"
+    intended.write_text(yaml.safe_dump(document), encoding="utf-8")
+    result = invoke("plan", str(intended), "--json")
+    assert result.exit_code == 0, everything(result)
+    assert "eks-endpoint-access" not in {v["policy"] for v in json.loads(result.stdout)["violations"]}
+
+
 # --- open-ports ------------------------------------------------------------------------------------------
 
 
@@ -834,11 +1007,15 @@ EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
     "request-limits": (M, M, M),
     "autoscaling-bounds": (M, M, M),
     "gpu-headroom": (D, M, M),
-    "gpu-headroom-estimate": (D, A, A),
+    "gpu-headroom-estimate": (D, A, M),
     "monitoring": (M, M, M),
     "night-schedule": (A, A, A),
     "gpu-taints": (A, A, A),
-    "encryption-at-rest": (A, A, A),
+    "encryption-at-rest": (M, M, M),
+    "imdsv2-required": (M, M, M),
+    "eks-secrets-encryption": (M, M, M),
+    "s3-public-access-block": (M, M, M),
+    "eks-endpoint-access": (M, M, M),
     "open-ports": (A, A, A),
     "plaintext-secrets": (A, A, A),
     "tls-endpoint": (M, M, M),
@@ -1056,6 +1233,30 @@ def test_gpu_headroom_estimate_warns_instead_and_says_why(onprem: Inventory) -> 
     (message,) = messages("gpu-headroom-estimate", estimate)
     assert "12 with headroom (a memory-bandwidth estimate: calibrate with `vllm bench serve`)" in message
     assert findings("gpu-headroom", estimate) == []
+
+
+@pytest.mark.parametrize("stack", ["multi-gpu", "enterprise", "onprem"])
+def test_example_stacks_provision_what_their_own_planner_asks(stack: str) -> None:
+    """The examples are templates: their maxReplicas reach the planner's GPUs for the declared peak (headroom
+    included) and the planner recommends the stack's own tier."""
+    config = load_stack(stack).config
+    result = size_for_stack(config)
+    capacity = sum(p.max_replicas * p.gpus_per_replica for p in config.models)
+    assert result.gpus_to_provision <= capacity, (result.gpus_to_provision, capacity)
+    assert result.recommended_tier == str(config.tier)
+
+
+def test_gpu_headroom_estimate_is_mandatory_on_enterprise_only(inventories: dict[str, Inventory]) -> None:
+    """On the default GPU type (L40S: a bandwidth estimate) a short enterprise stack is refused, a short
+    multi-gpu stack warned about."""
+    short = {"gpusNeeded": 30, "gpusToProvision": 38, "basis": "bandwidth-estimate", "bandwidthEstimate": True}
+    levels = {
+        stack: {v.enforcement for v in evaluate(with_settings(inventories[stack], sizing=short))
+                if v.policy == "gpu-headroom-estimate"}
+        for stack in ("multi-gpu", "enterprise")
+    }  # fmt: skip
+    assert levels == {"multi-gpu": {A}, "enterprise": {M}}
+    assert inventories["enterprise"].settings["instanceType"].startswith("g6e.")
 
 
 def test_gpu_headroom_reports_a_stack_it_cannot_size(onprem: Inventory) -> None:

@@ -218,6 +218,7 @@ def multi_gpu_config(instance_type: str = "p5.48xlarge") -> StackConfig:
             "llmscale:tier": "multi-gpu",
             "llmscale:platform": "aws",
             "llmscale:gpu": {"instanceType": instance_type},
+            "llmscale:eks": {"publicAccessCidrs": ["203.0.113.0/24"]},
             "llmscale:models": [
                 {"name": "big", "model": "org/big", "gpusPerReplica": 2, "minReplicas": 1, "maxReplicas": 3},
                 {

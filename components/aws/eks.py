@@ -9,13 +9,15 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws.node_pools import GpuNodePool
+from components.aws.node_pools import GpuNodePool, launch_template_ref, node_launch_template
 from components.k8s.objects import register
 from llmscale import iam
 from llmscale.config.models import StackConfig
 from llmscale.eks_plan import (
     CONTROL_PLANE_LOGS,
     STORAGE_CLASS,
+    SYSTEM_AMI_TYPE,
+    SYSTEM_DISK_GIB,
     node_monitoring_configuration,
     pod_identity_trust_policy,
     storage_class_manifest,
@@ -62,9 +64,11 @@ class EksCluster(pulumi.ComponentResource):
     """An EKS cluster ready for GPU serving.
 
     API authentication mode with access entries (the deploying principal is cluster admin, plus the configured
-    admins), secrets envelope-encrypted with a dedicated KMS key, all control-plane logs, managed add-ons
-    (VPC CNI, CoreDNS, kube-proxy, Pod Identity agent, EBS CSI driver through Pod Identity), a small CPU system
-    pool for add-ons and a `GpuNodePool`. `provider` deploys into the cluster only once the nodes and add-ons
+    admins), an API endpoint public to `eks.publicAccessCidrs` only or private (`eks.endpointPublicAccess`,
+    with `eks.privateAccessCidrs` allowed to port 443), secrets envelope-encrypted with a dedicated KMS key, all
+    control-plane logs, managed add-ons (VPC CNI, CoreDNS, kube-proxy, Pod Identity agent, EBS CSI driver
+    through Pod Identity), a small CPU system pool for add-ons and a `GpuNodePool`, both on launch templates
+    with encrypted disks and IMDSv2. `provider` deploys into the cluster only once the nodes and add-ons
     are ready.
     """
 
@@ -123,8 +127,9 @@ class EksCluster(pulumi.ComponentResource):
                     lambda parts: [*parts[0], *parts[1]]
                 ),
                 "endpoint_private_access": True,
-                "endpoint_public_access": True,
-                "public_access_cidrs": eks.public_access_cidrs,
+                # Public only when the stack asks, and then only from its networks (eks.publicAccessCidrs).
+                "endpoint_public_access": eks.endpoint_public_access,
+                **({"public_access_cidrs": eks.public_access_cidrs} if eks.endpoint_public_access else {}),
             },
             access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
             encryption_config={"provider": {"key_arn": secrets_key.arn}, "resources": ["secrets"]},
@@ -134,6 +139,19 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy]),
         )
+        # The way in to a private endpoint from a VPN, Direct Connect or peered network.
+        for index, cidr in enumerate(eks.private_access_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-{index}",
+                security_group_id=cluster.vpc_config.cluster_security_group_id,
+                description=f"Kubernetes API from {cidr}",
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_ipv4=cidr,
+                tags=tags,
+                opts=child,
+            )
         for index, principal in enumerate(eks.admin_principal_arns):
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{index}", cluster_name=cluster.name, principal_arn=principal, tags=tags, opts=child
@@ -185,13 +203,17 @@ class EksCluster(pulumi.ComponentResource):
             )
             for addon in ("vpc-cni", "kube-proxy")
         ]
+        system_template = node_launch_template(
+            f"{name}-system-nodes", ami_type=SYSTEM_AMI_TYPE, disk_gib=SYSTEM_DISK_GIB, tags=tags, opts=child
+        )
         system_pool = aws.eks.NodeGroup(
             f"{name}-system",
             cluster_name=cluster.name,
             node_role_arn=node_role.arn,
             subnet_ids=private_subnet_ids,
-            ami_type="AL2023_x86_64_STANDARD",
+            ami_type=SYSTEM_AMI_TYPE,
             instance_types=[eks.system_instance_type],
+            launch_template=launch_template_ref(system_template),
             scaling_config={"min_size": eks.system_nodes, "max_size": eks.system_nodes + 2,
                             "desired_size": eks.system_nodes},
             labels={"llmscale.io/node-pool": "system"},

@@ -18,7 +18,10 @@ RESTART_AUTOMATION = "AWS-RestartEC2Instance"
 
 
 class InstanceRecovery(pulumi.ComponentResource):
-    """Status-check alarms on one instance and the automation that restarts it on a hardware failure."""
+    """Status-check alarms on one instance and the automation that restarts it on a hardware failure.
+
+    The restart role trusts EventBridge only for this component's rule in this account.
+    """
 
     system_alarm_arn: pulumi.Output[str]
 
@@ -81,9 +84,16 @@ class InstanceRecovery(pulumi.ComponentResource):
             opts=child,
         )
         automation_arn = f"arn:aws:ssm:{region}::automation-definition/{RESTART_AUTOMATION}:$DEFAULT"
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         role = aws.iam.Role(
             f"{name}-restart",
-            assume_role_policy=iam.assume_role_policy("events.amazonaws.com"),
+            # Only this rule may make EventBridge assume the role (aws:SourceArn is the rule sending the event:
+            # EventBridge User Guide, "Using IAM policy conditions", condition keys).
+            assume_role_policy=pulumi.Output.all(account, rule.arn).apply(
+                lambda parts: iam.assume_role_policy(
+                    "events.amazonaws.com", source_account=parts[0], source_arn=parts[1]
+                )
+            ),
             description="Runs AWS-RestartEC2Instance on the llmscale GPU host",
             tags=tags,
             opts=child,

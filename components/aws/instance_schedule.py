@@ -16,7 +16,11 @@ STOP_TARGET = "arn:aws:scheduler:::aws-sdk:ec2:stopInstances"
 
 
 class InstanceSchedule(pulumi.ComponentResource):
-    """Start the instance when the active window opens and stop it when it closes, with its own IAM role."""
+    """Start the instance when the active window opens and stop it when it closes, with its own IAM role.
+
+    The role trusts EventBridge Scheduler only for this account's default schedule group (aws:SourceAccount,
+    aws:SourceArn), and may start and stop this one instance.
+    """
 
     role_arn: pulumi.Output[str]
 
@@ -27,14 +31,23 @@ class InstanceSchedule(pulumi.ComponentResource):
         instance_id: pulumi.Input[str],
         instance_arn: pulumi.Input[str],
         schedule: ScheduleConfig,
+        region: str,
         tags: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:InstanceSchedule", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         role = aws.iam.Role(
             f"{name}-scheduler",
-            assume_role_policy=iam.assume_role_policy("scheduler.amazonaws.com"),
+            # Only this account's schedules (they live in the default schedule group) may use the role.
+            assume_role_policy=account.apply(
+                lambda account_id: iam.assume_role_policy(
+                    "scheduler.amazonaws.com",
+                    source_account=account_id,
+                    source_arn=iam.SCHEDULE_GROUP_ARN.format(region=region, account=account_id),
+                )
+            ),
             description="Starts and stops the llmscale GPU host on its schedule",
             tags=tags,
             opts=child,

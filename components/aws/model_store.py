@@ -166,8 +166,8 @@ class ModelStore(pulumi.ComponentResource):
 
     With `replica_region` (enterprise), a second bucket with the same settings and its own key in that region
     (created through `replica_provider` when given, else the default provider with a per-resource region),
-    and a replication rule from the primary bucket to it, run by an IAM role only S3 can assume, with
-    permissions on these two buckets and keys only.
+    and a replication rule from the primary bucket to it, run by an IAM role only S3 can assume, and only for
+    the primary bucket of this account, with permissions on these two buckets and keys only.
 
     `reader_role_names` (IAM role names, e.g. the vLLM pods' pod identity role) get `read_policy` attached;
     the serving layer may instead attach `read_policy` itself (and `replica_read_policy` in the standby).
@@ -241,9 +241,18 @@ class ModelStore(pulumi.ComponentResource):
                 force_destroy=force_destroy,
                 opts=replica_opts,
             )
+            account = aws.get_caller_identity_output(
+                opts=pulumi.InvokeOutputOptions(parent=self, provider=provider)
+            ).account_id
             role = aws.iam.Role(
                 f"{name}-replication",
-                assume_role_policy=iam.assume_role_policy("s3.amazonaws.com"),
+                # S3 may assume the role only to replicate the primary bucket of this account (a bucket ARN
+                # names no account, so aws:SourceAccount goes with aws:SourceArn).
+                assume_role_policy=pulumi.Output.all(account, primary.bucket.arn).apply(
+                    lambda parts: iam.assume_role_policy(
+                        "s3.amazonaws.com", source_account=parts[0], source_arn=parts[1]
+                    )
+                ),
                 description="llmscale model store: replicates model weights to the standby region",
                 tags=tags,
                 opts=child,

@@ -208,6 +208,7 @@ class SingleGpuHost(pulumi.ComponentResource):
                 instance_id=instance.id,
                 instance_arn=instance.arn,
                 schedule=config.schedule,
+                region=region,
                 tags=tags,
                 opts=child,
             )

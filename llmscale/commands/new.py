@@ -45,7 +45,11 @@ def register(app: typer.Typer) -> None:
             float | None, typer.Option(min=0.1, help="p99 latency SLO in seconds (default: the tier's).")
         ] = None,
         allowed_cidr: Annotated[
-            list[str] | None, typer.Option("--allowed-cidr", help="Network allowed to reach the single host (repeat).")
+            list[str] | None,
+            typer.Option(
+                "--allowed-cidr",
+                help="Network allowed to reach the single host, or the EKS cluster's API on aws (repeat).",
+            ),
         ] = None,
         timezone: Annotated[str, typer.Option(help="IANA time zone of the customer's business hours.")] = "UTC",
         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing stack file.")] = False,
@@ -64,7 +68,7 @@ def register(app: typer.Typer) -> None:
         wanted: dict[str, object] = {"tier": tier, "platform": platform, "users": users, "model": model}
         if (platform or "") == Platform.AWS:
             wanted["region"] = region
-        if tier is Tier.SINGLE_GPU and platform is Platform.AWS:
+        if platform is Platform.AWS:
             wanted["allowed_cidr"] = allowed_cidr or None
         missing = [key for key, value in wanted.items() if value is None]
         if missing and not _interactive():
@@ -77,8 +81,9 @@ def register(app: typer.Typer) -> None:
         model = model or typer.prompt("Model (Hugging Face id)", err=True)
         if platform is Platform.AWS and not region:
             region = typer.prompt("AWS region", err=True)
-        if tier is Tier.SINGLE_GPU and platform is Platform.AWS and not allowed_cidr:
-            allowed_cidr = [typer.prompt("Network allowed to reach the endpoint (CIDR)", err=True)]
+        if platform is Platform.AWS and not allowed_cidr:
+            reach = "the endpoint" if tier is Tier.SINGLE_GPU else "the Kubernetes API"
+            allowed_cidr = [typer.prompt(f"Network allowed to reach {reach} (CIDR)", err=True)]
 
         request = StackRequest(
             name=name,

@@ -169,6 +169,23 @@ def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
     return problems
 
 
+def _eks_endpoint(config: StackConfig) -> list[Problem]:
+    """The cluster's API endpoint is reachable from the networks the stack names, never by default from all."""
+    if config.platform is not Platform.AWS or config.tier is Tier.SINGLE_GPU:
+        return []
+    eks = config.eks
+    if eks.endpoint_public_access and not eks.public_access_cidrs:
+        return [
+            Problem(
+                dotted_key(["eks", "publicAccessCidrs"]),
+                "required on platform aws: the networks allowed to reach the Kubernetes API (your CI runners and "
+                "administrators, for example 203.0.113.0/24), or set eks.endpointPublicAccess: false and deploy "
+                "from inside the VPC (docs/security.md)",
+            )
+        ]
+    return []
+
+
 def _failover(config: StackConfig, region: str | None) -> list[Problem]:
     failover = config.failover
     if failover is None:
@@ -240,6 +257,7 @@ def cross_checks(config: StackConfig, region: str | None) -> list[Problem]:
         *_schedule_floor(config),
         *_extra_args(config),
         *_tier_scoped_keys(config),
+        *_eks_endpoint(config),
         *_failover(config, region),
         *_api_keys(config),
         *deploy_checks(config),

@@ -501,6 +501,9 @@ class GpuAmiType(StrEnum):
     BOTTLEROCKET_NVIDIA = "BOTTLEROCKET_x86_64_NVIDIA"
 
 
+MIN_EKS_ZONES = 2
+
+
 class EksConfig(ConfigModel):
     """The EKS cluster llmscale builds on platform aws for the multi-gpu and enterprise tiers."""
 
@@ -516,7 +519,27 @@ class EksConfig(ConfigModel):
     zone_count: Annotated[int, Field(ge=1, le=6)] = 2
     vpc_cidr: str = "10.60.0.0/16"
     admin_principal_arns: list[Annotated[str, Field(pattern=IAM_PRINCIPAL_ARN)]] = []
-    public_access_cidrs: list[str] = ["0.0.0.0/0"]
+    endpoint_public_access: bool = Field(
+        default=True,
+        description="Serve the Kubernetes API on a public endpoint, reachable from publicAccessCidrs only. false: "
+        "private endpoint only; `pulumi up` and kubectl must then run from a network that reaches the VPC "
+        "(privateAccessCidrs, see docs/security.md).",
+    )
+    public_access_cidrs: list[str] = Field(
+        default=[],
+        description="IPv4 networks allowed to reach the public Kubernetes API endpoint: the CI runners that run "
+        "`pulumi up` and the administrators' networks. Required while endpointPublicAccess is true.",
+    )
+    public_endpoint_open_to_internet: bool = Field(
+        default=False,
+        description="The stack intends its Kubernetes API to be reachable from the whole internet (0.0.0.0/0 in "
+        "publicAccessCidrs); without it the eks-endpoint-access policy refuses such a stack.",
+    )
+    private_access_cidrs: list[str] = Field(
+        default=[],
+        description="IPv4 networks outside the VPC that reach the private endpoint through a VPN, Direct Connect "
+        "or peering (for example a CI runner's VPC): allowed to port 443 of the cluster security group.",
+    )
     system_instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE)] = "m7i.large"
     system_nodes: Annotated[int, Field(ge=1, le=10)] = 2
     gpu_ami_type: GpuAmiType = GpuAmiType.AL2023_NVIDIA
@@ -524,7 +547,7 @@ class EksConfig(ConfigModel):
     headroom_nodes: Annotated[int, Field(ge=0, le=50)] = 1
     scale_up_lead_minutes: Annotated[int, Field(ge=0, le=240)] = 30
 
-    _public_access_cidrs = field_validator("public_access_cidrs")(_valid_cidrs)
+    _public_access_cidrs = field_validator("public_access_cidrs", "private_access_cidrs")(_valid_cidrs)
 
     _vpc_cidr = field_validator("vpc_cidr")(
         lambda cidr: _vpc_network(cidr, 20, "each zone needs a large private subnet for pods")
@@ -534,7 +557,38 @@ class EksConfig(ConfigModel):
     def _zones_match(self) -> EksConfig:
         if self.zones and len(self.zones) != len(set(self.zones)):
             raise ValueError("zones: names a zone twice")
+        # EKS refuses a cluster whose subnets are not in at least two availability zones (EKS User Guide,
+        # "VPC and subnet requirements").
+        if self.zones and len(self.zones) < MIN_EKS_ZONES:
+            raise ValueError(f"zones: EKS needs subnets in at least {MIN_EKS_ZONES} availability zones; name more")
+        if not self.zones and self.zone_count < MIN_EKS_ZONES:
+            raise ValueError(f"zoneCount: EKS needs subnets in at least {MIN_EKS_ZONES} availability zones")
         return self
+
+    @model_validator(mode="after")
+    def _endpoint_access(self) -> EksConfig:
+        # The cluster is IPv4: EKS answers on IPv4 for an IPv4 cluster (EKS API VpcConfigRequest,
+        # "The endpoint domain name and IP address family depends on the value of the ipFamily"), and the
+        # private endpoint's interfaces are in IPv4 subnets.
+        for key, cidrs in (("publicAccessCidrs", self.public_access_cidrs),
+                           ("privateAccessCidrs", self.private_access_cidrs)):  # fmt: skip
+            ipv6 = [str(index) for index, cidr in enumerate(cidrs) if ipaddress.ip_network(cidr).version == 6]
+            if ipv6:
+                raise ValueError(
+                    f"{key}: entry {', '.join(ipv6)} is IPv6; the cluster's API endpoint answers on IPv4 only"
+                )
+        if not self.endpoint_public_access and self.public_access_cidrs:
+            raise ValueError("publicAccessCidrs: only used with endpointPublicAccess true; remove it")
+        if self.public_endpoint_open_to_internet and not self.open_to_internet:
+            raise ValueError("publicEndpointOpenToInternet: publicAccessCidrs has no 0.0.0.0/0; remove it")
+        return self
+
+    @property
+    def open_to_internet(self) -> bool:
+        """True when the public API endpoint accepts the whole internet."""
+        return self.endpoint_public_access and any(
+            ipaddress.ip_network(cidr).prefixlen == 0 for cidr in self.public_access_cidrs
+        )
 
     @property
     def zone_total(self) -> int:

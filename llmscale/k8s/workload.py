@@ -19,7 +19,10 @@ Manifest = dict[str, Any]
 SERVICE_ACCOUNT = "vllm"
 HF_TOKEN_SECRET = "hf-token"
 MODEL_CACHE_CLAIM = "model-cache"
-RUN_AS = 2000
+# A UID above 10000 cannot collide with a user of the node (CIS/checkov CKV_K8S_40). The vLLM image has no
+# passwd entry for it: USER and HOME stand in for one (see `identity_env`).
+RUN_AS = 10001
+RUN_AS_NAME = "vllm"
 HOME = "/home/vllm"
 MODEL_MOUNT = "/models"
 HF_TOKEN_MOUNT = "/var/run/secrets/huggingface"
@@ -214,6 +217,23 @@ def canary_profile(profile: ModelProfile) -> ModelProfile:
     )
 
 
+def identity_env() -> list[Manifest]:
+    """Who vLLM runs as, for libraries that ask and would otherwise look the UID up in /etc/passwd.
+
+    `getpass.getuser()` reads LOGNAME, USER, LNAME, USERNAME and only then `pwd.getpwuid`, which raises for a
+    UID without a passwd entry (CPython Lib/getpass.py); vLLM 0.33.0 calls it unguarded for the FlashAttention
+    CuTe DSL cache (vllm/vllm_flash_attn/cute/cache_utils.py) and torch 2.14.0 for the vendored quack kernel
+    cache (torch/_vendor/quack/cache/jit.py); torch inductor falls back to `uid_N`
+    (torch/_inductor/runtime/cache_dir_utils.py). `~` comes from HOME (os.path.expanduser), for vLLM's cache
+    root (vllm/envs.py VLLM_CACHE_ROOT) and Triton 3.8's cache (triton/knobs.py cache.home_dir).
+    """
+    return [
+        {"name": "HOME", "value": HOME},
+        {"name": "USER", "value": RUN_AS_NAME},
+        {"name": "LOGNAME", "value": RUN_AS_NAME},
+    ]
+
+
 def deployment_manifest(
     config: StackConfig,
     profile: ModelProfile,
@@ -227,7 +247,7 @@ def deployment_manifest(
     served = canary_profile(profile) if canary else profile
     namespace = config.kubernetes.namespace
     env = [
-        {"name": "HOME", "value": HOME},
+        *identity_env(),
         {"name": "HF_HOME", "value": f"{MODEL_MOUNT}/huggingface"},
         {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
         {"name": "DO_NOT_TRACK", "value": "1"},
@@ -296,7 +316,8 @@ def deployment_manifest(
                 "name": "model-cache-owner",
                 "image": versions.BUSYBOX_IMAGE,
                 "imagePullPolicy": "IfNotPresent",
-                "command": ["chown", f"{RUN_AS}:{RUN_AS}", MODEL_MOUNT],
+                # Recursive: a cache written under an earlier UID must become vLLM's again (a few hundred files).
+                "command": ["chown", "-R", f"{RUN_AS}:{RUN_AS}", MODEL_MOUNT],
                 "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "16Mi"}},
                 "securityContext": {
                     "runAsUser": 0,

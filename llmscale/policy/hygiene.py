@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from llmscale.policy.hardening import BUCKETS, INSTANCE, LAUNCH_TEMPLATE, NODE_GROUP, is_true, targets
 from llmscale.policy.inspect import envoy_kubernetes_settings
 from llmscale.policy.model import Finding, Inventory, Record
 
@@ -46,25 +47,55 @@ def gpu_taints(inventory: Inventory) -> Iterator[Finding]:
 
 
 def encryption_at_rest(inventory: Inventory) -> Iterator[Finding]:
-    """Volumes and buckets holding model weights or data are encrypted."""
-    for instance in inventory.of_type("aws:ec2/instance:Instance"):
+    """Volumes and buckets holding model weights or data are encrypted: instance root volumes, EBS volumes,
+    the disks of EKS node groups (set by their launch templates) and buckets."""
+    for instance in inventory.of_type(INSTANCE):
         root = instance.props.get("rootBlockDevice") or {}
         if not root.get("encrypted"):
             yield Finding("root volume is not encrypted", instance.name, instance.urn)
     for volume in inventory.of_type("aws:ebs/volume:Volume"):
         if not volume.props.get("encrypted"):
             yield Finding("EBS volume is not encrypted", volume.name, volume.urn)
-    buckets = {b.name for b in inventory.of_type("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")}
-    encrypted = {
-        str(c.props.get("bucket"))
-        for c in inventory.of_type(
+    yield from _node_disks(inventory)
+    configurations = list(
+        inventory.of_type(
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
             "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
         )
-    }
-    if buckets and not encrypted:
-        for bucket in sorted(buckets):
-            yield Finding("bucket without a server-side encryption configuration", bucket)
+    )
+    for bucket in sorted(inventory.of_type(*BUCKETS), key=lambda b: b.name):
+        if not any(targets(configuration, bucket) for configuration in configurations):
+            yield Finding("bucket without a server-side encryption configuration", bucket.name, bucket.urn)
+
+
+def _node_disks(inventory: Inventory) -> Iterator[Finding]:
+    templates = {t.name: t for t in inventory.of_type(LAUNCH_TEMPLATE)}
+    for template in templates.values():
+        mappings = template.props.get("blockDeviceMappings")
+        for mapping in mappings if isinstance(mappings, list) else []:
+            ebs = mapping.get("ebs")
+            if isinstance(ebs, dict) and not is_true(ebs.get("encrypted")):
+                yield Finding(
+                    f"launch template volume {mapping.get('deviceName', '?')} is not encrypted",
+                    template.name,
+                    template.urn,
+                )
+    for group in inventory.of_type(NODE_GROUP):
+        if not group.props.get("launchTemplate"):
+            yield Finding(
+                "node group without a launch template: its disks follow the account's EBS encryption default",
+                group.name,
+                group.urn,
+            )
+            continue
+        used = [templates[name] for name in group.depends_on if name in templates]
+        if used and not any(_sets_volumes(template) for template in used):
+            yield Finding(
+                "the node group's launch template sets no volumes: its disks follow the account's EBS "
+                "encryption default",
+                group.name,
+                group.urn,
+            )
 
 
 def open_ports(inventory: Inventory) -> Iterator[Finding]:
@@ -191,3 +222,8 @@ def tls_endpoint(inventory: Inventory) -> Iterator[Finding]:
                 gateway.name,
                 gateway.urn,
             )
+
+
+def _sets_volumes(template: Record) -> bool:
+    mappings = template.props.get("blockDeviceMappings")
+    return isinstance(mappings, list) and bool(mappings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from llmscale.policy import hygiene, redundancy, slo
+from llmscale.policy import hardening, hygiene, redundancy, slo
 from llmscale.policy.model import (
     Enforcement,
     Inventory,
@@ -57,15 +57,44 @@ POLICIES: list[Policy] = [
     ),
     Policy("request-limits", slo.request_limits.__doc__ or "", slo.request_limits, everywhere(MANDATORY)),
     Policy("gpu-headroom", slo.gpu_headroom.__doc__ or "", slo.gpu_headroom, clustered(MANDATORY)),
+    # Mandatory on enterprise even where the planner only has an estimate (the default L40S types): N+2 is that
+    # tier's promise, and maxReplicas is a ceiling that costs nothing until the load comes.
     Policy(
-        "gpu-headroom-estimate", slo.gpu_headroom_estimate.__doc__ or "", slo.gpu_headroom_estimate, clustered(ADVISORY)
+        "gpu-headroom-estimate",
+        slo.gpu_headroom_estimate.__doc__ or "",
+        slo.gpu_headroom_estimate,
+        {"multi-gpu": ADVISORY, "enterprise": MANDATORY},
     ),
     Policy("autoscaling-bounds", slo.autoscaling_bounds.__doc__ or "", slo.autoscaling_bounds, everywhere(MANDATORY)),
     Policy("monitoring", slo.monitoring.__doc__ or "", slo.monitoring, everywhere(MANDATORY)),
     Policy("night-schedule", hygiene.night_schedule.__doc__ or "", hygiene.night_schedule, everywhere(ADVISORY)),
     Policy("gpu-taints", hygiene.gpu_taints.__doc__ or "", hygiene.gpu_taints, everywhere(ADVISORY)),
     Policy(
-        "encryption-at-rest", hygiene.encryption_at_rest.__doc__ or "", hygiene.encryption_at_rest, everywhere(ADVISORY)
+        "encryption-at-rest",
+        hygiene.encryption_at_rest.__doc__ or "",
+        hygiene.encryption_at_rest,
+        everywhere(MANDATORY),
+    ),
+    Policy(
+        "imdsv2-required", hardening.imdsv2_required.__doc__ or "", hardening.imdsv2_required, everywhere(MANDATORY)
+    ),
+    Policy(
+        "eks-secrets-encryption",
+        hardening.eks_secrets_encryption.__doc__ or "",
+        hardening.eks_secrets_encryption,
+        everywhere(MANDATORY),
+    ),
+    Policy(
+        "s3-public-access-block",
+        hardening.s3_public_access_block.__doc__ or "",
+        hardening.s3_public_access_block,
+        everywhere(MANDATORY),
+    ),
+    Policy(
+        "eks-endpoint-access",
+        hardening.eks_endpoint_access.__doc__ or "",
+        hardening.eks_endpoint_access,
+        everywhere(MANDATORY),
     ),
     Policy("open-ports", hygiene.open_ports.__doc__ or "", hygiene.open_ports, everywhere(ADVISORY)),
     Policy(

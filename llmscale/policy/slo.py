@@ -100,8 +100,9 @@ def gpu_headroom(inventory: Inventory) -> Iterator[Finding]:
 
 
 def gpu_headroom_estimate(inventory: Inventory) -> Iterator[Finding]:
-    """The same headroom check where the planner only has a memory-bandwidth estimate for the GPU: a warning,
-    since an estimate should not block a deployment."""
+    """The same headroom check where the planner only has a memory-bandwidth estimate for the GPU: mandatory on
+    enterprise (N+2 headroom and surviving a zone are what that tier promises, and raising maxReplicas costs
+    nothing until the load comes), a warning on multi-gpu until the GPU is calibrated."""
     return _headroom(inventory, estimates=True)
 
 
