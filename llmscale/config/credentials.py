@@ -1,0 +1,241 @@
+"""Credentials where a stack file must not hold them: vLLM flags that take one, and values that look like one.
+
+A stack file is committed to git, and its free-form strings reach `plan --json`, rendered manifests, diffs and
+(single host) EC2 user data. Credentials belong in the stack's secret settings, set with `pulumi config set
+--secret`. Every description here names the kind of credential and where it belongs, never the value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+HF_TOKEN_SETTING = "llmscale:hfToken"
+API_KEYS_SETTING = "llmscale:apiKeys"
+SLACK_SETTING = "llmscale:slackWebhookUrl"
+
+# vLLM 0.33.0 flags whose value is a credential, read from the wheel (vllm-0.33.0, Apache-2.0):
+#   --hf-token    EngineArgs.hf_token (vllm/engine/arg_utils.py), ModelConfig.hf_token (vllm/config/model.py): the
+#                 bearer token for the Hugging Face Hub.
+#   --api-key     FrontendArgs.api_key (vllm/entrypoints/common/cli_args.py): the keys the OpenAI server accepts.
+#   --seed-token  "Shared secret for daemon-to-daemon requests" of `vllm preload` (vllm/entrypoints/cli/preload.py).
+# and flags whose JSON value can carry one:
+#   --watermark-config  WatermarkConfig.key, "Secret key used to watermark generated text"
+#                       (vllm/config/watermarking.py).
+# vLLM parses with argparse's default allow_abbrev=True (FlexibleArgumentParser in vllm/utils/argparse_utils.py does
+# not turn it off), so an unambiguous prefix such as `--hf-tok` reaches the same flag.
+CREDENTIAL_FLAGS: dict[str, str | None] = {
+    "--hf-token": HF_TOKEN_SETTING,
+    "--api-key": API_KEYS_SETTING,
+    "--seed-token": None,
+}
+# A flag (or JSON key) whose last word is one of these names a credential: --hf-token, --api-key, --db-password.
+# Words anywhere in the name that always mean one: --ssl-keyfile-password.
+_LAST_WORDS = frozenset({"token", "key", "apikey", "secret", "password", "passwd", "passphrase", "credential"})
+_ANY_WORDS = frozenset({"secret", "password", "passwd", "passphrase", "credential", "credentials"})
+# URL query parameters that carry one (presigned S3 URLs: X-Amz-Credential, X-Amz-Signature, X-Amz-Security-Token).
+_QUERY_WORDS = _LAST_WORDS | _ANY_WORDS | {"signature", "sig"}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a value looks like (`a Hugging Face token`) and the secret setting it belongs in, if llmscale has one."""
+
+    kind: str
+    setting: str | None = None
+    by_name: bool = False  # found by a flag or field name that says so, rather than by how the value looks
+
+
+# Well-known token formats, each anchored so that a longer word around it does not match.
+_PATTERNS: tuple[tuple[re.Pattern[str], Credential], ...] = (
+    (re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}"), Credential("a Hugging Face token", HF_TOKEN_SETTING)),
+    (re.compile(r"(?<![A-Za-z0-9])api_org_[A-Za-z0-9]{30,}"), Credential("a Hugging Face token", HF_TOKEN_SETTING)),
+    (re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}"), Credential("an API secret key (sk-…)")),
+    (re.compile(r"(?<![A-Za-z0-9])[rs]k_(live|test)_[A-Za-z0-9]{16,}"), Credential("an API secret key")),
+    (re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"), Credential("an AWS access key id")),
+    (re.compile(r"(?<![A-Za-z0-9])(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{40,})"), Credential("a GitHub token")),
+    (re.compile(r"(?<![A-Za-z0-9])glpat-[A-Za-z0-9_-]{20,}"), Credential("a GitLab token")),
+    (re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}"), Credential("a Slack token")),
+    (re.compile(r"hooks\.slack\.com/services/"), Credential("a Slack webhook URL", SLACK_SETTING)),
+    (re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}"), Credential("a Google API key")),
+    (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), Credential("a JSON web token")),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY"), Credential("a private key")),
+)
+_URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*:[^/?#\s]*@")
+# Random key material. Model ids, image tags and paths are words joined by '-', '.', '_' or '/'; hex digests and
+# commit ids (a `--revision`) are one case only. Key material mixes upper case, lower case and digits throughout,
+# with the spread of characters a random string has: either one long run of letters and digits, or a base64 run
+# whose pieces between '+', '/', '-', '_' are mostly such runs. Measured in benchmarks/credential_detection.py:
+# no false positive over well-known model ids and image references; 32 random bytes in base64 are caught ~95 %.
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]{24,}")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
+_PIECE = re.compile(r"[A-Za-z0-9]+")
+
+
+def _words(name: str) -> list[str]:
+    """`--hf-token` → [hf, token]; `hfToken` → [hf, token]; `X-Amz-Signature` → [x, amz, signature]."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word]
+
+
+def names_credential(name: str) -> bool:
+    """True when a flag, key or parameter name says it holds a credential (`--hf-token`, `apiKey`, `password`)."""
+    words = _words(name)
+    return bool(words) and (words[-1] in _LAST_WORDS or any(word in _ANY_WORDS for word in words))
+
+
+def _entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _mixed(text: str) -> bool:
+    return any(c.isupper() for c in text) and any(c.islower() for c in text) and any(c.isdigit() for c in text)
+
+
+def _random_run(text: str) -> bool:
+    if any(_mixed(run) and _entropy(run) >= 3.9 for run in _ALNUM_RUN.findall(text)):
+        return True
+    for run in _BASE64_RUN.findall(text):
+        pieces = _PIECE.findall(run)
+        random_chars = sum(len(piece) for piece in pieces if len(piece) >= 8 and _mixed(piece))
+        if random_chars >= 0.7 * sum(len(piece) for piece in pieces) and _entropy(run) >= 4.2:
+            return True
+    return False
+
+
+def _url_credential(text: str) -> Credential | None:
+    if _URL_USERINFO.match(text):
+        return Credential("a URL with a password in it")
+    if "://" in text and "?" in text:
+        try:
+            query = urlsplit(text).query
+        except ValueError:
+            return None
+        if any(_QUERY_WORDS & set(_words(name)[-1:]) for name, _ in parse_qsl(query, keep_blank_values=True)):
+            return Credential("a URL with a credential in its query")
+    return None
+
+
+def looks_like_credential(text: str) -> Credential | None:
+    """What kind of credential `text` looks like, or None. Never returns any part of the text."""
+    for pattern, credential in _PATTERNS:
+        if pattern.search(text):
+            return credential
+    url = _url_credential(text)
+    if url is not None:
+        return url
+    if _random_run(text):
+        return Credential("random key material (a long string of mixed letters and digits)")
+    return None
+
+
+def where_it_belongs(credential: Credential) -> str:
+    """The fix for a credential found in a stack file's plain values: the secret setting to use instead."""
+    if credential.setting is not None:
+        return f"store it with `pulumi config set --secret {credential.setting} ...`"
+    return (
+        "remove it: llmscale takes credentials only from its secret settings (llmscale:hfToken, llmscale:apiKeys, "
+        "…), set with `pulumi config set --secret`"
+    )
+
+
+def _flag_credential(flag: str) -> Credential | None:
+    """The credential a vLLM flag takes, also when abbreviated (argparse accepts `--hf-tok` for `--hf-token`)."""
+    for known, setting in CREDENTIAL_FLAGS.items():
+        stem = known.rsplit("-", 1)[0]
+        if known.startswith(flag) and len(flag) > len(stem) + 1:
+            return Credential(f"the vLLM flag {known}, which takes a credential", setting, by_name=True)
+    if names_credential(flag.removeprefix("--")):
+        return Credential("a flag whose name says it takes a credential", by_name=True)
+    return None
+
+
+def _json_credential(text: str) -> Credential | None:
+    """A credential inside a JSON flag value (`--watermark-config={"key": …}`): by key name or by value."""
+    if not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        stack = [json.loads(text)]
+    except (ValueError, RecursionError):
+        return None
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if names_credential(str(key)):
+                    return Credential("JSON with a field named like a credential", by_name=True)
+                stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
+
+
+def extra_args_credentials(args: Sequence[str]) -> list[tuple[int, Credential]]:
+    """The `extraArgs` entries (by position) that are credential flags or carry a credential, in order.
+
+    A flag's value is `--flag=value` or the entry after `--flag`; both are checked by name (JSON values by their
+    field names too) and by what they look like.
+    """
+    found: list[tuple[int, Credential]] = []
+    for index, arg in enumerate(args):
+        flag, has_value, value = arg.partition("=")
+        credential = None
+        if flag.startswith("--"):
+            credential = _flag_credential(flag)
+        if credential is None:
+            checked = value if (flag.startswith("--") and has_value) else arg
+            credential = _json_credential(checked) or looks_like_credential(checked)
+        if credential is not None:
+            found.append((index, credential))
+    return found
+
+
+def extra_args_problem(args: Sequence[str]) -> str | None:
+    """One message for every credential in a profile's `extraArgs`, naming entries by position; None when clean."""
+    found = extra_args_credentials(args)
+    if not found:
+        return None
+    entries = "; ".join(
+        f"entry {index} {'is' if credential.by_name else 'looks like'} {credential.kind}" for index, credential in found
+    )
+    them = "them" if len(found) > 1 else "it"
+    settings = sorted({c.setting for _, c in found if c.setting is not None})
+    if settings:
+        fix = f"remove {them} and run " + " or ".join(f"`pulumi config set --secret {s} ...`" for s in settings)
+    else:
+        fix = f"remove {them}: llmscale passes credentials only from its secret settings (`pulumi config set --secret`)"
+    return f"{entries}: the vLLM command line shows in plan output, manifests and user data; {fix}"
+
+
+def find_credentials(
+    value: Any, loc: list[str | int], skip: Callable[[list[str | int]], bool] = lambda loc: False
+) -> list[tuple[list[str | int], Credential, bool]]:
+    """Every string in a config value (mapping keys included) that looks like a credential.
+
+    Returns (location, credential, is_key) in document order; locations for which `skip` is true are not
+    searched (values checked elsewhere, such as `extraArgs`).
+    """
+    if skip(loc):
+        return []
+    if isinstance(value, str):
+        credential = looks_like_credential(value)
+        return [(loc, credential, False)] if credential else []
+    found: list[tuple[list[str | int], Credential, bool]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            credential = looks_like_credential(str(key))
+            if credential is not None:
+                found.append((loc, credential, True))
+                continue
+            found.extend(find_credentials(item, [*loc, str(key)], skip))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(find_credentials(item, [*loc, index], skip))
+    return found
