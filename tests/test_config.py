@@ -961,6 +961,7 @@ BENIGN_ARGS = [
     '--speculative-config={"model": "meta-llama/Llama-3.2-1B-Instruct", "num_speculative_tokens": 5}',
     "--otlp-traces-endpoint=http://otel-collector.observability.svc:4317",
     "--kv-cache-dtype=fp8",
+    '--hf-overrides={"eos_token": "</s>", "pad_token_id": 0}',
 ]
 
 
@@ -970,6 +971,12 @@ def test_real_model_ids_and_flags_are_not_mistaken_for_credentials(model: str) -
     stack, _ = parse(config(models(model=model, image=image, extraArgs=BENIGN_ARGS)))
     assert stack.models[0].model == model
     assert stack.models[0].extra_args == BENIGN_ARGS
+
+
+def test_urls_with_ordinary_query_parameters_are_fine() -> None:
+    url = "https://wiki.example.com/pages/viewpage.action?spaceKey=OPS&title=LLM+runbook&pageToken=2"
+    stack, _ = parse(config({"llmscale:monitoring": {"runbookUrl": url}}))
+    assert stack.monitoring.runbook_url == url
 
 
 @given(

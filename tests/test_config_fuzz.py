@@ -10,6 +10,7 @@ import json
 import re
 import string
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from llmscale.config import ConfigError, load_stack, parse_values
+from llmscale.config.credentials import looks_like_credential
 from llmscale.config.loader import read_stack_text
 from llmscale.config.stack_yaml import MAX_ALIASES, MAX_BYTES, MAX_DEPTH, MAX_NODES
 
@@ -272,3 +274,23 @@ def test_the_cli_answers_exit_2_for_hostile_files(tmp_path: Path) -> None:
             assert result.stdout == ""
             assert len(result.stderr.splitlines()) == 1, result.stderr
             assert "Traceback" not in result.stderr and PLANTED not in result.stderr
+
+
+PATHOLOGICAL = {
+    "jwt-prefixes": "eyJ" * 350_000,
+    "jwt-segments": "eyJ." * 260_000,
+    "url-colons": "a://" + ":" * 1_000_000,
+    "query-names": "http://h/?" + "a=1&" * 260_000,
+    "sk-prefixes": "sk-" * 350_000,
+    "pem-headers": "-----BEGIN " * 95_000,
+    "base64ish": "aA1+" * 260_000,
+}
+
+
+@pytest.mark.parametrize("text", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
+def test_credential_detection_is_linear_on_hostile_strings(text: str) -> None:
+    """1 MiB crafted to make a backtracking pattern quadratic (minutes); linear scanning takes well under a
+    second (benchmarks/credential_detection.py). The guard only catches a hang, it is not a performance test."""
+    started = time.monotonic()
+    looks_like_credential(text)
+    assert time.monotonic() - started < 30

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 HF_TOKEN_SETTING = "llmscale:hfToken"
 API_KEYS_SETTING = "llmscale:apiKeys"
@@ -35,12 +34,20 @@ CREDENTIAL_FLAGS: dict[str, str | None] = {
     "--api-key": API_KEYS_SETTING,
     "--seed-token": None,
 }
-# A flag (or JSON key) whose last word is one of these names a credential: --hf-token, --api-key, --db-password.
-# Words anywhere in the name that always mean one: --ssl-keyfile-password.
-_LAST_WORDS = frozenset({"token", "key", "apikey", "secret", "password", "passwd", "passphrase", "credential"})
-_ANY_WORDS = frozenset({"secret", "password", "passwd", "passphrase", "credential", "credentials"})
-# URL query parameters that carry one (presigned S3 URLs: X-Amz-Credential, X-Amz-Signature, X-Amz-Security-Token).
-_QUERY_WORDS = _LAST_WORDS | _ANY_WORDS | {"signature", "sig"}
+# Names that say they hold a credential (flags, JSON fields, URL query parameters), by their words: any of
+# `_ANY_WORDS`; or a last word `token` (not a tokenizer's `eos_token` nor a `page_token`); or a last word `key` alone
+# or owned by one of `_KEY_OWNERS` (`api_key`, `routing_key`, but not Confluence's `spaceKey`).
+_ANY_WORDS = frozenset(
+    {"secret", "password", "passwd", "passphrase", "credential", "credentials", "apikey", "signature", "sig"}
+)
+_TOKEN_NOT_SECRET = frozenset(
+    {"eos", "bos", "pad", "unk", "sep", "cls", "mask", "start", "end", "stop", "special", "image", "video", "audio"}
+    | {"page", "next", "continuation", "sync", "max", "min", "num", "per", "first", "last"}
+)
+_KEY_OWNERS = frozenset(
+    {"api", "access", "secret", "private", "auth", "client", "subscription", "app", "master", "signing"}
+    | {"encryption", "account", "service", "sas", "routing", "license", "integration", "webhook", "hf"}
+)
 
 
 @dataclass(frozen=True)
@@ -52,22 +59,27 @@ class Credential:
     by_name: bool = False  # found by a flag or field name that says so, rather than by how the value looks
 
 
-# Well-known token formats, each anchored so that a longer word around it does not match.
+# Well-known token formats. Each starts where no character of its own body precedes it and has no constraint
+# after its body, so a search is linear in the text's length (a hostile value cannot make it backtrack).
 _PATTERNS: tuple[tuple[re.Pattern[str], Credential], ...] = (
-    (re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}"), Credential("a Hugging Face token", HF_TOKEN_SETTING)),
-    (re.compile(r"(?<![A-Za-z0-9])api_org_[A-Za-z0-9]{30,}"), Credential("a Hugging Face token", HF_TOKEN_SETTING)),
-    (re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}"), Credential("an API secret key (sk-…)")),
-    (re.compile(r"(?<![A-Za-z0-9])[rs]k_(live|test)_[A-Za-z0-9]{16,}"), Credential("an API secret key")),
+    (re.compile(r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30}"), Credential("a Hugging Face token", HF_TOKEN_SETTING)),
+    (re.compile(r"(?<![A-Za-z0-9_])api_org_[A-Za-z0-9]{30}"), Credential("a Hugging Face token", HF_TOKEN_SETTING)),
+    (re.compile(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20}"), Credential("an API secret key (sk-…)")),
+    (re.compile(r"(?<![A-Za-z0-9_])[rs]k_(live|test)_[A-Za-z0-9]{16}"), Credential("an API secret key")),
     (re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"), Credential("an AWS access key id")),
-    (re.compile(r"(?<![A-Za-z0-9])(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{40,})"), Credential("a GitHub token")),
-    (re.compile(r"(?<![A-Za-z0-9])glpat-[A-Za-z0-9_-]{20,}"), Credential("a GitLab token")),
-    (re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}"), Credential("a Slack token")),
+    (re.compile(r"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_\w{40})"), Credential("a GitHub token")),
+    (re.compile(r"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20}"), Credential("a GitLab token")),
+    (re.compile(r"(?<![A-Za-z0-9-])xox[abposr]-[A-Za-z0-9-]{10}"), Credential("a Slack token")),
     (re.compile(r"hooks\.slack\.com/services/"), Credential("a Slack webhook URL", SLACK_SETTING)),
-    (re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}"), Credential("a Google API key")),
-    (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), Credential("a JSON web token")),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY"), Credential("a private key")),
+    (re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}"), Credential("a Google API key")),
+    (
+        re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\."),
+        Credential("a JSON web token"),
+    ),
+    (re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY"), Credential("a private key")),
 )
-_URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*:[^/?#\s]*@")
+_QUERY_NAME = re.compile(r"[?&;]([A-Za-z0-9_.-]{1,64})=")
+_URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s:@]*:[^/?#\s@]*@")
 # Random key material. Model ids, image tags and paths are words joined by '-', '.', '_' or '/'; hex digests and
 # commit ids (a `--revision`) are one case only. Key material mixes upper case, lower case and digits throughout,
 # with the spread of characters a random string has: either one long run of letters and digits, or a base64 run
@@ -85,9 +97,18 @@ def _words(name: str) -> list[str]:
 
 
 def names_credential(name: str) -> bool:
-    """True when a flag, key or parameter name says it holds a credential (`--hf-token`, `apiKey`, `password`)."""
+    """True when a flag, field or parameter name says it holds a credential (`--hf-token`, `apiKey`, `password`)."""
     words = _words(name)
-    return bool(words) and (words[-1] in _LAST_WORDS or any(word in _ANY_WORDS for word in words))
+    if not words:
+        return False
+    if any(word in _ANY_WORDS for word in words):
+        return True
+    before = words[-2] if len(words) > 1 else None
+    if words[-1] == "token":
+        return before not in _TOKEN_NOT_SECRET
+    if words[-1] == "key":
+        return before is None or before in _KEY_OWNERS
+    return False
 
 
 def _entropy(text: str) -> float:
@@ -113,13 +134,8 @@ def _random_run(text: str) -> bool:
 def _url_credential(text: str) -> Credential | None:
     if _URL_USERINFO.match(text):
         return Credential("a URL with a password in it")
-    if "://" in text and "?" in text:
-        try:
-            query = urlsplit(text).query
-        except ValueError:
-            return None
-        if any(_QUERY_WORDS & set(_words(name)[-1:]) for name, _ in parse_qsl(query, keep_blank_values=True)):
-            return Credential("a URL with a credential in its query")
+    if "://" in text and any(names_credential(name) for name in set(_QUERY_NAME.findall(text))):
+        return Credential("a URL with a credential in its query")
     return None
 
 
