@@ -286,7 +286,11 @@ class StackLoader(_BoundedComposer, _EventParser, _StackConstructor, _StackResol
 
 def load_stack_yaml(text: str) -> Any:
     """The one YAML document in `text` as plain data; raises StackYamlError (never quoting the input)."""
-    if len(text.encode("utf-8", "replace")) > MAX_BYTES:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise StackYamlError(None, None, _syntax("text that is not valid Unicode")) from None
+    if size > MAX_BYTES:
         raise StackYamlError(None, None, TOO_LARGE)
     loader = StackLoader(text)
     try:
