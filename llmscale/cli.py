@@ -37,12 +37,16 @@ def _ends_on_purpose(error: Exception) -> bool:
     return isinstance(error, BrokenPipeError) or type(error).__module__.split(".")[0] in ("click", "typer")
 
 
+_OWN_CODE = tuple(PACKAGE_ROOT / package for package in ("llmscale", "components"))
+
+
 def _crash_site(error: BaseException) -> str:
-    """Where in llmscale's own code the error was raised (`llmscale/plan/report.py:42`), for the bug report."""
+    """The innermost frame of llmscale's own code the error passed (`llmscale/plan/report.py:42`), installed from a
+    checkout or a wheel alike, for the bug report."""
     ours = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)
-        if Path(frame.filename).resolve().is_relative_to(PACKAGE_ROOT) and "site-packages" not in frame.filename
+        if any(Path(frame.filename).resolve().is_relative_to(root) for root in _OWN_CODE)
     ]
     if not ours:
         return "outside llmscale's code"
