@@ -118,12 +118,20 @@ def test_a_quoted_value_with_those_characters_is_fine() -> None:
     assert lines_of(text) == []
 
 
-def test_timestamps_and_equals_signs_stay_strings() -> None:
-    """Pulumi hands a program these as strings; the offline loader must not build dates or fail on `=`."""
-    text = VALID + "  other:date: 2024-01-01\n  other:equals: =\n"
-    values, _, _ = read_stack_text(text, SOURCE)
+def test_timestamps_clock_times_and_equals_signs_stay_strings() -> None:
+    """Pulumi hands a program these as strings; the offline loader must not build dates or base-60 numbers, nor
+    fail on `=`: an unquoted `end: 19:30` is valid for `pulumi up`, so it is for validate too."""
+    times = "    timezone: Europe/Berlin\n    start: 7:30\n    end: 19:30\n"
+    text = VALID.replace("    timezone: Europe/Berlin\n", times)
+    text += "  other:date: 2024-01-01\n  other:equals: =\n  other:numbers: [8, 0x10, 1.5, -2]\n"
+    values, secret_keys, _ = read_stack_text(text, SOURCE)
     assert values["other:date"] == "2024-01-01"
     assert values["other:equals"] == "="
+    assert values["other:numbers"] == [8, 16, 1.5, -2]
+    assert values["llmscale:schedule"]["end"] == "19:30"
+    with pytest.raises(ConfigError) as caught:  # 7:30 is a string too, but not HH:MM
+        parse_values(values, secret_keys, SOURCE)
+    assert [p.key for p in caught.value.problems] == ["llmscale:schedule.start"]
 
 
 # --- bounds --------------------------------------------------------------------------------------------------

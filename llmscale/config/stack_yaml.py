@@ -10,8 +10,8 @@ A stack file may come from a hostile pull request, and CI plans it. The loader d
 - a key written twice in one mapping is refused with both lines (YAML keys are unique; Pulumi's own parser
   would silently keep one of them);
 - only the core schema is read: strings, numbers, booleans, null, lists and mappings. Other tags (`!foo`,
-  `!!binary`, `!!set`…) are refused, timestamps stay strings (as Pulumi's Go parser hands them to programs), and
-  mapping keys are their text (Pulumi hands programs string keys).
+  `!!binary`, `!!set`…) are refused; timestamps and base-60 numbers (`19:30`) stay strings and mapping keys are
+  their text, as Pulumi's Go parser hands them to the program.
 
 Errors name the line and the key being read, never a value: a password written unquoted as `!x…` or `*x…`
 must not be quoted back (PyYAML's own messages quote tags and aliases).
@@ -108,12 +108,21 @@ def _problem(problem: str | None) -> str:
 
 
 class _StackResolver(BaseResolver):
-    """YAML 1.1's implicit types without timestamps and `=`: both stay strings, as Pulumi passes them on."""
+    """YAML 1.1's implicit types as Pulumi's Go parser reads them: timestamps, `=` and base-60 numbers (`19:30`)
+    stay strings. (go-yaml resolves numbers with strconv, which has no base 60, and hands timestamps to an
+    untyped value as their text.)"""
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
         first: [(tag, regexp) for tag, regexp in entries if tag not in (_CORE + "timestamp", _CORE + "value")]
         for first, entries in Resolver.yaml_implicit_resolvers.items()
     }
+
+    def resolve(self, kind: type[Node], value: Any, implicit: Any) -> str:
+        """The tag of an untagged node; a plain scalar with ':' is never a number."""
+        tag = super().resolve(kind, value, implicit)
+        if tag in (_CORE + "int", _CORE + "float") and ":" in value:
+            return _CORE + "str"
+        return tag
 
 
 class _BoundedComposer(Composer):
