@@ -59,24 +59,42 @@ class Credential:
     by_name: bool = False  # found by a flag or field name that says so, rather than by how the value looks
 
 
-# Well-known token formats. Each starts where no character of its own body precedes it and has no constraint
-# after its body, so a search is linear in the text's length (a hostile value cannot make it backtrack).
-_PATTERNS: tuple[tuple[re.Pattern[str], Credential], ...] = (
-    (re.compile(r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30}"), Credential("a Hugging Face token", HF_TOKEN_SETTING)),
-    (re.compile(r"(?<![A-Za-z0-9_])api_org_[A-Za-z0-9]{30}"), Credential("a Hugging Face token", HF_TOKEN_SETTING)),
-    (re.compile(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20}"), Credential("an API secret key (sk-…)")),
-    (re.compile(r"(?<![A-Za-z0-9_])[rs]k_(live|test)_[A-Za-z0-9]{16}"), Credential("an API secret key")),
-    (re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"), Credential("an AWS access key id")),
-    (re.compile(r"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_\w{40})"), Credential("a GitHub token")),
-    (re.compile(r"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20}"), Credential("a GitLab token")),
-    (re.compile(r"(?<![A-Za-z0-9-])xox[abposr]-[A-Za-z0-9-]{10}"), Credential("a Slack token")),
-    (re.compile(r"hooks\.slack\.com/services/"), Credential("a Slack webhook URL", SLACK_SETTING)),
-    (re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}"), Credential("a Google API key")),
+# Well-known token formats, each with the literal(s) a match contains (a quick test before the pattern runs). Each
+# pattern starts where none of its own characters precede it and has no constraint after its body, so a search is
+# linear in the text's length (a hostile value cannot make it backtrack).
+_PATTERNS: tuple[tuple[str | tuple[str, ...], re.Pattern[str], Credential], ...] = (
+    ("hf_", re.compile(r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30}"), Credential("a Hugging Face token", HF_TOKEN_SETTING)),
     (
+        "api_org_",
+        re.compile(r"(?<![A-Za-z0-9_])api_org_[A-Za-z0-9]{30}"),
+        Credential("a Hugging Face token", HF_TOKEN_SETTING),
+    ),
+    ("sk-", re.compile(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20}"), Credential("an API secret key (sk-…)")),
+    (
+        ("sk_", "rk_"),
+        re.compile(r"(?<![A-Za-z0-9_])[rs]k_(live|test)_[A-Za-z0-9]{16}"),
+        Credential("an API secret key"),
+    ),
+    (
+        ("AKIA", "ASIA", "ABIA", "ACCA"),
+        re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"),
+        Credential("an AWS access key id"),
+    ),
+    (
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        re.compile(r"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_\w{40})"),
+        Credential("a GitHub token"),
+    ),
+    ("glpat-", re.compile(r"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20}"), Credential("a GitLab token")),
+    ("xox", re.compile(r"(?<![A-Za-z0-9-])xox[abposr]-[A-Za-z0-9-]{10}"), Credential("a Slack token")),
+    ("hooks.slack.com", re.compile(r"hooks\.slack\.com/services/"), Credential("a Slack webhook URL", SLACK_SETTING)),
+    ("AIza", re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}"), Credential("a Google API key")),
+    (
+        "eyJ",
         re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\."),
         Credential("a JSON web token"),
     ),
-    (re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY"), Credential("a private key")),
+    ("PRIVATE KEY", re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY"), Credential("a private key")),
 )
 _QUERY_NAME = re.compile(r"[?&;]([A-Za-z0-9_.-]{1,64})=")
 _URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s:@]*:[^/?#\s@]*@")
@@ -87,7 +105,8 @@ _URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s:@]*:[^/?#\s@]*@"
 # no false positive over well-known model ids and image references; 32 random bytes in base64 are caught ~95 %.
 _ALNUM_RUN = re.compile(r"[A-Za-z0-9]{24,}")
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
-_PIECE = re.compile(r"[A-Za-z0-9]+")
+_LONG_PIECE = re.compile(r"[A-Za-z0-9]{8,}")
+_UPPER, _LOWER, _DIGIT = re.compile("[A-Z]"), re.compile("[a-z]"), re.compile("[0-9]")
 
 
 def _words(name: str) -> list[str]:
@@ -117,16 +136,16 @@ def _entropy(text: str) -> float:
 
 
 def _mixed(text: str) -> bool:
-    return any(c.isupper() for c in text) and any(c.islower() for c in text) and any(c.isdigit() for c in text)
+    return bool(_UPPER.search(text) and _LOWER.search(text) and _DIGIT.search(text))
 
 
 def _random_run(text: str) -> bool:
     if any(_mixed(run) and _entropy(run) >= 3.9 for run in _ALNUM_RUN.findall(text)):
         return True
     for run in _BASE64_RUN.findall(text):
-        pieces = _PIECE.findall(run)
-        random_chars = sum(len(piece) for piece in pieces if len(piece) >= 8 and _mixed(piece))
-        if random_chars >= 0.7 * sum(len(piece) for piece in pieces) and _entropy(run) >= 4.2:
+        letters_and_digits = len(run) - sum(run.count(c) for c in "+/=_-")
+        random_chars = sum(len(piece) for piece in _LONG_PIECE.findall(run) if _mixed(piece))
+        if random_chars >= 0.7 * letters_and_digits and _entropy(run) >= 4.2:
             return True
     return False
 
@@ -141,8 +160,9 @@ def _url_credential(text: str) -> Credential | None:
 
 def looks_like_credential(text: str) -> Credential | None:
     """What kind of credential `text` looks like, or None. Never returns any part of the text."""
-    for pattern, credential in _PATTERNS:
-        if pattern.search(text):
+    for literals, pattern, credential in _PATTERNS:
+        hinted = literals in text if isinstance(literals, str) else any(literal in text for literal in literals)
+        if hinted and pattern.search(text):
             return credential
     url = _url_credential(text)
     if url is not None:
