@@ -1,18 +1,22 @@
 """The `llmscale` command: validate, plan and render stacks without a cloud account.
 
-Exit codes: 0 ok, 1 findings (mandatory policy violations or schema errors), 2 usage or config error. Human
-output goes to stderr; `--json` documents go to stdout.
+Exit codes: 0 ok, 1 findings (mandatory policy violations or schema errors), 2 usage or config error, 3 internal
+error (a bug in llmscale: one line on stderr, nothing on stdout). Human output goes to stderr; `--json` documents
+go to stdout.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pulumi
 import typer
+from typer.core import TyperGroup
 
 from llmscale import __version__
 from llmscale.commands.diff import register as register_diff
@@ -22,9 +26,68 @@ from llmscale.commands.size import register as register_size
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import LoadedStack, load_stack
 from llmscale.config.models import Tier
+from llmscale.paths import PACKAGE_ROOT
+
+INTERNAL_ERROR = 3
+DEBUG_VARIABLE = "LLMSCALE_DEBUG"
+
+
+def _ends_on_purpose(error: Exception) -> bool:
+    """Exits, aborts and usage errors (every exception class click or typer define), and a closed stdout pipe."""
+    return isinstance(error, BrokenPipeError) or type(error).__module__.split(".")[0] in ("click", "typer")
+
+
+_OWN_CODE = tuple(PACKAGE_ROOT / package for package in ("llmscale", "components"))
+
+
+def _crash_site(error: BaseException) -> str:
+    """The innermost frame of llmscale's own code the error passed (`llmscale/plan/report.py:42`), installed from a
+    checkout or a wheel alike, for the bug report."""
+    ours = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if any(Path(frame.filename).resolve().is_relative_to(root) for root in _OWN_CODE)
+    ]
+    if not ours:
+        return "outside llmscale's code"
+    frame = ours[-1]
+    return f"{Path(frame.filename).resolve().relative_to(PACKAGE_ROOT)}:{frame.lineno}"
+
+
+def internal_error_line(command: str, error: BaseException) -> str:
+    """The one line a crash prints: what failed and where, and how to report it. Never the exception's message,
+    which may hold a config value."""
+    return (
+        f"llmscale {command}: internal error ({type(error).__name__} at {_crash_site(error)}); this is a bug in "
+        f"llmscale, not a problem with the stack: report it to the llmscale maintainers with this line and the "
+        f"output of `llmscale --version` ({DEBUG_VARIABLE}=1 prints the traceback)"
+    )
+
+
+class _Commands(TyperGroup):
+    """Typer's command group with one rule for every command: a crash exits 3 with one line on stderr.
+
+    Exit 1 means findings and CI acts on it; a crash must never read as one, nor leave a partial document on stdout.
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        """Run the command; config errors that escape it exit 2, anything unexpected exits 3."""
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            raise _fail(error.lines()) from None
+        except Exception as error:
+            if _ends_on_purpose(error):
+                raise
+            if os.environ.get(DEBUG_VARIABLE):
+                traceback.print_exception(error, file=sys.stderr)
+            _err(internal_error_line(ctx.invoked_subcommand or "llmscale", error))
+            raise typer.Exit(INTERNAL_ERROR) from None
+
 
 app = typer.Typer(
     name="llmscale",
+    cls=_Commands,
     help="Infrastructure as code for serving LLMs: validate, plan and render stacks offline.",
     no_args_is_help=True,
     add_completion=False,
@@ -82,10 +145,14 @@ def validate(stack: StackArg) -> None:
 def _plan_document(loaded: LoadedStack) -> dict:
     from llmscale.plan.report import plan_document
     from llmscale.plan.runner import run_program
+    from llmscale.program import StackConfigError
     from llmscale.program import main as program
 
     try:
         result = run_program(loaded, program)
+    except StackConfigError as error:
+        # The program validates the config as `pulumi up` will; name the file this command was given.
+        raise _fail([problem.render(loaded.source) for problem in error.problems]) from None
     except pulumi.RunError as error:
         raise _fail([f"{loaded.source}: {line}" for line in str(error).splitlines()]) from None
     return plan_document(result)
@@ -104,19 +171,23 @@ def plan(
     ] = None,
 ) -> None:
     """Run the Pulumi program offline under mocks and show what `pulumi up` would create."""
+    from llmscale.plan.markdown import plan_markdown
     from llmscale.plan.report import render_text
 
     document = _plan_document(_load(stack))
-    _err(render_text(document, details=details))
-    if as_json:
-        typer.echo(json.dumps(document, indent=2, sort_keys=False))
-    if markdown is not None:
-        from llmscale.plan.markdown import plan_markdown
-
+    # Everything is rendered before anything is written, so that a failure leaves no partial output behind.
+    tree = render_text(document, details=details)
+    text = json.dumps(document, indent=2, sort_keys=False) if as_json else None
+    summary = plan_markdown(document) if markdown is not None else None
+    if markdown is not None and summary is not None:
         try:
-            markdown.write_text(plan_markdown(document), encoding="utf-8")
+            markdown.write_text(summary, encoding="utf-8")
         except OSError as error:
             raise _fail([f"{markdown}: cannot be written ({error.__class__.__name__})"]) from None
+    _err(tree)
+    if text is not None:
+        typer.echo(text)
+    if markdown is not None:
         _err(f"wrote the plan summary to {markdown}")
     mandatory = [v for v in document["violations"] if v["enforcement"] == "mandatory"]
     if mandatory or document["schemaErrors"]:

@@ -7,8 +7,17 @@ from __future__ import annotations
 
 import pulumi
 
-from llmscale.config.errors import ConfigError
+from llmscale.config.errors import ConfigError, Problem
 from llmscale.config.loader import load_from_pulumi
+
+
+class StackConfigError(pulumi.RunError):
+    """The stack's config is invalid. `pulumi up` prints the message; `llmscale plan` renders the problems itself,
+    against the stack file it was given."""
+
+    def __init__(self, error: ConfigError) -> None:
+        self.problems: list[Problem] = list(error.problems)
+        super().__init__("invalid stack config:\n" + "\n".join(error.lines()))
 
 
 def main() -> None:
@@ -18,6 +27,6 @@ def main() -> None:
     try:
         config, region = load_from_pulumi()
     except ConfigError as error:
-        raise pulumi.RunError("invalid stack config:\n" + "\n".join(error.lines())) from None
+        raise StackConfigError(error) from None
     for name, value in build_tier(config, stack=pulumi.get_stack(), region=region).items():
         pulumi.export(name, value)

@@ -470,3 +470,151 @@ def test_render_requires_out() -> None:
     result = invoke("render", HOST_STACK)
     assert result.exit_code == 2
     assert "Traceback" not in everything(result)
+
+
+# --- validate and plan agree on every bad stack -------------------------------------------------------------
+
+HF_TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz01234567"
+
+
+def _without(config: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k != key}
+
+
+BAD_STACKS: dict[str, str] = {
+    # A secret key with no value: null in the file, and the empty string Pulumi hands the program for it.
+    "secret-without-value": yaml.safe_dump({"config": {**VALID_AWS, "llmscale:hfToken": None}}),
+    "secret-empty": yaml.safe_dump({"config": {**VALID_AWS, "llmscale:hfToken": ""}}),
+    "api-keys-without-value": yaml.safe_dump({"config": {**VALID_AWS, "llmscale:apiKeys": None}}),
+    "structured-without-value": yaml.safe_dump({"config": {**VALID_AWS, "llmscale:gpu": None}}),
+    "region-without-value": yaml.safe_dump({"config": {**VALID_AWS, "aws:region": None}}),
+    "plain-api-keys": yaml.safe_dump({"config": {**VALID_AWS, "llmscale:apiKeys": PLANTED}}),
+    "token-in-extra-args": yaml.safe_dump(
+        {
+            "config": {
+                **VALID_AWS,
+                "llmscale:models": [{"name": "chat", "model": "m/x", "extraArgs": ["--hf-token", HF_TOKEN]}],
+            }
+        }
+    ),
+    "token-as-model": yaml.safe_dump(
+        {"config": {**VALID_AWS, "llmscale:models": [{"name": "chat", "model": HF_TOKEN}]}}
+    ),
+    "unknown-tag": yaml.safe_dump({"config": VALID_AWS}).replace("single-gpu", f"!{PLANTED}"),
+    "undefined-alias": yaml.safe_dump({"config": VALID_AWS}).replace("single-gpu", f"*{PLANTED}"),
+    "duplicate-key": yaml.safe_dump({"config": VALID_AWS}).replace(
+        "llmscale:platform: aws", "llmscale:platform: aws\n  llmscale:platform: host"
+    ),
+    "missing-region": yaml.safe_dump({"config": _without(VALID_AWS, "aws:region")}),
+    "schema-and-cross-key": yaml.safe_dump(
+        {"config": {**VALID_AWS, "llmscale:models": [{"name": "chat", "model": "m/x", "maxReplicas": 2}]}}
+    ),
+}
+
+
+@pytest.mark.parametrize("text", BAD_STACKS.values(), ids=BAD_STACKS.keys())
+def test_validate_and_plan_report_identical_lines(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    validated = invoke("validate", str(path))
+    planned = invoke("plan", str(path), "--json")
+    assert_clean_failure(validated)
+    assert_clean_failure(planned)
+    assert planned.stderr.splitlines() == validated.stderr.splitlines()
+    for line in validated.stderr.splitlines():
+        assert line.startswith(f"{shown(path)}: "), line
+        assert line.count(f"{shown(path)}:") == 1, line
+        assert PLANTED not in line and HF_TOKEN not in line
+
+
+def test_a_secret_without_a_value_is_one_line_naming_the_key(tmp_path: Path) -> None:
+    path = write_stack(tmp_path, "blank", {**VALID_AWS, "llmscale:hfToken": None})
+    for command in ("validate", "plan"):
+        result = invoke(command, str(path))
+        assert result.stderr.splitlines() == [
+            f"{shown(path)}: llmscale:hfToken: has no value; set it with "
+            "`pulumi config set --secret llmscale:hfToken ...` or delete the line"
+        ]
+
+
+def test_config_errors_the_program_finds_name_the_file_plan_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the program ever reject what the loader accepted, plan still prints one line per problem, against
+    the stack file it was given (not the program's `stacks/Pulumi.<name>.yaml`), with no header line."""
+    import llmscale.program
+    from llmscale.config.errors import ConfigError, Problem
+
+    def rejecting() -> tuple[Any, Any]:
+        raise ConfigError("stacks/Pulumi.elsewhere.yaml", [Problem("llmscale:gpu", "is wrong")])
+
+    monkeypatch.setattr(llmscale.program, "load_from_pulumi", rejecting)
+    path = write_stack(tmp_path, "elsewhere", VALID_AWS)
+    result = invoke("plan", str(path), "--json")
+    assert_clean_failure(result)
+    assert result.stderr.splitlines() == [f"{shown(path)}: llmscale:gpu: is wrong"]
+
+
+# --- internal errors exit 3 -----------------------------------------------------------------------------------
+
+CRASH_SITES = {
+    "in-the-program": ("components.tiers", "build_tier"),
+    "building-the-document": ("llmscale.plan.report", "plan_document"),
+    "rendering-the-tree": ("llmscale.plan.report", "render_text"),
+    "rendering-markdown": ("llmscale.plan.markdown", "plan_markdown"),
+}
+
+
+@pytest.mark.parametrize(("module", "name"), CRASH_SITES.values(), ids=CRASH_SITES.keys())
+def test_a_crash_inside_plan_exits_3_with_one_line_and_no_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, name: str
+) -> None:
+    import importlib
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError(f"a message that quotes a config value: {PLANTED}")
+
+    monkeypatch.setattr(importlib.import_module(module), name, crash)
+    summary = tmp_path / "summary.md"
+    result = invoke("plan", AWS_STACK, "--json", "--markdown", str(summary))
+    assert result.exit_code == 3, everything(result)
+    assert result.stdout == ""  # no document at all, not an empty or partial one
+    assert not summary.exists()
+    (line,) = result.stderr.splitlines()[-1:]
+    assert line.startswith("llmscale plan: internal error (ZeroDivisionError at ")
+    assert "this is a bug in llmscale" in line and "report it" in line and "llmscale --version" in line
+    assert PLANTED not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_internal_error_names_where_it_happened(monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmscale.plan.report
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        return {}["missing"]
+
+    monkeypatch.setattr(llmscale.plan.report, "plan_document", crash)
+    result = invoke("plan", AWS_STACK)
+    assert result.exit_code == 3
+    # The innermost frame of llmscale's own code: where plan called the function that failed.
+    assert re.search(r"internal error \(KeyError at llmscale/cli\.py:\d+\)", result.stderr), result.stderr
+
+
+def test_the_traceback_is_there_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    import llmscale.plan.report
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(llmscale.plan.report, "plan_document", crash)
+    monkeypatch.setenv("LLMSCALE_DEBUG", "1")
+    result = invoke("plan", AWS_STACK)
+    assert result.exit_code == 3
+    assert "Traceback" in result.stderr and "ZeroDivisionError: boom" in result.stderr
+
+
+def test_usage_errors_still_exit_2() -> None:
+    for args in (["render", HOST_STACK], ["plan"], ["no-such-command"], ["plan", AWS_STACK, "--no-such-option"]):
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, everything(result))
+        assert "internal error" not in result.stderr

@@ -699,14 +699,19 @@ def test_pulumi_config_values_are_strings(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "line"),
+    ("text", "line", "key"),
     [
-        ("config:\n  llmscale:tier: single-gpu\n  llmscale:platform: aws: x\n", "line 3"),
-        ("config:\n  llmscale:tier: single-gpu\n  llmscale:models: [unclosed\n  aws:region: x\n", "line 4"),
+        # The parser reads ahead to tell a key from a value, so the error surfaces while the mapping is read.
+        ("config:\n  llmscale:tier: single-gpu\n  llmscale:platform: aws: x\n", "line 3", "config"),
+        (
+            "config:\n  llmscale:tier: single-gpu\n  llmscale:models: [unclosed\n  aws:region: x\n",
+            "line 4",
+            "llmscale:models",
+        ),
     ],
     ids=["mapping-in-scalar", "unclosed-flow-list"],
 )
-def test_invalid_yaml_names_a_line(tmp_path: Path, text: str, line: str) -> None:
+def test_invalid_yaml_names_a_line_and_key(tmp_path: Path, text: str, line: str, key: str) -> None:
     path = write(tmp_path / "Pulumi.bad.yaml", text)
     with pytest.raises(ConfigError) as caught:
         load_stack(str(path))
@@ -714,7 +719,7 @@ def test_invalid_yaml_names_a_line(tmp_path: Path, text: str, line: str) -> None
     assert_well_formed(error, source=error.source)
     assert error.source.endswith("Pulumi.bad.yaml")
     assert [p.key for p in error.problems] == [line]
-    assert error.problems[0].message.startswith("not valid YAML (")
+    assert error.problems[0].message.startswith(f"{key}: not valid YAML (")
 
 
 @pytest.mark.parametrize(
@@ -770,3 +775,263 @@ def test_replica_bounds_property(min_replicas: int, max_replicas: int) -> None:
             parse(values)
         assert [p.key for p in caught.value.problems] == ["llmscale:models[0].maxReplicas"]
         assert f"must be >= minReplicas ({min_replicas}), got {max_replicas}" in caught.value.problems[0].message
+
+
+# --- a secret key with no value ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", ["llmscale:hfToken", "llmscale:apiKeys", "llmscale:grafanaAdminPassword"])
+@pytest.mark.parametrize("blank", [None, "", "  "], ids=["null", "empty", "spaces"])
+def test_a_secret_key_without_a_value_is_one_problem(secret: str, blank: str | None) -> None:
+    """`llmscale:hfToken:` reads as null offline and as "" under the Pulumi CLI: the same line either way."""
+    for secret_keys in (SECRET_KEYS - {secret}, SECRET_KEYS | {secret}):
+        error = problems_of(config({secret: blank}), secret_keys)
+        assert_well_formed(error)
+        assert error.lines() == [
+            f"{SOURCE}: {secret}: has no value; "
+            f"set it with `pulumi config set --secret {secret} ...` or delete the line"
+        ]
+
+
+def test_a_key_without_a_value_reads_as_pulumi_reads_it(tmp_path: Path) -> None:
+    """The Pulumi CLI hands programs "" for a key written without a value; the offline loader does the same."""
+    path = write(tmp_path / "Pulumi.blank.yaml", STACK_YAML + "  llmscale:hfToken:\n  other:setting: ~\n")
+    values, secret, _ = read_stack_file(path)
+    assert values["llmscale:hfToken"] == values["other:setting"] == ""
+    assert "llmscale:hfToken" not in secret
+    with pytest.raises(ConfigError) as caught:
+        load_stack(str(path))
+    assert [p.key for p in caught.value.problems] == ["llmscale:hfToken"]
+
+
+def test_a_structured_key_without_a_value_says_so() -> None:
+    for blank in (None, ""):
+        error = problems_of(config({"llmscale:host": blank}))
+        assert [p.key for p in error.problems] == ["llmscale:host"], error.lines()
+    error = problems_of(config({"llmscale:host": ""}))
+    assert error.problems[0].message == "has no value; give a mapping or list, or delete the line"
+
+
+# --- credentials in plain config ---------------------------------------------------------------------------
+
+HF_TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz01234567"
+OPENAI_KEY = "sk-proj-" + "Xy7Qw2Er9Ty4Ui1Op6As3Df8Gh5Jk0Lz"
+AWS_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"
+RANDOM_KEY = "q3R8vN1xT6bY0mK4wZ7pL2sH9cJ5fD8gA1eU6iO3"  # what `openssl rand -base64 30` prints, less its '+' '/'
+TOKENS = {"hf": HF_TOKEN, "sk": OPENAI_KEY, "aws": AWS_KEY_ID, "random": RANDOM_KEY}
+
+
+@pytest.mark.parametrize("token", TOKENS.values(), ids=TOKENS.keys())
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--hf-token", "{token}"],
+        ["--hf-token={token}"],
+        ["--hf-tok={token}"],  # vLLM's argparse accepts unambiguous prefixes
+        ["--enable-chunked-prefill", "--api-key", "{token}"],
+        ["--seed-token={token}"],
+        ["--db-password={token}"],
+        ["--otlp-traces-endpoint", "https://collector.example.com/v1/traces", "--hf-overrides", "{token}"],
+        ["--watermark-config", '{{"key": 12345, "algorithm": "gumbel"}}'],
+        ['--hf-overrides={{"nested": {{"api_token": "x"}}}}'],
+        ["--otlp-traces-endpoint=https://user:{token}@collector.example.com"],
+        ["{token}"],
+    ],
+    ids=[
+        "hf-token",
+        "hf-token-equals",
+        "abbreviated",
+        "api-key",
+        "seed-token",
+        "password-flag",
+        "token-as-value",
+        "watermark-key",
+        "json-field",
+        "url-password",
+        "bare-value",
+    ],
+)
+def test_credentials_in_extra_args_are_refused_without_echo(args: list[str], token: str) -> None:
+    filled = [arg.format(token=token) for arg in args]
+    error = problems_of(config(models(extraArgs=filled)))
+    assert_well_formed(error)
+    assert [p.key for p in error.problems] == ["llmscale:models[0].extraArgs"], error.lines()
+    message = error.problems[0].message
+    assert "the vLLM command line shows in plan output, manifests and user data" in message
+    assert "entry " in message
+    assert token not in str(error) and token[:12] not in str(error)
+
+
+def test_extra_args_point_to_the_secret_setting_to_use() -> None:
+    error = problems_of(config(models(extraArgs=["--enable-chunked-prefill", "--hf-token", HF_TOKEN])))
+    assert error.problems[0].message == (
+        "entry 1 is the vLLM flag --hf-token, which takes a credential; entry 2 looks like a Hugging Face token: "
+        "the vLLM command line shows in plan output, manifests and user data; remove them and run "
+        "`pulumi config set --secret llmscale:hfToken ...`"
+    )
+    error = problems_of(config(models(extraArgs=["--api-key=whatever-it-is"])))
+    assert "`pulumi config set --secret llmscale:apiKeys ...`" in error.problems[0].message
+
+
+CREDENTIAL_FIELDS: list[tuple[str, dict[str, Any], str]] = [
+    ("model", models(model=HF_TOKEN), "llmscale:models[0].model"),
+    ("canary-model", {**K8S, **models(canary={"model": f"org/{HF_TOKEN}"})}, "llmscale:models[0].canary.model"),
+    (
+        "canary-image",
+        {**K8S, **models(canary={"image": f"registry.example.com/{RANDOM_KEY}:v1"})},
+        "llmscale:models[0].canary.image",
+    ),
+    ("image", models(image=f"{AWS_KEY_ID}.dkr.ecr.eu-west-1.amazonaws.com/vllm:v1"), "llmscale:models[0].image"),
+    (
+        "runbook-url",
+        {"llmscale:monitoring": {"runbookUrl": f"https://wiki/run?token={RANDOM_KEY}"}},
+        "llmscale:monitoring.runbookUrl",
+    ),
+    (
+        "prometheus-url",
+        {**K8S, "llmscale:kubernetes": {"prometheusUrl": "http://admin:pw@prometheus.monitoring.svc:9090"}},
+        "llmscale:kubernetes.prometheusUrl",
+    ),
+    (
+        "node-selector-value",
+        {**K8S, "llmscale:kubernetes": {"gpuNodeSelector": {"pool": OPENAI_KEY}}},
+        "llmscale:kubernetes.gpuNodeSelector.pool",
+    ),
+    (
+        "node-selector-key",
+        {**K8S, "llmscale:kubernetes": {"gpuNodeSelector": {AWS_KEY_ID: "x"}}},
+        "llmscale:kubernetes.gpuNodeSelector",
+    ),
+    (
+        "inline-kubeconfig",
+        {
+            **K8S,
+            "llmscale:kubernetes": {
+                "kubeconfig": f"users:\n- user:\n    token: eyJhbGciOiJSUzI1.eyJpc3MiOiJrdWJl.{RANDOM_KEY}"
+            },
+        },
+        "llmscale:kubernetes.kubeconfig",
+    ),
+    ("enum-field", models(lane=HF_TOKEN), "llmscale:models[0].lane"),
+    ("unknown-key", {"llmscale:token": HF_TOKEN}, "llmscale:token"),
+    ("structured-as-json-text", {"llmscale:models": json.dumps([profile(model=HF_TOKEN)])}, "llmscale:models[0].model"),
+]
+
+
+@pytest.mark.parametrize(("change", "key"), [c[1:] for c in CREDENTIAL_FIELDS], ids=[c[0] for c in CREDENTIAL_FIELDS])
+def test_credentials_in_free_form_fields_are_refused_without_echo(change: dict[str, Any], key: str) -> None:
+    error = problems_of(config(change))
+    assert_well_formed(error)
+    assert [p.key for p in error.problems] == [key], error.lines()
+    assert "in plain config it would show in plan output and rendered files" in error.problems[0].message
+    for token in (*TOKENS.values(), "admin:pw"):
+        assert token not in str(error)
+
+
+def test_a_hugging_face_token_points_to_the_hf_token_setting() -> None:
+    (problem,) = problems_of(config(models(model=HF_TOKEN))).problems
+    assert problem.message.endswith("store it with `pulumi config set --secret llmscale:hfToken ...`")
+
+
+# Model ids, images, paths and flags a stack really uses: none may look like a credential.
+BENIGN_STRINGS = [
+    "meta-llama/Llama-3.1-8B-Instruct",
+    "meta-llama/Llama-3.3-70B-Instruct",
+    "Qwen/Qwen2.5-72B-Instruct-GPTQ-Int4",
+    "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8",
+    "mistralai/Mixtral-8x7B-Instruct-v0.1",
+    "deepseek-ai/DeepSeek-R1-Distill-Llama-70B",
+    "deepseek-ai/DeepSeek-Coder-V2-Lite-Instruct",
+    "nvidia/Llama-3_1-Nemotron-Ultra-253B-v1",
+    "RedHatAI/Llama-3.3-70B-Instruct-quantized.w8a8",
+    "CohereForAI/c4ai-command-r-plus-08-2024",
+    "MaziyarPanahi/Llama-3-8B-Instruct-32k-v0.1",
+    "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4",
+    "s3://acme-models/meta-llama/Llama-3.1-8B-Instruct/",
+    "/models/models--meta-llama--Llama-3.1-8B-Instruct/snapshots/0e9e39f249a16976918f6564b8830bc894c89659",
+]
+BENIGN_ARGS = [
+    "--enable-chunked-prefill",
+    "--long-prefill-token-threshold=2048",
+    "--max-num-batched-tokens",
+    "8192",
+    "--tokenizer=meta-llama/Llama-3.1-8B-Instruct",
+    "--revision=0e9e39f249a16976918f6564b8830bc894c89659",
+    "--ssl-keyfile=/etc/tls/tls.key",
+    '--speculative-config={"model": "meta-llama/Llama-3.2-1B-Instruct", "num_speculative_tokens": 5}',
+    "--otlp-traces-endpoint=http://otel-collector.observability.svc:4317",
+    "--kv-cache-dtype=fp8",
+    '--hf-overrides={"eos_token": "</s>", "pad_token_id": 0}',
+]
+
+
+@pytest.mark.parametrize("model", BENIGN_STRINGS)
+def test_real_model_ids_and_flags_are_not_mistaken_for_credentials(model: str) -> None:
+    image = "vllm/vllm-openai@sha256:" + "0123456789abcdef" * 4
+    stack, _ = parse(config(models(model=model, image=image, extraArgs=BENIGN_ARGS)))
+    assert stack.models[0].model == model
+    assert stack.models[0].extra_args == BENIGN_ARGS
+
+
+def test_urls_with_ordinary_query_parameters_are_fine() -> None:
+    url = "https://wiki.example.com/pages/viewpage.action?spaceKey=OPS&title=LLM+runbook&pageToken=2"
+    stack, _ = parse(config({"llmscale:monitoring": {"runbookUrl": url}}))
+    assert stack.monitoring.runbook_url == url
+
+
+@given(
+    st.sampled_from(["hf_", "sk-", "sk-proj-", "ghp_", "AKIA", "ASIA", ""]),
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=40, max_size=60),
+)
+def test_generated_tokens_never_pass_and_never_echo(prefix: str, body: str) -> None:
+    """Whatever the token, in extraArgs or a model id: refused, or (random text that happens to look like
+    words) at least never quoted back."""
+    token = prefix + (body.upper()[:16] if prefix in ("AKIA", "ASIA") else body)
+    for change in (models(extraArgs=["--hf-token", token]), models(model=f"org/{token}")):
+        try:
+            parse(config(change))
+        except ConfigError as error:
+            assert token not in str(error)
+        else:
+            assert prefix == "" and "extraArgs" not in str(change), "a credential flag was accepted"
+
+
+# --- duplicate keys ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        (STACK_YAML + "  llmscale:tier: multi-gpu\n", 14, "llmscale:tier"),
+        (
+            STACK_YAML.replace("      maxNumSeqs: 32\n", "      maxNumSeqs: 32\n      name: other\n"),
+            12,
+            "llmscale:models[0].name",
+        ),
+        (
+            STACK_YAML.replace("    allowedCidrs:", "    tls: internal\n    'tls': acme\n    allowedCidrs:"),
+            7,
+            "llmscale:host.tls",
+        ),
+        (STACK_YAML + "config:\n  aws:region: us-east-1\n", 14, "config"),
+    ],
+    ids=["top-level", "in-a-list-item", "quoted-and-plain", "document-level"],
+)
+def test_duplicate_keys_are_rejected_with_both_lines(tmp_path: Path, text: str, line: int, key: str) -> None:
+    path = write(tmp_path / "Pulumi.dup.yaml", text)
+    with pytest.raises(ConfigError) as caught:
+        load_stack(str(path))
+    (problem,) = caught.value.problems
+    assert problem.key == f"line {line}"
+    assert problem.message.startswith(f"{key}: is set twice (first on line ")
+    assert_well_formed(caught.value, source=caught.value.source)
+
+
+def test_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    text = STACK_YAML.replace(
+        "  llmscale:models:\n    - name: chat\n",
+        "  llmscale:models:\n    - &base\n      name: chat\n",
+    ).replace("      maxNumSeqs: 32\n", "      maxNumSeqs: 32\n    - <<: *base\n      name: second\n")
+    values, _, _ = read_stack_file(write(tmp_path / "Pulumi.merge.yaml", text))
+    assert [m["name"] for m in values["llmscale:models"]] == ["chat", "second"]
+    assert values["llmscale:models"][1]["maxNumSeqs"] == 32

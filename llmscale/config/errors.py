@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
+from llmscale.config.credentials import looks_like_credential
 from llmscale.config.models import PATTERN_HINTS
 
 NAMESPACE = "llmscale"
+MAX_SHOWN_KEY = 80
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,14 @@ class ConfigError(Exception):
         return [problem.render(self.source) for problem in self.problems]
 
 
+def shown_key(key: str) -> str:
+    """A key as messages name it: as written, unless it could break the one-line format or be a pasted secret
+    (control characters, over 80 characters, or the look of a credential), then `<key>`."""
+    if 0 < len(key) <= MAX_SHOWN_KEY and key.isprintable() and looks_like_credential(key) is None:
+        return key
+    return "<key>"
+
+
 def dotted_key(loc: Iterable[str | int]) -> str:
     """`('models', 0, 'maxReplicas')` as `llmscale:models[0].maxReplicas`."""
     key = NAMESPACE
@@ -50,7 +60,7 @@ def dotted_key(loc: Iterable[str | int]) -> str:
         if isinstance(part, int):
             key += f"[{part}]"
         else:
-            key += (":" if first else ".") + part
+            key += (":" if first else ".") + shown_key(part)
         first = False
     return key
 

@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from llmscale.config.checks import cross_checks
+from llmscale.config.credentials import find_credentials, where_it_belongs
 from llmscale.config.deploy_checks import stack_name_problems
-from llmscale.config.errors import NAMESPACE, ConfigError, Problem, problems_from_validation
+from llmscale.config.errors import NAMESPACE, ConfigError, Problem, dotted_key, problems_from_validation, shown_key
 from llmscale.config.models import StackConfig, Tier
 from llmscale.config.presets import apply_preset
+from llmscale.config.stack_yaml import MAX_BYTES, TOO_LARGE, StackYamlError, beyond_bounds, load_stack_yaml
 from llmscale.paths import project_root
 
 SECRET_KEYS = ("apiKeys", "hfToken", "grafanaAdminPassword", "slackWebhookUrl", "pagerdutyRoutingKey")
@@ -46,13 +47,52 @@ def _structured_keys() -> set[str]:
 
 
 def _decode(key: str, value: Any) -> tuple[Any, Problem | None]:
-    """Pulumi hands structured config to programs as JSON text; accept both that and native YAML values."""
+    """Pulumi hands structured config to programs as JSON text; accept both that and native YAML values.
+
+    JSON text gets the same bounds as the stack file's YAML, so that what `pulumi up` reads cannot be deeper or
+    larger than what `llmscale validate` accepted.
+    """
+    full_key = f"{NAMESPACE}:{key}"
     if key in _structured_keys() and isinstance(value, str):
+        if not value.strip():
+            return value, Problem(full_key, "has no value; give a mapping or list, or delete the line")
         try:
-            return json.loads(value), None
-        except json.JSONDecodeError:
-            return value, Problem(f"{NAMESPACE}:{key}", "must be a mapping or list, not a plain string")
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return value, Problem(full_key, "must be a mapping or list, not a plain string")
+        reason = beyond_bounds(value)
+        if reason is not None:
+            return value, Problem(full_key, reason)
     return value, None
+
+
+def _blank(value: Any) -> bool:
+    """A key written without a value: YAML's null, or the empty string Pulumi hands programs for it."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _not_extra_args(loc: list[str | int]) -> bool:
+    """`models[i].extraArgs` is checked by the schema, which knows flags from their values."""
+    return len(loc) == 3 and loc[0] == "models" and loc[2] == "extraArgs"
+
+
+def _credential_problems(key: str, value: Any) -> list[Problem]:
+    """Plain config values that look like credentials, which must come from the secret settings instead."""
+    problems = []
+    for loc, credential, is_key in find_credentials(value, [key], skip=_not_extra_args):
+        what = "has a key that looks like" if is_key else "looks like"
+        problems.append(
+            Problem(
+                dotted_key(loc),
+                f"{what} {credential.kind}; in plain config it would show in plan output and rendered files: "
+                + where_it_belongs(credential),
+            )
+        )
+    return problems
+
+
+def _under(key: str, flagged: set[str]) -> bool:
+    return any(key == f or key.startswith((f"{f}.", f"{f}[")) for f in flagged)
 
 
 def parse_values(
@@ -73,15 +113,24 @@ def parse_values(
     for full_key, raw in values.items():
         namespace, sep, key = full_key.partition(":")
         if not sep:
-            problems.append(Problem(full_key, f"config keys need a namespace; did you mean {NAMESPACE}:{full_key}?"))
+            shown = shown_key(full_key)
+            problems.append(Problem(shown, f"config keys need a namespace; did you mean {NAMESPACE}:{shown}?"))
             continue
         if namespace != NAMESPACE:
+            continue
+        if key in SECRET_KEYS and _blank(raw):
+            problems.append(
+                Problem(
+                    full_key,
+                    f"has no value; set it with `pulumi config set --secret {full_key} ...` or delete the line",
+                )
+            )
             continue
         value, problem = _decode(key, raw)
         if problem:
             problems.append(problem)
             continue
-        if key in SECRET_KEYS and full_key not in secret_keys and value is not None:
+        if key in SECRET_KEYS and full_key not in secret_keys:
             problems.append(
                 Problem(
                     full_key,
@@ -89,6 +138,8 @@ def parse_values(
                 )
             )
             continue
+        if key not in SECRET_KEYS:
+            problems.extend(_credential_problems(key, value))
         ours[key] = value
 
     try:
@@ -103,7 +154,9 @@ def parse_values(
         config = StackConfig.model_validate(merged)
         config._declared = frozenset(ours)
     except ValidationError as error:
-        problems.extend(problems_from_validation(error, StackConfig))
+        # A key already reported (a credential, a missing secret) gets one line, not a second from the schema.
+        reported = {problem.key for problem in problems}
+        problems.extend(p for p in problems_from_validation(error, StackConfig) if not _under(p.key, reported))
 
     region_value = values.get(REGION_KEY)
     region = str(region_value) if region_value else None
@@ -156,22 +209,30 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str], set[str]]:
             [Problem("file", "no such stack file; run `llmscale new NAME` or copy one of the examples in stacks/")],
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BYTES + 1)  # never more than the bound, whatever the file's size
+        if len(data) > MAX_BYTES:
+            raise ConfigError(source, [Problem("file", TOO_LARGE)])
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(source, [Problem("file", f"cannot be read ({error.__class__.__name__})")]) from None
     return read_stack_text(text, source)
 
 
 def read_stack_text(text: str, source: str) -> tuple[dict[str, Any], set[str], set[str]]:
-    """`read_stack_file` for text already in hand (a stack file about to be written, say)."""
+    """`read_stack_file` for text already in hand (a stack file about to be written, say).
+
+    A key written without a value (`llmscale:hfToken:`) reads as the empty string, which is what the Pulumi CLI
+    hands the program for it (pulumi/pulumi sdk/go/common/resource/config/value.go: a config value unmarshals
+    "as a string" first, and go-yaml decodes null into a string as ""), so validate, plan and `pulumi up` see the
+    same value.
+    """
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "file"
-        raise ConfigError(
-            source, [Problem(where, f"not valid YAML ({getattr(error, 'problem', 'parse error')})")]
-        ) from None
+        document = load_stack_yaml(text)
+    except StackYamlError as error:
+        where = f"line {error.line}" if error.line else "file"
+        message = f"{error.key}: {error.message}" if error.key else error.message
+        raise ConfigError(source, [Problem(where, message)]) from None
     if document is None:
         document = {}
     if not isinstance(document, dict):
@@ -189,6 +250,8 @@ def read_stack_text(text: str, source: str) -> tuple[dict[str, Any], set[str], s
             secret.add(key)
             undecryptable.add(key)
             values[key] = SECRET_PLACEHOLDER
+        elif value is None:
+            values[key] = ""
         elif _contains_secure(value):
             raise ConfigError(
                 source,

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from llmscale import catalog, versions
+from llmscale.config.credentials import extra_args_problem
 
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$"
 NO_SPACE = r"^\S+$"
@@ -178,6 +179,15 @@ class ModelProfile(ConfigModel):
     canary: CanaryConfig | None = None
 
     _image_is_pinned = field_validator("image")(_pinned)
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_credentials(cls, args: list[str]) -> list[str]:
+        """Credentials never ride on the vLLM command line: it shows in plan output, manifests and user data."""
+        problem = extra_args_problem(args)
+        if problem is not None:
+            raise ValueError(problem)
+        return args
 
     @model_validator(mode="after")
     def _replica_bounds(self) -> ModelProfile:
