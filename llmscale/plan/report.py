@@ -97,7 +97,27 @@ def _resource_entry(resource: RecordedResource, secrets: list[str]) -> dict[str,
         "inputs": _scrub(redact(resource.inputs), secrets),
         "dependsOn": sorted({_urn_name(urn) for urn in resource.dependencies if urn}),
         "ignoreChanges": resource.ignore_changes,
+        # For `llmscale diff`: which provider instance manages it (None: the default provider), which resources
+        # each input reads from, and the program's own replaceOnChanges.
+        "providerUrn": resource.provider.rsplit("::", 1)[0] if resource.provider else None,
+        "propertyDependencies": resource.property_dependencies,
+        "replaceOnChanges": resource.replace_on_changes,
     }
+
+
+PROVIDER_NAMESPACES = ("aws", "kubernetes")
+
+
+def provider_config(result: PlanResult, secrets: list[str]) -> dict[str, dict[str, str]]:
+    """The stack's config for the default providers (`aws:region`, `kubernetes:context`, …), secrets redacted:
+    a change to it can replace every resource those providers manage."""
+    found: dict[str, dict[str, str]] = {}
+    for key, value in sorted(result.stack.pulumi_config.items()):
+        namespace, _, name = key.partition(":")
+        if namespace in PROVIDER_NAMESPACES and name:
+            shown = REDACTED if key in result.stack.secret_keys else _scrub(value, secrets)
+            found.setdefault(namespace, {})[name] = shown
+    return found
 
 
 def _stable_order(resources: list[RecordedResource]) -> list[RecordedResource]:
@@ -158,6 +178,7 @@ def plan_document(result: PlanResult) -> dict[str, Any]:
         "tier": str(config.tier),
         "platform": str(config.platform),
         "region": result.stack.region,
+        "providerConfig": provider_config(result, secrets),
         "resources": resources,
         "invokes": invokes,
         "outputs": _scrub(redact(result.outputs), secrets),
