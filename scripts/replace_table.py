@@ -31,6 +31,15 @@ TYPES at their upstream paths):
         --provenance provenance.json [--out llmscale/plan/replacements/replace_on_change.json]
 
 `provenance.json` maps each upstream path read to {"repository", "commit"} and is copied into the table.
+
+The table: `types` maps each Pulumi type to its `source` (repository, path, commit) and `replaceOnChanges`, a list
+of rules. A rule's `path` is a Pulumi property path (`[*]` for any list element); a change at or below it (or a
+change of an object holding it) replaces the resource. A rule may carry `condition` (upstream replaces only
+sometimes) and `when`, alternatives the diff can evaluate, any of which makes the rule apply:
+`{"input": NAME, "equals": V}` (the resource's new input), `{"providerConfig": KEY, "notEquals": V}` (its
+provider's config, missing counts as not equal) or `{"old": V, "new": W}` (the property's own values). A rule
+with a condition and no `when` means "possibly replaced". `unknownReplaces` marks a provider input whose unknown
+value replaces the provider. `unverified` lists SDK inputs the source read does not define.
 """
 
 from __future__ import annotations
@@ -850,9 +859,11 @@ PROVIDER_ENTRIES: dict[str, dict[str, Any]] = {
             "function": "DiffConfig",
         },
         "replaceOnChanges": [
-            {"path": "kubeconfig", "note": "when the active cluster changes, or the value is unknown"},
-            {"path": "context", "note": "when the active cluster changes, or the value is unknown"},
-            {"path": "cluster", "note": "when the active cluster changes, or the value is unknown"},
+            # DiffConfig replaces when the active cluster changes, and when any of these is unknown (it cannot
+            # tell then): the kubeconfig of a cluster being replaced is unknown until the new one exists.
+            {"path": "kubeconfig", "unknownReplaces": True},
+            {"path": "context", "unknownReplaces": True},
+            {"path": "cluster", "unknownReplaces": True},
             {"path": "clusterIdentifier"},
             {"path": "renderYamlToDirectory"},
         ],

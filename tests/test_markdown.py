@@ -327,12 +327,20 @@ def test_diff_comment_lists_replacements_with_their_properties(plans: dict[str, 
     vpc = next(r for r in new["resources"] if r["name"] == "single-gpu-net-vpc")
     vpc["inputs"]["cidrBlock"] = "10.1.0.0/16"
     new["resources"] = [r for r in new["resources"] if r["name"] != "single-gpu-ssm-core"]
-    markdown = diff_markdown(diff_plans(old, new))
-    assert markdown.startswith("## llmscale diff: `single-gpu`\n")
+    diff = diff_plans(old, new)
+    markdown = diff_markdown(diff)
+    # The verdict first: what is destroyed or replaced, and what of it serves traffic (the GPU host may be).
+    verdict, blank, title = markdown.split("\n")[:3]
+    assert verdict == f"**`single-gpu`: {diff.verdict.text}**"
+    assert "1 to replace, 5 may be replaced, 1 to delete, including 1 that holds state" in verdict
+    assert "1 EC2 instance (single-gpu-gpu)" in verdict
+    assert (blank, title) == ("", "## llmscale diff: `single-gpu`")
     assert AUTHORITATIVE_NOTE.split(";")[0] in markdown
     assert "pulumi preview" in markdown
-    assert "**0 to create, 1 to delete, 1 to replace, 5 may be replaced, 0 to update," in markdown
-    assert table_rows(markdown, "### Replaced (1)") == [["`single-gpu-net-vpc`", "`aws:ec2/vpc:Vpc`", "`cidrBlock`"]]
+    assert f"**0 to create, 1 to delete, 1 to replace, 5 may be replaced, {len(diff.changed)} to update," in markdown
+    assert table_rows(markdown, "### Replaced (1)") == [
+        ["`single-gpu-net-vpc`", "`aws:ec2/vpc:Vpc`", "cidrBlock forces replacement"]
+    ]
     assert table_rows(markdown, "### Deleted (1)") == [
         ["`single-gpu-ssm-core`", "`aws:iam/rolePolicyAttachment:RolePolicyAttachment`"]
     ]
@@ -341,19 +349,20 @@ def test_diff_comment_lists_replacements_with_their_properties(plans: dict[str, 
     assert [
         "`single-gpu-net-public`",
         "`aws:ec2/subnet:Subnet`",
-        "`vpcId`: known after apply; comes from replaced single-gpu-net-vpc",
+        "vpcId ← single-gpu-net-vpc (replace: cidrBlock)",
     ] in maybe
     diffs = [lines for info, lines in fenced_blocks(markdown) if info == "diff"]
     assert diffs[0] == ["~ cidrBlock  (forces replacement)", '- "10.42.0.0/16"', '+ "10.1.0.0/16"']
-    assert [
-        "~ subnetId  (may force replacement; known after apply; comes from replaced single-gpu-net-public)"
-    ] in diffs
+    chain = "single-gpu-net-public [Subnet] ← single-gpu-net-vpc (replace: cidrBlock)"
+    assert [f"~ subnetId  (may force replacement; known after apply; reads {chain})"] in [d[:1] for d in diffs]
     assert "<details><summary>Changed properties</summary>" in markdown
 
 
 def test_diff_comment_for_identical_plans(plans: dict[str, dict[str, Any]]) -> None:
     markdown = diff_markdown(diff_plans(plans["onprem"], plans["onprem"]))
-    assert markdown.startswith("## llmscale diff: `onprem`\n")
+    assert markdown.startswith(
+        "**`onprem`: NO CHANGES: nothing is created, deleted, replaced or updated.**\n\n## llmscale diff: `onprem`\n"
+    )
     unchanged = len(plans["onprem"]["resources"])
     assert f"**0 to create, 0 to delete, 0 to replace, 0 to update, {unchanged} unchanged.**" in markdown
     assert "<details>" not in markdown
