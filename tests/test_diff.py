@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +56,7 @@ from llmscale.program import main as program
 
 STACKS = PACKAGE_ROOT / "stacks"
 WORKFLOW = PACKAGE_ROOT / ".github" / "workflows" / "preview.yml"
+PREVIEW_SCRIPT = PACKAGE_ROOT / "scripts" / "pr-preview.sh"
 INSTANCE = "aws:ec2/instance:Instance"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -1208,6 +1211,27 @@ def test_cli_bad_input_exits_2(
             assert "Traceback" not in result.stderr
 
 
+def test_diff_comment_bad_input_exits_2(tmp_path: Path, host_plan: dict[str, Any]) -> None:
+    app = diff_app()
+    missing = CliRunner().invoke(app, ["diff-comment", str(tmp_path / "nowhere")])
+    assert (missing.exit_code, missing.stdout) == (2, "")
+    assert missing.stderr == f"{tmp_path / 'nowhere'}: no such directory\n"
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "status").write_text("compard\n", encoding="utf-8")
+    typo = CliRunner().invoke(app, ["diff-comment", str(tmp_path)])
+    assert (typo.exit_code, typo.stdout) == (2, "")
+    assert typo.stderr.startswith(f"{tmp_path / 'x' / 'status'}: must be one of compared, new, removed")
+    # A compared stack whose plan is unreadable is reported, not fatal.
+    (tmp_path / "x" / "status").write_text("compared\n", encoding="utf-8")
+    (tmp_path / "x" / "new.json").write_text(json.dumps(host_plan), encoding="utf-8")
+    (tmp_path / "x" / "base.json").write_text("{broken", encoding="utf-8")
+    result = CliRunner().invoke(app, ["diff-comment", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    assert "<b>x</b>: not compared: no usable plan on the base branch" in result.stdout
+    assert "base.json: not valid JSON" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
 def test_cli_missing_argument_is_a_usage_error() -> None:
     assert run_diff("only-one.json").exit_code == 2
 
@@ -1238,10 +1262,14 @@ def test_workflow_offline_job_needs_no_credentials() -> None:
     assert "secrets." not in text
     assert "id-token" not in json.dumps(offline.get("permissions", {}))
     runs = "\n".join(step.get("run", "") for step in _steps(offline))
-    assert "llmscale plan" in runs
-    assert "--json" in runs
-    assert "llmscale diff" in runs
-    assert "--markdown" in runs
+    # The planning and comparing is scripts/pr-preview.sh, from the pull request's checkout (tested below).
+    assert "bash pr/scripts/pr-preview.sh" in runs
+    script = PREVIEW_SCRIPT.read_text(encoding="utf-8")
+    assert '"$PR_LLMSCALE" plan "$stack" --json' in script
+    assert '"$BASE_LLMSCALE" plan "$stack" --json' in script
+    assert '"$PR_LLMSCALE" diff-comment' in script
+    posting = next(step for step in _steps(offline) if "script" in step.get("with", {}))
+    assert "out/comment.md" in posting["with"]["script"]
     checkouts = [s for s in _steps(offline) if str(s.get("uses", "")).startswith("actions/checkout@")]
     assert sorted(s["with"]["path"] for s in checkouts) == ["base", "pr"]
 
@@ -1287,3 +1315,145 @@ def test_workflow_comment_script_is_valid_javascript(tmp_path: Path) -> None:
     source.write_text(f"(async () => {{\n{scripts[0]}\n}})();\n", encoding="utf-8")  # github-script's wrapper
     result = subprocess.run(["node", "--check", str(source)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+# --- the preview script the workflow runs ---------------------------------------------------------------
+
+SHIM = """#!/usr/bin/env bash
+# llmscale for one side of the test: `plan STACK --json [--markdown FILE]` answers from prepared plans;
+# anything else (diff-comment) is the real llmscale.
+set -euo pipefail
+if [ "$1" = plan ]; then
+  [ -d stacks ] || {{ echo "not run inside a checkout" >&2; exit 3; }}
+  stack="$2"; shift 2; markdown=""
+  while [ $# -gt 0 ]; do case "$1" in --markdown) markdown="$2"; shift 2;; *) shift;; esac; done
+  if [ -f "{plans}/$stack.error" ]; then cat "{plans}/$stack.error" >&2; exit 2; fi
+  if [ -n "$markdown" ]; then echo "Plan summary of $stack" > "$markdown"; fi
+  cat "{plans}/$stack.json"
+  exit "$(cat "{plans}/$stack.rc" 2>/dev/null || echo 0)"
+fi
+exec "{real}" "$@"
+"""
+INVALID = "stacks/Pulumi.broken.yaml: llmscale:tier: must be one of single-gpu, multi-gpu, enterprise"
+
+
+def _preview_tree(
+    tmp_path: Path, stack_plans: dict[str, dict[str, Any]], edited: Callable[..., Any]
+) -> dict[str, Path]:
+    """Two checkouts (pull request, base branch) with their llmscale shims: one stack unchanged, one region move,
+    one renamed profile, one new, one invalid, one removed."""
+    real = Path(sys.executable).parent / "llmscale"
+    sides = {
+        "pr": {
+            "single-gpu": stack_plans["single-gpu"],
+            "multi-gpu": edited("region")[1],
+            "onprem": edited("rename-profile")[1],
+            "brandnew": stack_plans["single-gpu-host"],
+            "broken": None,
+        },
+        "base": {
+            "single-gpu": stack_plans["single-gpu"],
+            "multi-gpu": stack_plans["multi-gpu"],
+            "onprem": stack_plans["onprem"],
+            "gone": stack_plans["single-gpu-host"],
+        },
+    }
+    paths: dict[str, Path] = {}
+    for side, plans in sides.items():
+        checkout, prepared = tmp_path / side, tmp_path / f"{side}-plans"
+        (checkout / "stacks").mkdir(parents=True)
+        prepared.mkdir()
+        for stack, document in plans.items():
+            (checkout / "stacks" / f"Pulumi.{stack}.yaml").write_text("config: {}\n", encoding="utf-8")
+            if document is None:
+                (prepared / f"{stack}.error").write_text(INVALID + "\n", encoding="utf-8")
+            else:
+                (prepared / f"{stack}.json").write_text(json.dumps(document), encoding="utf-8")
+        shim = tmp_path / f"{side}-llmscale"
+        shim.write_text(SHIM.format(plans=prepared, real=real), encoding="utf-8")
+        shim.chmod(0o755)
+        paths[side], paths[f"{side}-llmscale"] = checkout, shim
+    (tmp_path / "pr-plans" / "multi-gpu.rc").write_text("1\n", encoding="utf-8")  # findings on the pull request
+    return paths
+
+
+def _run_preview(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    variables = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "OUT": "out", **env}
+    return subprocess.run(
+        ["bash", str(PREVIEW_SCRIPT)], cwd=tmp_path, env=variables, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_preview_script_writes_one_comment_for_every_stack(
+    tmp_path: Path, stack_plans: dict[str, dict[str, Any]], edited: Callable[..., Any]
+) -> None:
+    paths = _preview_tree(tmp_path, stack_plans, edited)
+    outputs, summary = tmp_path / "github-output", tmp_path / "step-summary"
+    result = _run_preview(
+        tmp_path,
+        PR_LLMSCALE=str(paths["pr-llmscale"]),
+        BASE_LLMSCALE=str(paths["base-llmscale"]),
+        HEAD_SHA="1234567890abcdef",
+        BASE_SHA="fedcba0987654321",
+        GITHUB_OUTPUT=str(outputs),
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    statuses = {path.name: (path / "status").read_text().strip() for path in (out / "stacks").iterdir()}
+    assert statuses == {
+        "brandnew": "new",
+        "broken": "invalid",
+        "gone": "removed",
+        "multi-gpu": "compared",
+        "onprem": "compared",
+        "single-gpu": "compared",
+    }
+    comment = (out / "comment.md").read_text(encoding="utf-8")
+    marker, verdict = comment.split("\n")[:2]
+    assert marker == "<!-- llmscale-preview -->"
+    assert verdict == (
+        "**llmscale preview: DESTRUCTIVE.** 6 stacks: 2 destructive (`multi-gpu`, `onprem`); 1 invalid (`broken`); "
+        "1 new (`brandnew`); 1 removed (`gone`); 1 unchanged."
+    )
+    assert "at 1234567, compared with the base branch at fedcba0." in comment
+    # Unchanged and removed stacks: one line each. The others: a <details> block whose summary is the verdict.
+    assert "\n- `single-gpu`: no changes (29 resources).\n" in comment
+    assert "\n- `gone`: removed. Deleting the stack file does not delete its resources" in comment
+    assert comment.count("<details><summary><b>") == 4
+    assert "<details><summary><b>multi-gpu</b>: DESTRUCTIVE: " in comment
+    assert "<details><summary><b>onprem</b>: DESTRUCTIVE: 8 to delete, including " in comment
+    assert "<details><summary><b>brandnew</b>: new stack: 1 resource to create.</summary>" in comment
+    assert INVALID in comment
+    assert comment.index("<b>broken</b>") < comment.index("<b>multi-gpu</b>") < comment.index("<b>brandnew</b>")
+    assert "**Failing:** `broken`, `multi-gpu`." in comment
+    assert len(comment) < 65_536
+    assert "Plan summary of" not in comment  # the plan summaries are in the job summary only
+    assert "Plan summary of onprem" in summary.read_text(encoding="utf-8")
+    failed = "broken (invalid stack); multi-gpu (mandatory policy violations or schema errors)"
+    assert outputs.read_text(encoding="utf-8") == f"failed={failed}\n"
+    assert (out / "failed").read_text(encoding="utf-8").splitlines() == failed.split("; ")
+
+
+def test_the_preview_script_without_the_base_branchs_llmscale(
+    tmp_path: Path, stack_plans: dict[str, dict[str, Any]], edited: Callable[..., Any]
+) -> None:
+    paths = _preview_tree(tmp_path, stack_plans, edited)
+    result = _run_preview(tmp_path, PR_LLMSCALE=str(paths["pr-llmscale"]), BASE_LLMSCALE=str(tmp_path / "missing"))
+    assert result.returncode == 0, result.stderr
+    comment = (tmp_path / "out" / "comment.md").read_text(encoding="utf-8")
+    assert "3 not compared (`multi-gpu`, `onprem`, `single-gpu`)" in comment.split("\n")[1]
+    assert "<b>single-gpu</b>: not compared: no usable plan on the base branch; see the job log." in comment
+
+
+def test_the_preview_script_is_clean_bash() -> None:
+    assert subprocess.run(["bash", "-n", str(PREVIEW_SCRIPT)], check=False).returncode == 0
+    if shutil.which("shellcheck"):
+        result = subprocess.run(["shellcheck", str(PREVIEW_SCRIPT)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout
+
+
+def test_the_cloud_preview_creates_a_stack_new_in_the_pull_request() -> None:
+    """pulumi/actions v6.6.1: `upsert` creates the stack (LocalWorkspace.createOrSelectStack) instead of failing."""
+    (step,) = [s for s in _steps(workflow()["jobs"]["preview"]) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert step["with"]["upsert"] is True

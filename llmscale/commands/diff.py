@@ -85,7 +85,7 @@ def read_stack_report(folder: Path) -> StackReport:
     if status not in STATUSES:
         raise ValueError(f"{folder / 'status'}: must be one of {', '.join(STATUSES)}")
     summary = _read(folder / "summary.md")
-    failing = (folder / "failing").exists()
+    failing = (folder / "failing").exists() or status in ("invalid", "failed")
     detail = _read(folder / "error.txt")
     if status in ("compared", "new"):
         try:
