@@ -339,6 +339,8 @@ _INITIALISMS = (
     "VPC",
     "DNS",
     "IOPS",
+    "IPv4",
+    "IPv6",
     "IP",
     "JSON",
     "S3",
