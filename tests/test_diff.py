@@ -816,6 +816,40 @@ def test_plans_without_property_dependencies_fall_back_to_names(aws_plan: dict[s
     assert len(diff_plans(old, moved).replaced) == sum(1 for r in old["resources"] if r["custom"])
 
 
+def test_plans_record_the_default_providers_config_without_credentials(k8s_plan: dict[str, Any]) -> None:
+    """What a diff needs to see a provider move, and nothing that could be a credential."""
+    values = {k: v for k, v in stack_config("onprem").items() if not (isinstance(v, dict) and set(v) == {"secure"})}
+    kubeconfig = "apiVersion: v1\nusers:\n- name: admin\n  user:\n    token: TOKEN-should-never-print\n"
+    values.update({"kubernetes:kubeconfig": kubeconfig, "kubernetes:context": "a", "aws:secretKey": "SECRET-KEY"})
+    secrets = {"llmscale:apiKeys": json.dumps({"team": OLD_KEY}), "llmscale:hfToken": OLD_TOKEN}
+    values.update(secrets)
+    config, region = parse_values(values, frozenset(secrets), "stacks/Pulumi.onprem.yaml")
+    loaded = LoadedStack(
+        name="onprem",
+        source="stacks/Pulumi.onprem.yaml",
+        config=config,
+        region=region,
+        pulumi_config={k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()},
+        secret_keys=frozenset(secrets),
+    )
+    document = plan_document(run_program(loaded, program))
+    recorded = document["providerConfig"]["kubernetes"]
+    assert recorded["context"] == "a"
+    assert re.fullmatch(r"sha256:[0-9a-f]{16}", recorded["kubeconfig"])
+    assert "aws" not in document["providerConfig"]
+    assert "TOKEN-should-never-print" not in json.dumps(document)
+    assert "SECRET-KEY" not in json.dumps(document)
+    # A resource on the default Kubernetes provider is replaced when that provider's context changes.
+    old = copy.deepcopy(k8s_plan)
+    namespace = resource(old, "onprem-namespace")
+    namespace["provider"] = namespace["providerUrn"] = None
+    old["providerConfig"] = {"kubernetes": {"context": "a"}}
+    new = copy.deepcopy(old)
+    new["providerConfig"]["kubernetes"]["context"] = "b"
+    change = only_change(diff_plans(old, new).replaced, "onprem-namespace")
+    assert change.reasons == ("the default kubernetes provider is replaced: context a → b",)
+
+
 # --- secrets ---------------------------------------------------------------------------------------------
 
 
@@ -1073,6 +1107,11 @@ def test_paths_round_trip(path: list[str | int]) -> None:
         ({"formatVersion": 1, "resources": [{"type": "t", "name": "n"}]}, "resources[0] must have"),
         ({"formatVersion": 1, "resources": [{"urn": "u", "type": "t", "name": "n", "inputs": []}]}, "inputs must"),
         ({"formatVersion": 1, "resources": [], "violations": {}}, "`violations` must be a list"),
+        ({"formatVersion": 1, "resources": [], "providerConfig": []}, "`providerConfig` must be an object"),
+        (
+            {"formatVersion": 1, "resources": [{"urn": "u", "type": "t", "name": "n", "propertyDependencies": []}]},
+            "propertyDependencies must map inputs to URN lists",
+        ),
     ],
 )
 def test_invalid_documents_are_rejected_with_a_reason(document: Any, reason: str) -> None:

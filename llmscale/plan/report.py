@@ -6,6 +6,7 @@ Both are built from redacted values only: secrets print as `[secret]`, values kn
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from typing import Any
@@ -105,17 +106,40 @@ def _resource_entry(resource: RecordedResource, secrets: list[str]) -> dict[str,
     }
 
 
-PROVIDER_NAMESPACES = ("aws", "kubernetes")
+# The default providers' config a diff needs: what replaces the provider (and all it manages) when it changes
+# (replacements/replace_on_change.json, `pulumi:providers:*`), and what decides whether a Kubernetes object is
+# replaced. Nothing else: credentials (`aws:secretKey`, a kubeconfig's tokens) stay out of the plan.
+PROVIDER_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
+    "aws": ("region",),
+    "kubernetes": (
+        "cluster",
+        "clusterIdentifier",
+        "context",
+        "enableConfigMapMutable",
+        "enableSecretMutable",
+        "kubeconfig",
+        "renderYamlToDirectory",
+    ),
+}
+FINGERPRINTED = frozenset({"kubernetes:kubeconfig"})  # compared by digest: a kubeconfig may hold credentials
 
 
 def provider_config(result: PlanResult, secrets: list[str]) -> dict[str, dict[str, str]]:
     """The stack's config for the default providers (`aws:region`, `kubernetes:context`, …), secrets redacted:
     a change to it can replace every resource those providers manage."""
     found: dict[str, dict[str, str]] = {}
-    for key, value in sorted(result.stack.pulumi_config.items()):
-        namespace, _, name = key.partition(":")
-        if namespace in PROVIDER_NAMESPACES and name:
-            shown = REDACTED if key in result.stack.secret_keys else _scrub(value, secrets)
+    for namespace, names in PROVIDER_CONFIG_KEYS.items():
+        for name in names:
+            key = f"{namespace}:{name}"
+            value = result.stack.pulumi_config.get(key)
+            if value is None:
+                continue
+            if key in result.stack.secret_keys:
+                shown = REDACTED
+            elif key in FINGERPRINTED:
+                shown = "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+            else:
+                shown = _scrub(value, secrets)
             found.setdefault(namespace, {})[name] = shown
     return found
 
