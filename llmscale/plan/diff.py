@@ -695,22 +695,26 @@ def _forcing(
     new: Any = None,
 ) -> tuple[bool | None, str | None]:
     """Whether a change at `path` (old → new) replaces the resource, and a note when it may or cannot tell."""
+
+    def touches(rule_path: PropertyPath) -> bool:
+        """The change is at or below `rule_path`, or replaces an object that holds something there."""
+        if not _overlaps(path, rule_path):
+            return False
+        rest = rule_path[len(path) :]
+        return not rest or _holds(old, rest) or _holds(new, rest)
+
     maybe_note: str | None = None
     for rule in rules.rules:
-        if not _overlaps(path, rule.path):
+        if not touches(rule.path):
             continue
-        if len(path) < len(rule.path):
-            rest = rule.path[len(path) :]
-            if not (_holds(old, rest) or _holds(new, rest)):
-                continue
         result = _rule_result(rule, inputs, config, old, new)
         if result is True:
             return True, None
         if result is None:
-            maybe_note = f"may force replacement: {rule.condition or 'under a condition'}"
+            maybe_note = f"replaced only under a condition: {rule.condition or 'one the plans cannot settle'}"
     if maybe_note:
         return None, maybe_note
-    if any(_overlaps(path, unverified) and len(path) >= len(unverified) for unverified in rules.unverified):
+    if any(touches(unverified) for unverified in rules.unverified):
         return None, "no replace rule known for this input (newer than the provider source the table was read from)"
     return False, None
 
