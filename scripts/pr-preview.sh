@@ -11,7 +11,25 @@
 # OUT/full.md and OUT/failed (one failing stack a line). In GitHub Actions it also appends the full report to
 # $GITHUB_STEP_SUMMARY and sets `failed` in $GITHUB_OUTPUT. Exit 0 once the reports are written, whatever they
 # say: the workflow fails on `failed` after posting the comment, so that findings are reported, not hidden.
+#
+# `pr-preview.sh aws-stacks [DIR]` prints the stacks in DIR (default: stacks) on platform aws as a JSON list,
+# for the cloud preview's matrix.
 set -euo pipefail
+
+if [ "${1:-}" = aws-stacks ]; then
+  stacks=()
+  for file in "${2:-stacks}"/Pulumi.*.yaml; do
+    [ -e "$file" ] || continue
+    stack="$(basename "$file" .yaml)"
+    stack="${stack#Pulumi.}"
+    if [[ "$stack" =~ ^[A-Za-z0-9_.-]+$ ]] && grep -Eq '^[[:space:]]*llmscale:platform:[[:space:]]*"?aws"?[[:space:]]*$' "$file"; then
+      stacks+=("\"$stack\"")
+    fi
+  done
+  joined="$(IFS=,; echo "${stacks[*]:-}")"
+  echo "[$joined]"
+  exit 0
+fi
 
 PR_DIR="${PR_DIR:-pr}"
 BASE_DIR="${BASE_DIR:-base}"

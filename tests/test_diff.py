@@ -1485,6 +1485,14 @@ def test_the_preview_script_without_the_base_branchs_llmscale(
     assert "<b>single-gpu</b>: not compared: no usable plan on the base branch; see the job log." in comment
 
 
+def test_the_preview_script_lists_the_stacks_for_the_cloud_preview(stack_plans: dict[str, dict[str, Any]]) -> None:
+    result = subprocess.run(
+        ["bash", str(PREVIEW_SCRIPT), "aws-stacks", str(STACKS)], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == sorted(stack for stack, d in stack_plans.items() if d["platform"] == "aws")
+    assert "scripts/pr-preview.sh aws-stacks" in yaml.safe_dump(workflow()["jobs"]["cloud-stacks"])
+
+
 def test_the_preview_script_is_clean_bash() -> None:
     assert subprocess.run(["bash", "-n", str(PREVIEW_SCRIPT)], check=False).returncode == 0
     if shutil.which("shellcheck"):
