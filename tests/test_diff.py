@@ -363,8 +363,8 @@ def test_vpc_cidr_replaces_the_network_and_what_sits_in_it(tmp_path: Path, aws_p
         ("single-gpu-https", "aws:ec2/securityGroup:SecurityGroup"): [("vpcId", True, True, from_vpc)],
         ("single-gpu-net-public", "aws:ec2/routeTable:RouteTable"): [("vpcId", True, True, from_vpc)],
         ("single-gpu-net-public", "aws:ec2/routeTableAssociation:RouteTableAssociation"): [
+            ("subnetId", True, True, from_subnet),  # what may replace it first
             ("routeTableId", True, False, f"known after apply; reads single-gpu-net-public [RouteTable] ← {vpc_cause}"),
-            ("subnetId", True, True, from_subnet),
         ],
     }
     # Inputs that read a replaced resource but do not force replacement: updated in place.

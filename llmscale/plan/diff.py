@@ -990,7 +990,9 @@ def _settle(states: dict[str, _State], providers: _Providers) -> None:
     """Turn each state's links into property changes and reasons, now that every chain is known."""
     for state in states.values():
         in_place = [c for c in state.changes if not c.forces_replacement]
-        for label, source, level in state.links:
+        # What forces (or may force) replacement first: that is why the resource is listed where it is.
+        ordered = sorted(state.links, key=lambda link: link[2] not in (REPLACE, POSSIBLY_REPLACE))
+        for label, source, level in ordered:
             chain = _chain(states, source)
             forces = level in (REPLACE, POSSIBLY_REPLACE)
             if label == "(provider)":
