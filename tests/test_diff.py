@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,15 +33,19 @@ from llmscale.config.loader import LoadedStack, load_stack, parse_values
 from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.diff import (
     AUTHORITATIVE_NOTE,
+    REPLACE_TABLE,
     PlanDiff,
     PlanFileError,
+    ResourceAction,
     ResourceChange,
     diff_plans,
     diff_values,
     format_path,
     load_plan,
     parse_path,
+    policy_changes,
     render_diff_text,
+    replace_table,
     validate_plan,
 )
 from llmscale.plan.markdown import diff_markdown
@@ -49,6 +56,7 @@ from llmscale.program import main as program
 
 STACKS = PACKAGE_ROOT / "stacks"
 WORKFLOW = PACKAGE_ROOT / ".github" / "workflows" / "preview.yml"
+PREVIEW_SCRIPT = PACKAGE_ROOT / "scripts" / "pr-preview.sh"
 INSTANCE = "aws:ec2/instance:Instance"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -134,19 +142,91 @@ def assert_no_changes(diff: PlanDiff, resources: int) -> None:
 # --- fixtures --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def aws_plan() -> dict[str, Any]:
-    return plan("single-gpu")
+EXAMPLE_STACKS = sorted(
+    path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in STACKS.glob("Pulumi.*.yaml")
+)
 
 
-@pytest.fixture(scope="module")
-def k8s_plan() -> dict[str, Any]:
-    return plan("onprem")
+@pytest.fixture(scope="session")
+def stack_plans() -> dict[str, dict[str, Any]]:
+    """The plan of every example stack, planned once for the session (tests copy before editing)."""
+    return {stack: plan(stack) for stack in EXAMPLE_STACKS}
 
 
-@pytest.fixture(scope="module")
-def host_plan() -> dict[str, Any]:
-    return plan("single-gpu-host")
+@pytest.fixture(scope="session")
+def aws_plan(stack_plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return stack_plans["single-gpu"]
+
+
+@pytest.fixture(scope="session")
+def k8s_plan(stack_plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return stack_plans["onprem"]
+
+
+@pytest.fixture(scope="session")
+def host_plan(stack_plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return stack_plans["single-gpu-host"]
+
+
+def _region(config: dict[str, Any]) -> None:
+    config["aws:region"] = "us-east-1"
+
+
+def _gpu_instance_type(config: dict[str, Any]) -> None:
+    config["llmscale:gpu"]["instanceType"] = "g6e.2xlarge"
+
+
+def _bigger_model(config: dict[str, Any]) -> None:
+    config["llmscale:models"][0]["model"] = "Qwen/Qwen2.5-14B-Instruct"
+
+
+def _eks_vpc_cidr(config: dict[str, Any]) -> None:
+    config["llmscale:eks"]["vpcCidr"] = "10.61.0.0/16"
+
+
+def _standby_region(config: dict[str, Any]) -> None:
+    config["llmscale:failover"]["standbyRegion"] = "eu-north-1"
+
+
+def _cluster_context(config: dict[str, Any]) -> None:
+    config["llmscale:kubernetes"]["context"] = "onprem-gpu-2"
+
+
+def _rename_profile(config: dict[str, Any]) -> None:
+    config["llmscale:models"][1]["name"] = "reports"  # was `analysis`
+
+
+def _more_users(config: dict[str, Any]) -> None:
+    config["llmscale:load"]["peakConcurrentUsers"] = 200
+
+
+# One config change each, on an example stack: the before/after pairs the diff is judged on.
+EDITS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
+    "region": ("multi-gpu", _region),
+    "gpu-instance-type": ("multi-gpu", _gpu_instance_type),
+    "bigger-model": ("multi-gpu", _bigger_model),
+    "eks-vpc-cidr": ("multi-gpu", _eks_vpc_cidr),
+    "standby-region": ("enterprise", _standby_region),
+    "cluster-context": ("onprem", _cluster_context),
+    "rename-profile": ("onprem", _rename_profile),
+    "more-users": ("onprem", _more_users),
+}
+
+
+@pytest.fixture(scope="session")
+def edited(
+    tmp_path_factory: pytest.TempPathFactory, stack_plans: dict[str, dict[str, Any]]
+) -> Callable[[str], tuple[dict[str, Any], dict[str, Any]]]:
+    """(before, after) plans for an entry of EDITS; each variant is planned once for the session."""
+    cache: dict[str, dict[str, Any]] = {}
+
+    def get(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        stack, edit = EDITS[name]
+        if name not in cache:
+            cache[name] = variant(tmp_path_factory.mktemp(name), stack, edit)
+        return stack_plans[stack], cache[name]
+
+    return get
 
 
 # --- identical plans -------------------------------------------------------------------------------------
@@ -204,11 +284,12 @@ def test_max_model_len_on_aws_replaces_the_instance_through_its_user_data(
         config["llmscale:models"][0]["maxModelLen"] = 16384
 
     assert resource(aws_plan, "single-gpu-gpu")["inputs"]["userDataReplaceOnChange"] is True
-    diff = diff_plans(aws_plan, variant(tmp_path, "single-gpu", edit))
+    new = variant(tmp_path, "single-gpu", edit)
+    diff = diff_plans(aws_plan, new)
     assert (diff.added, diff.removed) == ([], [])
     # The user data is compressed; the settings record shows the reviewer what changed.
-    assert names(diff.changed) == ["single-gpu-settings"]
-    assert [(p.path, p.old, p.new) for p in diff.changed[0].changes] == [("models[0].maxModelLen", 8192, 16384)]
+    settings = only_change(diff.changed, "single-gpu-settings")
+    assert [(p.path, p.old, p.new) for p in settings.changes] == [("models[0].maxModelLen", 8192, 16384)]
     assert names(diff.replaced) == ["single-gpu-gpu"]
     (change,) = diff.replaced
     assert paths(change) == ["userData"]
@@ -216,6 +297,17 @@ def test_max_model_len_on_aws_replaces_the_instance_through_its_user_data(
     assert change.replaced
     assert "(replace: userData)" in render_diff_text(diff)
     assert diff.possibly_replaced == []  # nothing takes a replace-forcing value from the instance
+    # What reads the new instance's id (its address, alarms, schedules, policies) is updated in place, and says so.
+    instance_urn = resource(new, "single-gpu-gpu", INSTANCE)["urn"]
+    readers = sorted(
+        r["name"] for r in new["resources"] if any(instance_urn in urns for urns in r["propertyDependencies"].values())
+    )
+    assert {"single-gpu-ip", "single-gpu-recovery-instance-check", "single-gpu-schedule-start"} <= set(readers)
+    assert names(diff.changed) == sorted(["single-gpu-settings", *readers])
+    for update in diff.changed:
+        if update.resource.name != "single-gpu-settings":
+            assert [(p.uncertain, p.forces_replacement) for p in update.changes] == [(True, False)]
+            assert update.reasons[0].endswith("← single-gpu-gpu (replace: userData)"), update.reasons
 
 
 def test_instance_type_updates_the_instance_in_place_with_a_note(tmp_path: Path, aws_plan: dict[str, Any]) -> None:
@@ -236,13 +328,14 @@ def test_instance_type_updates_the_instance_in_place_with_a_note(tmp_path: Path,
 
 
 def test_vpc_cidr_replaces_the_network_and_what_sits_in_it(tmp_path: Path, aws_plan: dict[str, Any]) -> None:
-    """The VPC and subnet are replaced; the instance, security group and routes may be (their ids are unknown)."""
+    """The VPC and subnet are replaced; the instance, security group and routes may be (their ids are unknown);
+    the internet gateway, which takes the new VPC's id in place, is updated."""
 
     def edit(config: dict[str, Any]) -> None:
         config.setdefault("llmscale:host", {})["vpcCidr"] = "10.50.0.0/16"
 
     diff = diff_plans(aws_plan, variant(tmp_path, "single-gpu", edit))
-    assert (diff.added, diff.removed, diff.changed) == ([], [], [])
+    assert (diff.added, diff.removed) == ([], [])
     assert names(diff.replaced) == ["single-gpu-net-public", "single-gpu-net-vpc"]
     vpc = only_change(diff.replaced, "single-gpu-net-vpc")
     subnet = only_change(diff.replaced, "single-gpu-net-public")
@@ -255,24 +348,34 @@ def test_vpc_cidr_replaces_the_network_and_what_sits_in_it(tmp_path: Path, aws_p
         ("cidrBlock", "10.42.0.0/24", "10.50.0.0/24", True)
     ]
     maybe = {
-        (c.resource.name, c.resource.type): [(p.path, p.uncertain, p.forces_replacement, p.note) for p in c.changes]
+        (c.resource.name, c.resource.type): [(p.path, p.uncertain, p.maybe, p.note) for p in c.changes]
         for c in diff.possibly_replaced
     }
-    from_subnet = "known after apply; comes from replaced single-gpu-net-public"
-    from_vpc = "known after apply; comes from replaced single-gpu-net-vpc"
+    # Each with the chain it comes through: the subnet's name is shared with its route table, so types tell apart.
+    vpc_cause = "single-gpu-net-vpc (replace: cidrBlock)"
+    from_subnet = f"known after apply; reads single-gpu-net-public [Subnet] ← {vpc_cause}"
+    from_vpc = f"known after apply; reads {vpc_cause}"
     assert maybe == {
-        ("single-gpu-gpu", INSTANCE): [("subnetId", True, True, from_subnet)],
+        ("single-gpu-gpu", INSTANCE): [
+            ("subnetId", True, True, from_subnet),
+            ("vpcSecurityGroupIds", True, False, f"known after apply; reads single-gpu-https ← {vpc_cause}"),
+        ],
         ("single-gpu-https", "aws:ec2/securityGroup:SecurityGroup"): [("vpcId", True, True, from_vpc)],
         ("single-gpu-net-public", "aws:ec2/routeTable:RouteTable"): [("vpcId", True, True, from_vpc)],
         ("single-gpu-net-public", "aws:ec2/routeTableAssociation:RouteTableAssociation"): [
-            ("subnetId", True, True, from_subnet)
+            ("subnetId", True, True, from_subnet),  # what may replace it first
+            ("routeTableId", True, False, f"known after apply; reads single-gpu-net-public [RouteTable] ← {vpc_cause}"),
         ],
     }
-    assert diff.unchanged == len(aws_plan["resources"]) - 6
-    assert "2 to replace, 4 may be replaced, 0 to update" in diff.summary_line()
+    # Inputs that read a replaced resource but do not force replacement: updated in place.
+    assert {c.resource.name for c in diff.changed} >= {"single-gpu-net-igw"}
+    for update in diff.changed:
+        assert all(p.uncertain and not p.forces_replacement for p in update.changes), update
+    assert diff.unchanged == len(aws_plan["resources"]) - 6 - len(diff.changed)
+    assert "2 to replace, 4 may be replaced" in diff.summary_line()
     text = render_diff_text(diff)
     assert re.search(r"^ \+-\? aws:ec2/instance:Instance +single-gpu-gpu  \(may be replaced: subnetId\)$", text, re.M)
-    assert "~ subnetId  (may force replacement; known after apply" in text
+    assert "~ subnetId  (may force replacement; known after apply; reads single-gpu-net-public" in text
 
 
 def test_a_replaced_instance_does_not_drag_its_role_policies_along(aws_plan: dict[str, Any]) -> None:
@@ -361,6 +464,390 @@ def test_plans_of_different_stacks_are_compared_with_a_warning(
     assert settings["platform"] == ("aws", "kubernetes")
     assert diff.stack_label == "single-gpu → onprem"
     assert "warning: the plans are of different stacks" in render_diff_text(diff)
+
+
+# --- replacements the engine would make: provider moves, ForceNew inputs, cascades --------------------
+
+
+def actions(diff: PlanDiff) -> dict[tuple[str, str], str]:
+    """(type, name) → action of every resource in either plan."""
+    return {(a.resource.type, a.resource.name): a.action for a in diff.resources}
+
+
+def action_of(diff: PlanDiff, name: str, kind: str) -> ResourceAction:
+    found = [a for a in diff.resources if a.resource.name == name and a.resource.type == kind]
+    assert len(found) == 1, (name, kind)
+    return found[0]
+
+
+def test_a_region_move_replaces_every_resource_of_the_stack(edited: Callable[..., Any]) -> None:
+    """`aws:region` is the default aws provider's config and `ForcesProviderReplace` (pulumi-aws resources.go):
+    the provider is replaced, so is everything it manages, IAM and Route 53 included; the Kubernetes provider
+    reads the replaced cluster's kubeconfig, so every object in the cluster goes too."""
+    old, new = edited("region")
+    diff = diff_plans(old, new)
+    custom = {(r["type"], r["name"]) for r in new["resources"] if r["custom"]}
+    assert {key for key, action in actions(diff).items() if action != "replace"} == {
+        (r["type"], r["name"]) for r in new["resources"] if not r["custom"]
+    }
+    assert len(diff.replaced) == len(custom) > 80
+    role = action_of(diff, "multi-gpu-eks-node", "aws:iam/role:Role")
+    assert role.reasons == ("the default aws provider is replaced: region eu-west-1 → us-east-1",)
+    assert [(c.path, c.old, c.new) for c in role.changes] == [("(provider).region", "eu-west-1", "us-east-1")]
+    cluster_cause = "multi-gpu-eks-cluster [Cluster] (replace: (provider).region)"  # its IAM role has its name
+    provider = action_of(diff, "multi-gpu-eks-k8s", "pulumi:providers:kubernetes")
+    assert provider.reasons == (f"kubeconfig ← {cluster_cause}",)
+    namespace = action_of(diff, "multi-gpu-namespace", "kubernetes:core/v1:Namespace")
+    assert namespace.reasons == (f"(provider) ← multi-gpu-eks-k8s ← {cluster_cause}",)
+    verdict = diff.verdict
+    assert verdict.level == "destructive"
+    assert verdict.text.startswith(f"DESTRUCTIVE: {len(custom)} to replace, including ")
+    categories = {a.critical for a in verdict.critical}
+    assert {"EKS cluster", "node group", "bucket", "KMS key", "NAT gateway", "namespace", "Deployment"} <= categories
+    assert "1 EKS cluster (multi-gpu-eks-cluster)" in verdict.text
+    assert render_diff_text(diff).startswith(f"Verdict: {verdict.text}\n")
+
+
+def test_a_standby_region_move_replaces_what_the_standby_provider_manages(edited: Callable[..., Any]) -> None:
+    """The explicit `aws:Provider` of the standby region is replaced (its `region` forces it), with every resource
+    under it; the primary region's resources stay, except those that read a standby resource's id."""
+    old, new = edited("standby-region")
+    diff = diff_plans(old, new)
+    provider = action_of(diff, "enterprise-standby-region", "pulumi:providers:aws")
+    assert (provider.action, provider.reasons) == ("replace", ("region forces replacement",))
+    under_standby = [
+        r for r in new["resources"] if r["provider"] in ("enterprise-standby-region", "enterprise-standby-eks-k8s")
+    ]
+    assert len(under_standby) > 90
+    assert {actions(diff)[r["type"], r["name"]] for r in under_standby} == {"replace"}
+    gpu = action_of(diff, "enterprise-standby-eks-gpu-0", "aws:eks/nodeGroup:NodeGroup")
+    assert gpu.reasons[0] == "(provider) ← enterprise-standby-region (replace: region)"
+    primary = [r for r in new["resources"] if r["custom"] and r["provider"] is None and "providers" not in r["type"]]
+    primary_actions = {actions(diff)[r["type"], r["name"]] for r in primary}
+    assert "replace" not in primary_actions and "possibly-replace" not in primary_actions
+    for change in diff.changed:  # the failover record and the replication rules take the standby's new ids
+        assert all(p.uncertain and not p.forces_replacement for p in change.changes), change
+        assert all("enterprise-standby-region (replace: region)" in reason for reason in change.reasons)
+    assert "enterprise-failover-secondary" in names(diff.changed)
+
+
+def test_a_cluster_context_change_replaces_every_kubernetes_object(edited: Callable[..., Any]) -> None:
+    """pulumi-kubernetes DiffConfig replaces its provider when the active cluster changes (context)."""
+    old, new = edited("cluster-context")
+    diff = diff_plans(old, new)
+    provider = action_of(diff, "onprem-cluster", "pulumi:providers:kubernetes")
+    assert (provider.action, provider.reasons) == ("replace", ("context forces replacement",))
+    objects = [r for r in new["resources"] if r["type"].startswith("kubernetes:")]
+    assert {actions(diff)[r["type"], r["name"]] for r in objects} == {"replace"}
+    deployment = action_of(diff, "onprem-chat-deployment", DEPLOYMENT)
+    assert deployment.reasons == ("(provider) ← onprem-cluster (replace: context)",)
+
+
+def test_a_new_gpu_instance_type_replaces_the_gpu_node_group(edited: Callable[..., Any]) -> None:
+    """`instance_types` is ForceNew in aws_eks_node_group: every GPU node is replaced, not updated."""
+    old, new = edited("gpu-instance-type")
+    diff = diff_plans(old, new)
+    assert names(diff.replaced) == ["multi-gpu-eks-gpu"]
+    (change,) = diff.replaced
+    assert [(p.path, p.old, p.new, p.forces_replacement) for p in change.changes] == [
+        ("instanceTypes[0]", "g6e.xlarge", "g6e.2xlarge", True)
+    ]
+    assert action_of(diff, "multi-gpu-eks-system", "aws:eks/nodeGroup:NodeGroup").action == "unchanged"
+    assert diff.verdict.text == (
+        "DESTRUCTIVE: 1 to replace, including 1 that holds state or serves traffic: 1 node group (multi-gpu-eks-gpu)."
+    )
+
+
+def test_a_bigger_model_grows_the_gpu_disk_and_replaces_the_node_group(edited: Callable[..., Any]) -> None:
+    """The GPU nodes' disk holds the weights twice; `disk_size` is ForceNew in aws_eks_node_group."""
+    old, new = edited("bigger-model")
+    diff = diff_plans(old, new)
+    change = only_change(diff.replaced, "multi-gpu-eks-gpu")
+    ((path, before, after, forces),) = [(p.path, p.old, p.new, p.forces_replacement) for p in change.changes]
+    assert (path, before, forces) == ("diskSize", 150, True)
+    assert after > before
+    assert change.reasons == ("diskSize forces replacement",)
+    assert diff.verdict.level == "destructive"
+
+
+def test_an_eks_vpc_cidr_change_drags_node_groups_and_nat_gateway_along(edited: Callable[..., Any]) -> None:
+    """The VPC and subnets are replaced; the node groups (`subnetIds` forces new) and the NAT gateway
+    (`subnetId`) read the replaced subnets: possibly replaced, with the chain node group ← subnet ← VPC."""
+    old, new = edited("eks-vpc-cidr")
+    diff = diff_plans(old, new)
+    assert names(diff.replaced) == sorted(
+        [
+            "multi-gpu-net-vpc",
+            "multi-gpu-net-private-0",
+            "multi-gpu-net-private-1",
+            "multi-gpu-net-public-0",
+            "multi-gpu-net-public-1",
+        ]
+    )
+    cause = "multi-gpu-net-vpc (replace: cidrBlock)"
+    for group in ("multi-gpu-eks-gpu", "multi-gpu-eks-system"):
+        node_group = action_of(diff, group, "aws:eks/nodeGroup:NodeGroup")
+        assert node_group.action == "possibly-replace"
+        assert node_group.reasons == (f"subnetIds ← multi-gpu-net-private-0 [Subnet] ← {cause}",)
+    nat = action_of(diff, "multi-gpu-net-nat-0", "aws:ec2/natGateway:NatGateway")
+    assert (nat.action, nat.reasons) == ("possibly-replace", (f"subnetId ← multi-gpu-net-public-0 [Subnet] ← {cause}",))
+    # The cluster takes new subnets in place (vpc_config.subnet_ids is not ForceNew), as does the gateway.
+    assert action_of(diff, "multi-gpu-eks-cluster", "aws:eks/cluster:Cluster").action == "update"
+    assert action_of(diff, "multi-gpu-net-igw", "aws:ec2/internetGateway:InternetGateway").action == "update"
+    assert "2 node groups (multi-gpu-eks-system, multi-gpu-eks-gpu); 1 NAT gateway (multi-gpu-net-nat-0)" in (
+        diff.verdict.text
+    )
+    text = render_diff_text(diff)
+    assert (
+        f"~ subnetIds  (may force replacement; known after apply; reads multi-gpu-net-private-0 [Subnet] ← {cause})"
+        in text
+    )
+
+
+def test_a_deployment_selector_change_replaces_the_deployment(k8s_plan: dict[str, Any]) -> None:
+    """A Deployment's selector is immutable (pulumi-kubernetes diff.go forceNew: `.spec.selector`): replaced,
+    and the reviewer is told it serves traffic."""
+    new = copy.deepcopy(k8s_plan)
+    resource(new, "onprem-chat-deployment")["inputs"]["spec"]["selector"]["matchLabels"]["llmscale.io/track"] = "blue"
+    diff = diff_plans(k8s_plan, new)
+    deployment = action_of(diff, "onprem-chat-deployment", DEPLOYMENT)
+    assert deployment.action == "replace"
+    assert deployment.reasons == ('spec.selector.matchLabels["llmscale.io/track"] forces replacement',)
+    assert diff.verdict.text == (
+        "DESTRUCTIVE: 1 to replace, including 1 that holds state or serves traffic: 1 Deployment "
+        "(onprem-chat-deployment)."
+    )
+
+
+def test_renaming_a_profile_deletes_its_resources_and_creates_new_ones(edited: Callable[..., Any]) -> None:
+    old, new = edited("rename-profile")
+    diff = diff_plans(old, new)
+    deleted, created = names(diff.removed), names(diff.added)
+    assert deleted and all("analysis" in name for name in deleted)
+    assert created == sorted(name.replace("analysis", "reports") for name in deleted)
+    assert diff.replaced == diff.possibly_replaced == []
+    assert {a.action for a in diff.resources if "analysis" in a.resource.name} == {"delete"}
+    assert diff.verdict.text.startswith(f"DESTRUCTIVE: {len(deleted)} to delete, including ")
+    assert "1 Deployment (onprem-analysis-deployment)" in diff.verdict.text
+
+
+def test_every_action_in_the_json_document(tmp_path: Path, edited: Callable[..., Any]) -> None:
+    old, new = edited("eks-vpc-cidr")
+    old_file, new_file = tmp_path / "base.json", tmp_path / "new.json"
+    old_file.write_text(json.dumps(old), encoding="utf-8")
+    new_file.write_text(json.dumps(new), encoding="utf-8")
+    result = run_diff(str(old_file), str(new_file), "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert {"verdict", "counts", "resources", "outputs", "policy", "schema"} <= set(document)
+    assert document["verdict"]["level"] == "destructive"
+    assert {c["name"] for c in document["verdict"]["critical"]} == {
+        "multi-gpu-eks-gpu",
+        "multi-gpu-eks-system",
+        "multi-gpu-net-nat-0",
+    }
+    by_name = {(r["type"], r["name"]): r for r in document["resources"]}
+    assert len(by_name) == len(document["resources"]) == len(new["resources"])
+    for entry in document["resources"]:
+        assert set(entry) >= {"urn", "type", "name", "action", "reasons"}
+        assert entry["action"] in ("create", "delete", "replace", "possibly-replace", "update", "unchanged")
+        assert all(isinstance(reason, str) for reason in entry["reasons"])
+    assert Counter(r["action"] for r in document["resources"]) == {k: v for k, v in document["counts"].items() if v}
+    gpu = by_name["aws:eks/nodeGroup:NodeGroup", "multi-gpu-eks-gpu"]
+    cause = "multi-gpu-net-vpc (replace: cidrBlock)"
+    assert gpu["action"] == "possibly-replace"
+    assert gpu["changes"] == [
+        {
+            "path": "subnetIds",
+            "kind": "update",
+            "old": UNKNOWN_TEXT,
+            "new": UNKNOWN_TEXT,
+            "forcesReplacement": "possibly",
+            "note": f"known after apply; reads multi-gpu-net-private-0 [Subnet] ← {cause}",
+        }
+    ]
+    assert by_name["aws:ec2/vpc:Vpc", "multi-gpu-net-vpc"]["reasons"] == ["cidrBlock forces replacement"]
+    assert document["policy"]["stillFailing"] and document["policy"]["new"] == []
+    assert document["schema"] == {"new": [], "resolved": [], "errorsAfter": 0}
+    # One format at a time.
+    both = run_diff(str(old_file), str(new_file), "--json", "--markdown")
+    assert (both.exit_code, both.stdout) == (2, "")
+
+
+def test_a_violation_that_persists_with_new_words_is_still_failing(edited: Callable[..., Any]) -> None:
+    """More users change the numbers in the GPU headroom finding; the rule still fails on the same resource."""
+    old, new = edited("more-users")
+    diff = diff_plans(old, new)
+    (old_finding,) = [v for v in old["violations"] if v["policy"] == "gpu-headroom-estimate"]
+    (new_finding,) = [v for v in new["violations"] if v["policy"] == "gpu-headroom-estimate"]
+    assert old_finding["message"] != new_finding["message"]
+    assert (diff.new_violations, diff.resolved_violations) == ([], [])
+    reworded = [v for v in diff.still_failing if v["policy"] == "gpu-headroom-estimate"]
+    assert reworded == [{**new_finding, "previousMessage": old_finding["message"]}]
+    assert len(diff.still_failing) == len(new["violations"])
+    text = render_diff_text(diff)
+    assert f"Policy violations: 0 new, 0 resolved, {len(diff.still_failing)} still failing" in text
+    assert f"  still     advisory  gpu-headroom-estimate: {new_finding['message']}" in text
+    assert f"    (was  advisory  gpu-headroom-estimate: {old_finding['message']}" in text
+    assert "still failing, reworded" in diff_markdown(diff)
+
+
+def test_violations_are_keyed_by_rule_and_resource() -> None:
+    def finding(policy: str, resource: str | None, message: str, enforcement: str = "advisory") -> dict[str, Any]:
+        return {"policy": policy, "enforcement": enforcement, "resource": resource, "message": message}
+
+    old = [finding("tls", "gw", "plain HTTP"), finding("replicas", "a", "1 replica"), finding("tls", "gw2", "x")]
+    new = [finding("tls", "gw", "plain HTTP on 80"), finding("replicas", "b", "1 replica"), finding("tls", "gw2", "x")]
+    appeared, resolved, still = policy_changes(old, new)
+    assert appeared == [finding("replicas", "b", "1 replica")]  # another resource: a new finding
+    assert resolved == [finding("replicas", "a", "1 replica")]
+    assert still == [
+        finding("tls", "gw2", "x"),
+        {**finding("tls", "gw", "plain HTTP on 80"), "previousMessage": "plain HTTP"},
+    ]
+    # A rule that became mandatory is still failing, and says what it was.
+    (entry,) = policy_changes([finding("tls", "gw", "m")], [finding("tls", "gw", "m", "mandatory")])[2]
+    assert entry["previousEnforcement"] == "advisory"
+
+
+# --- the replace-on-change table -----------------------------------------------------------------------
+
+
+def test_the_table_covers_every_type_the_example_stacks_register(stack_plans: dict[str, dict[str, Any]]) -> None:
+    """Generated by scripts/replace_table.py from the providers' source (replacements/SOURCES.md): a type the
+    program registers without an entry would silently show every change as an update."""
+    table = replace_table()
+    registered = {r["type"] for document in stack_plans.values() for r in document["resources"] if r["custom"]}
+    assert registered - set(table) == set()
+    vendored = json.loads(REPLACE_TABLE.read_text(encoding="utf-8"))
+    sources = (REPLACE_TABLE.parent / "SOURCES.md").read_text(encoding="utf-8")
+    for kind in registered:
+        source = vendored["types"][kind]["source"]
+        assert re.fullmatch(r"[0-9a-f]{40}", source["commit"]), kind
+        assert source["repository"] in sources, kind
+    for license_name in ("MPL-2.0", "Apache-2.0"):
+        assert license_name in sources
+
+
+def test_the_table_has_what_the_issue_cases_need() -> None:
+    table = replace_table()
+
+    def paths_of(kind: str) -> set[str]:
+        return {format_path(rule.path) for rule in table[kind].rules if not rule.condition}
+
+    assert {"instanceTypes", "diskSize", "subnetIds", "region"} <= paths_of("aws:eks/nodeGroup:NodeGroup")
+    assert {"cidrBlock", "vpcId", "availabilityZone"} <= paths_of("aws:ec2/subnet:Subnet")
+    assert "subnetId" in paths_of("aws:ec2/natGateway:NatGateway")
+    assert "spec.selector" in paths_of(DEPLOYMENT)
+    assert "spec.clusterIP" in paths_of(SERVICE)
+    assert "region" in paths_of("pulumi:providers:aws")
+    assert {"kubeconfig", "context"} <= paths_of("pulumi:providers:kubernetes")
+    # Global services take no region input (pulumi-aws 7): only their provider moves them.
+    assert "region" not in paths_of("aws:iam/role:Role")
+    assert "name" in paths_of("aws:cloudwatch/metricAlarm:MetricAlarm")  # Terraform's alarm_name, renamed
+
+
+def test_a_configmap_change_replaces_it_unless_the_provider_makes_configmaps_mutable(k8s_plan: dict[str, Any]) -> None:
+    """pulumi-kubernetes replaces a ConfigMap whose data changes, unless `enableConfigMapMutable` is set."""
+    new = copy.deepcopy(k8s_plan)
+    dashboard = resource(new, "onprem-monitoring-dashboard", "kubernetes:core/v1:ConfigMap")["inputs"]
+    key = next(iter(dashboard["data"]))
+    dashboard["data"][key] += " "
+    assert names(diff_plans(k8s_plan, new).replaced) == ["onprem-monitoring-dashboard"]
+    old = copy.deepcopy(k8s_plan)
+    for document in (old, new):
+        resource(document, "onprem-cluster")["inputs"]["enableConfigMapMutable"] = "true"
+    diff = diff_plans(old, new)
+    assert (names(diff.replaced), names(diff.changed)) == ([], ["onprem-monitoring-dashboard"])
+
+
+def test_conditional_rules(aws_plan: dict[str, Any], stack_plans: dict[str, dict[str, Any]]) -> None:
+    """Upstream rules that replace only sometimes: evaluated when the plans tell (an SSM parameter's tier going
+    from Advanced to Standard), "possibly replaced" when they cannot (EKS encryption config, CustomizeDiff)."""
+    old, new = copy.deepcopy(aws_plan), copy.deepcopy(aws_plan)
+    _ssm_value(old)["tier"], _ssm_value(new)["tier"] = "Advanced", "Standard"
+    assert names(diff_plans(old, new).replaced) == ["single-gpu-api-keys"]
+    assert names(diff_plans(new, old).changed) == ["single-gpu-api-keys"]  # Standard → Advanced: in place
+    eks = stack_plans["multi-gpu"]
+    changed = copy.deepcopy(eks)
+    resource(changed, "multi-gpu-eks-cluster", "aws:eks/cluster:Cluster")["inputs"]["encryptionConfig"][
+        "resources"
+    ] = []
+    diff = diff_plans(eks, changed)
+    change = only_change(diff.possibly_replaced, "multi-gpu-eks-cluster")
+    assert [(p.path, p.maybe) for p in change.changes] == [("encryptionConfig.resources[0]", True)]
+    assert "CustomizeDiff" in str(change.changes[0].note)
+
+
+def test_an_input_the_table_knows_nothing_about_may_replace(stack_plans: dict[str, dict[str, Any]]) -> None:
+    """An SDK input newer than the provider source the table was read from: the diff cannot say, so it says so."""
+    assert ("deletionProtection",) in replace_table()["aws:eks/cluster:Cluster"].unverified
+    old = stack_plans["multi-gpu"]
+    new = copy.deepcopy(old)
+    resource(new, "multi-gpu-eks-cluster", "aws:eks/cluster:Cluster")["inputs"]["deletionProtection"] = True
+    change = only_change(diff_plans(old, new).possibly_replaced, "multi-gpu-eks-cluster")
+    assert "no replace rule known for this input" in str(change.changes[0].note)
+
+
+def test_the_programs_own_replace_on_changes_is_honoured(aws_plan: dict[str, Any]) -> None:
+    old, new = copy.deepcopy(aws_plan), copy.deepcopy(aws_plan)
+    for document in (old, new):
+        resource(document, "single-gpu-ip")["replaceOnChanges"] = ["tags"]
+    resource(new, "single-gpu-ip")["inputs"]["tags"]["team"] = "ml"
+    assert only_change(diff_plans(old, new).replaced, "single-gpu-ip").replace_reasons == ["tags.team"]
+
+
+def test_plans_without_property_dependencies_fall_back_to_names(aws_plan: dict[str, Any]) -> None:
+    """Plans written before inputs recorded their sources: the cascade is guessed from names, with a warning."""
+    old = copy.deepcopy(aws_plan)
+    old.pop("providerConfig")
+    for entry in old["resources"]:
+        for key in ("propertyDependencies", "providerUrn", "replaceOnChanges"):
+            entry.pop(key)
+    new = copy.deepcopy(old)
+    resource(new, "single-gpu-net-vpc")["inputs"]["cidrBlock"] = "10.1.0.0/16"
+    diff = diff_plans(old, new)
+    assert "guessed from names" in diff.warnings[0]
+    assert names(diff.replaced) == ["single-gpu-net-vpc"]
+    assert "single-gpu-net-public" in names(diff.possibly_replaced)
+    # A region change still replaces everything: the old `region` field stands for the provider config.
+    moved = copy.deepcopy(old)
+    moved["region"] = "us-east-1"
+    assert len(diff_plans(old, moved).replaced) == sum(1 for r in old["resources"] if r["custom"])
+
+
+def test_plans_record_the_default_providers_config_without_credentials(k8s_plan: dict[str, Any]) -> None:
+    """What a diff needs to see a provider move, and nothing that could be a credential."""
+    values = {k: v for k, v in stack_config("onprem").items() if not (isinstance(v, dict) and set(v) == {"secure"})}
+    kubeconfig = "apiVersion: v1\nusers:\n- name: admin\n  user:\n    token: TOKEN-should-never-print\n"
+    values.update({"kubernetes:kubeconfig": kubeconfig, "kubernetes:context": "a", "aws:secretKey": "SECRET-KEY"})
+    secrets = {"llmscale:apiKeys": json.dumps({"team": OLD_KEY}), "llmscale:hfToken": OLD_TOKEN}
+    values.update(secrets)
+    config, region = parse_values(values, frozenset(secrets), "stacks/Pulumi.onprem.yaml")
+    loaded = LoadedStack(
+        name="onprem",
+        source="stacks/Pulumi.onprem.yaml",
+        config=config,
+        region=region,
+        pulumi_config={k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()},
+        secret_keys=frozenset(secrets),
+    )
+    document = plan_document(run_program(loaded, program))
+    recorded = document["providerConfig"]["kubernetes"]
+    assert recorded["context"] == "a"
+    assert re.fullmatch(r"sha256:[0-9a-f]{16}", recorded["kubeconfig"])
+    assert "aws" not in document["providerConfig"]
+    assert "TOKEN-should-never-print" not in json.dumps(document)
+    assert "SECRET-KEY" not in json.dumps(document)
+    # A resource on the default Kubernetes provider is replaced when that provider's context changes.
+    old = copy.deepcopy(k8s_plan)
+    namespace = resource(old, "onprem-namespace")
+    namespace["provider"] = namespace["providerUrn"] = None
+    old["providerConfig"] = {"kubernetes": {"context": "a"}}
+    new = copy.deepcopy(old)
+    new["providerConfig"]["kubernetes"]["context"] = "b"
+    change = only_change(diff_plans(old, new).replaced, "onprem-namespace")
+    assert change.reasons == ("the default kubernetes provider is replaced: context a → b",)
 
 
 # --- secrets ---------------------------------------------------------------------------------------------
@@ -506,11 +993,50 @@ def test_a_value_becoming_known_or_unknown_is_a_change(aws_plan: dict[str, Any])
     assert [(p.path, p.old, p.new) for p in change.changes] == [("availabilityZone", UNKNOWN_TEXT, "eu-west-1b")]
 
 
-def test_a_provider_change_replaces_the_resource(k8s_plan: dict[str, Any]) -> None:
+def _with_provider(document: dict[str, Any], name: str, **inputs: str) -> dict[str, Any]:
+    """A copy of the onprem cluster's provider under another name and config, added to the plan."""
+    original = resource(document, "onprem-cluster", "pulumi:providers:kubernetes")
+    provider = {**copy.deepcopy(original), "name": name, "urn": original["urn"].replace("onprem-cluster", name)}
+    provider["inputs"].update(inputs)
+    document["resources"].append(provider)
+    return provider
+
+
+def test_a_resource_moved_to_a_provider_for_another_cluster_is_replaced(k8s_plan: dict[str, Any]) -> None:
+    """pulumi/pulumi step_generator.go `providerChanged`: a move is a replacement when the new provider's
+    DiffConfig says so, i.e. when it points at another cluster (pulumi-kubernetes: context, kubeconfig)."""
     new = copy.deepcopy(k8s_plan)
-    resource(new, "onprem-namespace")["provider"] = "another-cluster"
-    change = only_change(diff_plans(k8s_plan, new).replaced, "onprem-namespace")
+    other = _with_provider(new, "another-cluster", context="another-context")
+    namespace = resource(new, "onprem-namespace")
+    namespace["provider"], namespace["providerUrn"] = "another-cluster", other["urn"]
+    diff = diff_plans(k8s_plan, new)
+    change = only_change(diff.replaced, "onprem-namespace")
     assert [(p.path, p.old, p.new) for p in change.changes] == [("(provider)", "onprem-cluster", "another-cluster")]
+    assert change.reasons == ("moved to provider another-cluster, whose context differs: replaced",)
+    assert names(diff.added) == ["another-cluster"]
+
+
+def test_a_resource_moved_to_a_provider_for_the_same_cluster_is_not_replaced(k8s_plan: dict[str, Any]) -> None:
+    new = copy.deepcopy(k8s_plan)
+    same = _with_provider(new, "same-cluster")
+    namespace = resource(new, "onprem-namespace")
+    namespace["provider"], namespace["providerUrn"] = "same-cluster", same["urn"]
+    diff = diff_plans(k8s_plan, new)
+    assert diff.replaced == []
+    change = only_change(diff.changed, "onprem-namespace")
+    assert [(p.path, p.forces_replacement, p.note) for p in change.changes] == [
+        ("(provider)", False, "moved to provider same-cluster, whose config forces no replacement")
+    ]
+
+
+def test_a_resource_moved_to_an_unknown_provider_may_be_replaced(k8s_plan: dict[str, Any]) -> None:
+    new = copy.deepcopy(k8s_plan)
+    resource(new, "onprem-namespace")["provider"] = "not-in-the-plan"
+    resource(new, "onprem-namespace")["providerUrn"] = None
+    change = only_change(diff_plans(k8s_plan, new).possibly_replaced, "onprem-namespace")
+    assert [(p.path, p.old, p.new, p.maybe) for p in change.changes] == [
+        ("(provider)", "onprem-cluster", "not-in-the-plan", True)
+    ]
 
 
 # --- outputs, counts, violations, schema errors ----------------------------------------------------------
@@ -581,6 +1107,11 @@ def test_paths_round_trip(path: list[str | int]) -> None:
         ({"formatVersion": 1, "resources": [{"type": "t", "name": "n"}]}, "resources[0] must have"),
         ({"formatVersion": 1, "resources": [{"urn": "u", "type": "t", "name": "n", "inputs": []}]}, "inputs must"),
         ({"formatVersion": 1, "resources": [], "violations": {}}, "`violations` must be a list"),
+        ({"formatVersion": 1, "resources": [], "providerConfig": []}, "`providerConfig` must be an object"),
+        (
+            {"formatVersion": 1, "resources": [{"urn": "u", "type": "t", "name": "n", "propertyDependencies": []}]},
+            "propertyDependencies must map inputs to URN lists",
+        ),
     ],
 )
 def test_invalid_documents_are_rejected_with_a_reason(document: Any, reason: str) -> None:
@@ -615,10 +1146,14 @@ def test_text_says_preview_is_authoritative_and_uses_preview_markers(aws_plan: d
     resource(new, "single-gpu-net-vpc")["inputs"]["cidrBlock"] = "10.1.0.0/16"
     resource(new, "single-gpu-ip")["inputs"]["tags"]["team"] = "ml"
     new["resources"] = [r for r in new["resources"] if r["name"] != "single-gpu-ssm-core"]
-    text = render_diff_text(diff_plans(aws_plan, new))
+    diff = diff_plans(aws_plan, new)
+    text = render_diff_text(diff)
     # The VPC is replaced, and with it maybe the subnet, the security group, the route table, and through the
-    # subnet the instance and the route table association.
-    unchanged = len(aws_plan["resources"]) - 8
+    # subnet the instance and the route table association; what reads their ids is updated.
+    updated = len(diff.changed)
+    assert updated > 1  # the address's tag, and the resources that read a (maybe) replaced id
+    unchanged = len(aws_plan["resources"]) - 7 - updated
+    assert text.startswith("Verdict: DESTRUCTIVE: 1 to replace, 5 may be replaced, 1 to delete, including 1 that ")
     assert AUTHORITATIVE_NOTE in text
     assert re.search(r"^ \+-  aws:ec2/vpc:Vpc +single-gpu-net-vpc  \(replace: cidrBlock\)$", text, re.M)
     assert re.search(r"^ ~   aws:ec2/eip:Eip +single-gpu-ip  \(update\)$", text, re.M)
@@ -629,7 +1164,7 @@ def test_text_says_preview_is_authoritative_and_uses_preview_markers(aws_plan: d
     assert '- "10.42.0.0/16"' in text
     assert '+ "10.1.0.0/16"' in text
     assert "+ tags.team" in text
-    expected = f"0 to create, 1 to delete, 1 to replace, 5 may be replaced, 1 to update, {unchanged} unchanged."
+    expected = f"0 to create, 1 to delete, 1 to replace, 5 may be replaced, {updated} to update, {unchanged} unchanged."
     assert text.rstrip().endswith(expected)
 
 
@@ -680,11 +1215,13 @@ def test_cli_identical_plans_exit_0(plan_files: tuple[Path, Path]) -> None:
 def test_cli_markdown(plan_files: tuple[Path, Path]) -> None:
     result = run_diff(*map(str, plan_files), "--markdown")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("## llmscale diff: `single-gpu`\n")
+    first, second, third = result.stdout.split("\n")[:3]
+    assert first.startswith("**`single-gpu`: DESTRUCTIVE: 1 to replace, 5 may be replaced, including 1 that ")
+    assert (second, third) == ("", "## llmscale diff: `single-gpu`")
     assert "```diff" in result.stdout
     assert PLAINTEXT not in result.stdout + result.stderr
     summary = diff_plans(*(json.loads(path.read_text(encoding="utf-8")) for path in plan_files)).summary_line()
-    assert summary.startswith("0 to create, 0 to delete, 1 to replace, 5 may be replaced, 1 to update,")
+    assert summary.startswith("0 to create, 0 to delete, 1 to replace, 5 may be replaced, ")
     assert result.stderr == f"single-gpu: {summary}\n"
 
 
@@ -711,6 +1248,27 @@ def test_cli_bad_input_exits_2(
             assert result.stderr.startswith(f"{bad}: ")
             assert message in result.stderr
             assert "Traceback" not in result.stderr
+
+
+def test_diff_comment_bad_input_exits_2(tmp_path: Path, host_plan: dict[str, Any]) -> None:
+    app = diff_app()
+    missing = CliRunner().invoke(app, ["diff-comment", str(tmp_path / "nowhere")])
+    assert (missing.exit_code, missing.stdout) == (2, "")
+    assert missing.stderr == f"{tmp_path / 'nowhere'}: no such directory\n"
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "status").write_text("compard\n", encoding="utf-8")
+    typo = CliRunner().invoke(app, ["diff-comment", str(tmp_path)])
+    assert (typo.exit_code, typo.stdout) == (2, "")
+    assert typo.stderr.startswith(f"{tmp_path / 'x' / 'status'}: must be one of compared, new, removed")
+    # A compared stack whose plan is unreadable is reported, not fatal.
+    (tmp_path / "x" / "status").write_text("compared\n", encoding="utf-8")
+    (tmp_path / "x" / "new.json").write_text(json.dumps(host_plan), encoding="utf-8")
+    (tmp_path / "x" / "base.json").write_text("{broken", encoding="utf-8")
+    result = CliRunner().invoke(app, ["diff-comment", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    assert "<b>x</b>: not compared: no usable plan on the base branch" in result.stdout
+    assert "base.json: not valid JSON" in result.stdout
+    assert "Traceback" not in result.stderr
 
 
 def test_cli_missing_argument_is_a_usage_error() -> None:
@@ -743,10 +1301,14 @@ def test_workflow_offline_job_needs_no_credentials() -> None:
     assert "secrets." not in text
     assert "id-token" not in json.dumps(offline.get("permissions", {}))
     runs = "\n".join(step.get("run", "") for step in _steps(offline))
-    assert "llmscale plan" in runs
-    assert "--json" in runs
-    assert "llmscale diff" in runs
-    assert "--markdown" in runs
+    # The planning and comparing is scripts/pr-preview.sh, from the pull request's checkout (tested below).
+    assert "bash pr/scripts/pr-preview.sh" in runs
+    script = PREVIEW_SCRIPT.read_text(encoding="utf-8")
+    assert '"$PR_LLMSCALE" plan "$stack" --json' in script
+    assert '"$BASE_LLMSCALE" plan "$stack" --json' in script
+    assert '"$PR_LLMSCALE" diff-comment' in script
+    posting = next(step for step in _steps(offline) if "script" in step.get("with", {}))
+    assert "out/comment.md" in posting["with"]["script"]
     checkouts = [s for s in _steps(offline) if str(s.get("uses", "")).startswith("actions/checkout@")]
     assert sorted(s["with"]["path"] for s in checkouts) == ["base", "pr"]
 
@@ -792,3 +1354,153 @@ def test_workflow_comment_script_is_valid_javascript(tmp_path: Path) -> None:
     source.write_text(f"(async () => {{\n{scripts[0]}\n}})();\n", encoding="utf-8")  # github-script's wrapper
     result = subprocess.run(["node", "--check", str(source)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+# --- the preview script the workflow runs ---------------------------------------------------------------
+
+SHIM = """#!/usr/bin/env bash
+# llmscale for one side of the test: `plan STACK --json [--markdown FILE]` answers from prepared plans;
+# anything else (diff-comment) is the real llmscale.
+set -euo pipefail
+if [ "$1" = plan ]; then
+  [ -d stacks ] || {{ echo "not run inside a checkout" >&2; exit 3; }}
+  stack="$2"; shift 2; markdown=""
+  while [ $# -gt 0 ]; do case "$1" in --markdown) markdown="$2"; shift 2;; *) shift;; esac; done
+  if [ -f "{plans}/$stack.error" ]; then cat "{plans}/$stack.error" >&2; exit 2; fi
+  if [ -n "$markdown" ]; then echo "Plan summary of $stack" > "$markdown"; fi
+  cat "{plans}/$stack.json"
+  exit "$(cat "{plans}/$stack.rc" 2>/dev/null || echo 0)"
+fi
+exec "{real}" "$@"
+"""
+INVALID = "stacks/Pulumi.broken.yaml: llmscale:tier: must be one of single-gpu, multi-gpu, enterprise"
+
+
+def _preview_tree(
+    tmp_path: Path, stack_plans: dict[str, dict[str, Any]], edited: Callable[..., Any]
+) -> dict[str, Path]:
+    """Two checkouts (pull request, base branch) with their llmscale shims: one stack unchanged, one region move,
+    one renamed profile, one new, one invalid, one removed."""
+    real = Path(sys.executable).parent / "llmscale"
+    sides = {
+        "pr": {
+            "single-gpu": stack_plans["single-gpu"],
+            "multi-gpu": edited("region")[1],
+            "onprem": edited("rename-profile")[1],
+            "brandnew": stack_plans["single-gpu-host"],
+            "broken": None,
+        },
+        "base": {
+            "single-gpu": stack_plans["single-gpu"],
+            "multi-gpu": stack_plans["multi-gpu"],
+            "onprem": stack_plans["onprem"],
+            "gone": stack_plans["single-gpu-host"],
+        },
+    }
+    paths: dict[str, Path] = {}
+    for side, plans in sides.items():
+        checkout, prepared = tmp_path / side, tmp_path / f"{side}-plans"
+        (checkout / "stacks").mkdir(parents=True)
+        prepared.mkdir()
+        for stack, document in plans.items():
+            (checkout / "stacks" / f"Pulumi.{stack}.yaml").write_text("config: {}\n", encoding="utf-8")
+            if document is None:
+                (prepared / f"{stack}.error").write_text(INVALID + "\n", encoding="utf-8")
+            else:
+                (prepared / f"{stack}.json").write_text(json.dumps(document), encoding="utf-8")
+        shim = tmp_path / f"{side}-llmscale"
+        shim.write_text(SHIM.format(plans=prepared, real=real), encoding="utf-8")
+        shim.chmod(0o755)
+        paths[side], paths[f"{side}-llmscale"] = checkout, shim
+    (tmp_path / "pr-plans" / "multi-gpu.rc").write_text("1\n", encoding="utf-8")  # findings on the pull request
+    return paths
+
+
+def _run_preview(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    variables = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "OUT": "out", **env}
+    return subprocess.run(
+        ["bash", str(PREVIEW_SCRIPT)], cwd=tmp_path, env=variables, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_preview_script_writes_one_comment_for_every_stack(
+    tmp_path: Path, stack_plans: dict[str, dict[str, Any]], edited: Callable[..., Any]
+) -> None:
+    paths = _preview_tree(tmp_path, stack_plans, edited)
+    outputs, summary = tmp_path / "github-output", tmp_path / "step-summary"
+    result = _run_preview(
+        tmp_path,
+        PR_LLMSCALE=str(paths["pr-llmscale"]),
+        BASE_LLMSCALE=str(paths["base-llmscale"]),
+        HEAD_SHA="1234567890abcdef",
+        BASE_SHA="fedcba0987654321",
+        GITHUB_OUTPUT=str(outputs),
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    statuses = {path.name: (path / "status").read_text().strip() for path in (out / "stacks").iterdir()}
+    assert statuses == {
+        "brandnew": "new",
+        "broken": "invalid",
+        "gone": "removed",
+        "multi-gpu": "compared",
+        "onprem": "compared",
+        "single-gpu": "compared",
+    }
+    comment = (out / "comment.md").read_text(encoding="utf-8")
+    marker, verdict = comment.split("\n")[:2]
+    assert marker == "<!-- llmscale-preview -->"
+    assert verdict == (
+        "**llmscale preview: DESTRUCTIVE.** 6 stacks: 2 destructive (`multi-gpu`, `onprem`); 1 invalid (`broken`); "
+        "1 new (`brandnew`); 1 removed (`gone`); 1 unchanged."
+    )
+    assert "at 1234567, compared with the base branch at fedcba0." in comment
+    # Unchanged and removed stacks: one line each. The others: a <details> block whose summary is the verdict.
+    assert "\n- `single-gpu`: no changes (29 resources).\n" in comment
+    assert "\n- `gone`: removed. Deleting the stack file does not delete its resources" in comment
+    assert comment.count("<details><summary><b>") == 4
+    assert "<details><summary><b>multi-gpu</b>: DESTRUCTIVE: " in comment
+    assert "<details><summary><b>onprem</b>: DESTRUCTIVE: 8 to delete, including " in comment
+    assert "<details><summary><b>brandnew</b>: new stack: 1 resource to create.</summary>" in comment
+    assert INVALID in comment
+    assert comment.index("<b>broken</b>") < comment.index("<b>multi-gpu</b>") < comment.index("<b>brandnew</b>")
+    assert "**Failing:** `broken`, `multi-gpu`." in comment
+    assert len(comment) < 65_536
+    assert "Plan summary of" not in comment  # the plan summaries are in the job summary only
+    assert "Plan summary of onprem" in summary.read_text(encoding="utf-8")
+    failed = "broken (invalid stack); multi-gpu (mandatory policy violations or schema errors)"
+    assert outputs.read_text(encoding="utf-8") == f"failed={failed}\n"
+    assert (out / "failed").read_text(encoding="utf-8").splitlines() == failed.split("; ")
+
+
+def test_the_preview_script_without_the_base_branchs_llmscale(
+    tmp_path: Path, stack_plans: dict[str, dict[str, Any]], edited: Callable[..., Any]
+) -> None:
+    paths = _preview_tree(tmp_path, stack_plans, edited)
+    result = _run_preview(tmp_path, PR_LLMSCALE=str(paths["pr-llmscale"]), BASE_LLMSCALE=str(tmp_path / "missing"))
+    assert result.returncode == 0, result.stderr
+    comment = (tmp_path / "out" / "comment.md").read_text(encoding="utf-8")
+    assert "3 not compared (`multi-gpu`, `onprem`, `single-gpu`)" in comment.split("\n")[1]
+    assert "<b>single-gpu</b>: not compared: no usable plan on the base branch; see the job log." in comment
+
+
+def test_the_preview_script_lists_the_stacks_for_the_cloud_preview(stack_plans: dict[str, dict[str, Any]]) -> None:
+    result = subprocess.run(
+        ["bash", str(PREVIEW_SCRIPT), "aws-stacks", str(STACKS)], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == sorted(stack for stack, d in stack_plans.items() if d["platform"] == "aws")
+    assert "scripts/pr-preview.sh aws-stacks" in yaml.safe_dump(workflow()["jobs"]["cloud-stacks"])
+
+
+def test_the_preview_script_is_clean_bash() -> None:
+    assert subprocess.run(["bash", "-n", str(PREVIEW_SCRIPT)], check=False).returncode == 0
+    if shutil.which("shellcheck"):
+        result = subprocess.run(["shellcheck", str(PREVIEW_SCRIPT)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout
+
+
+def test_the_cloud_preview_creates_a_stack_new_in_the_pull_request() -> None:
+    """pulumi/actions v6.6.1: `upsert` creates the stack (LocalWorkspace.createOrSelectStack) instead of failing."""
+    (step,) = [s for s in _steps(workflow()["jobs"]["preview"]) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert step["with"]["upsert"] is True

@@ -19,7 +19,18 @@ import yaml
 from llmscale.config.loader import LoadedStack, load_stack, parse_values
 from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.diff import AUTHORITATIVE_NOTE, diff_plans
-from llmscale.plan.markdown import MAX_DETAIL_LINES, MAX_DIAGRAM_NODES, diff_markdown, mermaid_tree, plan_markdown
+from llmscale.plan.markdown import (
+    COMMENT_LIMIT,
+    COMMENT_MARKER,
+    CUT_NOTE,
+    MAX_DETAIL_LINES,
+    MAX_DIAGRAM_NODES,
+    StackReport,
+    diff_markdown,
+    mermaid_tree,
+    plan_markdown,
+    pr_comment,
+)
 from llmscale.plan.recorder import REDACTED
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
@@ -327,12 +338,20 @@ def test_diff_comment_lists_replacements_with_their_properties(plans: dict[str, 
     vpc = next(r for r in new["resources"] if r["name"] == "single-gpu-net-vpc")
     vpc["inputs"]["cidrBlock"] = "10.1.0.0/16"
     new["resources"] = [r for r in new["resources"] if r["name"] != "single-gpu-ssm-core"]
-    markdown = diff_markdown(diff_plans(old, new))
-    assert markdown.startswith("## llmscale diff: `single-gpu`\n")
+    diff = diff_plans(old, new)
+    markdown = diff_markdown(diff)
+    # The verdict first: what is destroyed or replaced, and what of it serves traffic (the GPU host may be).
+    verdict, blank, title = markdown.split("\n")[:3]
+    assert verdict == f"**`single-gpu`: {diff.verdict.text}**"
+    assert "1 to replace, 5 may be replaced, 1 to delete, including 1 that holds state" in verdict
+    assert "1 EC2 instance (single-gpu-gpu)" in verdict
+    assert (blank, title) == ("", "## llmscale diff: `single-gpu`")
     assert AUTHORITATIVE_NOTE.split(";")[0] in markdown
     assert "pulumi preview" in markdown
-    assert "**0 to create, 1 to delete, 1 to replace, 5 may be replaced, 0 to update," in markdown
-    assert table_rows(markdown, "### Replaced (1)") == [["`single-gpu-net-vpc`", "`aws:ec2/vpc:Vpc`", "`cidrBlock`"]]
+    assert f"**0 to create, 1 to delete, 1 to replace, 5 may be replaced, {len(diff.changed)} to update," in markdown
+    assert table_rows(markdown, "### Replaced (1)") == [
+        ["`single-gpu-net-vpc`", "`aws:ec2/vpc:Vpc`", "cidrBlock forces replacement"]
+    ]
     assert table_rows(markdown, "### Deleted (1)") == [
         ["`single-gpu-ssm-core`", "`aws:iam/rolePolicyAttachment:RolePolicyAttachment`"]
     ]
@@ -341,19 +360,20 @@ def test_diff_comment_lists_replacements_with_their_properties(plans: dict[str, 
     assert [
         "`single-gpu-net-public`",
         "`aws:ec2/subnet:Subnet`",
-        "`vpcId`: known after apply; comes from replaced single-gpu-net-vpc",
+        "vpcId ← single-gpu-net-vpc (replace: cidrBlock)",
     ] in maybe
     diffs = [lines for info, lines in fenced_blocks(markdown) if info == "diff"]
     assert diffs[0] == ["~ cidrBlock  (forces replacement)", '- "10.42.0.0/16"', '+ "10.1.0.0/16"']
-    assert [
-        "~ subnetId  (may force replacement; known after apply; comes from replaced single-gpu-net-public)"
-    ] in diffs
+    chain = "single-gpu-net-public [Subnet] ← single-gpu-net-vpc (replace: cidrBlock)"
+    assert [f"~ subnetId  (may force replacement; known after apply; reads {chain})"] in [d[:1] for d in diffs]
     assert "<details><summary>Changed properties</summary>" in markdown
 
 
 def test_diff_comment_for_identical_plans(plans: dict[str, dict[str, Any]]) -> None:
     markdown = diff_markdown(diff_plans(plans["onprem"], plans["onprem"]))
-    assert markdown.startswith("## llmscale diff: `onprem`\n")
+    assert markdown.startswith(
+        "**`onprem`: NO CHANGES: nothing is created, deleted, replaced or updated.**\n\n## llmscale diff: `onprem`\n"
+    )
     unchanged = len(plans["onprem"]["resources"])
     assert f"**0 to create, 0 to delete, 0 to replace, 0 to update, {unchanged} unchanged.**" in markdown
     assert "<details>" not in markdown
@@ -414,3 +434,75 @@ def test_diff_comment_is_capped(plans: dict[str, dict[str, Any]]) -> None:
     assert "… and 140 more resources." in markdown
     fenced_blocks(markdown)  # every fence closed
     assert len(markdown) < 65_000  # GitHub's comment limit is 65,536 characters
+
+
+# --- the pull-request comment for every stack -----------------------------------------------------------
+
+
+def _moved(document: dict[str, Any], region: str) -> dict[str, Any]:
+    """The plan with the stack's `aws:region` changed: every resource under the default provider is replaced."""
+    moved = copy.deepcopy(document)
+    moved["region"] = region
+    moved["providerConfig"]["aws"]["region"] = region
+    return moved
+
+
+def details_balanced(markdown: str) -> bool:
+    opened = sum(line.count("<details") for line in markdown.splitlines())
+    return opened == markdown.count("</details>")
+
+
+@pytest.fixture(scope="module")
+def enterprise() -> dict[str, Any]:
+    return plan("enterprise")
+
+
+def _reports(plans: dict[str, dict[str, Any]], enterprise: dict[str, Any], copies: int) -> list[StackReport]:
+    """Unchanged stacks, and `copies` enterprise-sized region moves (each replacing some 140 resources)."""
+    reports = [StackReport(stack, "compared", diff=diff_plans(plans[stack], plans[stack])) for stack in EXAMPLE_STACKS]
+    moved = diff_plans(enterprise, _moved(enterprise, "us-east-2"))
+    reports += [StackReport(f"customer-{index}", "compared", diff=moved) for index in range(copies)]
+    return reports
+
+
+def test_unchanged_stacks_are_one_line_each(plans: dict[str, dict[str, Any]], enterprise: dict[str, Any]) -> None:
+    comment = pr_comment(_reports(plans, enterprise, 1), "Compared at abc1234.")
+    lines = comment.splitlines()
+    assert lines[0] == COMMENT_MARKER
+    assert lines[1] == "**llmscale preview: DESTRUCTIVE.** 4 stacks: 1 destructive (`customer-0`); 3 unchanged."
+    for stack in EXAMPLE_STACKS:
+        (line,) = [line for line in lines if f"`{stack}`" in line]
+        count = len(plans[stack]["resources"])
+        assert line == f"- `{stack}`: no changes ({count} resource{'s' if count > 1 else ''})."
+    assert comment.count("<details><summary><b>") == 1
+    assert len(comment) < COMMENT_LIMIT
+    assert CUT_NOTE not in comment
+
+
+def test_a_comment_too_long_for_github_is_cut_with_a_note(
+    plans: dict[str, dict[str, Any]], enterprise: dict[str, Any]
+) -> None:
+    reports = _reports(plans, enterprise, 6)
+    full = pr_comment(reports, full=True)
+    assert len(full) > COMMENT_LIMIT  # the job summary has room for all of it
+    comment = pr_comment(reports)
+    assert len(comment) < COMMENT_LIMIT
+    assert CUT_NOTE in comment
+    # Every stack keeps its line or its <details> summary with the verdict; tags and fences stay balanced.
+    for index in range(6):
+        assert f"<details><summary><b>customer-{index}</b>: DESTRUCTIVE: " in comment
+    assert details_balanced(comment)
+    fenced_blocks(comment)  # fails on a fence left open
+    assert comment.split("\n")[1].startswith("**llmscale preview: DESTRUCTIVE.** 9 stacks: 6 destructive")
+    assert full.startswith(comment.split(CUT_NOTE)[0].rsplit("\n", 3)[0])
+
+
+@pytest.mark.parametrize("limit", [4_000, 9_000, 20_000, 40_000])
+def test_cutting_keeps_the_markdown_well_formed(
+    plans: dict[str, dict[str, Any]], enterprise: dict[str, Any], limit: int
+) -> None:
+    comment = pr_comment(_reports(plans, enterprise, 3), limit=limit)
+    assert len(comment) < limit
+    assert details_balanced(comment)
+    fenced_blocks(comment)
+    assert comment.count("<details><summary><b>customer-") == 3

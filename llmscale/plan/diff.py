@@ -1,18 +1,25 @@
-"""What changes between two offline plans: resources created, deleted, replaced and updated, with their properties.
+"""What changes between two offline plans: resources created, deleted, replaced and updated, and why.
 
 `llmscale plan STACK --json` on the base branch and on a pull request give two documents; `diff_plans` compares
-them the way `pulumi preview` would compare the program against the stack's state, as far as a plan can tell:
+them the way the Pulumi engine would compare the program with the stack's state, as far as a plan can tell:
 
 - Resources are matched by URN (type chain and name). A URN only in the new plan is created, only in the old one
   deleted.
 - Inputs are compared property by property. A changed property is named by its path (`spec.template.metadata.
   labels["app.kubernetes.io/name"]`, `args[3]`). Changes under a resource's `ignoreChanges` are set aside, as
   Pulumi would.
-- A change to a property in `REPLACE_RULES` means replacement (delete and create) instead of an update in place.
-  The table is small and hand-kept: the real `pulumi preview`, which asks each provider, is authoritative.
-- A resource whose replace-forcing property is known only after apply and that depends on a replaced resource
-  (the instance in a subnet that is replaced) may be replaced too: the plans cannot see the new value, so it is
-  listed apart, as "may be replaced", with the resources it depends on.
+- Whether a change replaces the resource comes from `replacements/replace_on_change.json`, generated from the
+  providers' source (terraform-provider-aws `ForceNew`, pulumi-kubernetes' `forceNew` table; see its
+  SOURCES.md), plus the program's own `replaceOnChanges`. Rules upstream applies only under a condition the
+  plans cannot evaluate make the resource "possibly replaced".
+- Providers: when a provider's replace-forcing config changes (the stack's `aws:region`, an explicit provider's
+  `region`, a Kubernetes provider's kubeconfig or context), the engine replaces the provider and every resource
+  it manages (pulumi/pulumi pkg/resource/deploy/step_generator.go, `providerChanged`); so does a resource moved
+  to a provider whose config differs that way.
+- Cascades: a replaced resource's outputs are unknown until it exists again, so every input that reads one
+  (the plan records, per input, the resources it comes from) changes too: the dependant is "possibly replaced"
+  when that input forces replacement and updated otherwise, and the diff names the chain
+  (`subnetIds ← …-private-0 ← …-vpc (replace: cidrBlock)`).
 
 Both plans are redacted already (secrets `[secret]`, computed values `(known after apply)`): secrets compare
 equal, so a changed secret does not show, and a property that is a secret on either side shows as `[secret]`
@@ -22,11 +29,11 @@ on both, so the diff never prints what a secret was or became.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +42,22 @@ from llmscale.plan.report import PLAN_FORMAT_VERSION
 
 AUTHORITATIVE_NOTE = (
     "Offline estimate from two llmscale plans; `pulumi preview` against the real stack is authoritative "
-    "(replacements come from a small built-in table; secrets compare redacted, so a changed secret does not show)."
+    "(replacements come from a table generated from the providers' source; secrets compare redacted, so a "
+    "changed secret does not show)."
 )
+DIFF_FORMAT_VERSION = 1
+REPLACE_TABLE = Path(__file__).resolve().parent / "replacements" / "replace_on_change.json"
+
+CREATE, DELETE, REPLACE, POSSIBLY_REPLACE, UPDATE, UNCHANGED = (
+    "create",
+    "delete",
+    "replace",
+    "possibly-replace",
+    "update",
+    "unchanged",
+)
+ACTIONS = (CREATE, DELETE, REPLACE, POSSIBLY_REPLACE, UPDATE, UNCHANGED)
+_RANK = {UNCHANGED: 0, UPDATE: 1, POSSIBLY_REPLACE: 2, REPLACE: 3}
 
 Segment = str | int
 PropertyPath = tuple[Segment, ...]
@@ -46,64 +67,126 @@ class PlanFileError(ValueError):
     """A file or document that is not a readable llmscale plan; the message names it and says why."""
 
 
-@dataclass(frozen=True)
-class ReplaceRule:
-    """A property whose change replaces the resource instead of updating it in place.
-
-    `type` is a Pulumi type token or a glob (`kubernetes:*`); `path` a property path whose change (or any change
-    below it) forces replacement; `when` names a boolean input that must be true in the new inputs for the rule
-    to apply (e.g. `userDataReplaceOnChange`).
-    """
-
-    type: str
-    path: str
-    when: str | None = None
-
-
-# What forces a new resource, from the providers' schemas (Terraform's ForceNew for AWS, immutable fields for
-# Kubernetes). Deliberately short: it covers what llmscale creates, and errs towards "update" when unsure.
-REPLACE_RULES: tuple[ReplaceRule, ...] = (
-    ReplaceRule("aws:ec2/instance:Instance", "ami"),
-    ReplaceRule("aws:ec2/instance:Instance", "availabilityZone"),
-    ReplaceRule("aws:ec2/instance:Instance", "subnetId"),
-    ReplaceRule("aws:ec2/instance:Instance", "keyName"),
-    ReplaceRule("aws:ec2/instance:Instance", "userData", when="userDataReplaceOnChange"),
-    ReplaceRule("aws:ec2/instance:Instance", "userDataBase64", when="userDataReplaceOnChange"),
-    ReplaceRule("aws:ec2/subnet:Subnet", "cidrBlock"),
-    ReplaceRule("aws:ec2/subnet:Subnet", "availabilityZone"),
-    ReplaceRule("aws:ec2/subnet:Subnet", "vpcId"),
-    ReplaceRule("aws:ec2/vpc:Vpc", "cidrBlock"),
-    ReplaceRule("aws:ec2/securityGroup:SecurityGroup", "name"),
-    ReplaceRule("aws:ec2/securityGroup:SecurityGroup", "description"),
-    ReplaceRule("aws:ec2/securityGroup:SecurityGroup", "vpcId"),
-    ReplaceRule("aws:ec2/routeTable:RouteTable", "vpcId"),
-    ReplaceRule("aws:ec2/routeTableAssociation:RouteTableAssociation", "subnetId"),
-    ReplaceRule("aws:iam/role:Role", "name"),
-    ReplaceRule("aws:iam/instanceProfile:InstanceProfile", "name"),
-    ReplaceRule("aws:iam/rolePolicy:RolePolicy", "name"),
-    ReplaceRule("aws:iam/rolePolicy:RolePolicy", "role"),
-    ReplaceRule("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "role"),
-    ReplaceRule("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "policyArn"),
-    ReplaceRule("aws:ssm/parameter:Parameter", "name"),
-    ReplaceRule("aws:scheduler/schedule:Schedule", "name"),
-    ReplaceRule("kubernetes:*", "metadata.name"),
-    ReplaceRule("kubernetes:*", "metadata.namespace"),
-    ReplaceRule("kubernetes:apps/v1:Deployment", "spec.selector"),
-    ReplaceRule("kubernetes:apps/v1:StatefulSet", "spec.selector"),
-    ReplaceRule("kubernetes:apps/v1:DaemonSet", "spec.selector"),
-    ReplaceRule("kubernetes:core/v1:Service", "spec.clusterIP"),
-    ReplaceRule("kubernetes:core/v1:Secret", "type"),
-)
-
 # Updates in place that still interrupt service: worth a line in a review.
 DISRUPTIVE_UPDATES: dict[tuple[str, str], str] = {
     ("aws:ec2/instance:Instance", "instanceType"): "updated by stopping and starting the instance: downtime",
 }
 
+# Resources whose loss a reviewer must not miss: they hold state, or traffic goes through them.
+CRITICAL_TYPES: dict[str, str] = {
+    "aws:eks/cluster:Cluster": "EKS cluster",
+    "aws:eks/nodeGroup:NodeGroup": "node group",
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:kms/key:Key": "KMS key",
+    "aws:route53/record:Record": "DNS record",
+    "aws:route53/healthCheck:HealthCheck": "DNS health check",
+    "aws:ec2/instance:Instance": "EC2 instance",
+    "aws:ec2/eip:Eip": "Elastic IP",
+    "aws:ec2/natGateway:NatGateway": "NAT gateway",
+    "aws:lb/loadBalancer:LoadBalancer": "load balancer",
+    "aws:alb/loadBalancer:LoadBalancer": "load balancer",
+    "kubernetes:gateway.networking.k8s.io/v1:Gateway": "gateway",  # Envoy Gateway fronts each with a load balancer
+    "kubernetes:core/v1:PersistentVolumeClaim": "volume",
+    "kubernetes:core/v1:Namespace": "namespace",
+    "kubernetes:apps/v1:Deployment": "Deployment",
+    "kubernetes:apps/v1:StatefulSet": "StatefulSet",
+    "kubernetes:helm.sh/v3:Release": "Helm release",
+}
+
+
+def critical_category(resource_type: str, inputs: dict[str, Any] | None = None) -> str | None:
+    """What a resource is to a reviewer when it is destroyed or replaced (None: nothing critical)."""
+    if resource_type == "kubernetes:core/v1:Service":
+        spec = (inputs or {}).get("spec")
+        return "load balancer" if isinstance(spec, dict) and spec.get("type") == "LoadBalancer" else None
+    return CRITICAL_TYPES.get(resource_type)
+
+
+# --- the replace table -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplaceRule:
+    """A property whose change replaces the resource instead of updating it in place.
+
+    `path` is a property path (`*` any list element); `when` holds alternatives the diff evaluates (any one makes
+    the rule apply); a `condition` without `when` is one the plans cannot evaluate. `unknown_replaces`: an unknown
+    value replaces too (a Kubernetes provider's kubeconfig). `origin` says where the rule comes from.
+    """
+
+    path: PropertyPath
+    condition: str | None = None
+    when: tuple[dict[str, Any], ...] = ()
+    unknown_replaces: bool = False
+    origin: str = "provider"
+
+
+@dataclass(frozen=True)
+class TypeRules:
+    """The replace rules of one resource type, and the inputs no rule is known for."""
+
+    rules: tuple[ReplaceRule, ...] = ()
+    unverified: tuple[PropertyPath, ...] = ()
+    known: bool = True
+
+
+def _rule(entry: dict[str, Any], origin: str) -> ReplaceRule:
+    return ReplaceRule(
+        path=parse_path(entry["path"]),
+        condition=entry.get("condition"),
+        when=tuple(entry.get("when") or ()),
+        unknown_replaces=bool(entry.get("unknownReplaces")),
+        origin=origin,
+    )
+
+
+@functools.cache
+def replace_table() -> dict[str, TypeRules]:
+    """Pulumi type → its replace rules, from the vendored table (see replacements/SOURCES.md)."""
+    document = json.loads(REPLACE_TABLE.read_text(encoding="utf-8"))
+    table: dict[str, TypeRules] = {}
+    for kind, entry in document["types"].items():
+        origin = entry["source"]["repository"]
+        table[kind] = TypeRules(
+            rules=tuple(_rule(rule, origin) for rule in entry["replaceOnChanges"]),
+            unverified=tuple(parse_path(path) for path in entry.get("unverified", ())),
+        )
+    return table
+
+
+# pulumi-kubernetes replaces any object whose name or namespace changes, custom resources included
+# (provider/pkg/provider/provider.go, `Diff`: ".metadata.name", ".metadata.namespace").
+_KUBERNETES_IDENTITY = (
+    ReplaceRule(("metadata", "name"), origin="pulumi/pulumi-kubernetes"),
+    ReplaceRule(("metadata", "namespace"), origin="pulumi/pulumi-kubernetes"),
+)
+
+
+def rules_for(resource: dict[str, Any]) -> TypeRules:
+    """The replace rules for a plan resource: its type's, plus the program's own `replaceOnChanges`."""
+    kind = resource["type"]
+    rules = replace_table().get(kind)
+    if rules is None:
+        identity = _KUBERNETES_IDENTITY if kind.startswith("kubernetes:") else ()
+        rules = TypeRules(rules=identity, known=not resource.get("custom", True) or kind.startswith("pulumi:"))
+    own = [p for p in resource.get("replaceOnChanges") or [] if isinstance(p, str)]
+    if own:
+        extra = tuple(ReplaceRule(("*",) if p == "*" else parse_path(p), origin="replaceOnChanges") for p in own)
+        rules = TypeRules(rules=rules.rules + extra, unverified=rules.unverified, known=rules.known)
+    return rules
+
+
+# --- what the diff holds ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PropertyChange:
-    """One property that differs: `kind` is add, delete or update; `old`/`new` are redacted display values."""
+    """One property that differs: `kind` is add, delete or update; `old`/`new` are redacted display values.
+
+    `forces_replacement`: the change replaces the resource; with `possibly` (or when neither plan knows the value,
+    `uncertain`) it may, under a condition the plans cannot settle.
+    """
 
     path: str
     kind: str
@@ -111,11 +194,17 @@ class PropertyChange:
     new: Any = None
     forces_replacement: bool = False
     note: str | None = None
+    possibly: bool = False
 
     @property
     def uncertain(self) -> bool:
         """True for a value neither plan knows, listed because what it comes from is replaced."""
         return self.old == self.new == UNKNOWN_TEXT
+
+    @property
+    def maybe(self) -> bool:
+        """True when the change may force replacement but the plans cannot tell for sure."""
+        return self.forces_replacement and (self.possibly or self.uncertain)
 
 
 @dataclass(frozen=True)
@@ -131,20 +220,41 @@ class ResourceRef:
 
 @dataclass(frozen=True)
 class ResourceChange:
-    """A resource in both plans whose inputs (or provider) differ."""
+    """A resource in both plans whose inputs (or provider) differ, and the reasons for its action."""
 
     resource: ResourceRef
     changes: tuple[PropertyChange, ...]
+    reasons: tuple[str, ...] = ()
 
     @property
     def replaced(self) -> bool:
-        """True when any change forces a new resource."""
+        """True when any change forces (or may force) a new resource."""
         return any(change.forces_replacement for change in self.changes)
 
     @property
     def replace_reasons(self) -> list[str]:
         """The paths of the changes that force replacement."""
         return [change.path for change in self.changes if change.forces_replacement]
+
+
+@dataclass(frozen=True)
+class ResourceAction:
+    """Every resource of either plan with what `pulumi up` would do to it: one of ACTIONS, and why."""
+
+    resource: ResourceRef
+    action: str
+    reasons: tuple[str, ...] = ()
+    changes: tuple[PropertyChange, ...] = ()
+    critical: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The line a reviewer reads first: `level` is none, in-place, possibly-destructive or destructive."""
+
+    level: str
+    text: str
+    critical: tuple[ResourceAction, ...] = ()
 
 
 @dataclass
@@ -161,12 +271,14 @@ class PlanDiff:
     possibly_replaced: list[ResourceChange] = field(default_factory=list)
     changed: list[ResourceChange] = field(default_factory=list)
     unchanged: int = 0
+    resources: list[ResourceAction] = field(default_factory=list)
     ignored: list[tuple[ResourceRef, str]] = field(default_factory=list)
     settings: list[PropertyChange] = field(default_factory=list)
     outputs: list[PropertyChange] = field(default_factory=list)
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)
     new_violations: list[dict[str, Any]] = field(default_factory=list)
     resolved_violations: list[dict[str, Any]] = field(default_factory=list)
+    still_failing: list[dict[str, Any]] = field(default_factory=list)
     new_schema_errors: list[str] = field(default_factory=list)
     resolved_schema_errors: list[str] = field(default_factory=list)
     mandatory_after: int = 0
@@ -196,6 +308,17 @@ class PlanDiff:
         """The stack name, or `old → new` when the two plans are of different stacks."""
         return self.new_stack if self.old_stack == self.new_stack else f"{self.old_stack} → {self.new_stack}"
 
+    def action_counts(self) -> dict[str, int]:
+        """How many resources get each action (all of ACTIONS, zeros included)."""
+        return {
+            CREATE: len(self.added),
+            DELETE: len(self.removed),
+            REPLACE: len(self.replaced),
+            POSSIBLY_REPLACE: len(self.possibly_replaced),
+            UPDATE: len(self.changed),
+            UNCHANGED: self.unchanged,
+        }
+
     def summary_line(self) -> str:
         """`1 to create, 0 to delete, …, 25 unchanged`: the counts a preview ends with."""
         maybe = f"{len(self.possibly_replaced)} may be replaced, " if self.possibly_replaced else ""
@@ -203,6 +326,50 @@ class PlanDiff:
             f"{len(self.added)} to create, {len(self.removed)} to delete, {len(self.replaced)} to replace, "
             f"{maybe}{len(self.changed)} to update, {self.unchanged} unchanged"
         )
+
+    @property
+    def verdict(self) -> Verdict:
+        """Destroyed or replaced resources first, and which of them hold state or serve traffic."""
+        return make_verdict(self)
+
+
+def _names(actions: list[ResourceAction], limit: int = 3) -> str:
+    shown = ", ".join(a.resource.name for a in actions[:limit])
+    return shown + (f" +{len(actions) - limit} more" if len(actions) > limit else "")
+
+
+def make_verdict(diff: PlanDiff) -> Verdict:
+    """The verdict of a diff: how much is destroyed or replaced, naming what holds state or serves traffic."""
+    critical = tuple(a for a in diff.resources if a.critical and a.action in (DELETE, REPLACE, POSSIBLY_REPLACE))
+    destroyed, replaced, maybe = len(diff.removed), len(diff.replaced), len(diff.possibly_replaced)
+    if not (destroyed or replaced or maybe):
+        if not diff.has_resource_changes:
+            return Verdict("none", "NO CHANGES: nothing is created, deleted, replaced or updated.")
+        return Verdict(
+            "in-place",
+            f"NON-DESTRUCTIVE: {len(diff.added)} to create, {len(diff.changed)} to update in place; "
+            "nothing is deleted or replaced.",
+        )
+    parts = [f"{replaced} to replace"] if replaced else []
+    if maybe:
+        parts.append(f"{maybe} may be replaced")
+    if destroyed:
+        parts.append(f"{destroyed} to delete")
+    level = "destructive" if (destroyed or replaced) else "possibly-destructive"
+    head = "DESTRUCTIVE" if level == "destructive" else "POSSIBLY DESTRUCTIVE"
+    if not critical:
+        return Verdict(level, f"{head}: {', '.join(parts)}; none of them holds state or serves traffic.")
+    groups: dict[str, list[ResourceAction]] = {}
+    for action in critical:
+        groups.setdefault(str(action.critical), []).append(action)
+    listed = "; ".join(
+        f"{len(actions)} {category}{'s' if len(actions) > 1 else ''} ({_names(actions)})"
+        for category, actions in groups.items()
+    )
+    holds = "holds state or serves" if len(critical) == 1 else "hold state or serve"
+    return Verdict(
+        level, f"{head}: {', '.join(parts)}, including {len(critical)} that {holds} traffic: {listed}.", critical
+    )
 
 
 # --- property paths --------------------------------------------------------------------------------------
@@ -326,6 +493,26 @@ def diff_values(old: Any, new: Any) -> list[PropertyChange]:
     return [PropertyChange(path=format_path(path), kind=kind, old=o, new=n) for path, kind, o, n in raw]
 
 
+def _overlaps(path: PropertyPath, rule: PropertyPath) -> bool:
+    """Whether two paths agree on their common prefix (`*` matches any segment)."""
+    return all(a == b or "*" in (a, b) for a, b in zip(path, rule, strict=False))
+
+
+def _holds(value: Any, path: PropertyPath) -> bool:
+    """Whether `value` has something at `path` (`*`: any element or key)."""
+    if not path:
+        return value is not None
+    head, rest = path[0], path[1:]
+    if head == "*":
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+        return any(_holds(item, rest) for item in items)
+    if isinstance(value, dict) and isinstance(head, str) and head in value:
+        return _holds(value[head], rest)
+    if isinstance(value, list) and isinstance(head, int) and 0 <= head < len(value):
+        return _holds(value[head], rest)
+    return value in (UNKNOWN_TEXT, REDACTED)  # an opaque value may hold anything
+
+
 # --- documents -------------------------------------------------------------------------------------------
 
 
@@ -351,7 +538,16 @@ def validate_plan(document: Any, label: str) -> dict[str, Any]:
             raise PlanFileError(f"{label}: resources[{index}] must have string urn, type and name")
         if not isinstance(resource.get("inputs", {}), dict):
             raise PlanFileError(f"{label}: resources[{index}].inputs must be an object")
-    for key, kind in (("outputs", dict), ("counts", dict), ("violations", list), ("schemaErrors", list)):
+        dependencies = resource.get("propertyDependencies", {})
+        if not isinstance(dependencies, dict) or not all(isinstance(v, list) for v in dependencies.values()):
+            raise PlanFileError(f"{label}: resources[{index}].propertyDependencies must map inputs to URN lists")
+    for key, kind in (
+        ("outputs", dict),
+        ("counts", dict),
+        ("violations", list),
+        ("schemaErrors", list),
+        ("providerConfig", dict),
+    ):
         if key in document and not isinstance(document[key], kind):
             raise PlanFileError(f"{label}: `{key}` must be {'an object' if kind is dict else 'a list'}")
     return document
@@ -387,48 +583,169 @@ def _ref(resource: dict[str, Any]) -> ResourceRef:
     )
 
 
-def _replace_paths(kind: str, new_inputs: dict[str, Any]) -> list[PropertyPath]:
-    paths = []
-    for rule in REPLACE_RULES:
-        if fnmatchcase(kind, rule.type) and (rule.when is None or new_inputs.get(rule.when) is True):
-            paths.append(parse_path(rule.path))
-    return paths
+# --- providers -------------------------------------------------------------------------------------------
 
 
-def _resource_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[PropertyChange], list[str]]:
+def _package(resource_type: str) -> str:
+    return resource_type.split(":", 1)[0]
+
+
+class _Providers:
+    """Which provider manages each resource of a plan, and that provider's config."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.by_urn = {r["urn"]: r for r in document["resources"] if r["type"].startswith("pulumi:providers:")}
+        self.by_name = {r["name"]: r["urn"] for r in self.by_urn.values()}
+
+    def key(self, resource: dict[str, Any]) -> str | None:
+        """The provider's URN, `default:<package>` for the default provider, None for components and providers."""
+        if not resource.get("custom", True) or resource["type"].startswith(("pulumi:", "llmscale:")):
+            return None
+        if resource.get("providerUrn"):
+            return str(resource["providerUrn"])
+        if resource.get("provider"):
+            return self.by_name.get(resource["provider"], f"name:{resource['provider']}")
+        return f"default:{_package(resource['type'])}"
+
+    def config(self, key: str) -> dict[str, Any] | None:
+        """The provider's config (None when the plan does not have it)."""
+        if key.startswith("default:"):
+            package = key.removeprefix("default:")
+            configured = self.document.get("providerConfig")
+            if isinstance(configured, dict):
+                return dict(configured.get(package) or {})
+            if package == "aws" and self.document.get("region"):  # plans written before providerConfig
+                return {"region": self.document["region"]}
+            return None
+        provider = self.by_urn.get(key)
+        return dict(provider.get("inputs") or {}) if provider else None
+
+    def label(self, key: str) -> str:
+        """How the text names a provider: `default aws provider` or the provider resource's name."""
+        if key.startswith("default:"):
+            return f"the default {key.removeprefix('default:')} provider"
+        provider = self.by_urn.get(key)
+        return f"provider {provider['name'] if provider else key.removeprefix('name:')}"
+
+    def provider_type(self, key: str, resource_type: str) -> str:
+        provider = self.by_urn.get(key)
+        return provider["type"] if provider else f"pulumi:providers:{_package(resource_type)}"
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _config_replaces(provider_type: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The provider config keys whose change replaces the provider (and so what it manages)."""
+    rules = replace_table().get(provider_type, TypeRules()).rules
+    keys = []
+    for rule in rules:
+        key = str(rule.path[0])
+        if _text(old.get(key, "")) != _text(new.get(key, "")) and UNKNOWN_TEXT not in (old.get(key), new.get(key)):
+            keys.append(key)
+    return keys
+
+
+# --- replace rules applied -------------------------------------------------------------------------------
+
+
+def _condition_holds(
+    alternative: dict[str, Any], inputs: dict[str, Any], config: dict[str, Any] | None, old: Any, new: Any
+) -> bool | None:
+    """One `when` alternative: True, False, or None when the plans cannot tell."""
+    if "input" in alternative:
+        value = inputs.get(alternative["input"])
+        if value == UNKNOWN_TEXT:
+            return None
+        return _equal(value, alternative.get("equals"))
+    if "providerConfig" in alternative:
+        if config is None:
+            return None
+        value = config.get(alternative["providerConfig"])
+        if value == UNKNOWN_TEXT:
+            return None
+        return _text(value) != _text(alternative.get("notEquals")) if value is not None else True
+    if "old" in alternative or "new" in alternative:
+        if UNKNOWN_TEXT in (old, new):
+            return None
+        return _equal(old, alternative.get("old")) and _equal(new, alternative.get("new"))
+    return None
+
+
+def _rule_result(
+    rule: ReplaceRule, inputs: dict[str, Any], config: dict[str, Any] | None, old: Any, new: Any
+) -> bool | None:
+    """Whether a matching rule replaces: True, False, or None (it may, under a condition the plans cannot settle)."""
+    if rule.when:
+        results = [_condition_holds(alternative, inputs, config, old, new) for alternative in rule.when]
+        if any(result is True for result in results):
+            return True
+        return None if any(result is None for result in results) else False
+    return None if rule.condition else True
+
+
+def _forcing(
+    rules: TypeRules,
+    path: PropertyPath,
+    inputs: dict[str, Any],
+    config: dict[str, Any] | None,
+    old: Any = None,
+    new: Any = None,
+) -> tuple[bool | None, str | None]:
+    """Whether a change at `path` (old → new) replaces the resource, and a note when it may or cannot tell."""
+
+    def touches(rule_path: PropertyPath) -> bool:
+        """The change is at or below `rule_path`, or replaces an object that holds something there."""
+        if not _overlaps(path, rule_path):
+            return False
+        rest = rule_path[len(path) :]
+        return not rest or _holds(old, rest) or _holds(new, rest)
+
+    maybe_note: str | None = None
+    for rule in rules.rules:
+        if not touches(rule.path):
+            continue
+        result = _rule_result(rule, inputs, config, old, new)
+        if result is True:
+            return True, None
+        if result is None:
+            maybe_note = f"replaced only under a condition: {rule.condition or 'one the plans cannot settle'}"
+    if maybe_note:
+        return None, maybe_note
+    if any(touches(unverified) for unverified in rules.unverified):
+        return None, "no replace rule known for this input (newer than the provider source the table was read from)"
+    return False, None
+
+
+def _resource_changes(
+    old: dict[str, Any], new: dict[str, Any], config: dict[str, Any] | None
+) -> tuple[list[PropertyChange], list[str]]:
     """The resource's property changes (replacement marked) and the paths set aside by ignoreChanges."""
     kind = new["type"]
     old_inputs, new_inputs = _normalize(old.get("inputs") or {}), _normalize(new.get("inputs") or {})
     raw: list[tuple[PropertyPath, str, Any, Any]] = []
     _diff_values(old_inputs, new_inputs, (), raw)
     ignore = [parse_path(p) for p in new.get("ignoreChanges") or [] if isinstance(p, str)]
-    forcing = _replace_paths(kind, new_inputs)
+    rules = rules_for(new)
+    custom = bool(new.get("custom", True))
     changes: list[PropertyChange] = []
     ignored: list[str] = []
     for path, change_kind, old_value, new_value in raw:
         if any(_starts_with(path, prefix) for prefix in ignore):
             ignored.append(format_path(path))
             continue
-        note = DISRUPTIVE_UPDATES.get((kind, format_path(path)))
+        forces, note = _forcing(rules, path, new_inputs, config, old_value, new_value) if custom else (False, None)
         changes.append(
             PropertyChange(
                 path=format_path(path),
                 kind=change_kind,
                 old=old_value,
                 new=new_value,
-                forces_replacement=bool(new.get("custom", True)) and any(_starts_with(path, p) for p in forcing),
-                note=note,
-            )
-        )
-    if old.get("provider") != new.get("provider"):
-        changes.append(
-            PropertyChange(
-                path="(provider)",
-                kind="update",
-                old=old.get("provider") or "(default provider)",
-                new=new.get("provider") or "(default provider)",
-                forces_replacement=bool(new.get("custom", True)),
-                note="a resource moved to another provider is usually replaced",
+                forces_replacement=forces is not False,
+                note=note or DISRUPTIVE_UPDATES.get((kind, format_path(path))),
+                possibly=forces is None,
             )
         )
     return changes, ignored
@@ -456,6 +773,44 @@ def _multiset_minus(items: list[Any], other: list[Any], key: Any) -> list[Any]:
     return left
 
 
+def policy_changes(
+    old: list[dict[str, Any]], new: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Violations keyed by (policy, resource): (new, resolved, still failing).
+
+    A rule that fails on the same resource in both plans is still failing, whatever its message or enforcement
+    says now (messages carry figures that change with the config); the old message and enforcement are kept
+    beside the new ones when they differ. Exact matches pair first, so duplicates pair up predictably.
+    """
+
+    def rule_key(violation: dict[str, Any]) -> tuple[str, str]:
+        return str(violation.get("policy")), str(violation.get("resource"))
+
+    unmatched_old = list(old)
+    still: list[dict[str, Any]] = []
+    appeared: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    for violation in new:  # exact matches first
+        twin = next((o for o in unmatched_old if _violation_key(o) == _violation_key(violation)), None)
+        if twin is not None:
+            unmatched_old.remove(twin)
+            still.append(dict(violation))
+        else:
+            pending.append(violation)
+    for violation in pending:
+        twin = next((o for o in unmatched_old if rule_key(o) == rule_key(violation)), None)
+        if twin is None:
+            appeared.append(violation)
+            continue
+        unmatched_old.remove(twin)
+        entry = dict(violation)
+        for key, label in (("message", "previousMessage"), ("enforcement", "previousEnforcement")):
+            if twin.get(key) != violation.get(key):
+                entry[label] = twin.get(key)
+        still.append(entry)
+    return appeared, unmatched_old, still
+
+
 _MISSING = object()
 
 
@@ -480,55 +835,228 @@ def _holds_unknown(value: Any) -> bool:
     return False
 
 
-def _supplies(kind: str, path: PropertyPath) -> bool:
-    """Whether a resource of type `kind` plausibly supplies the value at `path`: `subnetId` ← a Subnet,
-    `vpcId` ← a Vpc, `metadata.namespace` ← a Namespace (the property named after the type)."""
-    name = next((segment for segment in reversed(path) if isinstance(segment, str)), "")
-    stem = re.sub(r"(Ids?|Arns?|Names?)$", "", name).lower()
-    type_stem = kind.rsplit(":", 1)[-1].lower()
-    return bool(stem) and stem.endswith(type_stem)
+# --- the actions -----------------------------------------------------------------------------------------
 
 
-def _possibly_replaced(
-    resources: list[dict[str, Any]], replaced: dict[str, set[str]], settled: set[str]
-) -> list[ResourceChange]:
-    """Resources that may be replaced because a replace-forcing input comes from a replaced resource.
+@dataclass
+class _State:
+    """What the diff has decided about one resource of the new plan so far.
 
-    `replaced` maps the names of replaced resources to their types (plans name dependencies by resource name),
-    `settled` holds the URNs already created or replaced. A replace-forcing input known only after apply is
-    taken to come from a replaced dependency when it is named after that dependency's type (`subnetId` and a
-    replaced Subnet). Repeats until nothing more is found: replacements cascade.
+    `links` are what it follows: (input or `(provider)`, the replaced resource it reads, the level that gives);
+    `via` the first of them, for the chains printed once everything is settled.
     """
-    found: dict[str, ResourceChange] = {}
-    replaced = {name: set(kinds) for name, kinds in replaced.items()}
+
+    resource: dict[str, Any]
+    action: str
+    changes: list[PropertyChange] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    links: list[tuple[str, str, str]] = field(default_factory=list)
+    via: str | None = None
+    via_rank: int = -1
+
+    def raise_to(self, action: str) -> None:
+        if _RANK[action] > _RANK[self.action]:
+            self.action = action
+
+    def follows(self, label: str) -> bool:
+        return any(link[0] == label for link in self.links)
+
+
+def _direct_action(changes: list[PropertyChange]) -> str:
+    if any(c.forces_replacement and not c.maybe for c in changes):
+        return REPLACE
+    if any(c.forces_replacement for c in changes):
+        return POSSIBLY_REPLACE
+    return UPDATE if changes else UNCHANGED
+
+
+def _short(state: _State) -> str:
+    """`replace: cidrBlock` — a resource's action and what forces it, for chains."""
+    forcing = [c.path for c in state.changes if c.forces_replacement]
+    forcing += [label for label, _, level in state.links if level in (REPLACE, POSSIBLY_REPLACE)]
+    forcing = list(dict.fromkeys(forcing))
+    shown = ", ".join(forcing[:3]) + (", …" if len(forcing) > 3 else "")
+    return f"{state.action}: {shown}" if shown else state.action
+
+
+def _display_name(states: dict[str, _State], urn: str) -> str:
+    """The resource's name, with its type when another resource of the plan has the same name."""
+    resource = states[urn].resource
+    twins = sum(1 for state in states.values() if state.resource["name"] == resource["name"])
+    return resource["name"] if twins == 1 else f"{resource['name']} [{resource['type'].rsplit(':', 1)[-1]}]"
+
+
+def _chain(states: dict[str, _State], urn: str) -> str:
+    """`b ← c (replace: cidrBlock)`: the resources a change comes through, ending with the first cause."""
+    names: list[str] = []
+    seen: set[str] = set()
+    current: str | None = urn
+    last = urn
+    while current and current in states and current not in seen and len(names) < 8:
+        seen.add(current)
+        names.append(_display_name(states, current))
+        last = current
+        current = states[current].via
+    return f"{' ← '.join(names)} ({_short(states[last])})"
+
+
+def _unknown_paths(value: Any, path: PropertyPath) -> list[PropertyPath]:
+    """The paths under `path` whose value is known only after apply."""
+    if value == UNKNOWN_TEXT:
+        return [path]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _unknown_paths(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _unknown_paths(item, (*path, index))]
+    return []
+
+
+def _link(state: _State, label: str, source: str, level: str) -> None:
+    """Record that `state` follows `source` through `label`; the strongest link is the one chains go through."""
+    state.links.append((label, source, level))
+    state.raise_to(level)
+    if _RANK[level] > state.via_rank:
+        state.via, state.via_rank = source, _RANK[level]
+
+
+def _follow_inputs(states: dict[str, _State], state: _State, providers: _Providers) -> bool:
+    """Inputs of `state` that read a replaced resource: possibly replaced if one forces replacement, else updated.
+
+    Only the parts of the input known after apply change: a replaced subnet changes the ids in `subnetIds`, not a
+    Deployment's selector that happens to sit in the same `spec` as an unknown image.
+    """
+    resource = state.resource
+    inputs = _normalize(resource.get("inputs") or {})
+    ignore = [parse_path(p) for p in resource.get("ignoreChanges") or [] if isinstance(p, str)]
+    rules = rules_for(resource)
+    key = providers.key(resource)
+    config = providers.config(key) if key else None
+    progress = False
+    for prop, urns in sorted((resource.get("propertyDependencies") or {}).items()):
+        if state.follows(prop) or any(re.match(rf"{re.escape(prop)}($|[.\[])", c.path) for c in state.changes):
+            continue
+        sources = sorted(
+            (u for u in urns if u in states and states[u].action in (REPLACE, POSSIBLY_REPLACE)),
+            key=lambda u: (-_RANK[states[u].action], states[u].resource["name"]),
+        )
+        unknown = [
+            path
+            for path in _unknown_paths(_value_at(inputs, (prop,)), (prop,))
+            if not any(_starts_with(path, prefix) for prefix in ignore)
+        ]
+        if not sources or not unknown:
+            continue
+        certain_source = states[sources[0]].action == REPLACE
+        level = UPDATE
+        for path in unknown:
+            if any(r.unknown_replaces and _overlaps(path, r.path) for r in rules.rules):
+                level = REPLACE if certain_source else POSSIBLY_REPLACE
+                break
+            forces, _ = _forcing(rules, path, inputs, config, UNKNOWN_TEXT, UNKNOWN_TEXT)
+            if forces is not False:
+                level = POSSIBLY_REPLACE
+        if state.action == REPLACE and level != REPLACE:
+            # Replaced anyway. The link still shows in its dependants' chains (node group ← subnet ← VPC), unless
+            # the resource's provider is what replaces it: that is the first cause.
+            provider_moved = any(c.path.startswith("(provider)") and c.forces_replacement for c in state.changes)
+            if level != UPDATE and not provider_moved and state.via is None:
+                state.via, state.via_rank = sources[0], _RANK[level]
+            continue
+        _link(state, prop, sources[0], level)
+        progress = True
+    return progress
+
+
+def _cascade(states: dict[str, _State], providers: _Providers) -> None:
+    """Spread replacements until nothing changes: inputs that read a replaced resource, and resources whose
+    provider is replaced (pulumi/pulumi step_generator.go `providerChanged`: a replaced provider replaces them)."""
     progress = True
     while progress:
         progress = False
-        for resource in resources:
-            if resource["urn"] in settled or resource["urn"] in found or not resource.get("custom", True):
+        for state in states.values():
+            resource = state.resource
+            if state.action in (CREATE, DELETE) or not resource.get("custom", True):
                 continue
-            sources = {name: replaced[name] for name in resource.get("dependsOn") or [] if name in replaced}
-            if not sources:
-                continue
-            inputs = _normalize(resource.get("inputs") or {})
-            ignore = [parse_path(p) for p in resource.get("ignoreChanges") or [] if isinstance(p, str)]
-            changes = []
-            for path in _replace_paths(resource["type"], inputs):
-                if not _holds_unknown(_value_at(inputs, path)) or any(_starts_with(path, i) for i in ignore):
-                    continue
-                suppliers = sorted(name for name, kinds in sources.items() if any(_supplies(k, path) for k in kinds))
-                if suppliers:
-                    note = f"known after apply; comes from replaced {', '.join(suppliers)}"
-                    changes.append(PropertyChange(format_path(path), "update", UNKNOWN_TEXT, UNKNOWN_TEXT, True, note))
-            if changes:
-                found[resource["urn"]] = ResourceChange(_ref(resource), tuple(changes))
-                replaced.setdefault(resource["name"], set()).add(resource["type"])
+            key = providers.key(resource)
+            provider = states.get(key) if key else None
+            replaced = provider is not None and provider.action in (REPLACE, POSSIBLY_REPLACE)
+            if replaced and key and not state.follows("(provider)"):
+                _link(state, "(provider)", key, provider.action)  # first: the provider is the first cause
                 progress = True
-    return [found[r["urn"]] for r in resources if r["urn"] in found]
+            progress |= _follow_inputs(states, state, providers)
+
+
+def _settle(states: dict[str, _State], providers: _Providers) -> None:
+    """Turn each state's links into property changes and reasons, now that every chain is known."""
+    for state in states.values():
+        in_place = [c for c in state.changes if not c.forces_replacement]
+        # What forces (or may force) replacement first: that is why the resource is listed where it is.
+        ordered = sorted(state.links, key=lambda link: link[2] not in (REPLACE, POSSIBLY_REPLACE))
+        for label, source, level in ordered:
+            chain = _chain(states, source)
+            forces = level in (REPLACE, POSSIBLY_REPLACE)
+            if label == "(provider)":
+                name = states[source].resource["name"]
+                note = f"{providers.label(source)} is replaced: {chain}"
+                state.changes.append(
+                    PropertyChange(label, "update", name, name, forces, note, possibly=level == POSSIBLY_REPLACE)
+                )
+                state.reasons.append(f"(provider) ← {chain}")
+                continue
+            note = f"known after apply; reads {chain}"
+            state.changes.append(
+                PropertyChange(label, "update", UNKNOWN_TEXT, UNKNOWN_TEXT, forces, note, possibly=level != REPLACE)
+            )
+            state.reasons.append(f"{label} ← {chain}")
+        if in_place and state.action != UNCHANGED:
+            paths = ", ".join(dict.fromkeys(c.path for c in in_place))
+            state.reasons.append(f"{'updated in place' if state.action == UPDATE else 'also changes'}: {paths}")
+            state.reasons += [f"{c.path}: {c.note}" for c in in_place if c.note and c.kind == "update"]
+
+
+def _provider_changes(
+    old: dict[str, Any], new: dict[str, Any], old_providers: _Providers, new_providers: _Providers
+) -> tuple[list[PropertyChange], list[str]]:
+    """How a resource's provider changed: the default provider's config, or a move to another provider."""
+    old_key, new_key = old_providers.key(old), new_providers.key(new)
+    if old_key is None or new_key is None:
+        return [], []
+    old_config, new_config = old_providers.config(old_key), new_providers.config(new_key)
+    provider_type = new_providers.provider_type(new_key, new["type"])
+    if old_key == new_key and not new_key.startswith("default:"):
+        return [], []  # an explicit provider: its own diff (and the cascade) decides
+    label = new_providers.label(new_key)
+    if old_key == new_key:
+        if old_config is None or new_config is None:
+            return [], []
+        keys = _config_replaces(provider_type, old_config, new_config)
+        changes = [
+            PropertyChange(
+                f"(provider).{key}",
+                "update",
+                old_config.get(key),
+                new_config.get(key),
+                True,
+                f"{label} is replaced, and with it every resource it manages",
+            )
+            for key in keys
+        ]
+        return changes, [f"{label} is replaced: {key} {old_config.get(key)} → {new_config.get(key)}" for key in keys]
+    old_name = old.get("provider") or old_providers.label(old_key)
+    new_name = new.get("provider") or label
+    if old_config is None or new_config is None:
+        note = f"moved to {label}, whose config the plans do not hold: replaced if it points elsewhere"
+        return [PropertyChange("(provider)", "update", old_name, new_name, True, note, possibly=True)], [note]
+    keys = _config_replaces(provider_type, old_config, new_config)
+    if keys:
+        note = f"moved to {label}, whose {', '.join(keys)} differs: replaced"
+        return [PropertyChange("(provider)", "update", old_name, new_name, True, note)], [note]
+    note = f"moved to {label}, whose config forces no replacement"
+    return [PropertyChange("(provider)", "update", old_name, new_name, False, note)], []
 
 
 def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> PlanDiff:
-    """Compare two plan documents (old → new) as a preview would: what `pulumi up` of `new` does to `old`.
+    """Compare two plan documents (old → new) as the engine would: what `pulumi up` of `new` does to `old`.
 
     Pure: no I/O. Raises PlanFileError when either is not an llmscale plan. Plans of different stacks are
     compared anyway (a warning says so): their URNs differ, so everything shows as deleted and created.
@@ -555,38 +1083,69 @@ def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> PlanDiff:
         if old.get(key) != new.get(key)
     ]
 
+    old_providers, new_providers = _Providers(old), _Providers(new)
     old_by_urn = {r["urn"]: r for r in old["resources"]}
     new_urns = {r["urn"] for r in new["resources"]}
-    diff.removed = [_ref(r) for r in old["resources"] if r["urn"] not in new_urns]
-    unchanged: list[str] = []
+    states: dict[str, _State] = {}
+    untyped: set[str] = set()
     for resource in new["resources"]:
         before = old_by_urn.get(resource["urn"])
         if before is None:
-            diff.added.append(_ref(resource))
+            states[resource["urn"]] = _State(resource, CREATE, reasons=["not in the old plan"])
             continue
-        changes, ignored = _resource_changes(before, resource)
-        ref = _ref(resource)
-        diff.ignored.extend((ref, path) for path in ignored)
-        if not changes:
-            unchanged.append(resource["urn"])
-        elif any(change.forces_replacement for change in changes):
-            diff.replaced.append(ResourceChange(ref, tuple(changes)))
-        else:
-            diff.changed.append(ResourceChange(ref, tuple(changes)))
+        if not rules_for(resource).known:
+            untyped.add(resource["type"])
+        key = new_providers.key(resource)
+        changes, ignored = _resource_changes(before, resource, new_providers.config(key) if key else None)
+        provider_changes, provider_reasons = _provider_changes(before, resource, old_providers, new_providers)
+        changes += provider_changes
+        diff.ignored.extend((_ref(resource), path) for path in ignored)
+        state = _State(resource, _direct_action(changes), changes)
+        state.reasons = [
+            f"{c.path}: {c.note}" if c.note else f"{c.path} forces replacement"
+            for c in changes
+            if c.forces_replacement and not c.path.startswith("(provider)")
+        ] + provider_reasons
+        states[resource["urn"]] = state
+    if any("propertyDependencies" in r for r in new["resources"]):
+        _cascade(states, new_providers)
+    else:  # a plan written before inputs recorded their sources
+        diff.warnings.append(
+            "the new plan does not record which resource each input reads: what a replacement drags along is "
+            "guessed from names (write both plans with this llmscale)"
+        )
+        _cascade_by_name(states)
+    _settle(states, new_providers)
+    for kind in sorted(untyped):
+        diff.warnings.append(f"no replace rules for {kind}: its changes show as updates")
 
-    settled = {c.resource.urn for c in diff.replaced} | {r.urn for r in diff.added}
-    replaced: dict[str, set[str]] = {}
-    for change in diff.replaced:
-        replaced.setdefault(change.resource.name, set()).add(change.resource.type)
-    diff.possibly_replaced = _possibly_replaced(new["resources"], replaced, settled)
-    # An updated resource that may also be replaced is listed once, with its updates and the unknown inputs.
-    updates = {c.resource.urn: c.changes for c in diff.changed}
-    diff.possibly_replaced = [
-        ResourceChange(c.resource, (*updates.get(c.resource.urn, ()), *c.changes)) for c in diff.possibly_replaced
-    ]
-    maybe = {c.resource.urn for c in diff.possibly_replaced}
-    diff.changed = [c for c in diff.changed if c.resource.urn not in maybe]
-    diff.unchanged = sum(1 for urn in unchanged if urn not in maybe)
+    removed = [r for r in old["resources"] if r["urn"] not in new_urns]
+    diff.removed = [_ref(r) for r in removed]
+    for resource in new["resources"]:
+        state = states[resource["urn"]]
+        ref = _ref(resource)
+        if state.action == CREATE:
+            diff.added.append(ref)
+        elif state.action == UNCHANGED:
+            diff.unchanged += 1
+        else:
+            change = ResourceChange(ref, tuple(state.changes), tuple(state.reasons))
+            {REPLACE: diff.replaced, POSSIBLY_REPLACE: diff.possibly_replaced, UPDATE: diff.changed}[
+                state.action
+            ].append(change)
+        diff.resources.append(
+            ResourceAction(
+                ref,
+                state.action,
+                tuple(state.reasons),
+                tuple(state.changes),
+                critical_category(resource["type"], resource.get("inputs")) if ref.custom else None,
+            )
+        )
+    for resource in removed:
+        ref = _ref(resource)
+        critical = critical_category(resource["type"], resource.get("inputs")) if ref.custom else None
+        diff.resources.append(ResourceAction(ref, DELETE, ("not in the new plan",), (), critical))
 
     diff.outputs = diff_values(old.get("outputs") or {}, new.get("outputs") or {})
 
@@ -598,8 +1157,7 @@ def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> PlanDiff:
     }
 
     old_violations, new_violations = old.get("violations") or [], new.get("violations") or []
-    diff.new_violations = _multiset_minus(new_violations, old_violations, _violation_key)
-    diff.resolved_violations = _multiset_minus(old_violations, new_violations, _violation_key)
+    diff.new_violations, diff.resolved_violations, diff.still_failing = policy_changes(old_violations, new_violations)
     diff.mandatory_after = sum(1 for v in new_violations if v.get("enforcement") == "mandatory")
 
     old_errors, new_errors = old.get("schemaErrors") or [], new.get("schemaErrors") or []
@@ -607,6 +1165,121 @@ def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> PlanDiff:
     diff.resolved_schema_errors = _multiset_minus(old_errors, new_errors, str)
     diff.schema_errors_after = len(new_errors)
     return diff
+
+
+# --- plans without propertyDependencies ------------------------------------------------------------------
+
+
+def _supplies(kind: str, path: PropertyPath) -> bool:
+    """Whether a resource of type `kind` plausibly supplies the value at `path`: `subnetId` ← a Subnet,
+    `vpcId` ← a Vpc, `metadata.namespace` ← a Namespace (the property named after the type)."""
+    name = next((segment for segment in reversed(path) if isinstance(segment, str)), "")
+    stem = re.sub(r"(Ids?|Arns?|Names?)$", "", name).lower()
+    type_stem = kind.rsplit(":", 1)[-1].lower()
+    return bool(stem) and stem.endswith(type_stem)
+
+
+def _cascade_by_name(states: dict[str, _State]) -> None:
+    """The cascade for plans that name dependencies only (`dependsOn`): a replace-forcing input known only after
+    apply is taken to come from a replaced dependency when it is named after that dependency's type."""
+    by_name: dict[str, list[str]] = {}
+    for urn, state in states.items():
+        by_name.setdefault(state.resource["name"], []).append(urn)
+    progress = True
+    while progress:
+        progress = False
+        for state in states.values():
+            resource = state.resource
+            if state.action in (CREATE, DELETE, REPLACE) or not resource.get("custom", True):
+                continue
+            sources = [
+                urn
+                for name in resource.get("dependsOn") or []
+                for urn in by_name.get(name, [])
+                if states[urn].action in (REPLACE, POSSIBLY_REPLACE)
+            ]
+            inputs = _normalize(resource.get("inputs") or {})
+            ignore = [parse_path(p) for p in resource.get("ignoreChanges") or [] if isinstance(p, str)]
+            for rule in rules_for(resource).rules:
+                label = format_path(rule.path)
+                if rule.condition or "*" in rule.path or state.follows(label):
+                    continue
+                if not _holds_unknown(_value_at(inputs, rule.path)) or any(_starts_with(rule.path, i) for i in ignore):
+                    continue
+                suppliers = sorted(
+                    (urn for urn in sources if _supplies(states[urn].resource["type"], rule.path)),
+                    key=lambda urn: states[urn].resource["name"],
+                )
+                if suppliers:
+                    _link(state, label, suppliers[0], POSSIBLY_REPLACE)
+                    progress = True
+
+
+# --- the document for machines ---------------------------------------------------------------------------
+
+
+def _change_entry(change: PropertyChange) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": change.path, "kind": change.kind, "old": change.old, "new": change.new}
+    if change.forces_replacement:
+        entry["forcesReplacement"] = "possibly" if change.maybe else True
+    if change.note:
+        entry["note"] = change.note
+    return entry
+
+
+def diff_document(diff: PlanDiff) -> dict[str, Any]:
+    """The diff as JSON-ready data (`llmscale diff --json`): the verdict, counts by action, every resource of
+    both plans with its action (one of ACTIONS) and reasons, outputs, policy and schema changes."""
+    verdict = diff.verdict
+    return {
+        "formatVersion": DIFF_FORMAT_VERSION,
+        "stack": diff.stack_label,
+        "oldSource": diff.old_source,
+        "newSource": diff.new_source,
+        "verdict": {
+            "level": verdict.level,
+            "text": verdict.text,
+            "critical": [
+                {
+                    "urn": a.resource.urn,
+                    "type": a.resource.type,
+                    "name": a.resource.name,
+                    "action": a.action,
+                    "category": a.critical,
+                }
+                for a in verdict.critical
+            ],
+        },
+        "counts": diff.action_counts(),
+        "resources": [
+            {
+                "urn": a.resource.urn,
+                "type": a.resource.type,
+                "name": a.resource.name,
+                "action": a.action,
+                "reasons": list(a.reasons),
+                "changes": [_change_entry(c) for c in a.changes],
+            }
+            for a in diff.resources
+        ],
+        "outputs": [_change_entry(c) for c in diff.outputs],
+        "policy": {
+            "new": diff.new_violations,
+            "resolved": diff.resolved_violations,
+            "stillFailing": diff.still_failing,
+            "mandatoryAfter": diff.mandatory_after,
+        },
+        "schema": {
+            "new": diff.new_schema_errors,
+            "resolved": diff.resolved_schema_errors,
+            "errorsAfter": diff.schema_errors_after,
+        },
+        "settings": [_change_entry(c) for c in diff.settings],
+        "typeCounts": {kind: {"old": old, "new": new} for kind, (old, new) in diff.counts.items()},
+        "ignored": [{"name": ref.name, "urn": ref.urn, "path": path} for ref, path in diff.ignored],
+        "warnings": diff.warnings,
+        "note": AUTHORITATIVE_NOTE,
+    }
 
 
 # --- text ------------------------------------------------------------------------------------------------
@@ -684,7 +1357,7 @@ def change_header(change: PropertyChange) -> str:
     marker = {"add": "+", "delete": "-", "update": "~"}[change.kind]
     extras = []
     if change.forces_replacement:
-        extras.append("may force replacement" if change.uncertain else "forces replacement")
+        extras.append("may force replacement" if change.maybe else "forces replacement")
     if change.note:
         extras.append(change.note)
     return f"{marker} {change.path}" + (f"  ({'; '.join(extras)})" if extras else "")
@@ -700,7 +1373,8 @@ def _violation_text(violation: dict[str, Any]) -> str:
 def render_diff_text(diff: PlanDiff) -> str:
     """The diff as a terminal reads it: `+` create, `-` delete, `+-` replace, `+-?` may be replaced, `~` update."""
     source = diff.new_source if diff.old_source == diff.new_source else f"{diff.old_source} → {diff.new_source}"
-    lines = [f"Plan diff for stack {diff.stack_label} ({source})", AUTHORITATIVE_NOTE, ""]
+    lines = [f"Verdict: {diff.verdict.text}", "", f"Plan diff for stack {diff.stack_label} ({source})"]
+    lines += [AUTHORITATIVE_NOTE, ""]
     if diff.warnings:
         lines += [*(f"warning: {warning}" for warning in diff.warnings), ""]
     if diff.settings:
@@ -738,10 +1412,20 @@ def render_diff_text(diff: PlanDiff) -> str:
     if diff.counts:
         lines += ["", "Resources by type (old → new):"]
         lines += [f"  {old:>4} → {new:<4} {kind}" for kind, (old, new) in diff.counts.items()]
-    if diff.new_violations or diff.resolved_violations:
-        lines += ["", f"Policy violations: {len(diff.new_violations)} new, {len(diff.resolved_violations)} resolved"]
+    reworded = [v for v in diff.still_failing if "previousMessage" in v or "previousEnforcement" in v]
+    if diff.new_violations or diff.resolved_violations or reworded:
+        lines += [
+            "",
+            f"Policy violations: {len(diff.new_violations)} new, {len(diff.resolved_violations)} resolved, "
+            f"{len(diff.still_failing)} still failing",
+        ]
         lines += [f"  new       {_violation_text(v)}" for v in diff.new_violations]
         lines += [f"  resolved  {_violation_text(v)}" for v in diff.resolved_violations]
+        # Still failing with the same words: counted only; with new words: both, so the change reads.
+        for violation in reworded:
+            was = {**violation, "message": violation.get("previousMessage", violation.get("message"))}
+            was["enforcement"] = violation.get("previousEnforcement", violation.get("enforcement"))
+            lines += [f"  still     {_violation_text(violation)}", f"    (was  {_violation_text(was)})"]
     if diff.new_schema_errors or diff.resolved_schema_errors:
         lines += [
             "",

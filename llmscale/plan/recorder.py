@@ -1,8 +1,8 @@
 """Pulumi mocks that record what a program registers, as a preview would see it.
 
-Every resource's type, name, parent, provider, dependencies and inputs are recorded; outputs the provider
-would compute (ids, ARNs, addresses) are left unknown instead of being made up, and so are the results of
-data-source invokes, since only the cloud knows them.
+Every resource's type, name, parent, provider, dependencies (per input property too) and inputs are recorded;
+outputs the provider would compute (ids, ARNs, addresses) are left unknown instead of being made up, and so are
+the results of data-source invokes, since only the cloud knows them.
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ class RecordedResource:
     dependencies: list[str] = field(default_factory=list)
     protect: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    # Input property → URNs of the resources its value comes from: what a replacement of one of them makes
+    # unknown (the node group's `subnetIds` ← the subnets).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    replace_on_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -124,6 +128,12 @@ class RecordingMonitor(mocks.MockMonitor):
                 dependencies=list(request.dependencies),
                 protect=bool(request.protect),
                 ignore_changes=list(request.ignoreChanges),
+                property_dependencies={
+                    key: sorted(set(value.urns))
+                    for key, value in sorted(request.propertyDependencies.items())
+                    if value.urns
+                },
+                replace_on_changes=list(request.replaceOnChanges),
             )
         )
         return response

@@ -6,6 +6,7 @@ Both are built from redacted values only: secrets print as `[secret]`, values kn
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from typing import Any
@@ -97,7 +98,50 @@ def _resource_entry(resource: RecordedResource, secrets: list[str]) -> dict[str,
         "inputs": _scrub(redact(resource.inputs), secrets),
         "dependsOn": sorted({_urn_name(urn) for urn in resource.dependencies if urn}),
         "ignoreChanges": resource.ignore_changes,
+        # For `llmscale diff`: which provider instance manages it (None: the default provider), which resources
+        # each input reads from, and the program's own replaceOnChanges.
+        "providerUrn": resource.provider.rsplit("::", 1)[0] if resource.provider else None,
+        "propertyDependencies": resource.property_dependencies,
+        "replaceOnChanges": resource.replace_on_changes,
     }
+
+
+# The default providers' config a diff needs: what replaces the provider (and all it manages) when it changes
+# (replacements/replace_on_change.json, `pulumi:providers:*`), and what decides whether a Kubernetes object is
+# replaced. Nothing else: credentials (`aws:secretKey`, a kubeconfig's tokens) stay out of the plan.
+PROVIDER_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
+    "aws": ("region",),
+    "kubernetes": (
+        "cluster",
+        "clusterIdentifier",
+        "context",
+        "enableConfigMapMutable",
+        "enableSecretMutable",
+        "kubeconfig",
+        "renderYamlToDirectory",
+    ),
+}
+FINGERPRINTED = frozenset({"kubernetes:kubeconfig"})  # compared by digest: a kubeconfig may hold credentials
+
+
+def provider_config(result: PlanResult, secrets: list[str]) -> dict[str, dict[str, str]]:
+    """The stack's config for the default providers (`aws:region`, `kubernetes:context`, …), secrets redacted:
+    a change to it can replace every resource those providers manage."""
+    found: dict[str, dict[str, str]] = {}
+    for namespace, names in PROVIDER_CONFIG_KEYS.items():
+        for name in names:
+            key = f"{namespace}:{name}"
+            value = result.stack.pulumi_config.get(key)
+            if value is None:
+                continue
+            if key in result.stack.secret_keys:
+                shown = REDACTED
+            elif key in FINGERPRINTED:
+                shown = "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+            else:
+                shown = _scrub(value, secrets)
+            found.setdefault(namespace, {})[name] = shown
+    return found
 
 
 def _stable_order(resources: list[RecordedResource]) -> list[RecordedResource]:
@@ -158,6 +202,7 @@ def plan_document(result: PlanResult) -> dict[str, Any]:
         "tier": str(config.tier),
         "platform": str(config.platform),
         "region": result.stack.region,
+        "providerConfig": provider_config(result, secrets),
         "resources": resources,
         "invokes": invokes,
         "outputs": _scrub(redact(result.outputs), secrets),
