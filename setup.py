@@ -1,0 +1,12 @@
+"""Package discovery for setuptools (everything else is in pyproject.toml).
+
+`templates/` stays at the top of the checkout, next to the Pulumi program, and ships in the wheel as
+`llmscale.templates`, so an installed llmscale finds its jinja2 templates (see llmscale/paths.py).
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    packages=[*find_packages(include=["llmscale", "llmscale.*", "components", "components.*"]), "llmscale.templates"],
+    package_dir={"llmscale.templates": "templates"},
+)
