@@ -61,7 +61,8 @@ def test_json_goes_to_stdout_with_the_sizing_keys() -> None:
     assert 5 <= document["gpusNeeded"] <= 8
     assert document["gpusToProvision"] == max(document["gpusNeeded"] + 2, -(-document["gpusNeeded"] * 5 // 4))
     assert document["recommendedTier"] == "multi-gpu"
-    assert document["source"]["bandwidthEstimate"] is False
+    # The default GPU is a stack's (g6e.xlarge, an L40S): no vLLM measurement exists for it.
+    assert document["source"]["bandwidthEstimate"] is True
     assert "GPUs needed at peak" in result.stderr
 
 
@@ -142,7 +143,7 @@ def test_plot_writes_an_svg_that_parses(tmp_path: Path) -> None:
     root = ET.parse(target).getroot()
     assert root.tag.endswith("svg")
     text = target.read_text(encoding="utf-8")
-    for label in ("GPUs needed at peak", "p99 SLO 20 s", "multi-gpu | enterprise", "peak concurrent users"):
+    for label in ("GPUs needed at peak", "p99 SLO 10 s", "multi-gpu | enterprise", "peak concurrent users"):
         assert label in text
     assert f"wrote {target}" in result.stderr
 
