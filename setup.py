@@ -4,9 +4,12 @@
 `llmscale.templates`, so an installed llmscale finds its jinja2 templates (see llmscale/paths.py).
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
+
+# Namespace packages too: llmscale/policy has no __init__.py.
+PACKAGES = find_namespace_packages(include=["llmscale", "llmscale.*", "components", "components.*"])
 
 setup(
-    packages=[*find_packages(include=["llmscale", "llmscale.*", "components", "components.*"]), "llmscale.templates"],
+    packages=[*PACKAGES, "llmscale.templates"],
     package_dir={"llmscale.templates": "templates"},
 )
