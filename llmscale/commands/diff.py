@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from llmscale.commands.usage import one_line, usage_error
+
 
 def diff(
     old: Annotated[Path, typer.Argument(metavar="OLD.json", help="The plan before the change (e.g. the base branch).")],
@@ -24,11 +26,19 @@ def diff(
     from llmscale.plan.diff import PlanFileError, diff_plans, load_plan, render_diff_text
     from llmscale.plan.markdown import diff_markdown
 
+    plans = []
+    for label, path in (("OLD.json", old), ("NEW.json", new)):
+        try:
+            plans.append(load_plan(path))
+        except PlanFileError as error:
+            typer.echo(one_line(str(error)), err=True)
+            raise typer.Exit(2) from None
+        except RecursionError:
+            raise usage_error(label, "nested too deeply to be a plan file") from None
     try:
-        old_plan, new_plan = load_plan(old), load_plan(new)
-        result = diff_plans(old_plan, new_plan)
+        result = diff_plans(*plans)
     except PlanFileError as error:
-        typer.echo(str(error), err=True)
+        typer.echo(one_line(str(error)), err=True)
         raise typer.Exit(2) from None
     if not markdown:
         typer.echo(render_diff_text(result))

@@ -69,6 +69,6 @@ def click_error_line(error: ClickException) -> str:
         return one_line(f"{where}: {name}: no such option{close}")
     if isinstance(error, click_exceptions.BadParameter):
         name = _param_name(error)
-        detail = error.message.strip().rstrip(".")
+        detail = error.message.strip().rstrip(".").removeprefix("Value error, ")
         return one_line(f"{where}: {name}: {detail}" if name else f"{where}: {detail}")
     return one_line(f"{where}: {message}")
