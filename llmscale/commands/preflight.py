@@ -73,7 +73,7 @@ def render_table(results: Sequence[CheckResult]) -> list[str]:
     for result in results:
         label, colour = STATUS_LABELS[str(result.status)]
         status = typer.style(f"{label:<7}", fg=colour, bold=result.status != "pass")
-        where = f"{result.region:<{region_width}}  " if region_width else ""
+        where = f"{result.region or '':<{region_width}}  " if region_width else ""
         lines.append(f"  {status}  {result.name:<{width}}  {where}{result.detail}")
     return lines
 
