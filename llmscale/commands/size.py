@@ -246,6 +246,30 @@ def _cost_rows(result: SizingResult) -> list[tuple[str, str]]:
     ]
 
 
+def users_served(gpus: int, inputs: SizingInputs, limit: int = 100_000) -> int:
+    """The most concurrent users `inputs` (its model, GPU, SLO and tokens) serve with at most `gpus` GPUs at peak.
+
+    The README's tier table quotes these figures for a stack's defaults; a test keeps the two equal.
+    """
+    from dataclasses import replace
+
+    def fits(users: int) -> bool:
+        try:
+            return size(replace(inputs, users=users, requests_per_second=None)).gpus_needed <= gpus
+        except SizingError:
+            return False
+
+    if not fits(1):
+        return 0
+    low, high = 1, 2
+    while high <= limit and fits(high):
+        low, high = high, high * 2
+    while high - low > 1:  # more users never need fewer GPUs (the planner is monotone)
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
+
+
 def size_command_line(inputs: SizingInputs) -> str:
     """The `llmscale size` command that reproduces a sizing: every input that differs from the command's default.
 
