@@ -320,6 +320,10 @@ def request_problems(request: StackRequest) -> list[OptionProblem]:
                     "required with a node type llmscale does not know (platform kubernetes), or use an EC2 type or GPU",
                 )
             )
+        elif catalog.lookup(instance_type) is not None and request.gpus_per_node is not None:
+            problems.append(
+                OptionProblem("--gpus-per-node", f"{instance_type} is catalogued: llmscale knows its GPUs; remove it")
+            )
         elif catalog.lookup(instance_type) is None and request.platform is not Platform.KUBERNETES:
             problems.append(OptionProblem("--gpu", "must be a catalogued EC2 instance type or a GPU on this platform"))
     return problems
@@ -392,7 +396,7 @@ def _context(request: StackRequest, **decided: Any) -> dict[str, Any]:
         "model": request.model,
         "quantization": request.quantization.value if request.quantization else None,
         "instance_type": instance_type,
-        "accelerator": known.gpu_model if known else "your GPU",
+        "accelerator": known.gpu_model if known else _accelerator_of(instance_type),
         "gpus_per_node": request.gpus_per_node if known is None else None,
         "price_per_gpu_hour": request.price_per_gpu_hour,
         "profile": PROFILE_NAME,
@@ -418,6 +422,16 @@ def _context(request: StackRequest, **decided: Any) -> dict[str, Any]:
         "max_replicas": 1,
         **decided,
     }
+
+
+def _accelerator_of(node_type: str) -> str:
+    """The GPU a node type names (onprem.l40s-x4 → L40S), as the planner reads it."""
+    from llmscale.calibration import CalibrationError, resolve_gpu
+
+    try:
+        return resolve_gpu(node_type)[0].name
+    except CalibrationError:
+        return "your GPU"
 
 
 def _environment() -> jinja2.Environment:

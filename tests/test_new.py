@@ -38,6 +38,8 @@ COMBOS: dict[str, list[str]] = {
     "single-host": ["--tier", "single-gpu", "--platform", "host", "--users", "8"],
     "multi-aws": ["--tier", "multi-gpu", "--platform", "aws", "--region", "eu-west-1", "--users", "60"],
     "multi-k8s": ["--tier", "multi-gpu", "--platform", "kubernetes", "--users", "60", "--kube-context", "onprem"],
+    "own-nodes": ["--tier", "multi-gpu", "--platform", "kubernetes", "--users", "60", "--gpu", "onprem.l40s-x4",
+                  "--gpus-per-node", "4"],
     "ent-aws": ["--tier", "enterprise", "--platform", "aws", "--region", "eu-west-1", "--users", "600",
                 "--standby-region", "eu-central-1", "--hosted-zone-id", ZONE, "--domain", "llm.acme.example"],
     "ent-k8s": ["--tier", "enterprise", "--platform", "kubernetes", "--users", "300", "--hosted-zone-id", ZONE,

@@ -279,10 +279,14 @@ def register(app: typer.Typer) -> None:
 
         written = _write(target, text, target_dir, with_project=stacks is None)
         result = plan.sizing
-        _err(
-            f"wrote {_shown(target)} (tier {request.tier}, platform {request.platform}): {result.gpus_needed} GPU(s) "
-            f"needed at peak, {result.gpus_to_provision} with headroom; maxReplicas {plan.max_replicas}"
-        )
+        if request.tier is Tier.SINGLE_GPU:
+            sized = "1 GPU needed at peak, on one host without headroom"
+        else:
+            sized = (
+                f"{result.gpus_needed} GPUs needed at peak, {result.gpus_to_provision} with headroom; "
+                f"maxReplicas {plan.max_replicas}"
+            )
+        _err(f"wrote {_shown(target)} (tier {request.tier}, platform {request.platform}): {sized}")
         _err(plan.cost.summary())
         if written:
             _err(f"wrote the Pulumi project around it: {', '.join(written)}")

@@ -116,6 +116,10 @@ def size_command(
             "A100-80GB, H100, T4.",
         ),
     ] = STACK_GPU,
+    gpus_per_node: Annotated[
+        int | None,
+        typer.Option("--gpus-per-node", help="GPUs per node of your own node type: a replica stays on one node."),
+    ] = None,
     p99: Annotated[float, typer.Option("--p99", help="p99 end-to-end latency SLO, seconds.")] = STACK_P99_SECONDS,
     ttft: Annotated[
         float | None, typer.Option("--ttft", help="Time-to-first-token SLO, seconds (chat: 2). Off by default.")
@@ -171,6 +175,12 @@ def size_command(
     except CalibrationError as error:
         raise _fail("--calibration", str(error)) from None
     instance = catalog.lookup(gpu)
+    if gpus_per_node is not None:
+        if instance is not None:
+            raise _fail("--gpus-per-node", f"{gpu} is an EC2 type llmscale knows ({instance.gpus} GPUs); remove it")
+        if not 1 <= gpus_per_node <= 16:
+            raise _fail("--gpus-per-node", "must be a whole number of GPUs from 1 to 16")
+    per_node = instance.gpus if instance is not None else gpus_per_node
     try:
         inputs = SizingInputs(
             users=DEFAULT_USERS if users is None and rps is None else users,
@@ -186,7 +196,7 @@ def size_command(
             price_per_gpu_hour=price_per_gpu_hour,
             region=region,
             max_num_seqs=max_num_seqs,
-            max_gpus_per_replica=instance.gpus if instance is not None else 8,
+            max_gpus_per_replica=min(per_node, 8) if per_node is not None else 8,
         )
         result = size(inputs, points)
     except (SizingError, CalibrationError) as error:
@@ -285,6 +295,8 @@ def size_command_line(inputs: SizingInputs) -> str:
         parts.append(f"--quantization {inputs.quantization.value}")
     if inputs.gpu != STACK_GPU:
         parts.append(f"--gpu {inputs.gpu}")
+    if catalog.lookup(inputs.gpu) is None and inputs.max_gpus_per_replica != 8:
+        parts.append(f"--gpus-per-node {inputs.max_gpus_per_replica}")
     if inputs.p99_seconds != STACK_P99_SECONDS:
         parts.append(f"--p99 {inputs.p99_seconds:g}")
     if inputs.ttft_seconds is not None:
