@@ -16,16 +16,20 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 import llmscale.commands.new as new_command
 from llmscale.cli import app
 from llmscale.config.loader import load_stack
+from llmscale.config.models import Platform, Tier
 from llmscale.cost import stack_cost
 from llmscale.eks_plan import gpu_node_groups
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.program import main as program
+from llmscale.scaffold import RequestError, StackRequest, TierMisfitError, plan_stack
 from llmscale.sizing import size_for_stack
 
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
@@ -394,3 +398,66 @@ def test_a_taken_name_is_asked_again(project: Path, terminal: None) -> None:
     assert "exists; choose another name" in result.stderr
     assert written(project, "pilot") == before
     assert (project / "stacks" / "Pulumi.pilot-2.yaml").is_file()
+
+
+# --- the replica decision, over many loads -----------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(users=st.integers(min_value=1, max_value=3000), platform=st.sampled_from(["aws", "kubernetes"]))
+def test_enterprise_replicas_cover_the_peak_after_losing_a_zone(users: int, platform: str) -> None:
+    request = StackRequest(
+        name="prop",
+        tier=Tier.ENTERPRISE,
+        platform=Platform(platform),
+        users=users,
+        model=MODEL,
+        region="eu-west-1" if platform == "aws" else None,
+        standby_region="eu-central-1" if platform == "aws" else None,
+        hosted_zone_id=ZONE,
+        domain="llm.acme.example",
+        primary_endpoint=None if platform == "aws" else "llm-a.acme.example",
+        standby_endpoint=None if platform == "aws" else "llm-b.acme.example",
+    )
+    try:
+        plan = plan_stack(request)
+    except RequestError as error:
+        assert [problem.option for problem in error.problems] == ["--users"]  # more than 100 replicas
+        return
+    config = plan.config
+    (profile,) = config.models
+    result = size_for_stack(config)
+    assert profile.max_replicas * profile.gpus_per_replica >= result.gpus_to_provision
+    assert profile.min_replicas <= profile.max_replicas <= 100
+    if platform == "aws":
+        sizes = [group.max_size for group in gpu_node_groups(config)]
+        assert (sum(sizes) - max(sizes)) * config.gpu.gpus >= result.gpus_needed
+    else:
+        left = profile.max_replicas - -(-profile.max_replicas // 3)
+        assert left * profile.gpus_per_replica >= result.gpus_needed
+
+
+@settings(max_examples=25, deadline=None)
+@given(users=st.integers(min_value=1, max_value=400))
+def test_multi_gpu_replicas_hold_the_gpus_to_provision_or_the_tier_is_refused(users: int) -> None:
+    request = StackRequest(
+        name="prop", tier=Tier.MULTI_GPU, platform=Platform.AWS, users=users, model=MODEL, region="eu-west-1"
+    )
+    try:
+        plan = plan_stack(request)
+    except TierMisfitError as misfit:
+        assert misfit.fits == (Tier.ENTERPRISE,)
+        assert size_for_stack_of(request).gpus_needed > 8 or users >= 500
+        return
+    (profile,) = plan.config.models
+    assert profile.max_replicas * profile.gpus_per_replica >= plan.sizing.gpus_to_provision
+    assert plan.sizing.gpus_needed <= 8
+
+
+def size_for_stack_of(request: StackRequest) -> Any:
+    from llmscale.sizing import SizingInputs, size
+
+    return size(
+        SizingInputs(users=request.users, model=request.model, gpu="g6e.xlarge", p99_seconds=10, max_num_seqs=128,
+                     max_gpus_per_replica=1)
+    )  # fmt: skip
