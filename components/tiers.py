@@ -57,11 +57,14 @@ def build_tier(config: StackConfig, *, stack: str, region: str | None) -> dict[s
             namespace=cluster.namespace,
         )
         serving = ServingLayer(stack, config=config, provider=provider)
-        return {
+        outputs = {
             "endpoint": serving.endpoint,
             "baseUrls": serving.base_urls,
             "models": pulumi.Output.from_input([p.name for p in config.models]),
         }
+        if config.failover is not None:
+            outputs.update(_external_failover(stack, config, region, tags))
+        return outputs
     if config.tier in (Tier.MULTI_GPU, Tier.ENTERPRISE) and config.platform is Platform.AWS:
         assert region is not None  # required by config validation on platform aws
         failover = config.failover
@@ -281,6 +284,48 @@ def _failover(
     outputs["endpoint"] = pulumi.Output.from_input(endpoint)
     outputs["baseUrls"] = pulumi.Output.from_input({p.name: f"{endpoint}{path_prefix(p)}" for p in config.models})
     return outputs
+
+
+# Route 53 is a global service, but the AWS provider still needs a region to sign its calls.
+ROUTE53_SIGNING_REGION = "us-east-1"
+
+
+def _external_failover(
+    stack: str, config: StackConfig, region: str | None, tags: dict[str, str]
+) -> dict[str, pulumi.Output]:
+    """DNS failover between two sites this stack does not build (platform kubernetes): the primary cluster's
+    gateway at `failover.primaryEndpoint`, the standby at `failover.standbyEndpoint`.
+
+    Health checks use HTTPS when the gateway has a TLS listener (`gateway.tlsSecretName`), else HTTP; both go to
+    the gateway's unauthenticated `/health` route, which answers any host name.
+    """
+    from components.aws.dns_failover import DnsFailover
+
+    failover = config.failover
+    assert failover is not None and failover.primary_endpoint is not None and failover.standby_endpoint is not None
+    dns_aws = aws.Provider(f"{stack}-dns", region=region or ROUTE53_SIGNING_REGION)
+    tls = config.gateway.tls_secret_name is not None
+    dns = DnsFailover(
+        f"{stack}-failover",
+        zone_id=failover.hosted_zone_id,
+        record_name=failover.record_name,
+        primary_endpoint=failover.primary_endpoint,
+        secondary_endpoint=failover.standby_endpoint,
+        primary_kind=endpoint_kind(failover.primary_endpoint),
+        secondary_kind=endpoint_kind(failover.standby_endpoint),
+        health_path="/health",
+        port=443 if tls else 80,
+        protocol="HTTPS" if tls else "HTTP",
+        tags=tags,
+        provider=dns_aws,
+    )
+    endpoint = f"{'https' if tls else 'http'}://{failover.record_name}"
+    return {
+        "primaryEndpoint": pulumi.Output.from_input(failover.primary_endpoint),
+        "failoverName": dns.fqdn,
+        "endpoint": pulumi.Output.from_input(endpoint),
+        "baseUrls": pulumi.Output.from_input({p.name: f"{endpoint}{path_prefix(p)}" for p in config.models}),
+    }
 
 
 def _model_store(

@@ -456,9 +456,11 @@ def load_calibration(path: Path) -> tuple[CalibrationPoint, ...]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CalibrationError(f"{path}: cannot read ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise CalibrationError(f"{path}: cannot read (not UTF-8 text: a JSON or YAML file is expected)") from None
     try:
         document = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError):
+    except (json.JSONDecodeError, yaml.YAMLError, RecursionError):
         raise CalibrationError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}") from None
     if isinstance(document, dict) and "points" in document:
         document = document["points"]

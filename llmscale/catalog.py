@@ -1,7 +1,10 @@
 """GPU instance types llmscale knows: GPUs, GPU model and memory, vCPUs and host memory per instance.
 
 Sizing, validation and the single host's disk and shared-memory settings read this table; an instance type
-that is not listed can still be used when the stack states `llmscale:gpu.gpusPerNode` itself.
+that is not listed can still be used when the stack states `llmscale:gpu.gpusPerNode` itself. GPU models carry
+the accelerator names the capacity planner uses (`A10G`, `L40S`, `A100-40GB`, ...), so a GPU can be named
+either way: `llmscale size --gpu L40S` and `llmscale new --gpu L40S` mean `g6e.xlarge`, the smallest
+instance of that GPU (`default_instance_type`).
 """
 
 from __future__ import annotations
@@ -96,8 +99,8 @@ INSTANCE_TYPES: dict[str, GpuInstanceType] = {
             ("48xlarge", 8, 192, 1536),
         ],
     ),
-    **_family("p4d", "A100", 40, [("24xlarge", 8, 96, 1152)]),
-    **_family("p4de", "A100", 80, [("24xlarge", 8, 96, 1152)]),
+    **_family("p4d", "A100-40GB", 40, [("24xlarge", 8, 96, 1152)]),
+    **_family("p4de", "A100-80GB", 80, [("24xlarge", 8, 96, 1152)]),
     **_family("p5", "H100", 80, [("48xlarge", 8, 192, 2048)]),
 }
 
@@ -105,3 +108,39 @@ INSTANCE_TYPES: dict[str, GpuInstanceType] = {
 def lookup(instance_type: str) -> GpuInstanceType | None:
     """The catalogue entry for an instance type, or None when llmscale does not know it."""
     return INSTANCE_TYPES.get(instance_type)
+
+
+ACCELERATORS: tuple[str, ...] = tuple(dict.fromkeys(t.gpu_model for t in INSTANCE_TYPES.values()))
+_ACCELERATOR_ALIASES = {
+    **{name.lower(): name for name in ACCELERATORS},
+    "a100-40": "A100-40GB",
+    "a100-80": "A100-80GB",
+    "h100-80gb": "H100",
+    "h100-sxm": "H100",
+}
+
+
+def accelerator(name: str) -> str | None:
+    """The accelerator a GPU name means (`l40s` → `L40S`, `A100-80` → `A100-80GB`), or None."""
+    return _ACCELERATOR_ALIASES.get(name.strip().lower())
+
+
+def default_instance_type(accelerator_name: str, size: str | None = None) -> str | None:
+    """The EC2 type that stands for an accelerator: its instance of `size` (say `2xlarge`) if the family has
+    one, else its smallest instance (fewest GPUs, then fewest vCPUs). None for an unknown accelerator."""
+    name = accelerator(accelerator_name)
+    if name is None:
+        return None
+    candidates = [t for t in INSTANCE_TYPES.values() if t.gpu_model == name]
+    if size is not None:
+        for candidate in candidates:
+            if candidate.name.split(".", 1)[1] == size and candidate.gpus == 1:
+                return candidate.name
+    return min(candidates, key=lambda t: (t.gpus, t.vcpus)).name
+
+
+def instance_type_for(gpu: str, size: str | None = None) -> str | None:
+    """The catalogued EC2 type a GPU name means: itself when it is one, else the accelerator's default."""
+    if lookup(gpu) is not None:
+        return gpu
+    return default_instance_type(gpu, size)

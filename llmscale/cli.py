@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok, 1 findings (mandatory policy violations or schema errors), 2 usage or config error, 3 internal
 error (a bug in llmscale: one line on stderr, nothing on stdout). Human output goes to stderr; `--json` documents
-go to stdout.
+go to stdout. A usage error is one line naming the option, whatever was typed (click's own messages included),
+never a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,10 +25,11 @@ from llmscale.commands.diff import register as register_diff
 from llmscale.commands.new import register as register_new
 from llmscale.commands.preflight import register as register_preflight
 from llmscale.commands.size import register as register_size
+from llmscale.commands.usage import Abort, ClickException, NoArgsIsHelpError, click_error_line, one_line, usage_error
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import LoadedStack, load_stack
 from llmscale.config.models import Tier
-from llmscale.paths import PACKAGE_ROOT
+from llmscale.paths import PACKAGE_ROOT, StackRefError, stack_file
 
 INTERNAL_ERROR = 3
 DEBUG_VARIABLE = "LLMSCALE_DEBUG"
@@ -65,10 +68,35 @@ def internal_error_line(command: str, error: BaseException) -> str:
 
 
 class _Commands(TyperGroup):
-    """Typer's command group with one rule for every command: a crash exits 3 with one line on stderr.
+    """Typer's command group with one rule for every command: a crash exits 3 with one line on stderr, and click's
+    usage errors become one line (`llmscale CMD: --option: what`), exit 2.
 
     Exit 1 means findings and CI acts on it; a crash must never read as one, nor leave a partial document on stdout.
     """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the CLI; in standalone mode print click's errors as one line and exit with their code."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except NoArgsIsHelpError as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except ClickException as error:
+            typer.echo(click_error_line(error), err=True)
+            sys.exit(error.exit_code)
+        except Abort:
+            typer.echo("llmscale: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: typer.Context) -> Any:
         """Run the command; config errors that escape it exit 2, anything unexpected exits 3."""
@@ -95,7 +123,18 @@ app = typer.Typer(
 )
 
 StackArg = Annotated[
-    str, typer.Argument(metavar="STACK", help="A stack name (stacks/Pulumi.STACK.yaml) or a stack file path.")
+    str,
+    typer.Argument(
+        metavar="STACK", help="A stack name (STACKS_DIR/Pulumi.STACK.yaml, default stacks/) or a stack file path."
+    ),
+]
+StacksDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--stacks-dir",
+        metavar="DIR",
+        help="Where stack names resolve (default: stacks/ of the project around the working directory).",
+    ),
 ]
 
 
@@ -105,15 +144,26 @@ def _err(message: str) -> None:
 
 def _fail(lines: list[str], code: int = 2) -> typer.Exit:
     for line in lines:
-        _err(line)
+        _err(one_line(line))
     return typer.Exit(code)
 
 
-def _load(stack: str) -> LoadedStack:
+def load_stack_ref(stack: str, stacks_dir: Path | None = None) -> LoadedStack:
+    """A STACK argument's stack, loaded and validated; exits 2 with one line per problem."""
+    if stacks_dir is not None and stacks_dir.exists() and not stacks_dir.is_dir():
+        raise usage_error("--stacks-dir", "is a file, not a directory")
     try:
-        return load_stack(stack)
+        path = stack_file(stack, stacks_dir)
+    except StackRefError as error:
+        raise usage_error("STACK", str(error)) from None
+    try:
+        return load_stack(str(path))
     except ConfigError as error:
         raise _fail(error.lines()) from None
+
+
+def _load(stack: str, stacks_dir: Path | None = None) -> LoadedStack:
+    return load_stack_ref(stack, stacks_dir)
 
 
 def _version(value: bool) -> None:
@@ -132,9 +182,9 @@ def _root(
 
 
 @app.command()
-def validate(stack: StackArg) -> None:
+def validate(stack: StackArg, stacks_dir: StacksDirOption = None) -> None:
     """Check a stack's config: exit 0 when valid, 2 with one line per problem."""
-    loaded = _load(stack)
+    loaded = _load(stack, stacks_dir)
     config = loaded.config
     _err(
         f"{loaded.source}: valid (tier {config.tier}, platform {config.platform}, "
@@ -169,12 +219,15 @@ def plan(
             "--markdown", metavar="FILE", help="Also write a pull-request summary (Markdown, Mermaid diagram) to FILE."
         ),
     ] = None,
+    stacks_dir: StacksDirOption = None,
 ) -> None:
     """Run the Pulumi program offline under mocks and show what `pulumi up` would create."""
     from llmscale.plan.markdown import plan_markdown
     from llmscale.plan.report import render_text
 
-    document = _plan_document(_load(stack))
+    if markdown is not None and markdown.is_dir():
+        raise usage_error("--markdown", "is a directory: name the file to write")
+    document = _plan_document(_load(stack, stacks_dir))
     # Everything is rendered before anything is written, so that a failure leaves no partial output behind.
     tree = render_text(document, details=details)
     text = json.dumps(document, indent=2, sort_keys=False) if as_json else None
@@ -183,7 +236,7 @@ def plan(
         try:
             markdown.write_text(summary, encoding="utf-8")
         except OSError as error:
-            raise _fail([f"{markdown}: cannot be written ({error.__class__.__name__})"]) from None
+            raise usage_error("--markdown", f"cannot be written ({error.__class__.__name__})") from None
     _err(tree)
     if text is not None:
         typer.echo(text)
@@ -199,10 +252,14 @@ def render(
     stack: StackArg,
     out: Annotated[Path, typer.Option("--out", help="Directory to write the files into.")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
+    stacks_dir: StacksDirOption = None,
 ) -> None:
-    """Write what a stack deploys as files: the single host's bundle, or the Kubernetes manifests."""
-    loaded = _load(stack)
+    """Write what a stack deploys as files: the single host's bundle, or the Kubernetes manifests per cluster."""
+    if out.exists() and not out.is_dir():
+        raise usage_error("--out", "is a file, not a directory: name a directory to write into")
+    loaded = _load(stack, stacks_dir)
     config = loaded.config
+    steps = ""
     if config.tier is Tier.SINGLE_GPU:
         from llmscale.host_bundle import SecretSource, render_bundle
 
@@ -210,19 +267,26 @@ def render(
         files = render_bundle(config, loaded.name, secret_source=source, region=loaded.region)
         hint = "start with bin/start.sh (see README.txt)"
     else:
-        from llmscale.k8s.render import render_kubernetes
+        from llmscale.k8s.render import render_kubernetes, steps_summary
 
         files = render_kubernetes(_plan_document(loaded))
-        hint = "install the add-ons with addons.sh, create the secrets in SECRETS.txt, then kubectl apply -f"
+        hint = "then, in this order (STEPS.txt; paths relative to the output directory):"
+        steps = steps_summary(files)
     existing = [out / f.path for f in files if (out / f.path).exists()]
     if existing and not force:
-        raise _fail([f"{path}: exists; pass --force to overwrite" for path in existing])
-    for file in files:
-        target = out / file.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(file.content, encoding="utf-8")
-        target.chmod(file.mode)
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise usage_error("--out", f"{existing[0]}{more} exist; pass --force to overwrite")
+    try:
+        for file in files:
+            target = out / file.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(file.content, encoding="utf-8")
+            target.chmod(file.mode)
+    except OSError as error:
+        raise usage_error("--out", f"cannot write there ({error.strerror or type(error).__name__})") from None
     _err(f"wrote {len(files)} files to {out} for stack {loaded.name}; {hint}")
+    if steps:
+        _err(steps)
 
 
 register_preflight(app)

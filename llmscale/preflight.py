@@ -15,7 +15,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -35,6 +35,7 @@ from botocore.parsers import ResponseParserError
 
 from llmscale import catalog
 from llmscale.config.models import Platform, StackConfig, Tier
+from llmscale.config.regions import region_problem
 
 # boto3 clients are generated at run time; without stub packages they are plain objects to the type checker.
 Client = Any
@@ -50,15 +51,17 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One preflight answer: a stable check name, its status, and a one-line detail saying what was found."""
+    """One preflight answer: a stable check name, its status, a one-line detail saying what was found, and the
+    region it was asked in (None for global answers such as a hosted zone)."""
 
     name: str
     status: Status
     detail: str
+    region: str | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str | None]:
         """The result as the `--json` document lists it."""
-        return {"name": self.name, "status": str(self.status), "detail": self.detail}
+        return {"name": self.name, "status": str(self.status), "detail": self.detail, "region": self.region}
 
 
 class PreflightError(Exception):
@@ -73,6 +76,7 @@ CHECK_OFFERING = "instance-type-offered"
 CHECK_QUOTA = "gpu-vcpu-quota"
 CHECK_HOSTED_ZONE = "hosted-zone"
 CHECK_KUBERNETES = "kubernetes-version"
+CHECK_FAILOVER_ZONE = "failover-hosted-zone"
 
 
 # --- errors -------------------------------------------------------------------------------------------------
@@ -167,7 +171,13 @@ def _guarded(name: str, manual: str, check: Callable[[], CheckResult]) -> CheckR
 
 
 def check_region(ec2: Client, region: str) -> CheckResult:
-    """The stack's region exists and is enabled for this account (opt-in regions must be enabled first)."""
+    """The stack's region exists and is enabled for this account (opt-in regions must be enabled first).
+
+    A name pulumi-aws does not know fails without asking AWS: no account can deploy there.
+    """
+    unknown = region_problem(region)
+    if unknown:
+        return CheckResult(CHECK_REGION, Status.FAIL, f"{region} {unknown}")
     try:
         regions = ec2.describe_regions(AllRegions=True)["Regions"]
     except ClientError as error:
@@ -561,6 +571,50 @@ def check_kubernetes_version(version: str, eks: Client, today: date | None = Non
 # --- all checks -----------------------------------------------------------------------------------------------
 
 
+def check_failover_zone(route53: Client, config: StackConfig) -> CheckResult | None:
+    """The failover hosted zone exists in this account, is public, and can hold `failover.recordName`.
+
+    None without DNS failover. The failover records, their health checks and (on aws) the certificate's
+    validation record go into this zone; a private zone answers only inside its VPCs, so clients on the
+    internet would never resolve the failover name.
+    """
+    failover = config.failover
+    if failover is None:
+        return None
+    zone_id = failover.hosted_zone_id
+    try:
+        zone = route53.get_hosted_zone(Id=zone_id)["HostedZone"]
+    except ClientError as error:
+        if error_code(error) in ("NoSuchHostedZone", "InvalidInput"):
+            return CheckResult(
+                CHECK_FAILOVER_ZONE,
+                Status.FAIL,
+                f"hosted zone {zone_id} (failover.hostedZoneId) does not exist in this account; create it or fix "
+                "the id",
+            )
+        raise
+    zone_name = str(zone["Name"]).rstrip(".").lower()
+    fqdn = failover.record_name.rstrip(".").lower()
+    if fqdn != zone_name and not fqdn.endswith("." + zone_name):
+        return CheckResult(
+            CHECK_FAILOVER_ZONE,
+            Status.FAIL,
+            f"hosted zone {zone_id} is for {zone_name}, which cannot hold {fqdn} (failover.recordName)",
+        )
+    if zone.get("Config", {}).get("PrivateZone"):
+        return CheckResult(
+            CHECK_FAILOVER_ZONE,
+            Status.FAIL,
+            f"hosted zone {zone_id} ({zone_name}) is private: it answers only inside its VPCs, so clients on the "
+            f"internet would not resolve {fqdn}; use a public zone",
+        )
+    return CheckResult(
+        CHECK_FAILOVER_ZONE,
+        Status.PASS,
+        f"public hosted zone {zone_id} ({zone_name}) can hold the failover name {fqdn}",
+    )
+
+
 @dataclass(frozen=True)
 class AwsClients:
     """The boto3 clients preflight asks, all for the stack's region (Route 53 is global)."""
@@ -576,6 +630,8 @@ def run_checks(
     region: str,
     clients: AwsClients,
     kubernetes_version: str | None = None,
+    *,
+    dns: bool = True,
 ) -> list[CheckResult]:
     """Every check that applies to the stack, region first; the rest are unknown when the region fails.
 
@@ -603,7 +659,7 @@ def run_checks(
             lambda: check_vcpu_quota(clients.service_quotas, clients.ec2, config, region),
         ),
     ]
-    if config.host.hosted_zone_id is not None:
+    if dns and config.host.hosted_zone_id is not None:
         planned.append(
             (
                 CHECK_HOSTED_ZONE,
@@ -626,6 +682,40 @@ def run_checks(
             results.append(CheckResult(name, Status.UNKNOWN, f"not checked: region {region} failed its check"))
         else:
             results.append(_guarded(name, manual, check))
+    return results
+
+
+def stack_kubernetes_version(config: StackConfig) -> str | None:
+    """The EKS version a stack asks for: multi-gpu and enterprise on aws build an EKS cluster; others none."""
+    if config.platform is Platform.AWS and config.tier is not Tier.SINGLE_GPU:
+        return config.eks.kubernetes_version
+    return None
+
+
+def run_stack_checks(config: StackConfig, region: str, clients_for: Callable[[str], AwsClients]) -> list[CheckResult]:
+    """Every check the stack needs: its region's, its standby region's (enterprise), and its DNS zones'.
+
+    `clients_for(region)` gives the boto3 clients of one region. Each region gets the region, offering, quota
+    and (with an EKS cluster) Kubernetes version checks; the failover hosted zone is checked once. Raises
+    PreflightError when the account cannot be asked at all.
+    """
+    version = stack_kubernetes_version(config)
+    primary = clients_for(region)
+    results = [replace(r, region=region) for r in run_checks(config, region, primary, version)]
+    failover = config.failover
+    if failover is not None and failover.standby_region is not None:
+        standby = failover.standby_region
+        results += [
+            replace(r, region=standby) for r in run_checks(config, standby, clients_for(standby), version, dns=False)
+        ]
+    if failover is not None:
+        results.append(
+            _guarded(
+                CHECK_FAILOVER_ZONE,
+                f"`aws route53 get-hosted-zone --id {failover.hosted_zone_id}`",
+                lambda: _required(check_failover_zone(primary.route53, config)),
+            )
+        )
     return results
 
 

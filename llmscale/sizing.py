@@ -61,6 +61,7 @@ from llmscale.calibration import (
 )
 from llmscale.config.models import DAYS, GpuConfig, Lane, ModelProfile, Quantization, ScheduleConfig, StackConfig
 from llmscale.model_size import parameters_billions
+from llmscale.prices import CURRENCY, GpuPrice, on_demand_gpu_price, stated_gpu_price
 
 # --- documented defaults: together they land on the problem statement's reference points ----------------
 DEFAULT_USERS = 100
@@ -70,7 +71,8 @@ DEFAULT_MODEL = "7b"
 DEFAULT_GPU = "A10G"
 DEFAULT_P99_SECONDS = 20.0
 DEFAULT_THINK_TIME_SECONDS = 10.0
-DEFAULT_PRICE_PER_GPU_HOUR: float = GpuConfig.model_fields["price_per_gpu_hour"].default
+# None: the GPU's on-demand price from `llmscale.prices` (in `region`), unless a rate is stated.
+DEFAULT_PRICE_PER_GPU_HOUR: float | None = GpuConfig.model_fields["price_per_gpu_hour"].default
 DEFAULT_MAX_NUM_SEQS = 256  # vLLM's server default
 DEFAULT_GPU_MEMORY_UTILIZATION: float = ModelProfile.model_fields["gpu_memory_utilization"].default
 
@@ -141,7 +143,8 @@ class SizingInputs:
     p99_seconds: float = DEFAULT_P99_SECONDS
     ttft_seconds: float | None = None
     think_time_seconds: float = DEFAULT_THINK_TIME_SECONDS
-    price_per_gpu_hour: float = DEFAULT_PRICE_PER_GPU_HOUR
+    price_per_gpu_hour: float | None = DEFAULT_PRICE_PER_GPU_HOUR
+    region: str | None = None
     max_num_seqs: int = DEFAULT_MAX_NUM_SEQS
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION
     min_gpus_per_replica: int = 1
@@ -164,7 +167,7 @@ class SizingInputs:
             raise SizingError(f"TTFT SLO must be > 0 and <= the p99 latency ({self.p99_seconds:g} s)")
         if not self.think_time_seconds >= 0:
             raise SizingError(f"think time must be >= 0 seconds, got {self.think_time_seconds}")
-        if not self.price_per_gpu_hour >= 0:
+        if self.price_per_gpu_hour is not None and not self.price_per_gpu_hour >= 0:
             raise SizingError(f"price per GPU-hour must be >= 0, got {self.price_per_gpu_hour}")
         if self.max_num_seqs < 1:
             raise SizingError(f"max-num-seqs must be >= 1, got {self.max_num_seqs}")
@@ -193,6 +196,7 @@ class SizingInputs:
             "ttftSeconds": self.ttft_seconds,
             "thinkTimeSeconds": self.think_time_seconds,
             "pricePerGpuHour": self.price_per_gpu_hour,
+            "region": self.region,
             "maxNumSeqs": self.max_num_seqs,
             "gpuMemoryUtilization": self.gpu_memory_utilization,
         }
@@ -208,24 +212,31 @@ def model_params(model: str) -> float:
 
 @dataclass(frozen=True)
 class MonthlyCost:
-    """GPU cost per month at the provisioned size: always on, and with the night schedule."""
+    """GPU cost per month at the provisioned size: always on, and with the night schedule.
 
-    price_per_gpu_hour: float
-    always_on: float
-    with_schedule: float
+    The amounts are None when there is no price for the GPU (an on-prem node type and no stated rate).
+    """
+
+    price_per_gpu_hour: float | None
+    always_on: float | None
+    with_schedule: float | None
     active_hours_per_month: float
     off_hours_gpus: int
     schedule: str
+    currency: str = CURRENCY
+    source: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """camelCase document, amounts rounded to cents."""
         return {
+            "currency": self.currency,
             "pricePerGpuHour": self.price_per_gpu_hour,
-            "alwaysOn": round(self.always_on, 2),
-            "withSchedule": round(self.with_schedule, 2),
+            "alwaysOn": None if self.always_on is None else round(self.always_on, 2),
+            "withSchedule": None if self.with_schedule is None else round(self.with_schedule, 2),
             "activeHoursPerMonth": round(self.active_hours_per_month, 1),
             "offHoursGpus": self.off_hours_gpus,
             "schedule": self.schedule,
+            "source": self.source,
         }
 
 
@@ -334,11 +345,14 @@ def schedule_hours(schedule: ScheduleConfig) -> float:
     return min(HOURS_PER_MONTH, minutes / 60 * len(schedule.days) * WEEKS_PER_MONTH)
 
 
-def monthly_cost(gpus: int, gpus_per_replica: int, price: float, schedule: ScheduleConfig) -> MonthlyCost:
+def monthly_cost(
+    gpus: int, gpus_per_replica: int, price: float | None, schedule: ScheduleConfig, source: str = ""
+) -> MonthlyCost:
     """Cost of `gpus` for a month at `price` per GPU-hour, always on and under the night schedule.
 
     Under the schedule the provisioned GPUs run during the active window (all of it: a conservative figure,
-    autoscaling usually runs fewer) and `offHoursMinReplicas` replicas run outside it.
+    autoscaling usually runs fewer) and `offHoursMinReplicas` replicas run outside it. Without a price the
+    amounts are None.
     """
     active = schedule_hours(schedule)
     floor = min(gpus, schedule.off_hours_min_replicas * gpus_per_replica) if schedule.enabled else gpus
@@ -354,12 +368,20 @@ def monthly_cost(gpus: int, gpus_per_replica: int, price: float, schedule: Sched
         described = "no night schedule: always on"
     return MonthlyCost(
         price_per_gpu_hour=price,
-        always_on=gpus * price * HOURS_PER_MONTH,
-        with_schedule=price * (gpus * active + floor * (HOURS_PER_MONTH - active)),
+        always_on=None if price is None else gpus * price * HOURS_PER_MONTH,
+        with_schedule=None if price is None else price * (gpus * active + floor * (HOURS_PER_MONTH - active)),
         active_hours_per_month=active,
         off_hours_gpus=floor,
         schedule=described,
+        source=source,
     )
+
+
+def gpu_price(inputs: SizingInputs) -> GpuPrice | None:
+    """The rate the cost is computed at: the stated one, else the GPU's on-demand price in `inputs.region`."""
+    if inputs.price_per_gpu_hour is not None:
+        return stated_gpu_price(inputs.price_per_gpu_hour, "the stated price per GPU-hour")
+    return on_demand_gpu_price(inputs.gpu, inputs.region)
 
 
 # --- the replica model ------------------------------------------------------------------------------------
@@ -561,7 +583,7 @@ def size(inputs: SizingInputs, calibration: Sequence[CalibrationPoint] = ()) -> 
         requests_per_replica=state.in_flight,
         kv_cache_requests_per_replica=replica.kv_requests,
         required_tokens_per_second_per_stream=inputs.output_tokens / max(inputs.p99_seconds - state.ttft, 1e-9),
-        cost=monthly_cost(to_provision, tp, inputs.price_per_gpu_hour, inputs.schedule),
+        cost=_cost(inputs, to_provision, tp),
         source=SizingSource(
             basis=replica.profile.basis,
             bandwidth_estimate=replica.profile.bandwidth_estimate,
@@ -569,6 +591,13 @@ def size(inputs: SizingInputs, calibration: Sequence[CalibrationPoint] = ()) -> 
             notes=tuple(notes),
         ),
     )
+
+
+def _cost(inputs: SizingInputs, gpus: int, gpus_per_replica: int) -> MonthlyCost:
+    price = gpu_price(inputs)
+    if price is None:
+        return monthly_cost(gpus, gpus_per_replica, None, inputs.schedule, f"no on-demand price for {inputs.gpu}")
+    return monthly_cost(gpus, gpus_per_replica, price.per_gpu_hour, inputs.schedule, price.source)
 
 
 def _why_not(
@@ -611,11 +640,12 @@ def _advice(
         for hint in ("awq", "gptq", "fp8"):
             if hint in lowered:
                 notes.append(f"the model id suggests {hint.upper()} weights: pass --quantization {hint}")
-    if inputs.price_per_gpu_hour == DEFAULT_PRICE_PER_GPU_HOUR:
-        notes.append(
-            f"cost at llmscale's default ${DEFAULT_PRICE_PER_GPU_HOUR:g}/GPU-hour (gpu.pricePerGpuHour); "
-            f"pass your {gpu.name} rate with --price-per-gpu-hour"
-        )
+    if inputs.price_per_gpu_hour is None:
+        price = on_demand_gpu_price(inputs.gpu, inputs.region)
+        if price is None:
+            notes.append(f"no on-demand price for {inputs.gpu}: pass your rate with --price-per-gpu-hour")
+        else:
+            notes.append(f"cost at {price.source}; pass your {gpu.name} rate with --price-per-gpu-hour")
     if recommend_tier(needed, inputs.users) == "single-gpu":
         notes.append(
             f"the single-gpu tier runs one GPU without headroom (the {to_provision} to provision assume a fleet); "
@@ -653,7 +683,10 @@ def sizing_profile(config: StackConfig) -> ModelProfile:
 
 
 def size_for_stack(
-    config: StackConfig, calibration: Sequence[CalibrationPoint] = (), profile: ModelProfile | None = None
+    config: StackConfig,
+    calibration: Sequence[CalibrationPoint] = (),
+    profile: ModelProfile | None = None,
+    region: str | None = None,
 ) -> SizingResult:
     """Size a stack from its own config: `load`, `slo`, `gpu`, `schedule` and its sizing profile.
 
@@ -680,6 +713,7 @@ def size_for_stack(
             ttft_seconds=config.slo.ttft_p95_seconds,
             think_time_seconds=config.load.think_time_seconds,
             price_per_gpu_hour=config.gpu.price_per_gpu_hour,
+            region=region,
             max_num_seqs=chosen.max_num_seqs,
             gpu_memory_utilization=chosen.gpu_memory_utilization,
             min_gpus_per_replica=least,

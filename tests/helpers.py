@@ -5,9 +5,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from llmscale.policy.model import Inventory
+
+REPO = Path(__file__).resolve().parent.parent
+"""The directory holding tests/ and the example stacks/: the checkout, or its copy next to an installed wheel."""
 
 
 def strings(value: Any) -> list[str]:

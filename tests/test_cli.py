@@ -18,9 +18,9 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from llmscale import __version__
-from llmscale.paths import PACKAGE_ROOT
+from tests.helpers import REPO
 
-STACKS = PACKAGE_ROOT / "stacks"
+STACKS = REPO / "stacks"
 AWS_STACK = "single-gpu"
 HOST_STACK = "single-gpu-host"
 PLANTED = "sk-live-PLANTED123456"
@@ -618,3 +618,63 @@ def test_usage_errors_still_exit_2() -> None:
         result = invoke(*args)
         assert result.exit_code == 2, (args, everything(result))
         assert "internal error" not in result.stderr
+
+
+# --- where stacks resolve, and usage errors ----------------------------------------------------------------
+
+
+def test_stack_names_resolve_against_the_working_project_or_stacks_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "customers"
+    (elsewhere / "stacks").mkdir(parents=True)
+    (elsewhere / "stacks" / "Pulumi.acme.yaml").write_text(
+        (STACKS / f"Pulumi.{HOST_STACK}.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (elsewhere / "Pulumi.yaml").write_text("name: llmscale\nruntime: python\n", encoding="utf-8")
+    (elsewhere / "sub").mkdir()
+    monkeypatch.chdir(elsewhere / "sub")
+    found = invoke("validate", "acme")
+    assert found.exit_code == 0, everything(found)
+    assert "stacks/Pulumi.acme.yaml: valid" in found.stderr
+    # The checkout's examples are not found from here: names never resolve into llmscale's own directory.
+    missing = invoke("validate", HOST_STACK)
+    assert_clean_failure(missing)
+    assert "no such stack file" in missing.stderr
+    explicit = invoke("validate", HOST_STACK, "--stacks-dir", str(STACKS))
+    assert explicit.exit_code == 0, everything(explicit)
+    planned = invoke("plan", HOST_STACK, "--stacks-dir", str(STACKS), "--json")
+    assert planned.exit_code == 0, everything(planned)
+    rendered = invoke("render", HOST_STACK, "--stacks-dir", str(STACKS), "--out", str(tmp_path / "bundle"))
+    assert rendered.exit_code == 0, everything(rendered)
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("validate", "bad name!"), "STACK: is neither a stack file path nor a stack name"),
+        (("plan", AWS_STACK, "--detials"), "llmscale plan: --detials: no such option (did you mean --details?)"),
+        (("render", HOST_STACK), "llmscale render: --out: required"),
+        (("size", "--users", "many"), "llmscale size: --users:"),
+        (("validate", HOST_STACK, "--stacks-dir", "pyproject.toml"), "--stacks-dir: is a file, not a directory"),
+        (("nonsense",), "llmscale: No such command 'nonsense'"),
+    ],
+)
+def test_usage_errors_are_one_line(args: tuple[str, ...], line: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    result = invoke(*args)
+    assert_clean_failure(result)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(line), lines[0]
+
+
+def test_plan_shows_the_monthly_cost(aws_plan: Result, aws_document: dict[str, Any], tmp_path: Path) -> None:
+    cost = aws_document["cost"]
+    assert set(cost) == {"currency", "pricePerGpuHour", "monthlyAlwaysOn", "monthlyWithSchedule", "source"}
+    assert cost["currency"] == "USD" and cost["pricePerGpuHour"] == 1.861
+    assert f"Monthly GPU cost: ${cost['monthlyAlwaysOn']:,.0f} always on" in aws_plan.stderr
+    summary = tmp_path / "summary.md"
+    assert invoke("plan", AWS_STACK, "--markdown", str(summary)).exit_code == 0
+    assert f"Monthly GPU cost: \\${cost['monthlyWithSchedule']:,.0f}" not in summary.read_text(encoding="utf-8")
+    assert f"\\${cost['monthlyWithSchedule']:,.0f} with the night schedule" in summary.read_text(encoding="utf-8")

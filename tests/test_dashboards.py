@@ -83,10 +83,18 @@ def test_panels_cover_what_operators_read() -> None:
     config = load_stack("onprem").config
     titles = {panel["title"] for panel in dashboard(config, Flavour.KUBERNETES, stack="onprem")["panels"]}
     assert {
-        "End-to-end latency", "Time to first token", "Queue depth per replica", "Running requests",
-        "Output tokens per second", "Error rate", "GPU utilisation", "GPU memory used", "KV cache usage",
-        "Replicas against min and max", "Cost per 1,000 requests",
-    } <= titles  # fmt: skip
+        "End-to-end latency",
+        "Time to first token",
+        "Queue depth per replica",
+        "Running requests",
+        "Output tokens per second",
+        "Error rate",
+        "GPU utilisation",
+        "GPU memory used",
+        "KV cache usage",
+        "Replicas against min and max",
+        "GPU-hours per 1,000 requests",
+    } <= titles  # fmt: skip  (onprem states no price: GPU-hours, not a cost)
     host_titles = {p["title"] for p in dashboard(config, Flavour.HOST, stack="onprem")["panels"]}
     assert "Replicas against min and max" not in host_titles
 
@@ -96,8 +104,17 @@ def test_slo_lines_follow_the_stack_slo() -> None:
     board = dashboard(config, Flavour.KUBERNETES, stack="onprem")
     latency = next(p for p in board["panels"] if p["title"] == "End-to-end latency")
     assert f"vector({config.slo.p99_latency_seconds:g})" in [t["expr"] for t in latency["targets"]]
-    cost = next(p for p in board["panels"] if p["title"] == "Cost per 1,000 requests")
-    assert f"* {config.gpu.price_per_gpu_hour:g})" in cost["targets"][0]["expr"]
+    # onprem's node type has no on-demand price and the stack states none: GPU-hours instead of a cost.
+    assert config.gpu.price_per_gpu_hour is None
+    assert "Cost per 1,000 requests" not in {p["title"] for p in board["panels"]}
+    assert any(p["title"] == "GPU-hours per 1,000 requests" for p in board["panels"])
+    priced = config.model_copy(update={"gpu": config.gpu.model_copy(update={"price_per_gpu_hour": 2.5})})
+    cost = next(
+        p
+        for p in dashboard(priced, Flavour.KUBERNETES, stack="onprem")["panels"]
+        if p["title"] == "Cost per 1,000 requests"
+    )
+    assert "* 2.5)" in cost["targets"][0]["expr"]
 
 
 def test_panels_have_unique_ids_and_do_not_overlap() -> None:

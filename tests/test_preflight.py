@@ -29,8 +29,8 @@ from llmscale.commands.preflight import register
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import load_stack, parse_values
 from llmscale.config.models import StackConfig
-from llmscale.paths import PACKAGE_ROOT
 from llmscale.preflight import (
+    CHECK_FAILOVER_ZONE,
     CHECK_HOSTED_ZONE,
     CHECK_KUBERNETES,
     CHECK_OFFERING,
@@ -42,18 +42,21 @@ from llmscale.preflight import (
     CheckResult,
     PreflightError,
     Status,
+    check_failover_zone,
     check_kubernetes_version,
     check_vcpu_quota,
+    failed,
     gpu_demand,
     run_checks,
     vcpu_quota_for,
 )
+from tests.helpers import REPO
 
 REGION = "us-east-1"
 GPU_TYPE = "g6e.xlarge"
 PLANTED_SECRET = "PLANTEDsecretKEY0123456789abcdefDoNotPrint"
-EXAMPLE = PACKAGE_ROOT / "stacks" / "Pulumi.single-gpu.yaml"
-HOST_EXAMPLE = PACKAGE_ROOT / "stacks" / "Pulumi.single-gpu-host.yaml"
+EXAMPLE = REPO / "stacks" / "Pulumi.single-gpu.yaml"
+HOST_EXAMPLE = REPO / "stacks" / "Pulumi.single-gpu-host.yaml"
 
 
 # --- moto server and AWS environment --------------------------------------------------------------------------
@@ -704,3 +707,116 @@ def test_run_checks_adds_the_kubernetes_check_when_given_a_version(client: Calla
     offering = results[1]
     assert offering.status is Status.PASS
     assert "any of them" in offering.detail
+
+
+# --- every documented check, both regions of an enterprise stack, the failover zone ------------------------------
+
+STANDBY = "us-west-2"
+ENTERPRISE_EXAMPLE = REPO / "stacks" / "Pulumi.enterprise.yaml"
+
+
+def enterprise_config(zone_id: str, record_name: str = "llm.example.com") -> dict[str, Any]:
+    """The enterprise example moved to us-east-1 with its standby in us-west-2, failing over in `zone_id`."""
+    config = yaml.safe_load(ENTERPRISE_EXAMPLE.read_text(encoding="utf-8"))["config"]
+    config["aws:region"] = REGION
+    config["llmscale:failover"] = {
+        **config["llmscale:failover"],
+        "hostedZoneId": zone_id,
+        "recordName": record_name,
+        "standbyRegion": STANDBY,
+    }
+    return config
+
+
+def by_region(result: Result) -> dict[tuple[str, str | None], dict[str, Any]]:
+    return {(check["name"], check["region"]): check for check in json.loads(result.stdout)["checks"]}
+
+
+def test_an_enterprise_stack_is_checked_in_both_regions_and_its_failover_zone(
+    aws: str, client: Callable[..., Any], tmp_path: Path
+) -> None:
+    zone_id = create_zone(aws, client("route53"), "example.com")
+    stack = write_stack(tmp_path, enterprise_config(zone_id))
+
+    result = preflight(stack, "--endpoint-url", aws, "--json")
+
+    assert result.exit_code in (0, 1), everything(result)
+    found = by_region(result)
+    for region in (REGION, STANDBY):
+        for name in (CHECK_REGION, CHECK_OFFERING, CHECK_QUOTA, CHECK_KUBERNETES):
+            assert (name, region) in found, (name, region, sorted(found))
+        assert found[(CHECK_REGION, region)]["status"] == "pass"
+    assert found[(CHECK_FAILOVER_ZONE, None)]["status"] == "pass"
+    assert "llm.example.com" in found[(CHECK_FAILOVER_ZONE, None)]["detail"]
+    # EKS versions are not in moto: the built-in calendar answers, and says so.
+    assert "calendar" in found[(CHECK_KUBERNETES, REGION)]["detail"]
+    document = json.loads(result.stdout)
+    assert (document["region"], document["standbyRegion"]) == (REGION, STANDBY)
+    assert f"regions {REGION} and {STANDBY} (standby)" in result.stderr
+
+
+def test_a_multi_gpu_stack_gets_the_kubernetes_version_check(aws: str, tmp_path: Path) -> None:
+    config = yaml.safe_load((REPO / "stacks" / "Pulumi.multi-gpu.yaml").read_text(encoding="utf-8"))["config"]
+    config["aws:region"] = REGION
+    stack = write_stack(tmp_path, config)
+
+    result = preflight(stack, "--endpoint-url", aws, "--json")
+
+    found = checks(result)
+    assert list(found) == [CHECK_REGION, CHECK_OFFERING, CHECK_QUOTA, CHECK_KUBERNETES]
+    assert found[CHECK_KUBERNETES]["status"] in ("pass", "fail")
+    assert "Kubernetes 1.33" in found[CHECK_KUBERNETES]["detail"]
+
+
+def test_a_missing_failover_zone_fails(aws: str, tmp_path: Path) -> None:
+    stack = write_stack(tmp_path, enterprise_config("Z0123456789ABCDEFGHIJ"))
+
+    result = preflight(stack, "--endpoint-url", aws, "--json")
+
+    assert result.exit_code == 1, everything(result)
+    check = by_region(result)[(CHECK_FAILOVER_ZONE, None)]
+    assert check["status"] == "fail" and "does not exist" in check["detail"]
+
+
+def test_a_failover_zone_for_another_domain_fails(aws: str, client: Callable[..., Any], tmp_path: Path) -> None:
+    zone_id = create_zone(aws, client("route53"), "example.org")
+    stack = write_stack(tmp_path, enterprise_config(zone_id, "llm.example.com"))
+
+    result = preflight(stack, "--endpoint-url", aws, "--json")
+
+    check = by_region(result)[(CHECK_FAILOVER_ZONE, None)]
+    assert check["status"] == "fail" and "cannot hold llm.example.com" in check["detail"]
+
+
+def test_a_private_failover_zone_fails() -> None:
+    route53 = boto3.client("route53", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    config = load_config(enterprise_config("Z0123456789ABCDEFGHIJ"))
+    with Stubber(route53) as stub:
+        stub.add_response(
+            "get_hosted_zone",
+            {
+                "HostedZone": {
+                    "Id": "/hostedzone/Z0123456789ABCDEFGHIJ",
+                    "Name": "example.com.",
+                    "CallerReference": "x",
+                    "Config": {"PrivateZone": True},
+                },
+                "DelegationSet": {"NameServers": ["ns-1.example.com"]},
+            },
+            {"Id": "Z0123456789ABCDEFGHIJ"},
+        )
+        result = check_failover_zone(route53, config)
+    assert result is not None and result.status is Status.FAIL
+    assert "is private" in result.detail
+
+
+def test_an_unknown_region_is_a_failure_without_asking_aws() -> None:
+    def unusable(*_: Any, **__: Any) -> Any:
+        raise AssertionError("no AWS call for a region pulumi-aws does not know")
+
+    clients = AwsClients(ec2=unusable, service_quotas=unusable, route53=unusable)
+    results = run_checks(load_config(example_config()), "mars-1", clients)
+    assert results[0].name == CHECK_REGION and results[0].status is Status.FAIL
+    assert "not an AWS region pulumi-aws knows" in results[0].detail
+    assert all(r.status is Status.UNKNOWN for r in results[1:])
+    assert failed(results)

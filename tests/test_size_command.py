@@ -15,7 +15,12 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from llmscale.commands.size import register
+from llmscale import catalog
+from llmscale.commands.size import STACK_GPU, STACK_P99_SECONDS, register, size_command_line, users_served
+from llmscale.config.models import Tier
+from llmscale.config.presets import PRESETS
+from llmscale.sizing import MULTI_GPU_MAX_GPUS, SizingInputs
+from tests.helpers import REPO
 
 
 def make_app() -> typer.Typer:
@@ -61,7 +66,8 @@ def test_json_goes_to_stdout_with_the_sizing_keys() -> None:
     assert 5 <= document["gpusNeeded"] <= 8
     assert document["gpusToProvision"] == max(document["gpusNeeded"] + 2, -(-document["gpusNeeded"] * 5 // 4))
     assert document["recommendedTier"] == "multi-gpu"
-    assert document["source"]["bandwidthEstimate"] is False
+    # The default GPU is a stack's (g6e.xlarge, an L40S): no vLLM measurement exists for it.
+    assert document["source"]["bandwidthEstimate"] is True
     assert "GPUs needed at peak" in result.stderr
 
 
@@ -142,7 +148,7 @@ def test_plot_writes_an_svg_that_parses(tmp_path: Path) -> None:
     root = ET.parse(target).getroot()
     assert root.tag.endswith("svg")
     text = target.read_text(encoding="utf-8")
-    for label in ("GPUs needed at peak", "p99 SLO 20 s", "multi-gpu | enterprise", "peak concurrent users"):
+    for label in ("GPUs needed at peak", "p99 SLO 10 s", "multi-gpu | enterprise", "peak concurrent users"):
         assert label in text
     assert f"wrote {target}" in result.stderr
 
@@ -169,3 +175,59 @@ def test_plot_without_matplotlib_asks_for_the_extra(tmp_path: Path, monkeypatch:
     target = tmp_path / "size.svg"
     assert_one_line_error(invoke("--plot", str(target)), "llmscale[plot]")
     assert not target.exists()
+
+
+# --- one sizing story: the README's tier table is the planner's ---------------------------------------------
+
+README = REPO / "README.md"
+
+
+def served(gpus: int, model: str, p99: float, max_num_seqs: int) -> int:
+    inputs = SizingInputs(
+        model=model, gpu=STACK_GPU, p99_seconds=p99, max_num_seqs=max_num_seqs, max_gpus_per_replica=1
+    )
+    return users_served(gpus, inputs)
+
+
+def test_the_readme_tier_table_is_what_the_planner_says() -> None:
+    text = README.read_text(encoding="utf-8")
+    single = served(1, "7b", STACK_P99_SECONDS, PRESETS[Tier.SINGLE_GPU]["modelDefaults"]["maxNumSeqs"])
+    multi = served(MULTI_GPU_MAX_GPUS, "7b", STACK_P99_SECONDS, PRESETS[Tier.MULTI_GPU]["modelDefaults"]["maxNumSeqs"])
+    assert f"| `single-gpu` | 1 | up to {single} |" in text
+    assert f"| `multi-gpu` | 2–8 | up to {multi} |" in text
+    eight_b = (served(1, "8b", STACK_P99_SECONDS, 64), served(MULTI_GPU_MAX_GPUS, "8b", STACK_P99_SECONDS, 128))
+    assert f"With an 8B model the figures are {eight_b[0]} and {eight_b[1]} users" in text
+    looser = (served(1, "7b", 20, 64), served(MULTI_GPU_MAX_GPUS, "7b", 20, 128))
+    assert f"with a p99 of 20 s, {looser[0]} and {looser[1]}." in text
+
+
+def test_the_size_defaults_are_a_stacks_defaults() -> None:
+    for tier in Tier:
+        preset = PRESETS[tier]
+        assert preset["slo"]["p99LatencySeconds"] == STACK_P99_SECONDS
+        known = catalog.lookup(preset["gpu"]["instanceType"])
+        assert known is not None and known.gpu_model == catalog.lookup(STACK_GPU).gpu_model  # type: ignore[union-attr]
+    document = json.loads(invoke("--json").stdout)
+    assert document["inputs"]["gpu"] == STACK_GPU and document["inputs"]["p99Seconds"] == STACK_P99_SECONDS
+    assert (document["inputs"]["promptTokens"], document["inputs"]["outputTokens"]) == (1000, 250)
+
+
+def test_an_instance_type_keeps_a_replica_on_one_instance() -> None:
+    one = invoke("--model", "70b", "--quantization", "fp8", "--gpu", "g6e.xlarge")
+    assert_one_line_error(one, "llmscale size: --gpu:", "GiB of weights")
+    four = json.loads(invoke("--model", "70b", "--quantization", "fp8", "--gpu", "g6e.12xlarge", "--json").stdout)
+    assert four["gpusPerReplica"] <= 4
+    free = json.loads(invoke("--model", "70b", "--quantization", "fp8", "--gpu", "L40S", "--json").stdout)
+    assert free["gpusPerReplica"] >= 2
+
+
+def test_the_command_line_reproduces_its_inputs() -> None:
+    inputs = SizingInputs(
+        users=30, model="org/m-8b", gpu="g6e.2xlarge", p99_seconds=12, max_num_seqs=64, region="eu-west-1"
+    )
+    line = size_command_line(inputs)
+    assert line == (
+        "llmscale size --users 30 --model org/m-8b --gpu g6e.2xlarge --p99 12 --max-num-seqs 64 --region eu-west-1"
+    )
+    document = json.loads(invoke(*line.split()[2:], "--json").stdout)
+    assert document["inputs"]["maxNumSeqs"] == 64 and document["inputs"]["region"] == "eu-west-1"

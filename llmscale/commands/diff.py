@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from llmscale.commands.usage import one_line, usage_error
+
 if TYPE_CHECKING:
     from llmscale.plan.markdown import StackReport
 
@@ -42,11 +44,19 @@ def diff(
     if markdown and as_json:
         typer.echo("--markdown and --json: choose one", err=True)
         raise typer.Exit(2)
+    plans = []
+    for label, path in (("OLD.json", old), ("NEW.json", new)):
+        try:
+            plans.append(load_plan(path))
+        except PlanFileError as error:
+            typer.echo(one_line(str(error)), err=True)
+            raise typer.Exit(2) from None
+        except RecursionError:
+            raise usage_error(label, "nested too deeply to be a plan file") from None
     try:
-        old_plan, new_plan = load_plan(old), load_plan(new)
-        result = diff_plans(old_plan, new_plan)
+        result = diff_plans(*plans)
     except PlanFileError as error:
-        typer.echo(str(error), err=True)
+        typer.echo(one_line(str(error)), err=True)
         raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(diff_document(result), indent=2, ensure_ascii=False, default=str))

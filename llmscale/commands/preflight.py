@@ -1,9 +1,10 @@
 """`llmscale preflight STACK`: ask the stack's AWS account whether `pulumi up` can succeed, before running it.
 
-Read-only calls with the caller's usual AWS credentials (environment, profile, SSO). A table of pass, fail and
-unknown answers goes to stderr, `--json` to stdout. Exit 0 when nothing failed (unknowns are shown loudly but
-do not fail: the account could not answer them), 1 when a check failed, 2 for config errors, a stack that is
-not on platform aws, and missing or rejected credentials.
+Read-only calls with the caller's usual AWS credentials (environment, profile, SSO), in the stack's region and,
+for an enterprise stack with a standby region, in that region too; the failover hosted zone is checked once.
+A table of pass, fail and unknown answers goes to stderr, `--json` to stdout. Exit 0 when nothing failed
+(unknowns are shown loudly but do not fail: the account could not answer them), 1 when a check failed, 2 for
+config errors, a stack that is not on platform aws, and missing or rejected credentials.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from llmscale.commands.usage import one_line, usage_error
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import LoadedStack, load_stack
 from llmscale.config.models import Platform
+from llmscale.paths import StackRefError, stack_file
 
 if TYPE_CHECKING:
     from llmscale.preflight import AwsClients, CheckResult
@@ -31,7 +35,7 @@ def _err(message: str) -> None:
 
 def _fail(lines: Sequence[str], code: int = 2) -> typer.Exit:
     for line in lines:
-        _err(line)
+        _err(one_line(line))
     return typer.Exit(code)
 
 
@@ -56,17 +60,21 @@ def build_clients(region: str, endpoint_url: str | None) -> AwsClients:
     def client(service: str) -> object:
         return session.client(service, endpoint_url=endpoint_url, config=settings)
 
-    return AwsClients(ec2=client("ec2"), service_quotas=client("service-quotas"), route53=client("route53"))
+    return AwsClients(
+        ec2=client("ec2"), service_quotas=client("service-quotas"), route53=client("route53"), eks=client("eks")
+    )
 
 
 def render_table(results: Sequence[CheckResult]) -> list[str]:
     """One line per check, status first so a failure or an unknown stands out at the left edge."""
     width = max(len(result.name) for result in results)
+    region_width = max((len(result.region or "") for result in results), default=0)
     lines = []
     for result in results:
         label, colour = STATUS_LABELS[str(result.status)]
         status = typer.style(f"{label:<7}", fg=colour, bold=result.status != "pass")
-        lines.append(f"  {status}  {result.name:<{width}}  {result.detail}")
+        where = f"{result.region or '':<{region_width}}  " if region_width else ""
+        lines.append(f"  {status}  {result.name:<{width}}  {where}{result.detail}")
     return lines
 
 
@@ -76,9 +84,15 @@ def summary(results: Sequence[CheckResult]) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in ("pass", "fail", "unknown")}
 
 
-def _load(stack: str) -> LoadedStack:
+def _load(stack: str, stacks_dir: Path | None) -> LoadedStack:
+    if stacks_dir is not None and stacks_dir.exists() and not stacks_dir.is_dir():
+        raise usage_error("--stacks-dir", "is a file, not a directory")
     try:
-        return load_stack(stack)
+        path = stack_file(stack, stacks_dir)
+    except StackRefError as error:
+        raise usage_error("STACK", str(error)) from None
+    try:
+        return load_stack(str(path))
     except ConfigError as error:
         raise _fail(error.lines()) from None
 
@@ -92,12 +106,18 @@ def preflight(
         typer.Option("--endpoint-url", metavar="URL", help="Send every AWS call to this URL (moto, LocalStack)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Write the results as JSON to stdout.")] = False,
+    stacks_dir: Annotated[
+        Path | None,
+        typer.Option("--stacks-dir", metavar="DIR", help="Where stack names resolve (default: the project's stacks/)."),
+    ] = None,
 ) -> None:
-    """Check the AWS account before `pulumi up`: region, GPU offerings, vCPU quota, hosted zone.
+    """Check the AWS account before `pulumi up`: regions, GPU offerings, vCPU quota, EKS version, hosted zones.
 
     Exit 0 when no check failed, 1 when one did, 2 for config errors, non-aws stacks and credential problems.
     """
-    loaded = _load(stack)
+    if endpoint_url is not None and not endpoint_url.startswith(("http://", "https://")):
+        raise usage_error("--endpoint-url", "is not a URL such as http://127.0.0.1:5000")
+    loaded = _load(stack, stacks_dir)
     config = loaded.config
     if config.platform is not Platform.AWS:
         raise _fail(
@@ -106,20 +126,27 @@ def preflight(
     region = loaded.region
     assert region is not None  # the loader requires aws:region on platform aws
     try:
-        from llmscale.preflight import PreflightError, failed, run_checks
+        from llmscale.preflight import PreflightError, failed, run_stack_checks
     except ImportError:
         raise _fail(["preflight needs boto3: pip install 'boto3>=1.34,<2'"]) from None
+    made: dict[str, AwsClients] = {}
+
+    def clients_for(name: str) -> AwsClients:
+        if name not in made:
+            made[name] = build_clients(name, endpoint_url)
+        return made[name]
+
     try:
-        clients = build_clients(region, endpoint_url)
+        results = run_stack_checks(config, region, clients_for)
     except ValueError:
-        raise _fail([f"--endpoint-url: {endpoint_url!r} is not a valid URL such as http://127.0.0.1:5000"]) from None
-    try:
-        results = run_checks(config, region, clients)
+        raise usage_error("--endpoint-url", "is not a valid URL such as http://127.0.0.1:5000") from None
     except PreflightError as error:
         raise _fail([f"{loaded.source}: preflight: {error}"]) from None
 
     counts = summary(results)
-    _err(f"preflight of stack {loaded.name} ({config.tier}, platform aws, region {region}):")
+    standby = config.failover.standby_region if config.failover else None
+    where = f"regions {region} and {standby} (standby)" if standby else f"region {region}"
+    _err(f"preflight of stack {loaded.name} ({config.tier}, platform aws, {where}):")
     for line in render_table(results):
         _err(line)
     _err(f"{counts['pass']} passed, {counts['fail']} failed, {counts['unknown']} unknown")
@@ -138,6 +165,7 @@ def preflight(
             "stack": loaded.name,
             "tier": str(config.tier),
             "region": region,
+            "standbyRegion": standby,
             "ok": not failed(results),
             "summary": counts,
             "checks": [result.as_dict() for result in results],

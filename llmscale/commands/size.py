@@ -1,8 +1,14 @@
 """`llmscale size`: how many GPUs a load needs at peak, with headroom, tier, latency and cost.
 
 A table goes to stderr, `--json` to stdout, `--plot FILE.svg` draws GPUs and p99 against load (matplotlib,
-the `plot` extra). Exit 0 with an answer, 2 on bad input or an SLO nothing reaches (one line, no traceback).
-The planner itself is `llmscale.sizing`; `size_for_stack` is re-exported here for callers of the command layer.
+the `plot` extra). Exit 0 with an answer, 2 on bad input or an SLO nothing reaches (one line naming the option,
+no traceback). The planner itself is `llmscale.sizing`; `size_for_stack` is re-exported here for callers of the
+command layer.
+
+The defaults are a stack's defaults, so that `llmscale size` and `llmscale new` tell one story: the GPU and the
+p99 SLO of the tier presets (g6e.xlarge, 10 s), LoadConfig's prompt, answer and think time, vLLM's batch limit.
+An EC2 instance type bounds a replica to the GPUs of one instance, as a stack's node type does; an accelerator
+name (L40S) leaves tensor parallelism free up to 8 GPUs.
 """
 
 from __future__ import annotations
@@ -14,13 +20,16 @@ from typing import Annotated
 
 import typer
 
-from llmscale.calibration import CalibrationError, CalibrationPoint, load_calibration, parse_quantization
+from llmscale import catalog
+from llmscale.calibration import CalibrationError, CalibrationPoint, load_calibration, parse_quantization, resolve_gpu
+from llmscale.commands.usage import shown, usage_error
+from llmscale.config.models import Tier
+from llmscale.config.presets import PRESETS
+from llmscale.config.regions import region_problem
 from llmscale.sizing import (
-    DEFAULT_GPU,
+    DEFAULT_MAX_NUM_SEQS,
     DEFAULT_MODEL,
     DEFAULT_OUTPUT_TOKENS,
-    DEFAULT_P99_SECONDS,
-    DEFAULT_PRICE_PER_GPU_HOUR,
     DEFAULT_PROMPT_TOKENS,
     DEFAULT_THINK_TIME_SECONDS,
     DEFAULT_USERS,
@@ -31,18 +40,51 @@ from llmscale.sizing import (
     SizingInputs,
     SizingResult,
     curve,
+    model_params,
     size,
     size_for_stack,
 )
 
-__all__ = ["register", "size_command", "size_for_stack"]
+__all__ = ["STACK_GPU", "STACK_P99_SECONDS", "register", "size_command", "size_for_stack"]
 
 PLOT_POINTS = 48
+PREFIX = "llmscale size"
+
+# A stack's defaults (the multi-gpu preset; every tier's preset has the same GPU model and p99 SLO).
+STACK_GPU: str = PRESETS[Tier.MULTI_GPU]["gpu"]["instanceType"]
+STACK_P99_SECONDS: float = PRESETS[Tier.MULTI_GPU]["slo"]["p99LatencySeconds"]
+
+# Which option a planner message is about, by how the message starts (SizingInputs and size() messages).
+_MESSAGE_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("give peak concurrent users", "--users/--rps"),
+    ("users must", "--users"),
+    ("requests per second", "--rps"),
+    ("prompt tokens", "--prompt-tokens"),
+    ("output tokens", "--output-tokens"),
+    ("p99 latency", "--p99"),
+    ("p99 SLO", "--p99"),
+    ("TTFT SLO", "--ttft"),
+    ("think time", "--think-time"),
+    ("price per GPU-hour", "--price-per-gpu-hour"),
+    ("max-num-seqs", "--max-num-seqs"),
+    ("model ", "--model"),
+    ("gpu ", "--gpu"),
+    ("quantization ", "--quantization"),
+    ("your calibration", "--calibration"),
+)
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"llmscale size: {message}", err=True)
-    return typer.Exit(2)
+def _fail(option: str, message: str) -> typer.Exit:
+    return usage_error(option, message, PREFIX)
+
+
+def _option_for(message: str) -> str:
+    for start, option in _MESSAGE_OPTIONS:
+        if message.startswith(start):
+            return option
+    if "GiB of weights" in message:
+        return "--gpu"
+    return "--model"
 
 
 def size_command(
@@ -60,14 +102,25 @@ def size_command(
     model: Annotated[
         str, typer.Option("--model", help="A model id (meta-llama/Llama-3.1-8B-Instruct) or a size (7b, 70b).")
     ] = DEFAULT_MODEL,
+    max_num_seqs: Annotated[
+        int, typer.Option("--max-num-seqs", help="vLLM's batch limit per replica (a profile's maxNumSeqs).")
+    ] = DEFAULT_MAX_NUM_SEQS,
     quantization: Annotated[
         str, typer.Option("--quantization", help="none (BF16/FP16), fp8, awq, gptq, bitsandbytes, compressed-tensors.")
     ] = "none",
     gpu: Annotated[
         str,
-        typer.Option("--gpu", help="A10G, L4, L40S, A100-40GB, A100-80GB, H100, T4, or an EC2 type (g6e.xlarge)."),
-    ] = DEFAULT_GPU,
-    p99: Annotated[float, typer.Option("--p99", help="p99 end-to-end latency SLO, seconds.")] = DEFAULT_P99_SECONDS,
+        typer.Option(
+            "--gpu",
+            help="An EC2 type (g6e.xlarge: a replica stays on one instance) or a GPU: A10G, L4, L40S, A100-40GB, "
+            "A100-80GB, H100, T4.",
+        ),
+    ] = STACK_GPU,
+    gpus_per_node: Annotated[
+        int | None,
+        typer.Option("--gpus-per-node", help="GPUs per node of your own node type: a replica stays on one node."),
+    ] = None,
+    p99: Annotated[float, typer.Option("--p99", help="p99 end-to-end latency SLO, seconds.")] = STACK_P99_SECONDS,
     ttft: Annotated[
         float | None, typer.Option("--ttft", help="Time-to-first-token SLO, seconds (chat: 2). Off by default.")
     ] = None,
@@ -75,8 +128,14 @@ def size_command(
         float, typer.Option("--think-time", help="Seconds a user reads and types between requests.")
     ] = DEFAULT_THINK_TIME_SECONDS,
     price_per_gpu_hour: Annotated[
-        float, typer.Option("--price-per-gpu-hour", help="Price of one GPU-hour, for the monthly cost.")
-    ] = DEFAULT_PRICE_PER_GPU_HOUR,
+        float | None,
+        typer.Option(
+            "--price-per-gpu-hour", help="Your price of one GPU-hour (default: the GPU's on-demand price, --region)."
+        ),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="AWS region whose on-demand price to use (default us-east-1).")
+    ] = None,
     calibration: Annotated[
         Path | None,
         typer.Option(
@@ -96,26 +155,52 @@ def size_command(
     """Size a deployment: GPUs and replicas at peak, GPUs to provision, tier, p99, utilisation and cost."""
     if plot is not None:
         if plot.suffix.lower() != ".svg":
-            raise _fail(f"--plot {plot}: must be an .svg file")
+            raise _fail("--plot", f"{shown(plot)}: must be an .svg file")
+        if plot.is_dir():
+            raise _fail("--plot", f"{shown(plot)} is a directory: name an .svg file")
         _require_matplotlib()
+    if region is not None and (problem := region_problem(region)):
+        raise _fail("--region", problem)
+    try:
+        resolve_gpu(gpu)
+    except CalibrationError as error:
+        raise _fail("--gpu", str(error)) from None
+    try:
+        model_params(model)
+        quant = parse_quantization(quantization)
+    except (SizingError, CalibrationError) as error:
+        raise _fail(_option_for(str(error)), str(error)) from None
     try:
         points: tuple[CalibrationPoint, ...] = load_calibration(calibration) if calibration else ()
+    except CalibrationError as error:
+        raise _fail("--calibration", str(error)) from None
+    instance = catalog.lookup(gpu)
+    if gpus_per_node is not None:
+        if instance is not None:
+            raise _fail("--gpus-per-node", f"{gpu} is an EC2 type llmscale knows ({instance.gpus} GPUs); remove it")
+        if not 1 <= gpus_per_node <= 16:
+            raise _fail("--gpus-per-node", "must be a whole number of GPUs from 1 to 16")
+    per_node = instance.gpus if instance is not None else gpus_per_node
+    try:
         inputs = SizingInputs(
             users=DEFAULT_USERS if users is None and rps is None else users,
             requests_per_second=rps,
             prompt_tokens=prompt_tokens,
             output_tokens=output_tokens,
             model=model,
-            quantization=parse_quantization(quantization),
+            quantization=quant,
             gpu=gpu,
             p99_seconds=p99,
             ttft_seconds=ttft,
             think_time_seconds=think_time,
             price_per_gpu_hour=price_per_gpu_hour,
+            region=region,
+            max_num_seqs=max_num_seqs,
+            max_gpus_per_replica=min(per_node, 8) if per_node is not None else 8,
         )
         result = size(inputs, points)
     except (SizingError, CalibrationError) as error:
-        raise _fail(str(error)) from None
+        raise _fail(_option_for(str(error)), str(error)) from None
     typer.echo(render_text(result), err=True)
     if plot is not None:
         _plot(result, points, plot)
@@ -135,7 +220,6 @@ def render_text(result: SizingResult) -> str:
         f"{load}, {inputs.model} {quant} on {result.gpu}, {inputs.prompt_tokens} in / {inputs.output_tokens} out, "
         f"p99 <= {inputs.p99_seconds:g} s{ttft_slo}{think}"
     )
-    cost = result.cost
     replica_word = "replica" if result.replicas == 1 else "replicas"
     rows = [
         ("GPUs needed at peak", f"{result.gpus_needed} ({result.replicas} {replica_word} x {result.gpus_per_replica})"),
@@ -148,8 +232,7 @@ def render_text(result: SizingResult) -> str:
             f"{result.concurrent_requests:.1f} requests ({result.requests_per_second:.2f} req/s), "
             f"{result.required_tokens_per_second_per_stream:.1f} tok/s per stream",
         ),
-        ("monthly cost, always on", f"${cost.always_on:,.0f} at ${cost.price_per_gpu_hour:g}/GPU-hour"),
-        ("monthly cost, scheduled", f"${cost.with_schedule:,.0f} ({cost.schedule})"),
+        *_cost_rows(result),
         ("throughput basis", f"{result.source.basis}: {result.source.calibration}"),
     ]
     width = max(len(label) for label, _ in rows)
@@ -161,6 +244,76 @@ def render_text(result: SizingResult) -> str:
         )
     lines.extend(f"  - {note}" for note in result.source.notes)
     return "\n".join(lines)
+
+
+def _cost_rows(result: SizingResult) -> list[tuple[str, str]]:
+    cost = result.cost
+    if cost.always_on is None or cost.with_schedule is None or cost.price_per_gpu_hour is None:
+        return [("monthly cost", f"unknown: {cost.source}; pass --price-per-gpu-hour")]
+    return [
+        ("monthly cost, always on", f"${cost.always_on:,.0f} at ${cost.price_per_gpu_hour:.4g}/GPU-hour"),
+        ("monthly cost, scheduled", f"${cost.with_schedule:,.0f} ({cost.schedule})"),
+    ]
+
+
+def users_served(gpus: int, inputs: SizingInputs, limit: int = 100_000) -> int:
+    """The most concurrent users `inputs` (its model, GPU, SLO and tokens) serve with at most `gpus` GPUs at peak.
+
+    The README's tier table quotes these figures for a stack's defaults; a test keeps the two equal.
+    """
+    from dataclasses import replace
+
+    def fits(users: int) -> bool:
+        try:
+            return size(replace(inputs, users=users, requests_per_second=None)).gpus_needed <= gpus
+        except SizingError:
+            return False
+
+    if not fits(1):
+        return 0
+    low, high = 1, 2
+    while high <= limit and fits(high):
+        low, high = high, high * 2
+    while high - low > 1:  # more users never need fewer GPUs (the planner is monotone)
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
+
+
+def size_command_line(inputs: SizingInputs) -> str:
+    """The `llmscale size` command that reproduces a sizing: every input that differs from the command's default.
+
+    `llmscale new` writes it into the stack file, so its numbers can be checked and recomputed.
+    """
+    parts = ["llmscale size"]
+    if inputs.users is not None:
+        parts.append(f"--users {inputs.users}")
+    else:
+        parts.append(f"--rps {inputs.requests_per_second:g}")
+    parts.append(f"--model {inputs.model}")
+    if inputs.quantization is not None:
+        parts.append(f"--quantization {inputs.quantization.value}")
+    if inputs.gpu != STACK_GPU:
+        parts.append(f"--gpu {inputs.gpu}")
+    if catalog.lookup(inputs.gpu) is None and inputs.max_gpus_per_replica != 8:
+        parts.append(f"--gpus-per-node {inputs.max_gpus_per_replica}")
+    if inputs.p99_seconds != STACK_P99_SECONDS:
+        parts.append(f"--p99 {inputs.p99_seconds:g}")
+    if inputs.ttft_seconds is not None:
+        parts.append(f"--ttft {inputs.ttft_seconds:g}")
+    for option, value, default in (
+        ("--prompt-tokens", inputs.prompt_tokens, DEFAULT_PROMPT_TOKENS),
+        ("--output-tokens", inputs.output_tokens, DEFAULT_OUTPUT_TOKENS),
+        ("--think-time", inputs.think_time_seconds, DEFAULT_THINK_TIME_SECONDS),
+        ("--max-num-seqs", inputs.max_num_seqs, DEFAULT_MAX_NUM_SEQS),
+    ):
+        if value != default:
+            parts.append(f"{option} {value:g}")
+    if inputs.price_per_gpu_hour is not None:
+        parts.append(f"--price-per-gpu-hour {inputs.price_per_gpu_hour:g}")
+    if inputs.region is not None:
+        parts.append(f"--region {inputs.region}")
+    return " ".join(parts)
 
 
 def _loads(result: SizingResult) -> list[float]:
@@ -179,7 +332,7 @@ def _require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401  (the optional `plot` extra)
     except ImportError:
-        raise _fail("--plot needs matplotlib: install llmscale[plot] (pip install 'llmscale[plot]')") from None
+        raise _fail("--plot", "needs matplotlib: install llmscale[plot] (pip install 'llmscale[plot]')") from None
 
 
 def _plot(result: SizingResult, points: tuple[CalibrationPoint, ...], path: Path) -> None:
@@ -232,7 +385,7 @@ def _plot(result: SizingResult, points: tuple[CalibrationPoint, ...], path: Path
         figure.tight_layout()
         figure.savefig(path, format="svg", metadata={"Date": None})
     except OSError as error:
-        raise _fail(f"--plot {path}: cannot write ({error.strerror or error})") from None
+        raise _fail("--plot", f"{shown(path)}: cannot write ({error.strerror or type(error).__name__})") from None
     finally:
         pyplot.close(figure)
 

@@ -11,6 +11,7 @@ from llmscale.api_keys import SECRET_PLACEHOLDER, api_key_problem
 from llmscale.config.deploy_checks import deploy_checks
 from llmscale.config.errors import Problem, dotted_key
 from llmscale.config.models import Platform, StackConfig, Tier
+from llmscale.config.regions import region_problem
 from llmscale.vllm_args import MODELLED_FLAGS, flag_name
 
 PLATFORMS_BY_TIER: dict[Tier, tuple[Platform, ...]] = {
@@ -202,6 +203,28 @@ def _failover(config: StackConfig, region: str | None) -> list[Problem]:
                 "same name or leave gateway.hostname unset",
             )
         )
+    for key, endpoint in (
+        ("standbyEndpoint", failover.standby_endpoint),
+        ("primaryEndpoint", failover.primary_endpoint),
+    ):
+        problem = _endpoint_problem(endpoint)
+        if problem:
+            problems.append(Problem(dotted_key(["failover", key]), problem))
+    if config.platform is Platform.KUBERNETES and failover.primary_endpoint is None:
+        problems.append(
+            Problem(
+                dotted_key(["failover", "primaryEndpoint"]),
+                "required on platform kubernetes: the public host name or IPv4 address the cluster's gateway answers "
+                "on, which the primary health check probes",
+            )
+        )
+    if config.platform is Platform.AWS and failover.primary_endpoint is not None:
+        problems.append(
+            Problem(
+                dotted_key(["failover", "primaryEndpoint"]),
+                "platform aws health-checks the load balancer it builds; remove it",
+            )
+        )
     if failover.standby_region is not None:
         if config.platform is not Platform.AWS:
             problems.append(
@@ -215,6 +238,21 @@ def _failover(config: StackConfig, region: str | None) -> list[Problem]:
                 Problem(dotted_key(["failover", "standbyRegion"]), f"is the primary region ({region}); pick another")
             )
     return problems
+
+
+def _endpoint_problem(endpoint: str | None) -> str | None:
+    """Why Route 53 could not health-check an endpoint (a private or reserved address), or None."""
+    from llmscale.aws_plan import endpoint_kind
+
+    if endpoint is None:
+        return None
+    try:
+        endpoint_kind(endpoint)
+    except ValueError:
+        return (
+            "must be a public host name or a public IPv4 address: Route 53 health checkers probe it from the internet"
+        )
+    return None
 
 
 def _api_keys(config: StackConfig) -> list[Problem]:
@@ -243,7 +281,8 @@ def _region(config: StackConfig, region: str | None) -> list[Problem]:
         return [
             Problem("aws:region", "required on platform aws (for example `pulumi config set aws:region eu-west-1`)")
         ]
-    return []
+    problem = region_problem(region) if region else None
+    return [Problem("aws:region", problem)] if problem else []
 
 
 def cross_checks(config: StackConfig, region: str | None) -> list[Problem]:

@@ -25,6 +25,7 @@ from pydantic.alias_generators import to_camel
 
 from llmscale import catalog, versions
 from llmscale.config.credentials import extra_args_problem
+from llmscale.config.regions import region_problem
 
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$"
 NO_SPACE = r"^\S+$"
@@ -216,7 +217,8 @@ class GpuConfig(ConfigModel):
     instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE)] = "g6e.xlarge"
     gpus_per_node: Annotated[int | None, Field(ge=1, le=16)] = None
     disk_gb: Annotated[int | None, Field(ge=50, le=16_384)] = None
-    price_per_gpu_hour: Annotated[float, Field(ge=0)] = 1.86
+    # None: the on-demand price of instanceType in the stack's region, from llmscale.prices.
+    price_per_gpu_hour: Annotated[float | None, Field(ge=0)] = None
 
     @model_validator(mode="after")
     def _known_or_stated(self) -> GpuConfig:
@@ -611,14 +613,24 @@ class FailoverConfig(ConfigModel):
 
     The standby is either built by this stack in `standbyRegion` (enterprise on aws: a warm copy with a smaller
     minimum), or an endpoint that exists elsewhere (`standbyEndpoint`: another stack's output, an on-prem
-    facility), given as a host name or an IPv4 address.
+    facility), given as a host name or an IPv4 address. On platform kubernetes the primary's own public address
+    is not built here either: `primaryEndpoint` names it (the address the cluster's gateway answers on).
     """
 
     hosted_zone_id: Annotated[str, Field(pattern=ZONE_ID)]
     record_name: Annotated[str, Field(pattern=DOMAIN)]
-    standby_region: Annotated[str | None, Field(pattern=AWS_REGION)] = None
+    standby_region: str | None = None
     standby_endpoint: Annotated[str | None, Field(pattern=ENDPOINT)] = None
+    primary_endpoint: Annotated[str | None, Field(pattern=ENDPOINT)] = None
     standby_min_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+
+    @field_validator("standby_region")
+    @classmethod
+    def _known_region(cls, region: str | None) -> str | None:
+        problem = None if region is None else region_problem(region)
+        if problem:
+            raise ValueError(problem)
+        return region
 
     @model_validator(mode="after")
     def _one_standby(self) -> FailoverConfig:

@@ -100,12 +100,7 @@ def panels(config: StackConfig, flavour: Flavour) -> list[dict[str, Any]]:
             [(f"max by (model_name) ({metrics.VLLM_KV_CACHE_USAGE}{{{MODEL}}})", "{{model_name}}")],
             "percentunit",
         ),
-        _panel(
-            "Cost per 1,000 requests",
-            [(f"({gpus} * {config.gpu.price_per_gpu_hour:g}) / ({per_thousand})", "USD")],
-            "currencyUSD",
-            f"GPUs running × ${config.gpu.price_per_gpu_hour:g}/GPU-hour, over requests per hour / 1000.",
-        ),
+        _cost_panel(config, gpus, per_thousand),
     ]
     if flavour is Flavour.KUBERNETES:
         namespace = config.kubernetes.namespace
@@ -133,6 +128,30 @@ def panels(config: StackConfig, flavour: Flavour) -> list[dict[str, Any]]:
         panel["id"] = index + 1
         panel["gridPos"] = {"h": 8, "w": 12, "x": 12 * (index % 2), "y": 8 * (index // 2)}
     return result
+
+
+def _cost_panel(config: StackConfig, gpus: str, per_thousand: str) -> dict[str, Any]:
+    """Cost per 1,000 requests at the stack's stated rate (`gpu.pricePerGpuHour`); GPU-hours per 1,000 requests
+    without one. The on-demand table is left out on purpose: its figure depends on the instance type and region,
+    and a dashboard that changed with them would rewrite the single host's user data (a replacement) whenever the
+    instance type changes."""
+    from llmscale.prices import stated_gpu_price
+
+    stated = config.gpu.price_per_gpu_hour
+    price = None if stated is None else stated_gpu_price(stated)
+    if price is None:
+        return _panel(
+            "GPU-hours per 1,000 requests",
+            [(f"{gpus} / ({per_thousand})", "GPU-hours")],
+            "short",
+            "GPUs running over requests per hour / 1000 (set gpu.pricePerGpuHour to see a cost).",
+        )
+    return _panel(
+        "Cost per 1,000 requests",
+        [(f"({gpus} * {price.per_gpu_hour:g}) / ({per_thousand})", price.currency)],
+        f"currency{price.currency}",
+        f"GPUs running × {price.per_gpu_hour:g} {price.currency}/GPU-hour, over requests per hour / 1000.",
+    )
 
 
 def dashboard(config: StackConfig, flavour: Flavour, *, stack: str) -> dict[str, Any]:

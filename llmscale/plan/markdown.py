@@ -22,6 +22,7 @@ from llmscale.plan.diff import (
     value_lines,
 )
 from llmscale.plan.recorder import REDACTED
+from llmscale.plan.report import cost_line
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 MAX_TABLE_ROWS = 100
@@ -225,6 +226,10 @@ def plan_markdown(document: dict[str, Any]) -> str:
     if summary.get("undecryptedSecrets"):
         secrets = ", ".join(_code(key) for key in summary["undecryptedSecrets"])
         lines += ["", f"Encrypted config not decrypted offline (shown as `{REDACTED}`): {secrets}."]
+    cost = cost_line(document)
+    if cost:
+        # `\$` keeps GitHub from reading two amounts as the delimiters of a math formula.
+        lines += ["", _text(cost).replace("$", "\\$")]
 
     lines += ["", f"### Policy violations ({len(violations)})", ""]
     if violations:

@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from typing import Any
 
+from llmscale.cost import money, stack_cost
 from llmscale.plan.recorder import REDACTED, UNKNOWN_TEXT, RecordedResource, redact
 from llmscale.plan.runner import PlanResult
 from llmscale.policy.pack import evaluate, inventory_from_plan
@@ -187,7 +188,8 @@ def _checkable(value: Any) -> Any:
 
 
 def plan_document(result: PlanResult) -> dict[str, Any]:
-    """The plan as JSON-ready data: stack, tier, resources with redacted inputs, invokes, outputs, counts."""
+    """The plan as JSON-ready data: stack, tier, resources with redacted inputs, invokes, outputs, counts, and the
+    monthly GPU cost (`llmscale.cost`)."""
     secrets = known_secret_values(result)
     resources = [_resource_entry(r, secrets) for r in _stable_order(result.resources)]
     invokes = sorted(
@@ -209,6 +211,7 @@ def plan_document(result: PlanResult) -> dict[str, Any]:
         "counts": dict(sorted(Counter(r["type"] for r in resources).items())),
         "schemaErrors": schema_errors(resources),
         "violations": [v.as_dict() for v in evaluate(inventory_from_plan({"resources": resources}))],
+        "cost": stack_cost(config, result.stack.region).to_json(),
         "summary": {
             "resources": len(resources),
             "customResources": sum(1 for r in resources if r["custom"]),
@@ -217,6 +220,21 @@ def plan_document(result: PlanResult) -> dict[str, Any]:
             "undecryptedSecrets": sorted(result.stack.undecryptable),
         },
     }
+
+
+def cost_line(document: dict[str, Any]) -> str | None:
+    """The plan's monthly GPU cost in one line, or None for a document without one (an older plan)."""
+    cost = document.get("cost")
+    if not cost:
+        return None
+    currency = cost.get("currency", "USD")
+    if cost.get("monthlyAlwaysOn") is None or cost.get("monthlyWithSchedule") is None:
+        return f"Monthly GPU cost: unknown ({cost.get('source', 'no price')})."
+    return (
+        f"Monthly GPU cost: {money(cost['monthlyAlwaysOn'], currency)} always on, "
+        f"{money(cost['monthlyWithSchedule'], currency)} with the night schedule, at "
+        f"{money(cost['pricePerGpuHour'], currency, cents=True)}/GPU-hour ({cost.get('source', '')})."
+    )
 
 
 def _tree_lines(resources: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -281,6 +299,9 @@ def render_text(document: dict[str, Any], *, details: bool = False) -> str:
         f"{summary['resources']} resources to create ({summary['customResources']} cloud resources, "
         f"{summary['components']} components); {summary['unknownValues']} input values known only after apply.",
     ]
+    cost = cost_line(document)
+    if cost:
+        lines.append(cost)
     if summary["undecryptedSecrets"]:
         lines.append(
             f"Encrypted config not decrypted offline (shown as {REDACTED}): {', '.join(summary['undecryptedSecrets'])}"
