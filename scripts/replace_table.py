@@ -28,9 +28,13 @@ Usage (the checkouts may be full clones at the bridged tags, or directories hold
 TYPES at their upstream paths):
 
     python scripts/replace_table.py --terraform-provider-aws DIR --pulumi-kubernetes DIR \\
-        --provenance provenance.json [--out llmscale/plan/replacements/replace_on_change.json]
+        --provenance provenance.json [--out llmscale/plan/replacements/replace_on_change.json] [--merge]
 
 `provenance.json` maps each upstream path read to {"repository", "commit"} and is copied into the table.
+`--merge` keeps the entries already in the table at `--out` and adds (or, with `--types`, rewrites) only those of
+this run, so that a type the program starts to register can be added from a checkout of its own file without
+the checkouts every other entry was read from; each entry's `source` keeps naming the file and commit it
+came from.
 
 The table: `types` maps each Pulumi type to its `source` (repository, path, commit) and `replaceOnChanges`, a list
 of rules. A rule's `path` is a Pulumi property path (`[*]` for any list element); a change at or below it (or a
@@ -40,6 +44,12 @@ sometimes) and `when`, alternatives the diff can evaluate, any of which makes th
 provider's config, missing counts as not equal) or `{"old": V, "new": W}` (the property's own values). A rule
 with a condition and no `when` means "possibly replaced". `unknownReplaces` marks a provider input whose unknown
 value replaces the provider. `unverified` lists SDK inputs the source read does not define.
+
+`recomputedOutputs` lists outputs an update in place renews: Terraform's `customdiff.ComputedIf` leaves them
+unknown in the plan when the resource changes (aws_launch_template `latest_version`: every update is a new
+template version), so what reads them changes too (a node group's `launchTemplate.version`). `unlessOnly` names
+the top-level inputs whose change alone renews nothing, `when` the alternatives that must hold; an entry with a
+`condition` instead is a rule the generator could not read: any change may renew the output.
 """
 
 from __future__ import annotations
@@ -78,6 +88,7 @@ AWS_TYPES: dict[str, tuple[str, str]] = {
     "aws:ec2/eip:Eip": ("aws_eip", "internal/service/ec2/ec2_eip.go"),
     "aws:ec2/instance:Instance": ("aws_instance", "internal/service/ec2/ec2_instance.go"),
     "aws:ec2/internetGateway:InternetGateway": ("aws_internet_gateway", "internal/service/ec2/vpc_internet_gateway.go"),
+    "aws:ec2/launchTemplate:LaunchTemplate": ("aws_launch_template", "internal/service/ec2/ec2_launch_template.go"),
     "aws:ec2/natGateway:NatGateway": ("aws_nat_gateway", "internal/service/ec2/vpc_nat_gateway.go"),
     "aws:ec2/routeTable:RouteTable": ("aws_route_table", "internal/service/ec2/vpc_route_table.go"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": (
@@ -539,6 +550,7 @@ class TerraformResource:
     attributes: dict[str, Attribute]
     conditional: dict[str, str]  # attribute → condition text (CustomizeDiff ForceNewIf…)
     derived: dict[str, str] = field(default_factory=dict)  # names.Attr… constants not in the names/ file read
+    recomputed: dict[str, dict[str, Any]] = field(default_factory=dict)  # output → CustomizeDiff ComputedIf rule
 
 
 def find_resource(checkout: Path, tf_type: str, relative: str, constants: dict[str, str]) -> TerraformResource:
@@ -567,9 +579,10 @@ def find_resource(checkout: Path, tf_type: str, relative: str, constants: dict[s
             raise SystemExit(f"{relative}: no schema.Schema literal for {tf_type}")
         attributes.update(_framework_object(literal_body(after[schema_at:], "schema.Schema{") or "", source))
     conditional = customize_diff_conditions(after, source)
+    recomputed = computed_if_outputs(after, source)
     if source.unresolved:
         raise SystemExit(f"{relative}: cannot resolve {', '.join(sorted(set(source.unresolved)))}")
-    return TerraformResource(tf_type, relative, attributes, conditional, source.derived)
+    return TerraformResource(tf_type, relative, attributes, conditional, source.derived, recomputed)
 
 
 def customize_diff_conditions(text: str, source: GoSource) -> dict[str, str]:
@@ -585,6 +598,41 @@ def customize_diff_conditions(text: str, source: GoSource) -> dict[str, str]:
         name = source.key(match.group(1))
         if name:
             found.setdefault(name.replace(".0.", "."), "CustomizeDiff ForceNew under a condition")
+    return found
+
+
+_KEY = r'"[a-z0-9_]+"|names\.Attr\w+'
+_COMPUTED_IF = re.compile(rf"customdiff\.ComputedIf\(\s*({_KEY})\s*,\s*func\(")
+
+
+def computed_if_outputs(text: str, source: GoSource) -> dict[str, dict[str, Any]]:
+    """Outputs a CustomizeDiff marks unknown when the resource changes (`customdiff.ComputedIf("attr", …)`): an
+    update gives them new values, so the plan's readers of them change too (aws_launch_template's
+    `latest_version`: each update is a new template version).
+
+    The usual rule, a switch over `diff.GetChangedKeysPrefix("")` whose `case` keys `continue` and whose `default`
+    returns `true` (or a bool input), becomes {"unlessOnly": keys, "whenInput": input}: the output is renewed by
+    a change to any other key, when that input is true. Any other rule becomes {"condition": …}: the output may
+    be renewed by any change."""
+    found: dict[str, dict[str, Any]] = {}
+    for match in _COMPUTED_IF.finditer(text):
+        name = source.key(match.group(1))
+        if name is None:
+            continue
+        parameters_end = matching_brace(text, match.end() - 1)
+        brace = text.index("{", parameters_end)
+        body = text[brace + 1 : matching_brace(text, brace)]
+        skipped = re.search(rf"\bcase\s+((?:(?:{_KEY})\s*,?\s*)+):\s*continue\b", body)
+        default = re.search(rf"\bdefault:\s*return\s+(true|\w+\.Get\(\s*({_KEY})\s*\)\.\(bool\))\s*}}", body)
+        shaped = 'GetChangedKeysPrefix("")' in body and re.search(r"\breturn false\s*$", body.strip())
+        if not (shaped and skipped and default):
+            found[name] = {"condition": "CustomizeDiff customdiff.ComputedIf"}
+            continue
+        keys = [source.key(key) for key in re.findall(_KEY, skipped.group(1))]
+        rule: dict[str, Any] = {"unlessOnly": sorted({key for key in keys if key})}
+        if default.group(2):
+            rule["whenInput"] = source.key(default.group(2))
+        found[name] = rule
     return found
 
 
@@ -715,12 +763,41 @@ def aws_entry(pulumi_type: str, resource: TerraformResource, provenance: dict[st
     if mapped.unverified:
         # SDK inputs the source read does not define (the source predates them): no rule known.
         entry["unverified"] = sorted(mapped.unverified)
+    recomputed = recomputed_outputs(pulumi_type, resource, mapped)
+    if recomputed:
+        entry["recomputedOutputs"] = recomputed
     if mapped.unmapped:
         # Attributes of the source read that the SDK no longer has (removed upstream since).
-        entry["notInSdk"] = sorted(mapped.unmapped)
+        entry["notInSdk"] = sorted(set(mapped.unmapped))
     if resource.derived:
         entry["source"]["derivedConstants"] = dict(sorted(resource.derived.items()))
     return entry
+
+
+def recomputed_outputs(pulumi_type: str, resource: TerraformResource, mapped: Mapped) -> list[dict[str, Any]]:
+    """The resource's ComputedIf outputs in Pulumi names (the resource class's properties: inputs and outputs),
+    with `when` in the table's condition form; outputs and keys the SDK does not have go to `mapped.unmapped`."""
+    module, _, name = pulumi_type.split(":", 1)[1].partition(":")
+    resource_class = getattr(importlib.import_module(f"pulumi_aws.{module.split('/')[0]}"), name)
+    names = {python: pulumi_name for python, (pulumi_name, _) in _sdk_properties(resource_class).items()}
+    rules: list[dict[str, Any]] = []
+    for tf_name, found in sorted(resource.recomputed.items()):
+        if tf_name not in names:
+            mapped.unmapped.append(tf_name)
+            continue
+        rule: dict[str, Any] = {"output": names[tf_name]}
+        if "unlessOnly" in found:
+            rule["unlessOnly"] = sorted(names[key] for key in found["unlessOnly"] if key in names)
+            mapped.unmapped += [key for key in found["unlessOnly"] if key not in names]
+        if found.get("whenInput") in names:
+            rule["when"] = [{"input": names[found["whenInput"]], "equals": True}]
+        elif "whenInput" in found:
+            mapped.unmapped.append(found["whenInput"])
+            rule["condition"] = f"CustomizeDiff customdiff.ComputedIf: when {found['whenInput']} is true"
+        if "condition" in found:
+            rule["condition"] = found["condition"]
+        rules.append(rule)
+    return rules
 
 
 # --- pulumi-kubernetes -----------------------------------------------------------------------------------
@@ -912,6 +989,18 @@ def build_table(types: list[str], aws_checkout: Path, k8s_checkout: Path, proven
     }
 
 
+def merge_tables(existing: dict[str, Any], generated: dict[str, Any]) -> dict[str, Any]:
+    """`existing` with the entries and sources of `generated` added (replacing those of the same type or file):
+    the entries kept stay as generated from the files and commits their `source` names."""
+    if existing.get("formatVersion") != generated["formatVersion"]:
+        raise SystemExit(f"--merge: the table at --out is format {existing.get('formatVersion')}, not {FORMAT_VERSION}")
+    return {
+        **generated,
+        "sources": dict(sorted({**existing["sources"], **generated["sources"]}.items())),
+        "types": dict(sorted({**existing["types"], **generated["types"]}.items())),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the table; exit 1 naming what could not be read."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -920,14 +1009,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provenance", type=Path, required=True, help="JSON: upstream path → repository, commit")
     parser.add_argument("--types", type=Path, help="a file of Pulumi types, one a line (default: example stacks)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the entries of the table at --out that this run does not write (default types: the example "
+        "stacks' types the table lacks)",
+    )
     args = parser.parse_args(argv)
     provenance = json.loads(args.provenance.read_text(encoding="utf-8"))
-    types = (
-        [line.strip() for line in args.types.read_text(encoding="utf-8").splitlines() if line.strip()]
-        if args.types
-        else registered_types()
-    )
+    existing = json.loads(args.out.read_text(encoding="utf-8")) if args.merge and args.out.is_file() else None
+    if args.types:
+        types = [line.strip() for line in args.types.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        types = [t for t in registered_types() if existing is None or t not in existing["types"]]
     table = build_table(types, args.terraform_provider_aws, args.pulumi_kubernetes, provenance)
+    if existing is not None:
+        table = merge_tables(existing, table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(table, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     print(f"{args.out}: {len(table['types'])} types", file=sys.stderr)

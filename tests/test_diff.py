@@ -61,6 +61,10 @@ INSTANCE = "aws:ec2/instance:Instance"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 SSM_PARAMETER = "aws:ssm/parameter:Parameter"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
 PLAINTEXT = "hunter2-PLAINTEXT-should-never-print"
 OLD_KEY, NEW_KEY = "sk-live-OLDkey0123456789abcdef", "sk-live-NEWkey9876543210fedcba"
 OLD_TOKEN, NEW_TOKEN = "hf_OLDtokenABCDEFGHIJKLMNOPQRS", "hf_NEWtokenZYXWVUTSRQPONMLKJIH"
@@ -197,7 +201,7 @@ def _rename_profile(config: dict[str, Any]) -> None:
 
 
 def _more_users(config: dict[str, Any]) -> None:
-    config["llmscale:load"]["peakConcurrentUsers"] = 200
+    config["llmscale:load"]["peakConcurrentUsers"] = 200  # beyond what the multi-gpu example's profiles serve
 
 
 # One config change each, on an example stack: the before/after pairs the diff is judged on.
@@ -209,7 +213,7 @@ EDITS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "standby-region": ("enterprise", _standby_region),
     "cluster-context": ("onprem", _cluster_context),
     "rename-profile": ("onprem", _rename_profile),
-    "more-users": ("onprem", _more_users),
+    "more-users": ("multi-gpu", _more_users),
 }
 
 
@@ -558,16 +562,104 @@ def test_a_new_gpu_instance_type_replaces_the_gpu_node_group(edited: Callable[..
     )
 
 
-def test_a_bigger_model_grows_the_gpu_disk_and_replaces_the_node_group(edited: Callable[..., Any]) -> None:
-    """The GPU nodes' disk holds the weights twice; `disk_size` is ForceNew in aws_eks_node_group."""
+def test_a_bigger_model_grows_the_gpu_disk_in_a_new_template_version_and_updates_the_node_group_in_place(
+    edited: Callable[..., Any],
+) -> None:
+    """The GPU nodes' disk (the weights twice) is in their launch template. In terraform-provider-aws
+    ec2_launch_template.go only `name`/`name_prefix` are ForceNew: a block device change is a new template version,
+    and CustomizeDiff `ComputedIf("latest_version")` leaves the version unknown in the preview. The node group reads
+    it in `launchTemplate.version`, which eks/node_group.go updates in place (UpdateNodegroupVersion rolls the nodes
+    onto it); its ForceNew `launchTemplate.id` does not change, since an update keeps the template. So `pulumi up`
+    updates both and replaces nothing."""
     old, new = edited("bigger-model")
     diff = diff_plans(old, new)
-    change = only_change(diff.replaced, "multi-gpu-eks-gpu")
-    ((path, before, after, forces),) = [(p.path, p.old, p.new, p.forces_replacement) for p in change.changes]
-    assert (path, before, forces) == ("diskSize", 150, True)
+    assert diff.replaced == diff.possibly_replaced == []
+    template = only_change(diff.changed, "multi-gpu-eks-gpu-nodes")
+    assert template.resource.type == LAUNCH_TEMPLATE
+    ((path, before, after, forces),) = [(p.path, p.old, p.new, p.forces_replacement) for p in template.changes]
+    assert (path, before, forces) == ("blockDeviceMappings[0].ebs.volumeSize", 150, False)
     assert after > before
-    assert change.reasons == ("diskSize forces replacement",)
-    assert diff.verdict.level == "destructive"
+    gpu = action_of(diff, "multi-gpu-eks-gpu", NODE_GROUP)
+    cause = "multi-gpu-eks-gpu-nodes (update: blockDeviceMappings[0].ebs.volumeSize)"
+    assert gpu.action == "update"
+    assert gpu.reasons == (f"launchTemplate ← {cause}",)
+    renewed = "the update gives multi-gpu-eks-gpu-nodes a new defaultVersion, latestVersion"
+    assert [(c.path, c.uncertain, c.forces_replacement, c.note) for c in gpu.changes] == [
+        ("launchTemplate", True, False, f"known after apply; reads {cause}; {renewed}")
+    ]
+    # The system nodes have their own template, which does not change.
+    assert action_of(diff, "multi-gpu-eks-system-nodes", LAUNCH_TEMPLATE).action == "unchanged"
+    assert action_of(diff, "multi-gpu-eks-system", NODE_GROUP).action == "unchanged"
+    assert diff.verdict.level == "in-place"
+    assert re.search(r"^ ~ +aws:eks/nodeGroup:NodeGroup +multi-gpu-eks-gpu  \(update\)$", render_diff_text(diff), re.M)
+
+
+def test_a_launch_template_gets_a_new_version_for_any_change_but_its_name_or_description(
+    stack_plans: dict[str, dict[str, Any]],
+) -> None:
+    """aws_launch_template's ComputedIf rules: `latest_version` is renewed by a change to anything but the name,
+    description and default-version settings; `default_version` too, when `update_default_version` is set."""
+    base = stack_plans["multi-gpu"]
+    described = copy.deepcopy(base)
+    resource(described, "multi-gpu-eks-gpu-nodes")["inputs"]["description"] = "GPU nodes"
+    diff = diff_plans(base, described)
+    assert names(diff.changed) == ["multi-gpu-eks-gpu-nodes"]  # the node groups read no new version
+    hop = copy.deepcopy(base)
+    template = resource(hop, "multi-gpu-eks-gpu-nodes")["inputs"]
+    template["metadataOptions"]["httpPutResponseHopLimit"] = 2
+    template["updateDefaultVersion"] = False
+    diff = diff_plans(base, hop)
+    assert names(diff.changed) == ["multi-gpu-eks-gpu", "multi-gpu-eks-gpu-nodes"]
+    (change,) = action_of(diff, "multi-gpu-eks-gpu", NODE_GROUP).changes
+    assert change.note is not None and change.note.endswith(
+        "the update gives multi-gpu-eks-gpu-nodes a new latestVersion"
+    )
+    assert diff.replaced == diff.possibly_replaced == []
+
+
+def test_a_replaced_launch_template_may_replace_its_node_group(stack_plans: dict[str, dict[str, Any]]) -> None:
+    """A template renamed is a new template (`name` is ForceNew): the node group's `launchTemplate.id` then changes,
+    and that is ForceNew in aws_eks_node_group."""
+    base = stack_plans["multi-gpu"]
+    renamed = copy.deepcopy(base)
+    resource(renamed, "multi-gpu-eks-gpu-nodes")["inputs"]["name"] = "gpu-nodes"
+    diff = diff_plans(base, renamed)
+    assert names(diff.replaced) == ["multi-gpu-eks-gpu-nodes"]
+    gpu = action_of(diff, "multi-gpu-eks-gpu", NODE_GROUP)
+    assert gpu.action == "possibly-replace"
+    assert gpu.reasons == ("launchTemplate ← multi-gpu-eks-gpu-nodes (replace: name)",)
+
+
+def test_a_storage_class_is_replaced_when_its_parameters_change(stack_plans: dict[str, dict[str, Any]]) -> None:
+    """pulumi-kubernetes diff.go forceNew for storage.k8s.io/v1 StorageClass: `.parameters` and `.provisioner`;
+    other fields are updated in place."""
+    base = stack_plans["multi-gpu"]
+    expandable = copy.deepcopy(base)
+    resource(expandable, "multi-gpu-eks-storage-class")["inputs"]["allowVolumeExpansion"] = False
+    assert action_of(diff_plans(base, expandable), "multi-gpu-eks-storage-class", STORAGE_CLASS).action == "update"
+    io2 = copy.deepcopy(base)
+    resource(io2, "multi-gpu-eks-storage-class")["inputs"]["parameters"]["type"] = "io2"
+    diff = diff_plans(base, io2)
+    change = only_change(diff.replaced, "multi-gpu-eks-storage-class")
+    assert [(p.path, p.old, p.new, p.forces_replacement) for p in change.changes] == [
+        ("parameters.type", "gp3", "io2", True)
+    ]
+    assert diff.warnings == []
+
+
+def test_an_envoy_proxy_is_updated_in_place_unless_renamed(k8s_plan: dict[str, Any]) -> None:
+    """A custom resource: pulumi-kubernetes' forceNew table has no gateway.envoyproxy.io kinds, so only a new name
+    or namespace replaces it."""
+    new = copy.deepcopy(k8s_plan)
+    proxy = resource(new, "onprem-gateway-proxy", ENVOY_PROXY)["inputs"]
+    proxy["spec"]["provider"]["kubernetes"]["envoyDeployment"]["replicas"] = 3
+    diff = diff_plans(k8s_plan, new)
+    assert action_of(diff, "onprem-gateway-proxy", ENVOY_PROXY).action == "update"
+    assert diff.warnings == []
+    proxy["metadata"]["name"] = "llmscale-proxy-2"
+    renamed = action_of(diff_plans(k8s_plan, new), "onprem-gateway-proxy", ENVOY_PROXY)
+    assert renamed.action == "replace"
+    assert renamed.reasons[0] == "metadata.name forces replacement"
 
 
 def test_an_eks_vpc_cidr_change_drags_node_groups_and_nat_gateway_along(edited: Callable[..., Any]) -> None:
@@ -632,7 +724,11 @@ def test_renaming_a_profile_deletes_its_resources_and_creates_new_ones(edited: C
 
 
 def test_every_action_in_the_json_document(tmp_path: Path, edited: Callable[..., Any]) -> None:
-    old, new = edited("eks-vpc-cidr")
+    old, new = (copy.deepcopy(document) for document in edited("eks-vpc-cidr"))
+    # A finding on both sides (the GPU headroom finding of a real plan): still failing.
+    findings = edited("more-users")[1]["violations"]
+    assert findings
+    old["violations"], new["violations"] = copy.deepcopy(findings), copy.deepcopy(findings)
     old_file, new_file = tmp_path / "base.json", tmp_path / "new.json"
     old_file.write_text(json.dumps(old), encoding="utf-8")
     new_file.write_text(json.dumps(new), encoding="utf-8")
@@ -667,16 +763,22 @@ def test_every_action_in_the_json_document(tmp_path: Path, edited: Callable[...,
         }
     ]
     assert by_name["aws:ec2/vpc:Vpc", "multi-gpu-net-vpc"]["reasons"] == ["cidrBlock forces replacement"]
-    assert document["policy"]["stillFailing"] and document["policy"]["new"] == []
+    assert document["policy"]["stillFailing"] == findings
+    assert document["policy"]["new"] == document["policy"]["resolved"] == []
     assert document["schema"] == {"new": [], "resolved": [], "errorsAfter": 0}
     # One format at a time.
     both = run_diff(str(old_file), str(new_file), "--json", "--markdown")
     assert (both.exit_code, both.stdout) == (2, "")
 
 
-def test_a_violation_that_persists_with_new_words_is_still_failing(edited: Callable[..., Any]) -> None:
-    """More users change the numbers in the GPU headroom finding; the rule still fails on the same resource."""
-    old, new = edited("more-users")
+def test_a_violation_that_persists_with_new_words_is_still_failing(tmp_path: Path, edited: Callable[..., Any]) -> None:
+    """Still more users change the numbers in the GPU headroom finding; the rule still fails on the same resource."""
+
+    def still_more_users(config: dict[str, Any]) -> None:
+        config["llmscale:load"]["peakConcurrentUsers"] = 300
+
+    _, old = edited("more-users")
+    new = variant(tmp_path, "multi-gpu", still_more_users)
     diff = diff_plans(old, new)
     (old_finding,) = [v for v in old["violations"] if v["policy"] == "gpu-headroom-estimate"]
     (new_finding,) = [v for v in new["violations"] if v["policy"] == "gpu-headroom-estimate"]

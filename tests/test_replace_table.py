@@ -171,6 +171,91 @@ func (r *podIdentityAssociationResource) Schema(ctx context.Context, req SchemaR
 }
 """
 
+# A launch template: ForceNew names, a nested block that is not ForceNew, and CustomizeDiff ComputedIf rules in the
+# upstream shape (a switch over the changed keys), plus one in a shape the generator does not read.
+LAUNCH_TEMPLATE_GO = """package ec2
+
+// @SDKResource("aws_launch_template", name="Launch Template")
+func resourceLaunchTemplate() *schema.Resource {
+	return &schema.Resource{
+		Schema: map[string]*schema.Schema{
+			"block_device_mappings": {
+				Type:     schema.TypeList,
+				Optional: true,
+				Elem: &schema.Resource{
+					Schema: map[string]*schema.Schema{
+						"device_name": {
+							Type:     schema.TypeString,
+							Optional: true,
+						},
+					},
+				},
+			},
+			"default_version": {
+				Type:     schema.TypeInt,
+				Optional: true,
+				Computed: true,
+			},
+			"description": {
+				Type:     schema.TypeString,
+				Optional: true,
+			},
+			"latest_version": {
+				Type:     schema.TypeInt,
+				Computed: true,
+			},
+			"name": {
+				Type:     schema.TypeString,
+				Optional: true,
+				Computed: true,
+				ForceNew: true,
+			},
+			"name_prefix": {
+				Type:     schema.TypeString,
+				Optional: true,
+				Computed: true,
+				ForceNew: true,
+			},
+			"update_default_version": {
+				Type:     schema.TypeBool,
+				Optional: true,
+			},
+		},
+		CustomizeDiff: customdiff.Sequence(
+			customdiff.ComputedIf("default_version", func(
+				_ context.Context, diff *schema.ResourceDiff, meta interface{},
+			) bool {
+				for _, changedKey := range diff.GetChangedKeysPrefix("") {
+					switch changedKey {
+					case "name", "name_prefix", "description":
+						continue
+					default:
+						return diff.Get("update_default_version").(bool)
+					}
+				}
+				return false
+			}),
+			customdiff.ComputedIf("latest_version", func(
+				_ context.Context, diff *schema.ResourceDiff, meta interface{},
+			) bool {
+				for _, changedKey := range diff.GetChangedKeysPrefix("") {
+					switch changedKey {
+					case "name", "name_prefix", "description", "default_version", "update_default_version":
+						continue
+					default:
+						return true
+					}
+				}
+				return false
+			}),
+			customdiff.ComputedIf("arn", func(_ context.Context, diff *schema.ResourceDiff, meta interface{}) bool {
+				return diff.HasChange("name")
+			}),
+		),
+	}
+}
+"""
+
 DIFF_GO = """package provider
 
 var forceNew = _groups{
@@ -236,6 +321,7 @@ def checkouts(tmp_path: Path) -> tuple[Path, Path]:
         aws / "names" / "attr_consts_gen.go": NAMES_GO,
         aws / "internal" / "service" / "eks" / "node_group.go": NODE_GROUP_GO,
         aws / "internal" / "service" / "eks" / "pod_identity_association.go": POD_IDENTITY_GO,
+        aws / "internal" / "service" / "ec2" / "ec2_launch_template.go": LAUNCH_TEMPLATE_GO,
         k8s / "provider" / "pkg" / "provider" / "diff.go": DIFF_GO,
         k8s / "provider" / "pkg" / "provider" / "helm_release.go": HELM_GO,
     }
@@ -319,6 +405,39 @@ def test_terraform_names_become_the_sdks_pulumi_names(tmp_path: Path, generator:
     assert {"nodeRoleArn", "scalingConfig.maxSize", "amiType"} <= set(entry["unverified"])
 
 
+def test_outputs_an_update_renews_are_read_from_computed_if(tmp_path: Path, generator: ModuleType) -> None:
+    """`customdiff.ComputedIf`: the keys whose change alone renews nothing, the bool input the rule depends on, and
+    a rule of another shape kept as a condition (any change may renew the output)."""
+    aws, _ = checkouts(tmp_path)
+    resource = generator.find_resource(
+        aws, "aws_launch_template", "internal/service/ec2/ec2_launch_template.go", generator.read_constants(aws)
+    )
+    assert resource.recomputed == {
+        "arn": {"condition": "CustomizeDiff customdiff.ComputedIf"},
+        "default_version": {
+            "unlessOnly": ["description", "name", "name_prefix"],
+            "whenInput": "update_default_version",
+        },
+        "latest_version": {
+            "unlessOnly": ["default_version", "description", "name", "name_prefix", "update_default_version"]
+        },
+    }
+    entry = generator.aws_entry("aws:ec2/launchTemplate:LaunchTemplate", resource, {})
+    assert [rule["path"] for rule in entry["replaceOnChanges"]] == ["region", "name", "namePrefix"]
+    assert entry["recomputedOutputs"] == [
+        {"output": "arn", "condition": "CustomizeDiff customdiff.ComputedIf"},
+        {
+            "output": "defaultVersion",
+            "unlessOnly": ["description", "name", "namePrefix"],
+            "when": [{"input": "updateDefaultVersion", "equals": True}],
+        },
+        {
+            "output": "latestVersion",
+            "unlessOnly": ["defaultVersion", "description", "name", "namePrefix", "updateDefaultVersion"],
+        },
+    ]
+
+
 def test_the_kubernetes_force_new_table_is_read(tmp_path: Path, generator: ModuleType) -> None:
     _, k8s = checkouts(tmp_path)
     table = generator.kubernetes_force_new(k8s)
@@ -389,6 +508,61 @@ def test_a_whole_table_from_checkouts(tmp_path: Path, generator: ModuleType) -> 
         "path": "kubeconfig",
         "unknownReplaces": True,
     }
+
+
+def test_merge_adds_the_types_of_this_run_and_keeps_the_others(tmp_path: Path, generator: ModuleType) -> None:
+    """`--merge`: the entries already in the table stay as read from their own recorded sources."""
+    aws, k8s = checkouts(tmp_path)
+    kept_source = {"repository": "hashicorp/terraform-provider-aws", "commit": "1" * 40}
+    kept = {"source": {"path": "internal/service/ec2/vpc_.go", "commit": "1" * 40}, "replaceOnChanges": []}
+    out = tmp_path / "table.json"
+    out.write_text(
+        json.dumps(
+            {
+                "formatVersion": generator.FORMAT_VERSION,
+                "generatedBy": "scripts/replace_table.py",
+                "sources": {"terraform-provider-aws:internal/service/ec2/vpc_.go": kept_source},
+                "types": {"aws:ec2/vpc:Vpc": kept},
+            }
+        ),
+        encoding="utf-8",
+    )
+    types = tmp_path / "types.txt"
+    types.write_text(
+        "aws:ec2/launchTemplate:LaunchTemplate\nkubernetes:storage.k8s.io/v1:StorageClass\n", encoding="utf-8"
+    )
+    provenance = tmp_path / "provenance.json"
+    launch_template = {"repository": "hashicorp/terraform-provider-aws", "commit": "2" * 40}
+    provenance.write_text(
+        json.dumps({"terraform-provider-aws:internal/service/ec2/ec2_launch_template.go": launch_template}),
+        encoding="utf-8",
+    )
+    arguments = ["--terraform-provider-aws", str(aws), "--pulumi-kubernetes", str(k8s), "--merge"]
+    arguments += ["--provenance", str(provenance), "--types", str(types), "--out", str(out)]
+    assert generator.main(arguments) == 0
+    table = json.loads(out.read_text(encoding="utf-8"))
+    assert list(table["types"]) == [
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:ec2/vpc:Vpc",
+        "kubernetes:storage.k8s.io/v1:StorageClass",
+    ]
+    assert table["types"]["aws:ec2/vpc:Vpc"] == kept
+    assert table["types"]["aws:ec2/launchTemplate:LaunchTemplate"]["source"]["commit"] == "2" * 40
+    assert table["sources"] == {
+        "terraform-provider-aws:internal/service/ec2/ec2_launch_template.go": launch_template,
+        "terraform-provider-aws:internal/service/ec2/vpc_.go": kept_source,
+    }
+    # This snippet's diff.go has no storage.k8s.io kinds: the identity rules only.
+    assert [
+        rule["path"] for rule in table["types"]["kubernetes:storage.k8s.io/v1:StorageClass"]["replaceOnChanges"]
+    ] == [
+        "metadata.name",
+        "metadata.namespace",
+    ]
+    stale = json.loads(out.read_text(encoding="utf-8"))
+    out.write_text(json.dumps({**stale, "formatVersion": generator.FORMAT_VERSION + 1}), encoding="utf-8")
+    with pytest.raises(SystemExit, match="--merge: the table at --out is format"):
+        generator.main(arguments)
 
 
 def test_the_generator_stops_on_what_it_cannot_read(tmp_path: Path, generator: ModuleType) -> None:

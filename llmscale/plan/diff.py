@@ -19,7 +19,9 @@ them the way the Pulumi engine would compare the program with the stack's state,
 - Cascades: a replaced resource's outputs are unknown until it exists again, so every input that reads one
   (the plan records, per input, the resources it comes from) changes too: the dependant is "possibly replaced"
   when that input forces replacement and updated otherwise, and the diff names the chain
-  (`subnetIds ← …-private-0 ← …-vpc (replace: cidrBlock)`).
+  (`subnetIds ← …-private-0 ← …-vpc (replace: cidrBlock)`). An update in place keeps a resource's id but may
+  renew outputs its provider computes anew on change (an EC2 launch template's `latestVersion`: every update is a
+  new template version); inputs that read a resource whose update renews one change too, in place.
 
 Both plans are redacted already (secrets `[secret]`, computed values `(known after apply)`): secrets compare
 equal, so a changed secret does not show, and a property that is a secret on either side shows as `[secret]`
@@ -28,6 +30,7 @@ on both, so the diff never prints what a secret was or became.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import json
@@ -123,12 +126,28 @@ class ReplaceRule:
 
 
 @dataclass(frozen=True)
+class RecomputedOutput:
+    """An output the provider computes anew when the resource changes (terraform-provider-aws CustomizeDiff
+    `customdiff.ComputedIf`): unknown in a preview of the update, so whatever reads it changes too.
+
+    A change to any top-level input outside `unless_only` renews it, when one of `when` holds (if any); with
+    `unless_only` None (a rule the generator could not read, `condition` says which) any change may.
+    """
+
+    output: str
+    unless_only: frozenset[str] | None = None
+    when: tuple[dict[str, Any], ...] = ()
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
 class TypeRules:
-    """The replace rules of one resource type, and the inputs no rule is known for."""
+    """The replace rules of one resource type, the inputs no rule is known for, and the outputs an update renews."""
 
     rules: tuple[ReplaceRule, ...] = ()
     unverified: tuple[PropertyPath, ...] = ()
     known: bool = True
+    recomputed: tuple[RecomputedOutput, ...] = ()
 
 
 def _rule(entry: dict[str, Any], origin: str) -> ReplaceRule:
@@ -151,6 +170,15 @@ def replace_table() -> dict[str, TypeRules]:
         table[kind] = TypeRules(
             rules=tuple(_rule(rule, origin) for rule in entry["replaceOnChanges"]),
             unverified=tuple(parse_path(path) for path in entry.get("unverified", ())),
+            recomputed=tuple(
+                RecomputedOutput(
+                    output=output["output"],
+                    unless_only=frozenset(output["unlessOnly"]) if "unlessOnly" in output else None,
+                    when=tuple(output.get("when") or ()),
+                    condition=output.get("condition"),
+                )
+                for output in entry.get("recomputedOutputs", ())
+            ),
         )
     return table
 
@@ -173,7 +201,7 @@ def rules_for(resource: dict[str, Any]) -> TypeRules:
     own = [p for p in resource.get("replaceOnChanges") or [] if isinstance(p, str)]
     if own:
         extra = tuple(ReplaceRule(("*",) if p == "*" else parse_path(p), origin="replaceOnChanges") for p in own)
-        rules = TypeRules(rules=rules.rules + extra, unverified=rules.unverified, known=rules.known)
+        rules = dataclasses.replace(rules, rules=rules.rules + extra)
     return rules
 
 
@@ -871,9 +899,11 @@ def _direct_action(changes: list[PropertyChange]) -> str:
 
 
 def _short(state: _State) -> str:
-    """`replace: cidrBlock` — a resource's action and what forces it, for chains."""
+    """`replace: cidrBlock` — a resource's action and what forces it (for an update, what changes), for chains."""
     forcing = [c.path for c in state.changes if c.forces_replacement]
     forcing += [label for label, _, level in state.links if level in (REPLACE, POSSIBLY_REPLACE)]
+    if not forcing and state.action == UPDATE:
+        forcing = [c.path for c in state.changes] + [label for label, _, _ in state.links]
     forcing = list(dict.fromkeys(forcing))
     shown = ", ".join(forcing[:3]) + (", …" if len(forcing) > 3 else "")
     return f"{state.action}: {shown}" if shown else state.action
@@ -911,6 +941,25 @@ def _unknown_paths(value: Any, path: PropertyPath) -> list[PropertyPath]:
     return []
 
 
+def _renewed_outputs(state: _State) -> list[str]:
+    """The outputs an in-place update of `state` computes anew (its type's RecomputedOutput rules): what reads
+    them changes too. Empty unless the resource is updated."""
+    recomputed = rules_for(state.resource).recomputed
+    if state.action != UPDATE or not recomputed:
+        return []
+    changed = {str(parse_path(c.path)[0]) for c in state.changes if not c.path.startswith("(")}
+    changed |= {label for label, _, _ in state.links if not label.startswith("(")}
+    inputs = _normalize(state.resource.get("inputs") or {})
+    renewed = []
+    for output in recomputed:
+        if output.unless_only is not None and changed <= output.unless_only:
+            continue
+        if output.when and all(_condition_holds(w, inputs, None, None, None) is False for w in output.when):
+            continue
+        renewed.append(output.output)
+    return renewed
+
+
 def _link(state: _State, label: str, source: str, level: str) -> None:
     """Record that `state` follows `source` through `label`; the strongest link is the one chains go through."""
     state.links.append((label, source, level))
@@ -919,11 +968,14 @@ def _link(state: _State, label: str, source: str, level: str) -> None:
         state.via, state.via_rank = source, _RANK[level]
 
 
-def _follow_inputs(states: dict[str, _State], state: _State, providers: _Providers) -> bool:
+def _follow_inputs(states: dict[str, _State], state: _State, providers: _Providers, renewals: bool = False) -> bool:
     """Inputs of `state` that read a replaced resource: possibly replaced if one forces replacement, else updated.
 
     Only the parts of the input known after apply change: a replaced subnet changes the ids in `subnetIds`, not a
-    Deployment's selector that happens to sit in the same `spec` as an unknown image.
+    Deployment's selector that happens to sit in the same `spec` as an unknown image. With `renewals`, inputs
+    that read a resource whose update renews an output change as well: in place, since the resource keeps its id,
+    unless every unknown part of the input forces replacement (then it may be the renewed output that is read
+    there): a node group reading a launch template's id and new `latestVersion` is updated, not replaced.
     """
     resource = state.resource
     inputs = _normalize(resource.get("inputs") or {})
@@ -944,6 +996,16 @@ def _follow_inputs(states: dict[str, _State], state: _State, providers: _Provide
             for path in _unknown_paths(_value_at(inputs, (prop,)), (prop,))
             if not any(_starts_with(path, prefix) for prefix in ignore)
         ]
+        if not sources and renewals and unknown and state.action != REPLACE:
+            renewing = sorted(
+                (u for u in urns if u in states and _renewed_outputs(states[u])),
+                key=lambda u: states[u].resource["name"],
+            )
+            if renewing:
+                forced = [_forcing(rules, path, inputs, config, UNKNOWN_TEXT, UNKNOWN_TEXT)[0] for path in unknown]
+                _link(state, prop, renewing[0], POSSIBLY_REPLACE if False not in forced else UPDATE)
+                progress = True
+            continue
         if not sources or not unknown:
             continue
         certain_source = states[sources[0]].action == REPLACE
@@ -969,21 +1031,24 @@ def _follow_inputs(states: dict[str, _State], state: _State, providers: _Provide
 
 def _cascade(states: dict[str, _State], providers: _Providers) -> None:
     """Spread replacements until nothing changes: inputs that read a replaced resource, and resources whose
-    provider is replaced (pulumi/pulumi step_generator.go `providerChanged`: a replaced provider replaces them)."""
-    progress = True
-    while progress:
-        progress = False
-        for state in states.values():
-            resource = state.resource
-            if state.action in (CREATE, DELETE) or not resource.get("custom", True):
-                continue
-            key = providers.key(resource)
-            provider = states.get(key) if key else None
-            replaced = provider is not None and provider.action in (REPLACE, POSSIBLY_REPLACE)
-            if replaced and key and not state.follows("(provider)"):
-                _link(state, "(provider)", key, provider.action)  # first: the provider is the first cause
-                progress = True
-            progress |= _follow_inputs(states, state, providers)
+    provider is replaced (pulumi/pulumi step_generator.go `providerChanged`: a replaced provider replaces them).
+    Then the same with outputs renewed by updates in place, once every replacement is known (a resource found
+    replaced later would have renewed nothing)."""
+    for renewals in (False, True):
+        progress = True
+        while progress:
+            progress = False
+            for state in states.values():
+                resource = state.resource
+                if state.action in (CREATE, DELETE) or not resource.get("custom", True):
+                    continue
+                key = providers.key(resource)
+                provider = states.get(key) if key else None
+                replaced = provider is not None and provider.action in (REPLACE, POSSIBLY_REPLACE)
+                if replaced and key and not state.follows("(provider)"):
+                    _link(state, "(provider)", key, provider.action)  # first: the provider is the first cause
+                    progress = True
+                progress |= _follow_inputs(states, state, providers, renewals)
 
 
 def _settle(states: dict[str, _State], providers: _Providers) -> None:
@@ -1004,6 +1069,9 @@ def _settle(states: dict[str, _State], providers: _Providers) -> None:
                 state.reasons.append(f"(provider) ← {chain}")
                 continue
             note = f"known after apply; reads {chain}"
+            renewed = _renewed_outputs(states[source])
+            if renewed:
+                note += f"; the update gives {_display_name(states, source)} a new {', '.join(renewed)}"
             state.changes.append(
                 PropertyChange(label, "update", UNKNOWN_TEXT, UNKNOWN_TEXT, forces, note, possibly=level != REPLACE)
             )
