@@ -11,6 +11,8 @@ from dataclasses import dataclass
 VLLM_IMAGE = "vllm/vllm-openai:v0.33.0"
 CADDY_IMAGE = "caddy:2.11.4"
 PROMETHEUS_IMAGE = "prom/prometheus:v3.13.4"
+# The single host's Alertmanager; reads receivers' secrets from files (api_url_file, routing_key_file).
+ALERTMANAGER_IMAGE = "prom/alertmanager:v0.34.0"
 GRAFANA_IMAGE = "grafana/grafana:12.4.4"
 NODE_EXPORTER_IMAGE = "prom/node-exporter:v1.12.1"
 # Only to hand a node-local (hostPath) model cache to vLLM's user before vLLM starts.

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from llmscale.policy.model import Finding, Inventory
+from llmscale.plan.recorder import UNKNOWN_TEXT
+from llmscale.policy.model import Finding, Inventory, Record
 
 SECRET_PATTERNS = {
     "a Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
@@ -53,17 +54,40 @@ def encryption_at_rest(inventory: Inventory) -> Iterator[Finding]:
     for volume in inventory.of_type("aws:ebs/volume:Volume"):
         if not volume.props.get("encrypted"):
             yield Finding("EBS volume is not encrypted", volume.name, volume.urn)
-    buckets = {b.name for b in inventory.of_type("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")}
-    encrypted = {
-        str(c.props.get("bucket"))
-        for c in inventory.of_type(
+    configs = list(
+        inventory.of_type(
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
             "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
         )
-    }
-    if buckets and not encrypted:
-        for bucket in sorted(buckets):
-            yield Finding("bucket without a server-side encryption configuration", bucket)
+    )
+
+    # A configuration names its bucket (its name, or one that starts with its `bucketPrefix`) when the name is
+    # known, and depends on the bucket resource when the runner tells dependencies. One whose bucket is known
+    # only after apply, with nothing to tell it by, vouches for one bucket that nothing else covers.
+    def covers(config: Record, bucket: Record) -> bool:
+        target = config.props.get("bucket")
+        prefix = bucket.props.get("bucketPrefix")
+        if bucket.name in config.depends_on or target in (bucket.name, bucket.props.get("bucket")):
+            return True
+        return isinstance(target, str) and isinstance(prefix, str) and bool(prefix) and target.startswith(prefix)
+
+    buckets = inventory.of_type("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+    used: set[int] = set()
+    uncovered = []
+    # Longer prefixes first: `models-replica-` before `models-`, which both match `models-replica-…`.
+    for bucket in sorted(buckets, key=lambda b: (-len(str(b.props.get("bucketPrefix") or "")), b.name)):
+        match = next((i for i, c in enumerate(configs) if i not in used and covers(c, bucket)), None)
+        if match is None:
+            uncovered.append(bucket)
+        else:
+            used.add(match)
+    spare = [
+        config
+        for index, config in enumerate(configs)
+        if index not in used and config.props.get("bucket") in (None, UNKNOWN_TEXT) and not config.depends_on
+    ]
+    for bucket in uncovered[len(spare) :]:
+        yield Finding("bucket without a server-side encryption configuration", bucket.name)
 
 
 def open_ports(inventory: Inventory) -> Iterator[Finding]:
