@@ -416,7 +416,7 @@ def test_start_sh_from_files_never_calls_aws(stacks: dict[str, LoadedStack]) -> 
         start = bundle_of(stack, SecretSource.FILES)["bin/start.sh"].content
         assert not re.search(r"\baws\b", start), stack.name
         assert "ssm" not in start
-        assert f"{host_bundle.SECRETS_DIR}/$required" in start
+        assert f"{host_bundle.SECRETS_DIR}/$file" in start
         assert "api-keys" in start
 
 

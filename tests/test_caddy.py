@@ -127,12 +127,14 @@ def test_v1_maps_each_key_to_its_client_and_rejects_the_rest(aws_caddyfile: Path
         assert not re.fullmatch(outputs[client], f"Basic {key}")
     v1 = _route_for(routes, "/v1/*")
     reject, proxy = v1["handle"][0]["routes"]
-    assert reject["handle"][0]["status_code"] == 401
-    assert json.loads(reject["handle"][0]["body"])["error"]["code"] == "invalid_api_key"
+    json_type, response = reject["handle"]
+    assert json_type["response"]["set"] == {"Content-Type": ["application/json"]}
+    assert response["status_code"] == 401
+    assert json.loads(response["body"])["error"]["code"] == "invalid_api_key"
     assert reject["match"] == [{"vars": {"{http.auth.user.id}": [""]}}]
     handler = proxy["handle"][0]
     assert handler["handler"] == "reverse_proxy"
-    assert handler["flush_interval"] == -1
+    assert "flush_interval" not in handler  # streams flush by themselves; -1 would keep abandoned requests alive
     assert handler["upstreams"] == [{"dial": "usage-meter:8001"}]
     assert handler["headers"]["request"]["delete"] == ["Authorization"]
     assert handler["headers"]["request"]["set"] == {"X-Llmscale-Client": ["{http.auth.user.id}"]}
@@ -153,7 +155,8 @@ def test_health_is_open_and_everything_else_is_a_json_404(aws_caddyfile: Path) -
     assert health["handle"][0]["routes"][0]["handle"][0]["upstreams"] == [{"dial": "usage-meter:8001"}]
     fallback = routes[-1]
     assert "match" not in fallback
-    response = fallback["handle"][0]["routes"][0]["handle"][0]
+    json_type, response = fallback["handle"][0]["routes"][0]["handle"]
+    assert json_type["response"]["set"] == {"Content-Type": ["application/json"]}
     assert response["status_code"] == 404
     assert json.loads(response["body"])["error"]["code"] == 404
     assert not any("/metrics" in json.dumps(route.get("match", [])) for route in routes)
