@@ -362,6 +362,14 @@ def install(dirs: HostDirs, files: dict[str, BundleFile]) -> None:
         target.chmod(file.mode)
 
 
+def tune_caddyfile(text: str, *, https_port: int, http_port: int, admin: Path, meter_port: int) -> str:
+    """The production Caddyfile on loopback ports: listen ports, admin socket and the meter's address."""
+    production_admin = "\tadmin unix//run/caddy-admin.sock\n"
+    assert text.count(production_admin) == 1 and text.count("usage-meter:8001") == 2
+    text = text.replace(production_admin, f"\tadmin unix/{admin}\n\thttps_port {https_port}\n\thttp_port {http_port}\n")
+    return text.replace("usage-meter:8001", f"127.0.0.1:{meter_port}")
+
+
 # --- stub commands ---------------------------------------------------------------------------------------
 
 AWS_STUB = r'''

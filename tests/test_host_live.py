@@ -43,6 +43,7 @@ from tests.host_fakes import (
     run,
     running,
     serve,
+    tune_caddyfile,
     wait_for,
 )
 
@@ -55,14 +56,6 @@ def caddy_binary() -> str:
     found = shutil.which("caddy")
     assert found, "caddy is missing: install Debian's `caddy` package (scripts/test.sh does)"
     return found
-
-
-def tune_caddyfile(text: str, *, https_port: int, http_port: int, admin: Path, meter_port: int) -> str:
-    """The production Caddyfile on loopback ports: listen ports, admin socket and the meter's address."""
-    production_admin = "\tadmin unix//run/caddy-admin.sock\n"
-    assert text.count(production_admin) == 1 and text.count("usage-meter:8001") == 2
-    text = text.replace(production_admin, f"\tadmin unix/{admin}\n\thttps_port {https_port}\n\thttp_port {http_port}\n")
-    return text.replace("usage-meter:8001", f"127.0.0.1:{meter_port}")
 
 
 @dataclass
