@@ -91,6 +91,9 @@ SECRET_VALUES: dict[str, Any] = {
 SECRET_KEYS = frozenset({"llmscale:apiKeys", "llmscale:hfToken", "llmscale:grafanaAdminPassword"})
 # Files the compose file mounts that bin/start.sh writes on the host (never part of the bundle).
 STARTUP_FILES = {"caddy/api-keys.caddy", "caddy/site.env"}
+AMTOOL_MISSING = (
+    "amtool is not installed: install the Debian `prometheus-alertmanager` package, which provides /usr/bin/amtool"
+)
 PROMTOOL_MISSING = (
     "promtool is not installed: install the Debian `prometheus` package (`apt-get install prometheus`), "
     "which provides /usr/bin/promtool, to check the rendered Prometheus config"
@@ -634,3 +637,101 @@ def test_written_bundle_is_what_the_script_expects(tmp_path: Path, bundle: dict[
         target.write_text(file.content, encoding="utf-8")
         os.chmod(target, file.mode)
     assert os.access(tmp_path / "bin" / "start.sh", os.X_OK)
+
+
+# --- alertmanager ----------------------------------------------------------------------------------------
+
+RECEIVER_SECRETS = {
+    "none": {},
+    "slack": {"llmscale:slackWebhookUrl": "https://hooks.slack.example/services/T/B/x"},
+    "pagerduty": {"llmscale:pagerdutyRoutingKey": "routingkey0123456789abcdef012345"},
+    "both": {
+        "llmscale:slackWebhookUrl": "https://hooks.slack.example/services/T/B/x",
+        "llmscale:pagerdutyRoutingKey": "routingkey0123456789abcdef012345",
+    },
+}
+
+
+def receivers_config(receivers: dict[str, str]) -> StackConfig:
+    values = {**SECRET_VALUES, **receivers}
+    config, _ = parse_values(values, SECRET_KEYS | set(receivers), "stacks/Pulumi.secret.yaml")
+    return config
+
+
+@pytest.mark.parametrize("receivers", list(RECEIVER_SECRETS))
+def test_alertmanager_routes_like_the_kubernetes_tiers(receivers: str) -> None:
+    """The same receivers and routes as on Kubernetes; the secrets read from files, never written here."""
+    from llmscale.k8s.monitoring import alertmanager_config
+
+    config = receivers_config(RECEIVER_SECRETS[receivers])
+    files = {f.path: f for f in render_bundle(config, "secret", secret_source=SecretSource.SSM, region="eu-west-1")}
+    routing = yaml.safe_load(files["alertmanager/alertmanager.yml"].content)
+    shared = alertmanager_config(
+        has_slack=config.slack_webhook_url is not None, has_pagerduty=config.pagerduty_routing_key is not None
+    )
+    assert routing["route"] == shared["route"]
+    for ours, theirs in zip(routing["receivers"], shared["receivers"], strict=True):
+        for slack in ours.get("slack_configs", []):
+            assert slack.pop("api_url_file") == "/run/llmscale-secrets/slack_webhook_url"
+        for pager in ours.get("pagerduty_configs", []):
+            assert pager.pop("routing_key_file") == "/run/llmscale-secrets/pagerduty_routing_key"
+        assert ours == theirs
+    for value in RECEIVER_SECRETS[receivers].values():
+        assert all(value not in file.content for file in files.values())
+
+
+@pytest.mark.parametrize("receivers", list(RECEIVER_SECRETS))
+def test_amtool_accepts_the_alertmanager_config(receivers: str, tmp_path: Path) -> None:
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.fail(
+            "amtool is not installed: install Debian's `prometheus-alertmanager` package (scripts/test.sh does)"
+        )
+    config = receivers_config(RECEIVER_SECRETS[receivers])
+    files = {f.path: f for f in render_bundle(config, "secret", secret_source=SecretSource.SSM, region="eu-west-1")}
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(files["alertmanager/alertmanager.yml"].content, encoding="utf-8")
+    result = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = 1 + ("slack" in receivers or receivers == "both") + ("pagerduty" in receivers or receivers == "both")
+    assert f"{expected} receivers" in result.stdout
+
+
+# --- per-client usage on the dashboard -------------------------------------------------------------------
+
+
+def test_dashboard_shows_usage_per_client(bundle: dict[str, BundleFile], tmp_path: Path) -> None:
+    from llmscale.monitoring import client_usage
+
+    board = json.loads(bundle["grafana/dashboards/llmscale.json"].content)
+    titles = [panel["title"] for panel in board["panels"]]
+    assert titles[-4:] == [
+        "Requests per client",
+        "Errors per client",
+        "Tokens per client",
+        "Responses without token counts",
+    ]
+    assert len({panel["id"] for panel in board["panels"]}) == len(board["panels"])
+    positions = [(p["gridPos"]["x"], p["gridPos"]["y"]) for p in board["panels"]]
+    assert len(set(positions)) == len(positions)  # no panel on top of another
+    queries = [target["expr"] for panel in board["panels"][-4:] for target in panel["targets"]]
+    for metric in client_usage.METRICS:
+        assert any(metric in query for query in queries), metric
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail(PROMTOOL_MISSING)
+    rules = {
+        "groups": [
+            {
+                "name": "panels",
+                "rules": [
+                    {"record": f"panel:query_{i}", "expr": q.replace("$__rate_interval", "5m")}
+                    for i, q in enumerate(queries)
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "panels.yml"
+    path.write_text(yaml.safe_dump(rules), encoding="utf-8")
+    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -59,7 +59,8 @@ OLD_KEYS = {"team-a": "teamAoldkey-0123456789", "team-b": "teamBkey-0123456789ab
 NEW_KEYS = {"team-a": "teamAnewkey-9876543210", "team-b": "teamBkey-0123456789abc"}
 
 
-def config(max_error_rate: float = 0.001) -> StackConfig:
+def config(max_error_rate: float = 0.001, pagerduty: bool = False) -> StackConfig:
+    secrets = {"llmscale:apiKeys", "llmscale:slackWebhookUrl", *(["llmscale:pagerdutyRoutingKey"] if pagerduty else [])}
     values = {
         "aws:region": "eu-west-1",
         "llmscale:tier": "single-gpu",
@@ -70,7 +71,9 @@ def config(max_error_rate: float = 0.001) -> StackConfig:
         "llmscale:apiKeys": json.dumps(OLD_KEYS),
         "llmscale:slackWebhookUrl": "https://hooks.slack.example/services/T0/B0/x",
     }
-    parsed, _ = parse_values(values, {"llmscale:apiKeys", "llmscale:slackWebhookUrl"}, f"stacks/Pulumi.{STACK}.yaml")
+    if pagerduty:
+        values["llmscale:pagerdutyRoutingKey"] = "routingkey0123456789abcdef012345"
+    parsed, _ = parse_values(values, secrets, f"stacks/Pulumi.{STACK}.yaml")
     return parsed
 
 
@@ -218,6 +221,11 @@ class Harness:
             response.read()
             return response.status
 
+    def alertmanager_config(self) -> str:
+        url = f"http://127.0.0.1:{self.ports['am']}/api/v2/status"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return json.load(response)["config"]["original"]
+
     def rules(self) -> dict[str, str]:
         url = f"http://127.0.0.1:{self.ports['prometheus']}/api/v1/rules"
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -334,6 +342,22 @@ def test_a_threshold_change_reloads_prometheus_and_grafana_only(harness: Harness
     actions = [a for a in docker_actions(harness.stubs) if a[0] != "up"]
     assert actions == [["kill", "-s", "SIGHUP", "prometheus"], ["restart", "grafana"]]
     wait_for(lambda: "> 0.002" in harness.rules().get("LlmscaleErrorRateHigh", ""), "Prometheus to reload its rules")
+
+
+def test_a_new_receiver_reloads_alertmanager_only(harness: Harness) -> None:
+    harness.publish(config())
+    assert harness.sync().returncode == 0
+    harness.start_monitoring()
+    assert "pagerduty_configs" not in harness.alertmanager_config()
+    harness.stubs.put_parameter(f"/llmscale/{STACK}/pagerduty-routing-key", "routingkey0123456789abcdef012345")
+    harness.stubs.clear_calls()
+    harness.publish(config(pagerduty=True))
+    result = harness.sync()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [a for a in docker_actions(harness.stubs) if a[0] != "up"] == [["kill", "-s", "SIGHUP", "alertmanager"]]
+    wait_for(lambda: "pagerduty_configs" in harness.alertmanager_config(), "Alertmanager to reload its routing")
+    key = harness.dirs.secrets / "alertmanager" / "pagerduty_routing_key"
+    assert key.read_text().strip() == "routingkey0123456789abcdef012345"
 
 
 # --- alerts reach someone --------------------------------------------------------------------------------

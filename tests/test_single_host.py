@@ -701,3 +701,68 @@ def test_alarm_topic_must_be_an_sns_topic_arn(bad: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_values(values, set(), "stacks/Pulumi.bad.yaml")
     assert "llmscale:host.alarmTopicArn: must be an SNS topic ARN" in str(caught.value)
+
+
+# --- the host's role, with the values AWS fills in (update mode) ------------------------------------------
+
+
+def test_host_role_reads_its_bundle_and_its_secrets_versions() -> None:
+    """llmscale-sync calls ssm:GetParameters on the manifest, the location and every secret (versions only),
+    and s3:GetObject under the bundle's prefix; start.sh calls ssm:GetParameter (with decryption) on the secrets."""
+    from components.aws.single_host import SingleGpuHost
+    from llmscale.config.loader import parse_values
+    from tests.aws_harness import ACCOUNT, run
+
+    values = {
+        "aws:region": REGION,
+        "llmscale:tier": "single-gpu",
+        "llmscale:platform": "aws",
+        "llmscale:models": [{"name": "chat", "model": "meta-llama/Llama-3.1-8B-Instruct"}],
+        # A domain: the mocks give the Elastic IP no address to build the endpoint from.
+        "llmscale:host": {"allowedCidrs": [ALLOWED_CIDR], "domain": DOMAIN},
+        "llmscale:apiKeys": API_KEYS_VALUE,
+        "llmscale:hfToken": HF_TOKEN_VALUE,
+    }
+    parsed, _ = parse_values(values, {"llmscale:apiKeys", "llmscale:hfToken"}, "stacks/Pulumi.h.yaml")
+    answers = {
+        "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
+            "locations": ["eu-west-1a"],
+            "locationTypes": ["availability-zone"],
+            "instanceTypes": ["g6e.xlarge"],
+            "id": "eu-west-1",
+        },
+        GET_PARAMETER: {"value": "ami-0123456789abcdef0", "name": versions.GPU_AMI_SSM_PARAMETER, "id": "ami"},
+    }
+
+    def program() -> None:
+        SingleGpuHost("h", config=parsed, stack="h", region=REGION, tags={})
+
+    result = run(program, invokes=answers)
+    policies = {p.name: json.loads(p.inputs["policy"]) for p in result.of_type(ROLE_POLICY)}
+    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}"
+    [bucket] = result.of_type(BUCKET)
+    assert policies["h-read-bundle"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameters"],
+            "Resource": sorted(
+                f"{arn}:h-{name}" for name in ("api-keys", "hf-token", "bundle-manifest", "bundle-location")
+            ),
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": f"arn:aws:s3:::{bucket.inputs['bucketPrefix']}20250101000000000000000001/bundle/*",
+        },
+    ]
+    assert policies["h-read-secrets"]["Statement"][0]["Action"] == ["ssm:GetParameter"]
+    assert policies["h-read-secrets"]["Statement"][0]["Resource"] == sorted(
+        f"{arn}:h-{n}" for n in ("api-keys", "hf-token")
+    )
+    # The location llmscale-sync reads: the bucket the objects went into, under the bundle's prefix.
+    objects = result.of_type(BUNDLE_OBJECT)
+    bucket_name = f"{bucket.inputs['bucketPrefix']}20250101000000000000000001"
+    assert {o.inputs["bucket"] for o in objects} == {bucket_name}
+    [location] = [p for p in result.of_type(PARAMETER) if p.inputs["name"] == "/llmscale/h/bundle-location"]
+    assert location.inputs["insecureValue"] == f"s3://{bucket_name}/bundle"
+    assert all(o.inputs["key"].startswith("bundle/") for o in objects)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -45,8 +46,10 @@ def content_type(path: str) -> str:
     return "text/plain; charset=utf-8"
 
 
-def read_bundle_policy(bucket_arn: str, parameter_arns: list[str]) -> str:
-    """What the host's role needs to follow its bundle: the two parameters and the bundle's objects, read only."""
+def read_bundle_policy(bucket_arn: str, parameter_arns: Sequence[str]) -> str:
+    """What llmscale-sync needs to follow the bundle: the bundle's objects, and `ssm:GetParameters` on every
+    parameter it reads (the manifest, the location, and the secrets, whose versions only it compares: without
+    decryption a SecureString's value stays encrypted, so this grants no kms:Decrypt)."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -67,8 +70,8 @@ class BundleStore(pulumi.ComponentResource):
     """
 
     bucket_arn: pulumi.Output[str]
-    read_policy: pulumi.Output[str]
     manifest_parameter: aws.ssm.Parameter
+    location_parameter: aws.ssm.Parameter
 
     def __init__(
         self,
@@ -147,8 +150,6 @@ class BundleStore(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*objects, location]),
         )
         self.manifest_parameter = manifest_resource
+        self.location_parameter = location
         self.bucket_arn = bucket.arn
-        self.read_policy = pulumi.Output.all(bucket.arn, location.arn, manifest_resource.arn).apply(
-            lambda arns: read_bundle_policy(arns[0], [arns[1], arns[2]])
-        )
-        self.register_outputs({"bucketArn": self.bucket_arn, "readPolicy": self.read_policy})
+        self.register_outputs({"bucketArn": self.bucket_arn})

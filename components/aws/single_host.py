@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.bundle_store import BundleStore
+from components.aws.bundle_store import BundleStore, read_bundle_policy
 from components.aws.host_network import HostNetwork
 from components.aws.instance_recovery import InstanceRecovery
 from components.aws.instance_schedule import InstanceSchedule
@@ -139,7 +139,7 @@ class SingleGpuHost(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-host",
             assume_role_policy=iam.assume_role_policy("ec2.amazonaws.com"),
-            description="llmscale GPU host: SSM Session Manager and its own secret parameters",
+            description="llmscale GPU host: SSM Session Manager, its own secret parameters and bundle",
             tags=tags,
             opts=child,
         )
@@ -163,7 +163,17 @@ class SingleGpuHost(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        read_bundle = aws.iam.RolePolicy(f"{name}-read-bundle", role=role.id, policy=store.read_policy, opts=child)
+        read_bundle = aws.iam.RolePolicy(
+            f"{name}-read-bundle",
+            role=role.id,
+            policy=pulumi.Output.all(
+                store.bucket_arn,
+                store.manifest_parameter.arn,
+                store.location_parameter.arn,
+                *[p.arn for p in parameters],
+            ).apply(lambda arns: read_bundle_policy(arns[0], arns[1:])),
+            opts=child,
+        )
         boot_prerequisites += [store.manifest_parameter, read_bundle]
         profile_resource = aws.iam.InstanceProfile(f"{name}-host", role=role.name, tags=tags, opts=child)
 
