@@ -279,6 +279,35 @@ def test_the_slack_and_pagerduty_secrets_reach_alertmanager_only(tmp_path: Path,
     no_secret_in(result.stdout, result.stderr, routing)
 
 
+def test_the_hub_is_asked_only_when_vllm_is_to_start(host: tuple[HostDirs, Stubs], hub: tuple) -> None:
+    """A rotated API key or a new threshold must not wait for the Hub (or fail when it is down)."""
+    dirs, stubs = host
+    state, url = hub
+    assert start(dirs, stubs, url).returncode == 0
+    asked = len(state.seen_tokens)
+    assert asked >= 2  # whoami-v2 and the model
+    assert start(dirs, stubs, url).returncode == 0
+    assert len(state.seen_tokens) == asked  # vLLM runs and nothing of its own changed (test_host_update_live
+    # shows the same for a rotated API key)
+    stubs.put_parameter(f"/llmscale/{STACK}/hf-token", "hf_aNewTokenOfTheSameAccount000000")
+    state.token = "hf_aNewTokenOfTheSameAccount000000"
+    assert start(dirs, stubs, url).returncode == 0
+    assert state.seen_tokens[asked:] and set(state.seen_tokens[asked:]) == {"hf_aNewTokenOfTheSameAccount000000"}
+
+
+def test_images_are_pulled_only_for_a_new_compose_file(host: tuple[HostDirs, Stubs], hub: tuple) -> None:
+    dirs, stubs = host
+    assert start(dirs, stubs, hub[1]).returncode == 0
+    assert [call[0] for call in stubs.docker_calls()].count("pull") == 1
+    stubs.clear_calls()
+    assert start(dirs, stubs, hub[1]).returncode == 0
+    assert "pull" not in [call[0] for call in stubs.docker_calls()]
+    compose = dirs.install / "docker-compose.yml"
+    compose.write_text(compose.read_text() + "# changed\n")
+    assert start(dirs, stubs, hub[1]).returncode == 0
+    assert [call[0] for call in stubs.docker_calls()].count("pull") == 1
+
+
 # --- the Hugging Face check ------------------------------------------------------------------------------
 
 

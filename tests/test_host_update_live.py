@@ -90,6 +90,7 @@ class Harness:
     dirs: HostDirs
     stubs: Stubs
     hub_url: str
+    hub: FakeHub
     ports: dict[str, int]
     vllm: FakeVllm
     receiver: Receiver
@@ -249,9 +250,10 @@ def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness
         ports["vllm"] = stack.enter_context(serve(FakeVllmHandler, vllm)).server_port
         ports["dcgm"] = stack.enter_context(serve(FakeExporterHandler)).server_port
         slack = stack.enter_context(serve(ReceiverHandler, receiver))
-        hub = stack.enter_context(serve(FakeHubHandler, FakeHub(models={MODEL: False})))
+        hub_state = FakeHub(models={MODEL: False})
+        hub = stack.enter_context(serve(FakeHubHandler, hub_state))
         stubs.put_parameter(f"/llmscale/{STACK}/slack-webhook-url", f"http://127.0.0.1:{slack.server_port}/hook")
-        yield Harness(dirs, stubs, f"http://127.0.0.1:{hub.server_port}", ports, vllm, receiver, stack)
+        yield Harness(dirs, stubs, f"http://127.0.0.1:{hub.server_port}", hub_state, ports, vllm, receiver, stack)
 
 
 def docker_actions(stubs: Stubs) -> list[list[str]]:
@@ -299,6 +301,7 @@ def test_a_rotated_key_is_applied_by_the_update_path(harness: Harness) -> None:
     # `pulumi up` with the new keys: the SecureString parameter gets a new value and version.
     harness.stubs.put_parameter(f"/llmscale/{STACK}/api-keys", json.dumps(NEW_KEYS))
     harness.stubs.clear_calls()
+    asked = len(harness.hub.seen_tokens)
     started = time.monotonic()
     result = harness.sync()
     applied = time.monotonic() - started
@@ -312,6 +315,7 @@ def test_a_rotated_key_is_applied_by_the_update_path(harness: Harness) -> None:
         ["exec", "-T", "caddy", "caddy", "reload", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"],
     ]
     assert downloads(harness.stubs) == []
+    assert len(harness.hub.seen_tokens) == asked  # vLLM keeps running: the Hub is not asked
     # The timer runs every SYNC_INTERVAL_SECONDS; with the run itself, the old key works for under a minute.
     assert host_bundle.SYNC_INTERVAL_SECONDS + applied < 60
     assert "teamAoldkey" not in harness.caddy.output()
