@@ -33,7 +33,7 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-from llmscale import catalog
+from llmscale import catalog, versions
 from llmscale.config.models import Platform, StackConfig, Tier
 from llmscale.config.regions import region_problem
 
@@ -464,18 +464,10 @@ class EksVersion:
 
 
 # Built-in EKS release calendar, used when the EKS API cannot answer describe_cluster_versions (an endpoint
-# without it, such as moto, or credentials without eks:DescribeClusterVersions). Dates from
-# https://endoflife.date/amazon-eks and https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
-# (14 months of standard support, then 12 of extended support at a higher price), as of 2026-02.
-EKS_CALENDAR_AS_OF = "2026-02"
-EKS_CALENDAR: tuple[EksVersion, ...] = (
-    EksVersion("1.29", date(2025, 3, 23), date(2026, 3, 23)),
-    EksVersion("1.30", date(2025, 7, 23), date(2026, 7, 23)),
-    EksVersion("1.31", date(2025, 11, 26), date(2026, 11, 26)),
-    EksVersion("1.32", date(2026, 3, 23), date(2027, 3, 23)),
-    EksVersion("1.33", date(2026, 7, 29), date(2027, 7, 29)),
-    EksVersion("1.34", date(2026, 12, 2), date(2027, 12, 2)),
-    EksVersion("1.35", date(2027, 3, 27), date(2028, 3, 27)),
+# without it, such as moto, or credentials without eks:DescribeClusterVersions): llmscale.versions.EKS_SUPPORT.
+EKS_CALENDAR_AS_OF = versions.EKS_CALENDAR_AS_OF
+EKS_CALENDAR: tuple[EksVersion, ...] = tuple(
+    EksVersion(version, standard, extended) for version, (standard, extended) in versions.EKS_SUPPORT.items()
 )
 MINOR_VERSION = re.compile(r"^1\.(\d{1,3})$")
 

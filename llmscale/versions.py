@@ -43,6 +43,8 @@ CADDY = Image("caddy", "2.11.4", "hub.docker.com/_/caddy")
 PROMETHEUS = Image("prom/prometheus", "v3.13.4", "hub.docker.com/r/prom/prometheus")
 GRAFANA = Image("grafana/grafana", "12.4.4", "hub.docker.com/r/grafana/grafana")
 NODE_EXPORTER = Image("prom/node-exporter", "v1.12.1", "hub.docker.com/r/prom/node-exporter")
+# The single host's Alertmanager; reads receivers' secrets from files (api_url_file, routing_key_file).
+ALERTMANAGER = Image("prom/alertmanager", "v0.34.0", "hub.docker.com/r/prom/alertmanager")
 # Only to hand a node-local (hostPath) model cache to vLLM's user before vLLM starts.
 BUSYBOX = Image("busybox", "1.37.0", "hub.docker.com/_/busybox")
 DCGM_EXPORTER = Image(
@@ -54,6 +56,7 @@ CADDY_IMAGE = CADDY.ref
 PROMETHEUS_IMAGE = PROMETHEUS.ref
 GRAFANA_IMAGE = GRAFANA.ref
 NODE_EXPORTER_IMAGE = NODE_EXPORTER.ref
+ALERTMANAGER_IMAGE = ALERTMANAGER.ref
 BUSYBOX_IMAGE = BUSYBOX.ref
 DCGM_EXPORTER_IMAGE = DCGM_EXPORTER.ref
 
@@ -122,6 +125,18 @@ EKS_CALENDAR_SOURCE = (
     "Amazon EKS Kubernetes release calendar (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html), "
     "as listed by endoflife.date/amazon-eks in 2026"
 )
+EKS_CALENDAR_AS_OF = "2026-02"
+EKS_SUPPORT: dict[str, tuple[date, date]] = {
+    "1.29": (date(2025, 3, 23), date(2026, 3, 23)),
+    "1.30": (date(2025, 7, 23), date(2026, 7, 23)),
+    "1.31": (date(2025, 11, 26), date(2026, 11, 26)),
+    "1.32": (date(2026, 3, 23), date(2027, 3, 23)),
+    "1.33": (date(2026, 7, 29), date(2027, 7, 29)),
+    "1.34": (date(2026, 12, 2), date(2027, 12, 2)),
+    "1.35": (date(2027, 3, 27), date(2028, 3, 27)),
+}
+"""Each EKS minor version's end of standard and of extended support (14 months of standard support, then 12 of
+extended support at a higher price), from EKS_CALENDAR_SOURCE as of EKS_CALENDAR_AS_OF."""
 
 
 def _autoscaler(chart: str, app_version: str, image_tag: str, path: str) -> tuple[HelmChart, Image]:
@@ -142,20 +157,17 @@ EKS_RELEASES: dict[str, EksRelease] = {
     for release in (
         EksRelease(
             "1.33",
-            date(2026, 7, 29),
-            date(2027, 7, 29),
+            *EKS_SUPPORT["1.33"],
             *_autoscaler("9.51.0", "1.33.0", "v1.33.6", "charts/cluster-autoscaler"),
         ),
         EksRelease(
             "1.34",
-            date(2026, 12, 2),
-            date(2027, 12, 2),
+            *EKS_SUPPORT["1.34"],
             *_autoscaler("9.53.0", "1.34.2", "v1.34.5", "cluster-autoscaler/charts/cluster-autoscaler"),
         ),
         EksRelease(
             "1.35",
-            date(2027, 3, 27),
-            date(2028, 3, 27),
+            *EKS_SUPPORT["1.35"],
             *_autoscaler("9.59.0", "1.35.0", "v1.35.2", "cluster-autoscaler/charts/cluster-autoscaler"),
         ),
     )

@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Install llmscale with its test dependencies into .venv (and promtool, caddy and node from Debian's
-# packages when they are missing), lint, and run the test suite. Extra arguments go to pytest.
+# Install llmscale with its test dependencies into .venv (and from Debian's packages, when they are missing:
+# prometheus and promtool, prometheus-alertmanager and amtool, caddy, shellcheck and node), lint, and run the
+# test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null 2>&1 || ! command -v caddy >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+missing=0
+for tool in promtool prometheus prometheus-alertmanager amtool caddy shellcheck node; do
+  command -v "$tool" >/dev/null 2>&1 || missing=1
+done
+if [ "$missing" = 1 ]; then
   sudo_cmd=""
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-  # The packages would start a Prometheus and a Caddy server; the tests need only their command-line tools.
+  # The packages would start Prometheus, Alertmanager and Caddy servers; the tests start their own, on loopback.
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee /usr/sbin/policy-rc.d >/dev/null
     $sudo_cmd chmod +x /usr/sbin/policy-rc.d
     trap '$sudo_cmd rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends prometheus caddy >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
+    prometheus prometheus-alertmanager caddy shellcheck >/dev/null
   command -v node >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nodejs >/dev/null
 fi
 

@@ -1,4 +1,5 @@
-"""Tests for the single host's bundle: docker compose, Prometheus, the start-up scripts and cloud-init.
+"""Tests for the single host's bundle: docker compose, Prometheus, Alertmanager, the start-up scripts and the
+EC2 bootstrap.
 
 The bundle is a pure function of the stack config: pinned images, loopback-only dashboards, HTTPS through Caddy
 only, and no secret value in any file (secrets are read on the host at start-up).
@@ -27,18 +28,29 @@ from llmscale.config.models import StackConfig
 from llmscale.host_bundle import (
     BundleFile,
     SecretSource,
+    render_bootstrap,
     render_bundle,
-    render_user_data,
     ssm_prefix,
     user_data_files,
 )
 
 STACKS = ("single-gpu", "single-gpu-host")
-SERVICES = ("vllm", "caddy", "prometheus", "grafana", "node-exporter", "dcgm-exporter")
+SERVICES = (
+    "vllm",
+    "usage-meter",
+    "caddy",
+    "prometheus",
+    "alertmanager",
+    "grafana",
+    "node-exporter",
+    "dcgm-exporter",
+)
 PINNED = {
     "vllm": versions.VLLM_IMAGE,
+    "usage-meter": versions.VLLM_IMAGE,  # python3 is all it needs, and the vLLM image is on the host already
     "caddy": versions.CADDY_IMAGE,
     "prometheus": versions.PROMETHEUS_IMAGE,
+    "alertmanager": versions.ALERTMANAGER_IMAGE,
     "grafana": versions.GRAFANA_IMAGE,
     "node-exporter": versions.NODE_EXPORTER_IMAGE,
     "dcgm-exporter": versions.DCGM_EXPORTER_IMAGE,
@@ -50,11 +62,16 @@ BUNDLE_PATHS = [
     "grafana/provisioning/datasources/prometheus.yml",
     "grafana/provisioning/dashboards/llmscale.yml",
     "bin/render-api-keys.py",
+    "bin/check-hf-access.py",
     "bin/start.sh",
+    "usage-meter/usage-meter.py",
     "README.txt",
     "prometheus/rules/llmscale.yml",
+    "alertmanager/alertmanager.yml",
     "grafana/dashboards/llmscale.json",
 ]
+# Files whose text holds Go templates for Prometheus or Alertmanager, not leftovers of jinja2.
+GO_TEMPLATES = ("prometheus/rules/", "alertmanager/")
 
 API_KEY_A = "k1-AAAAAAAAAAAAAAAAAAAAAAAA"
 API_KEY_B = "k2-BBBBBBBBBBBBBBBBBBBBBBBB"
@@ -74,6 +91,9 @@ SECRET_VALUES: dict[str, Any] = {
 SECRET_KEYS = frozenset({"llmscale:apiKeys", "llmscale:hfToken", "llmscale:grafanaAdminPassword"})
 # Files the compose file mounts that bin/start.sh writes on the host (never part of the bundle).
 STARTUP_FILES = {"caddy/api-keys.caddy", "caddy/site.env"}
+AMTOOL_MISSING = (
+    "amtool is not installed: install the Debian `prometheus-alertmanager` package, which provides /usr/bin/amtool"
+)
 PROMTOOL_MISSING = (
     "promtool is not installed: install the Debian `prometheus` package (`apt-get install prometheus`), "
     "which provides /usr/bin/promtool, to check the rendered Prometheus config"
@@ -140,14 +160,15 @@ def secret_config() -> StackConfig:
 
 def test_bundle_files_and_modes(bundle: dict[str, BundleFile]) -> None:
     assert list(bundle) == BUNDLE_PATHS
-    assert bundle["bin/start.sh"].mode == 0o755
-    assert bundle["bin/render-api-keys.py"].mode == 0o755
+    for path in ("bin/start.sh", "bin/render-api-keys.py", "bin/check-hf-access.py"):
+        assert bundle[path].mode == 0o755, path
     for path in ("docker-compose.yml", "caddy/Caddyfile", "prometheus/prometheus.yml", "README.txt"):
         assert bundle[path].mode == 0o644
+    assert bundle["usage-meter/usage-meter.py"].mode == 0o644  # run by the container's python3, not executed
     for file in bundle.values():
         assert file.content.endswith("\n"), file.path
-        if file.path.startswith("prometheus/rules/"):
-            continue  # alert annotations are Prometheus templates
+        if file.path.startswith(GO_TEMPLATES):
+            continue
         assert "{{ " not in file.content and "{%" not in file.content, file.path
 
 
@@ -251,9 +272,39 @@ def test_secrets_are_referenced_as_files(stack: LoadedStack, compose: dict[str, 
 
 def test_caddy_mounts_the_api_key_matcher(bundle: dict[str, BundleFile], compose: dict[str, Any]) -> None:
     volumes = compose["services"]["caddy"]["volumes"]
-    assert "./caddy/api-keys.caddy:/etc/caddy/api-keys.caddy:ro" in volumes
-    assert "import /etc/caddy/api-keys.caddy" in bundle["caddy/Caddyfile"].content
+    # The directory: start.sh renames a new matcher into place, which a single-file bind mount would not show.
+    assert "./caddy:/etc/caddy:ro" in volumes
+    assert not [v for v in volumes if v.startswith("./caddy/")]
+    assert "import api-keys.caddy" in bundle["caddy/Caddyfile"].content  # next to the Caddyfile
     assert "respond @unauthorized" in bundle["caddy/Caddyfile"].content
+
+
+def test_configuration_is_mounted_as_directories(compose: dict[str, Any]) -> None:
+    """Files the update path replaces (by rename) reach running containers only through directory mounts."""
+    services = compose["services"]
+    assert "./prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
+    assert "./alertmanager:/etc/alertmanager:ro" in services["alertmanager"]["volumes"]
+    assert "./usage-meter:/opt/usage-meter:ro" in services["usage-meter"]["volumes"]
+    assert f"{host_bundle.SECRETS_DIR}/alertmanager:/run/llmscale-secrets:ro" in services["alertmanager"]["volumes"]
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert "." not in source.rsplit("/", 1)[-1], (name, volume)  # no single files
+
+
+def test_usage_meter_sits_between_caddy_and_vllm(bundle: dict[str, BundleFile], compose: dict[str, Any]) -> None:
+    meter = compose["services"]["usage-meter"]
+    assert meter["entrypoint"] == ["python3", "/opt/usage-meter/usage-meter.py"]
+    assert meter["environment"]["METER_UPSTREAM"] == "vllm:8000"
+    assert meter["user"] == "65534:65534" and meter["read_only"] is True and meter["cap_drop"] == ["ALL"]
+    assert "ports" not in meter
+    caddyfile = bundle["caddy/Caddyfile"].content
+    assert "reverse_proxy usage-meter:8001" in caddyfile
+    assert "vllm:8000" not in caddyfile
+    assert compose["services"]["caddy"]["depends_on"] == ["usage-meter"]
+    # vLLM may stay down (a rejected token) while the gateway answers with an error: nothing depends on it.
+    assert not any("vllm" in (s.get("depends_on") or []) for s in compose["services"].values())
 
 
 # --- no secrets in the bundle ----------------------------------------------------------------------------
@@ -269,7 +320,7 @@ def test_example_bundles_hold_no_secret_placeholder(bundle: dict[str, BundleFile
 def test_real_secrets_never_rendered(secret_config: StackConfig, source: SecretSource) -> None:
     files = render_bundle(secret_config, "secret", secret_source=source, region="eu-west-1")
     texts = {f.path: f.content for f in files}
-    texts["cloud-init"] = render_user_data(files)
+    texts["cloud-init"] = render_bootstrap("secret", "eu-west-1")
     for path, text in texts.items():
         for value in (API_KEY_A, API_KEY_B, HF_TOKEN, GRAFANA_PASSWORD, "[secret]"):
             assert value not in text, (path, value)
@@ -281,9 +332,11 @@ def test_real_secrets_never_rendered(secret_config: StackConfig, source: SecretS
 def test_prometheus_scrape_jobs(bundle: dict[str, BundleFile]) -> None:
     config = yaml.safe_load(bundle["prometheus/prometheus.yml"].content)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert {"vllm", "dcgm-exporter", "node-exporter"} <= set(jobs)
+    assert {"vllm", "vllm-usage-meter", "dcgm-exporter", "node-exporter"} <= set(jobs)
     targets = {name: [t for sc in job["static_configs"] for t in sc["targets"]] for name, job in jobs.items()}
     assert targets["vllm"] == ["vllm:8000"]
+    assert targets["vllm-usage-meter"] == ["usage-meter:9101"]
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
     assert targets["dcgm-exporter"] == ["dcgm-exporter:9400"]
     assert targets["node-exporter"] == ["node-exporter:9100"]
 
@@ -366,7 +419,7 @@ def test_start_sh_from_files_never_calls_aws(stacks: dict[str, LoadedStack]) -> 
         start = bundle_of(stack, SecretSource.FILES)["bin/start.sh"].content
         assert not re.search(r"\baws\b", start), stack.name
         assert "ssm" not in start
-        assert f"{host_bundle.SECRETS_DIR}/$required" in start
+        assert f"{host_bundle.SECRETS_DIR}/$file" in start
         assert "api-keys" in start
 
 
@@ -390,10 +443,19 @@ def api_keys_script(
     return script, secrets, install / "caddy"
 
 
-def matcher(*keys: str) -> str:
-    """The @unauthorized matcher the script writes: one header line per key (alternatives), negated."""
-    lines = "".join(f'\t\theader Authorization "Bearer {key}"\n' for key in keys)
-    return f"@unauthorized {{\n\tnot {{\n{lines}\t}}\n}}\n"
+def matcher(**clients: str) -> str:
+    """What the script writes: a map from the Authorization header (any case of `Bearer`) to the client's name,
+    and @unauthorized for a header that matches no key. Keys are RE2 literals (punctuation escaped)."""
+
+    def literal(key: str) -> str:
+        return "".join(c if c.isalnum() or c == "_" else "\\" + c for c in key)
+
+    lines = "".join(f'\t~(?i)^bearer\\s+{literal(key)}$ "{name}"\n' for name, key in clients.items())
+    return (
+        "map {http.request.header.Authorization} {http.auth.user.id} {\n"
+        f'{lines}\tdefault ""\n}}\n'
+        '@unauthorized vars {http.auth.user.id} ""\n'
+    )
 
 
 def run_script(script: Path, secrets: Path, api_keys: str) -> subprocess.CompletedProcess[str]:
@@ -409,14 +471,14 @@ def test_api_keys_json_object(api_keys_script: tuple[Path, Path, Path]) -> None:
     assert result.stdout == "" and result.stderr == ""
     target = caddy / "api-keys.caddy"
     assert target.read_text(encoding="utf-8") == (
-        "@unauthorized {\n"
-        "\tnot {\n"
-        f'\t\theader Authorization "Bearer {k1}"\n'
-        f'\t\theader Authorization "Bearer {k2}"\n'
-        "\t}\n"
+        "map {http.request.header.Authorization} {http.auth.user.id} {\n"
+        '\t~(?i)^bearer\\s+k1\\-0123456789abcdef$ "team-a"\n'
+        '\t~(?i)^bearer\\s+k2\\-ABCDEFGHIJ\\.\\~\\+\\/\\=_\\-$ "team-b"\n'
+        '\tdefault ""\n'
         "}\n"
+        '@unauthorized vars {http.auth.user.id} ""\n'
     )
-    assert target.read_text(encoding="utf-8") == matcher(k1, k2)
+    assert target.read_text(encoding="utf-8") == matcher(**{"team-a": k1, "team-b": k2})
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert not (caddy / "api-keys.caddy.tmp").exists()
 
@@ -426,7 +488,7 @@ def test_api_keys_single_plain_key(api_keys_script: tuple[Path, Path, Path]) -> 
     key = "plainKeyABCDEFGH0123456789"
     result = run_script(script, secrets, f"  {key}\n")
     assert result.returncode == 0, result.stderr
-    assert (caddy / "api-keys.caddy").read_text(encoding="utf-8") == matcher(key)
+    assert (caddy / "api-keys.caddy").read_text(encoding="utf-8") == matcher(default=key)
     assert stat.S_IMODE((caddy / "api-keys.caddy").stat().st_mode) == 0o600
 
 
@@ -444,7 +506,7 @@ def test_api_keys_all_digit_key(api_keys_script: tuple[Path, Path, Path]) -> Non
     key = "12345678901234567890"
     result = run_script(script, secrets, key)
     assert result.returncode == 0, result.stderr
-    assert (caddy / "api-keys.caddy").read_text(encoding="utf-8") == matcher(key)
+    assert (caddy / "api-keys.caddy").read_text(encoding="utf-8") == matcher(default=key)
 
 
 @pytest.mark.parametrize(
@@ -495,44 +557,71 @@ def test_default_paths_are_the_install_dir(bundle: dict[str, BundleFile]) -> Non
     assert 'TARGET = "/opt/llmscale/caddy/api-keys.caddy"' in text
 
 
-# --- cloud-init ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["-dash-first", "has space", "a" * 64, 'quo"te', "brace{x}"])
+def test_api_keys_bad_client_name_exits_2(api_keys_script: tuple[Path, Path, Path], name: str) -> None:
+    """Client names end up in the Caddyfile and in log lines: letters, digits, '.', '_' and '-' only."""
+    script, secrets, caddy = api_keys_script
+    result = run_script(script, secrets, json.dumps({name: "goodKeyABCDEFGHIJKLMNOP"}))
+    assert result.returncode == 2
+    assert "goodKey" not in result.stdout + result.stderr
+    assert "client names" in result.stderr
+    assert not (caddy / "api-keys.caddy").exists()
 
 
-def test_user_data(bundle: dict[str, BundleFile]) -> None:
-    user_data = render_user_data(list(bundle.values()))
+# --- the EC2 bootstrap -----------------------------------------------------------------------------------
+
+
+def test_bootstrap_writes_the_sync_script_and_its_units() -> None:
+    user_data = render_bootstrap("single-gpu", "eu-west-1")
     assert user_data.startswith("#cloud-config\n")
     document = yaml.safe_load(user_data)
-    entries = document["write_files"]
-    assert [e["path"] for e in entries] == [f"/opt/llmscale/{path}" for path in bundle]
-    for entry in entries:
-        assert entry["path"].startswith("/opt/llmscale/")
-        file = bundle[entry["path"].removeprefix("/opt/llmscale/")]
-        # Compressed, since EC2 user data is limited to 16 KiB.
-        assert entry["encoding"] == "gz+b64", file.path
-        assert user_data_files(user_data)[entry["path"]] == file.content, file.path
-        assert int(entry["permissions"], 8) == file.mode, file.path
-    assert ["bash", "/opt/llmscale/bin/start.sh"] in document["runcmd"]
+    modes = {entry["path"]: int(entry["permissions"], 8) for entry in document["write_files"]}
+    assert modes == {
+        "/usr/local/sbin/llmscale-sync": 0o755,
+        "/etc/systemd/system/llmscale-sync.service": 0o644,
+        "/etc/systemd/system/llmscale-sync.timer": 0o644,
+    }
+    files = user_data_files(user_data)
+    assert (
+        "ExecStart=/usr/bin/python3 /usr/local/sbin/llmscale-sync" in files["/etc/systemd/system/llmscale-sync.service"]
+    )
+    timer = files["/etc/systemd/system/llmscale-sync.timer"]
+    assert f"OnUnitInactiveSec={host_bundle.SYNC_INTERVAL_SECONDS}s" in timer
+    assert host_bundle.SYNC_INTERVAL_SECONDS <= 30  # a revoked key must stop working within a minute
+    assert document["runcmd"] == [
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "enable", "--now", "llmscale-sync.timer"],
+        ["systemctl", "start", "--no-block", "llmscale-sync.service"],
+    ]
 
 
-def test_user_data_fits_ec2_limit(bundle: dict[str, BundleFile]) -> None:
+def test_bootstrap_round_trips_through_yaml() -> None:
+    """The literal blocks cloud-init reads hold exactly the rendered files (indentation, blank lines)."""
+    env = host_bundle._environment()
+    user_data = render_bootstrap("acme", "us-east-1")
+    files = user_data_files(user_data)
+    context = yaml.safe_load(user_data)
+    assert context and len(files) == 3
+    sync = files["/usr/local/sbin/llmscale-sync"]
+    rendered = env.get_template("sync.py.j2").render(
+        stack="acme",
+        region="us-east-1",
+        manifest_parameter="/llmscale/acme/bundle",
+        location_parameter="/llmscale/acme/bundle-location",
+        ssm_prefix="/llmscale/acme",
+        install_dir=host_bundle.INSTALL_DIR,
+        state_dir=host_bundle.SYNC_STATE_DIR,
+        sync_script=host_bundle.SYNC_SCRIPT,
+        interval=host_bundle.SYNC_INTERVAL_SECONDS,
+        retry_seconds=host_bundle.SYNC_RETRY_SECONDS,
+    )
+    assert sync == rendered
+    assert "\n\n\n" in sync  # blank lines survive the block
+
+
+def test_bootstrap_fits_ec2_limit() -> None:
     """EC2 rejects user data over 16 KiB."""
-    assert len(render_user_data(list(bundle.values())).encode("utf-8")) <= 16 * 1024
-
-
-def test_user_data_round_trips_awkward_content() -> None:
-    files = [
-        BundleFile("a.txt", "first\n\n\tindented with a tab\n  two spaces\nlast\n"),
-        BundleFile("bin/run.sh", "#!/bin/sh\necho 'a: b' # not yaml\n", 0o755),
-        BundleFile("b.json", '{"key": [1, 2]}\n'),
-    ]
-    user_data = render_user_data(files)
-    document = yaml.safe_load(user_data)
-    decoded = user_data_files(user_data)
-    assert [(e["path"], decoded[e["path"]], e["permissions"]) for e in document["write_files"]] == [
-        ("/opt/llmscale/a.txt", files[0].content, "0644"),
-        ("/opt/llmscale/bin/run.sh", files[1].content, "0755"),
-        ("/opt/llmscale/b.json", files[2].content, "0644"),
-    ]
+    assert len(render_bootstrap("a-rather-long-stack-name-for-a-customer", "ap-southeast-2").encode()) <= 16 * 1024
 
 
 def test_written_bundle_is_what_the_script_expects(tmp_path: Path, bundle: dict[str, BundleFile]) -> None:
@@ -548,3 +637,101 @@ def test_written_bundle_is_what_the_script_expects(tmp_path: Path, bundle: dict[
         target.write_text(file.content, encoding="utf-8")
         os.chmod(target, file.mode)
     assert os.access(tmp_path / "bin" / "start.sh", os.X_OK)
+
+
+# --- alertmanager ----------------------------------------------------------------------------------------
+
+RECEIVER_SECRETS = {
+    "none": {},
+    "slack": {"llmscale:slackWebhookUrl": "https://hooks.slack.example/services/T/B/x"},
+    "pagerduty": {"llmscale:pagerdutyRoutingKey": "routingkey0123456789abcdef012345"},
+    "both": {
+        "llmscale:slackWebhookUrl": "https://hooks.slack.example/services/T/B/x",
+        "llmscale:pagerdutyRoutingKey": "routingkey0123456789abcdef012345",
+    },
+}
+
+
+def receivers_config(receivers: dict[str, str]) -> StackConfig:
+    values = {**SECRET_VALUES, **receivers}
+    config, _ = parse_values(values, SECRET_KEYS | set(receivers), "stacks/Pulumi.secret.yaml")
+    return config
+
+
+@pytest.mark.parametrize("receivers", list(RECEIVER_SECRETS))
+def test_alertmanager_routes_like_the_kubernetes_tiers(receivers: str) -> None:
+    """The same receivers and routes as on Kubernetes; the secrets read from files, never written here."""
+    from llmscale.k8s.monitoring import alertmanager_config
+
+    config = receivers_config(RECEIVER_SECRETS[receivers])
+    files = {f.path: f for f in render_bundle(config, "secret", secret_source=SecretSource.SSM, region="eu-west-1")}
+    routing = yaml.safe_load(files["alertmanager/alertmanager.yml"].content)
+    shared = alertmanager_config(
+        has_slack=config.slack_webhook_url is not None, has_pagerduty=config.pagerduty_routing_key is not None
+    )
+    assert routing["route"] == shared["route"]
+    for ours, theirs in zip(routing["receivers"], shared["receivers"], strict=True):
+        for slack in ours.get("slack_configs", []):
+            assert slack.pop("api_url_file") == "/run/llmscale-secrets/slack_webhook_url"
+        for pager in ours.get("pagerduty_configs", []):
+            assert pager.pop("routing_key_file") == "/run/llmscale-secrets/pagerduty_routing_key"
+        assert ours == theirs
+    for value in RECEIVER_SECRETS[receivers].values():
+        assert all(value not in file.content for file in files.values())
+
+
+@pytest.mark.parametrize("receivers", list(RECEIVER_SECRETS))
+def test_amtool_accepts_the_alertmanager_config(receivers: str, tmp_path: Path) -> None:
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.fail(
+            "amtool is not installed: install Debian's `prometheus-alertmanager` package (scripts/test.sh does)"
+        )
+    config = receivers_config(RECEIVER_SECRETS[receivers])
+    files = {f.path: f for f in render_bundle(config, "secret", secret_source=SecretSource.SSM, region="eu-west-1")}
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(files["alertmanager/alertmanager.yml"].content, encoding="utf-8")
+    result = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = 1 + ("slack" in receivers or receivers == "both") + ("pagerduty" in receivers or receivers == "both")
+    assert f"{expected} receivers" in result.stdout
+
+
+# --- per-client usage on the dashboard -------------------------------------------------------------------
+
+
+def test_dashboard_shows_usage_per_client(bundle: dict[str, BundleFile], tmp_path: Path) -> None:
+    from llmscale.monitoring import client_usage
+
+    board = json.loads(bundle["grafana/dashboards/llmscale.json"].content)
+    titles = [panel["title"] for panel in board["panels"]]
+    assert titles[-4:] == [
+        "Requests per client",
+        "Errors per client",
+        "Tokens per client",
+        "Responses without token counts",
+    ]
+    assert len({panel["id"] for panel in board["panels"]}) == len(board["panels"])
+    positions = [(p["gridPos"]["x"], p["gridPos"]["y"]) for p in board["panels"]]
+    assert len(set(positions)) == len(positions)  # no panel on top of another
+    queries = [target["expr"] for panel in board["panels"][-4:] for target in panel["targets"]]
+    for metric in client_usage.METRICS:
+        assert any(metric in query for query in queries), metric
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail(PROMTOOL_MISSING)
+    rules = {
+        "groups": [
+            {
+                "name": "panels",
+                "rules": [
+                    {"record": f"panel:query_{i}", "expr": q.replace("$__rate_interval", "5m")}
+                    for i, q in enumerate(queries)
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "panels.yml"
+    path.write_text(yaml.safe_dump(rules), encoding="utf-8")
+    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

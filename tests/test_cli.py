@@ -30,12 +30,15 @@ BUNDLE_FILES = (
     "docker-compose.yml",
     "caddy/Caddyfile",
     "prometheus/prometheus.yml",
+    "alertmanager/alertmanager.yml",
     "grafana/provisioning/datasources/prometheus.yml",
     "grafana/provisioning/dashboards/llmscale.yml",
     "grafana/dashboards/llmscale.json",
     "prometheus/rules/llmscale.yml",
     "bin/start.sh",
     "bin/render-api-keys.py",
+    "bin/check-hf-access.py",
+    "usage-meter/usage-meter.py",
     "README.txt",
 )
 
@@ -313,7 +316,11 @@ def test_plan_details_shows_inputs() -> None:
 
 
 def test_plan_redacts_secrets(aws_plan: Result, aws_document: dict[str, Any]) -> None:
-    parameters = [r for r in aws_document["resources"] if r["type"] == "aws:ssm/parameter:Parameter"]
+    parameters = [
+        r
+        for r in aws_document["resources"]
+        if r["type"] == "aws:ssm/parameter:Parameter" and r["inputs"]["type"] == "SecureString"
+    ]
     assert parameters
     for parameter in parameters:
         assert parameter["inputs"]["value"] == "[secret]", parameter["name"]
@@ -343,7 +350,12 @@ def test_plan_runs_when_secrets_cannot_be_decrypted(tmp_path: Path) -> None:
         "llmscale:grafanaAdminPassword",
         "llmscale:hfToken",
     ]
-    values = [r["inputs"]["value"] for r in document["resources"] if r["type"] == "aws:ssm/parameter:Parameter"]
+    # The bundle's manifest and location are plain String parameters; every SecureString is redacted.
+    values = [
+        r["inputs"]["value"]
+        for r in document["resources"]
+        if r["type"] == "aws:ssm/parameter:Parameter" and r["inputs"]["type"] == "SecureString"
+    ]
     assert values == ["[secret]"] * 3
     assert "Encrypted config not decrypted offline" in result.stderr
 

@@ -541,13 +541,20 @@ def analyze_stack(inventory: Inventory, secrets: dict[str, dict[str, Any]] | Non
     with KeepSecrets).
     """
     resources = []
+    # The engine sends each resource's dependencies as URNs, as pulumi-policy's proxies expose them to rules.
+    urns = {r.name: r.urn for r in inventory.records}
     for r in inventory.records:
         props = to_engine(copy.deepcopy(r.props))
         for key, value in (secrets or {}).get(r.name, {}).items():
             props[key] = {SECRET_SIG_KEY: SECRET_SIG, "value": value}
         properties = struct_pb2.Struct()
         properties.update(props)
-        resources.append(proto.AnalyzerResource(urn=r.urn, type=r.type, name=r.name, properties=properties))
+        dependencies = [urns[name] for name in r.depends_on if name in urns]
+        resources.append(
+            proto.AnalyzerResource(
+                urn=r.urn, type=r.type, name=r.name, properties=properties, dependencies=dependencies
+            )
+        )
     servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.0.1", crossguard_policies(), EnforcementLevel.ADVISORY)
     response = servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=resources), None)
     # A diagnostic's message is the policy description, a newline, then the reported message.

@@ -279,39 +279,25 @@ def test_max_model_len_on_kubernetes_updates_the_deployment_args_in_place(
     assert diff.outputs == []
 
 
-def test_max_model_len_on_aws_replaces_the_instance_through_its_user_data(
-    tmp_path: Path, aws_plan: dict[str, Any]
-) -> None:
-    """The host's config lives in cloud-init user data, and userDataReplaceOnChange makes a change replace it."""
+def test_max_model_len_on_aws_updates_the_bundle_not_the_instance(tmp_path: Path, aws_plan: dict[str, Any]) -> None:
+    """The host's config is a bundle in S3 with a manifest in SSM: a change updates them, never the instance."""
 
     def edit(config: dict[str, Any]) -> None:
         config["llmscale:models"][0]["maxModelLen"] = 16384
 
     assert resource(aws_plan, "single-gpu-gpu")["inputs"]["userDataReplaceOnChange"] is True
-    new = variant(tmp_path, "single-gpu", edit)
-    diff = diff_plans(aws_plan, new)
-    assert (diff.added, diff.removed) == ([], [])
-    # The user data is compressed; the settings record shows the reviewer what changed.
-    settings = only_change(diff.changed, "single-gpu-settings")
-    assert [(p.path, p.old, p.new) for p in settings.changes] == [("models[0].maxModelLen", 8192, 16384)]
-    assert names(diff.replaced) == ["single-gpu-gpu"]
-    (change,) = diff.replaced
-    assert paths(change) == ["userData"]
-    assert change.replace_reasons == ["userData"]
-    assert change.replaced
-    assert "(replace: userData)" in render_diff_text(diff)
-    assert diff.possibly_replaced == []  # nothing takes a replace-forcing value from the instance
-    # What reads the new instance's id (its address, alarms, schedules, policies) is updated in place, and says so.
-    instance_urn = resource(new, "single-gpu-gpu", INSTANCE)["urn"]
-    readers = sorted(
-        r["name"] for r in new["resources"] if any(instance_urn in urns for urns in r["propertyDependencies"].values())
-    )
-    assert {"single-gpu-ip", "single-gpu-recovery-instance-check", "single-gpu-schedule-start"} <= set(readers)
-    assert names(diff.changed) == sorted(["single-gpu-settings", *readers])
-    for update in diff.changed:
-        if update.resource.name != "single-gpu-settings":
-            assert [(p.uncertain, p.forces_replacement) for p in update.changes] == [(True, False)]
-            assert update.reasons[0].endswith("← single-gpu-gpu (replace: userData)"), update.reasons
+    diff = diff_plans(aws_plan, variant(tmp_path, "single-gpu", edit))
+    assert (diff.added, diff.removed, diff.replaced, diff.possibly_replaced) == ([], [], [], [])
+    assert names(diff.changed) == [
+        "single-gpu-bundle-docker-compose-yml",
+        "single-gpu-bundle-manifest",
+        "single-gpu-settings",
+    ]
+    compose = only_change(diff.changed, "single-gpu-bundle-docker-compose-yml")
+    assert paths(compose) == ["content"]
+    text = render_diff_text(diff)
+    assert '+      - "16384"' in text  # the compose file shows as a line diff
+    assert "single-gpu-gpu" not in text
 
 
 def test_instance_type_updates_the_instance_in_place_with_a_note(tmp_path: Path, aws_plan: dict[str, Any]) -> None:
@@ -1559,7 +1545,7 @@ def test_the_preview_script_writes_one_comment_for_every_stack(
     )
     assert "at 1234567, compared with the base branch at fedcba0." in comment
     # Unchanged and removed stacks: one line each. The others: a <details> block whose summary is the verdict.
-    assert "\n- `single-gpu`: no changes (29 resources).\n" in comment
+    assert re.search(r"\n- `single-gpu`: no changes \(\d+ resources\)\.\n", comment)
     assert "\n- `gone`: removed. Deleting the stack file does not delete its resources" in comment
     assert comment.count("<details><summary><b>") == 4
     assert "<details><summary><b>multi-gpu</b>: DESTRUCTIVE: " in comment

@@ -8,9 +8,7 @@ mandatory violation) are tested at the end.
 
 from __future__ import annotations
 
-import base64
 import copy
-import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +57,9 @@ CHAT_PDB = "onprem-chat-pdb"
 CHAT_ROUTE = "onprem-gateway-chat-route"
 CHAT_TRAFFIC = "onprem-gateway-chat-traffic"
 HOST_INSTANCE = "single-gpu-gpu"
+# The single host's docker compose file: an S3 object of its bundle store.
+HOST_COMPOSE = "single-gpu-bundle-docker-compose-yml"
+BUNDLE_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 HOST_SECURITY_GROUP = "single-gpu-https"
 
 HF_TOKEN = "hf_" + "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3h"  # "hf_" and 34 letters and digits
@@ -116,20 +117,14 @@ def vllm_container(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def edit_compose(inventory: Inventory, change: Callable[[dict[str, Any]], Any]) -> Inventory:
-    """The single host's inventory with the docker compose file in its cloud-init user data changed."""
+    """The single host's inventory with the docker compose file of its bundle (an S3 object) changed."""
 
     def rewrite(props: dict[str, Any]) -> None:
-        cloud_config = yaml.safe_load(props["userData"])
-        (entry,) = [e for e in cloud_config["write_files"] if e["path"].endswith("docker-compose.yml")]
-        content = entry["content"]
-        if entry.pop("encoding", None) == "gz+b64":
-            content = gzip.decompress(base64.b64decode(content)).decode("utf-8")
-        compose = yaml.safe_load(content)
+        compose = yaml.safe_load(props["content"])
         change(compose)
-        entry["content"] = yaml.safe_dump(compose, sort_keys=False)  # written back in plain text
-        props["userData"] = "#cloud-config\n" + yaml.safe_dump(cloud_config, sort_keys=False)
+        props["content"] = yaml.safe_dump(compose, sort_keys=False)
 
-    return edit(inventory, HOST_INSTANCE, rewrite, INSTANCE)
+    return edit(inventory, HOST_COMPOSE, rewrite, BUNDLE_OBJECT)
 
 
 def cron_trigger(spec: dict[str, Any]) -> dict[str, Any]:
@@ -191,7 +186,7 @@ def multi_gpu_internal(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
 
 @pytest.fixture(scope="module")
 def host(inventories: dict[str, Inventory]) -> Inventory:
-    """The single-gpu AWS stack: one instance whose user data carries the docker compose file."""
+    """The single-gpu AWS stack: one instance whose bundle (docker compose file, rules) is in S3 objects."""
     return inventories["single-gpu"]
 
 
@@ -437,7 +432,7 @@ def test_vllm_probes_fire_when_the_single_host_compose_has_no_healthcheck(host: 
     assert findings("vllm-probes", edit_compose(host, lambda c: None)) == []  # the rewrite itself changes nothing
     changed = edit_compose(host, lambda compose: compose["services"]["vllm"].pop("healthcheck"))
     (finding,) = findings("vllm-probes", changed)
-    assert finding.resource == HOST_INSTANCE
+    assert finding.resource == HOST_COMPOSE
     assert finding.message == "vLLM container lacks livenessProbe, readinessProbe, startupProbe"
 
 
@@ -467,7 +462,7 @@ def test_pinned_images_accept_digests_and_version_tags(onprem: Inventory, image:
 def test_pinned_images_fire_on_the_single_host_compose_file(host: Inventory) -> None:
     changed = edit_compose(host, lambda c: c["services"]["vllm"].update(image="vllm/vllm-openai:latest"))
     (finding,) = findings("pinned-images", changed)
-    assert (finding.resource, "vllm/vllm-openai:latest is not pinned" in finding.message) == (HOST_INSTANCE, True)
+    assert (finding.resource, "vllm/vllm-openai:latest is not pinned" in finding.message) == (HOST_COMPOSE, True)
 
 
 # --- slo-declared ----------------------------------------------------------------------------------------
@@ -548,7 +543,7 @@ def test_request_limits_fire_on_the_single_host_without_queue_bound(host: Invent
 
     (finding,) = findings("request-limits", edit_compose(host, unbounded))
     assert (finding.resource, finding.message) == (
-        HOST_INSTANCE,
+        HOST_COMPOSE,
         "vLLM runs without --max-num-queued-reqs: requests are unbounded",
     )
 
@@ -645,8 +640,17 @@ def test_monitoring_names_the_missing_profile_monitor_and_alert(monitored: Inven
 def test_monitoring_fires_when_the_single_host_runs_no_gpu_exporter(host: Inventory) -> None:
     changed = edit_compose(host, lambda c: c["services"].pop("dcgm-exporter"))
     found = findings("monitoring", changed)
-    assert Finding("the single host runs no dcgm-exporter", HOST_INSTANCE) in found
+    assert Finding("the single host runs no dcgm-exporter", HOST_COMPOSE) in found
     assert not any("prometheus" in f.message for f in found)
+
+
+@fires("monitoring")
+def test_monitoring_reads_the_single_host_rules_from_its_bundle(host: Inventory) -> None:
+    assert findings("monitoring", host) == []
+    (rules,) = [r.name for r in host.of_type(BUNDLE_OBJECT) if r.props["key"] == "bundle/prometheus/rules/llmscale.yml"]
+    found = messages("monitoring", without(host, rules))
+    assert f"no alert rule on latency ({metrics.VLLM_E2E_LATENCY})" in found
+    assert f"no alert rule on GPU utilisation ({metrics.DCGM_GPU_UTIL})" in found
 
 
 def test_monitoring_has_nothing_to_say_without_model_servers(inventories: dict[str, Inventory]) -> None:

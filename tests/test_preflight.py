@@ -50,6 +50,7 @@ from llmscale.preflight import (
     run_checks,
     vcpu_quota_for,
 )
+from llmscale.versions import DEFAULT_KUBERNETES_VERSION
 from tests.helpers import REPO
 
 REGION = "us-east-1"
@@ -765,7 +766,7 @@ def test_a_multi_gpu_stack_gets_the_kubernetes_version_check(aws: str, tmp_path:
     found = checks(result)
     assert list(found) == [CHECK_REGION, CHECK_OFFERING, CHECK_QUOTA, CHECK_KUBERNETES]
     assert found[CHECK_KUBERNETES]["status"] in ("pass", "fail")
-    assert "Kubernetes 1.33" in found[CHECK_KUBERNETES]["detail"]
+    assert f"Kubernetes {DEFAULT_KUBERNETES_VERSION}" in found[CHECK_KUBERNETES]["detail"]
 
 
 def test_a_missing_failover_zone_fails(aws: str, tmp_path: Path) -> None:

@@ -161,6 +161,7 @@ def test_a_warm_standby_adds_its_minimum_at_its_regions_price() -> None:
         "llmscale:platform": "aws",
         "llmscale:apiKeys": "[secret]",
         "llmscale:gpu": {"instanceType": "g6.xlarge"},
+        "llmscale:eks": {"publicAccessCidrs": ["203.0.113.0/24"]},
         "llmscale:models": [{"name": "chat", "model": "org/chat-8b", "minReplicas": 3, "maxReplicas": 6}],
         "llmscale:schedule": {"enabled": False},
         "llmscale:failover": {

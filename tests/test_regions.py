@@ -102,6 +102,7 @@ def test_aws_has_no_primary_endpoint_to_give() -> None:
         **kubernetes_enterprise(standbyRegion="eu-central-1", primaryEndpoint="llm-a.example.com"),
         "llmscale:platform": "aws",
         "aws:region": "eu-west-1",
+        "llmscale:eks": {"publicAccessCidrs": ["203.0.113.0/24"]},
     }
     assert problems(values) == [
         "stacks/Pulumi.x.yaml: llmscale:failover.primaryEndpoint: platform aws health-checks the load balancer it "

@@ -7,6 +7,7 @@ module; each test reads the recorded resources and invokes.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +19,10 @@ import yaml
 
 import llmscale.plan.runner as runner
 import llmscale.program
+from components.aws.bundle_store import read_bundle_policy
 from llmscale import versions
 from llmscale.config.loader import LoadedStack, load_stack, resolve_stack
-from llmscale.host_bundle import user_data_files
+from llmscale.host_bundle import SecretSource, bundle_manifest, render_bootstrap, render_bundle, user_data_files
 from llmscale.plan.recorder import RecordedResource, RecordingMonitor, is_secret, is_unknown
 from llmscale.plan.runner import PlanResult, run_program
 
@@ -46,6 +48,9 @@ EIP = "aws:ec2/eip:Eip"
 RECORD = "aws:route53/record:Record"
 TOP_COMPONENT = "llmscale:index:SingleGpuHost"
 GET_PARAMETER = "aws:ssm/getParameter:getParameter"
+BUNDLE_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+BUCKET = "aws:s3/bucket:Bucket"
+TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:llm-alarms"
 
 # Resource types whose AWS API has no tags (Route 53 records are untagged too).
 UNTAGGED = {
@@ -55,6 +60,10 @@ UNTAGGED = {
     SCHEDULE,
     EVENT_TARGET,
     RECORD,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
 }
 
 API_KEYS_VALUE = '{"pilot-team": "sk-test-Zq8vN3kP0aLr7sXe"}'
@@ -114,10 +123,20 @@ def user_data(plan: PlanResult) -> str:
     return value
 
 
-def bundle_file(plan: PlanResult, suffix: str) -> str:
-    files = user_data_files(user_data(plan))
-    [content] = [text for path, text in files.items() if path.endswith(suffix)]
-    return content
+def bundle_objects(plan: PlanResult) -> dict[str, RecordedResource]:
+    """The bundle's S3 objects by the path of their file in the install directory."""
+    objects = {r.inputs["key"].removeprefix("bundle/"): r for r in of_type(plan, BUNDLE_OBJECT)}
+    assert len(objects) == len(of_type(plan, BUNDLE_OBJECT))
+    return objects
+
+
+def bundle_file(plan: PlanResult, path: str) -> str:
+    return bundle_objects(plan)[path].inputs["content"]
+
+
+def parameter(plan: PlanResult, name: str) -> RecordedResource:
+    [found] = [p for p in of_type(plan, PARAMETER) if p.inputs["name"] == name]
+    return found
 
 
 def follows(args: list[str], flag: str) -> str:
@@ -243,10 +262,23 @@ def test_instance_profile_role_trusts_ec2_and_has_ssm_core(plan: PlanResult) -> 
     attachments = [a for a in of_type(plan, ATTACHMENT) if role.urn in a.dependencies]
     assert [a.inputs["policyArn"] for a in attachments] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
     readers = [p for p in of_type(plan, ROLE_POLICY) if role.urn in p.dependencies]
-    assert [p.name for p in readers] == [f"{STACK}-read-secrets"]
+    assert sorted(p.name for p in readers) == [f"{STACK}-read-bundle", f"{STACK}-read-secrets"]
 
 
-# --- user data -------------------------------------------------------------------------------------------
+def test_read_bundle_policy_reads_the_bundle_and_nothing_else() -> None:
+    bucket = "arn:aws:s3:::single-gpu-bundle-abc"
+    parameters = [
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/llmscale/single-gpu/bundle-location",
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/llmscale/single-gpu/bundle",
+    ]
+    statements = json.loads(read_bundle_policy(bucket, parameters))["Statement"]
+    assert statements == [
+        {"Effect": "Allow", "Action": ["ssm:GetParameters"], "Resource": sorted(parameters)},
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{bucket}/bundle/*"},
+    ]
+
+
+# --- user data: a stable bootstrap -----------------------------------------------------------------------
 
 
 def test_user_data_is_cloud_config_yaml(plan: PlanResult) -> None:
@@ -255,15 +287,36 @@ def test_user_data_is_cloud_config_yaml(plan: PlanResult) -> None:
     document = yaml.safe_load(text)
     assert isinstance(document, dict)
     assert document["write_files"]
-    assert document["runcmd"]
+    assert ["systemctl", "enable", "--now", "llmscale-sync.timer"] in document["runcmd"]
 
 
 def test_user_data_fits_the_ec2_limit(plan: PlanResult) -> None:
     assert len(user_data(plan).encode("utf-8")) < EC2_USER_DATA_LIMIT
 
 
-def test_user_data_runs_the_pinned_vllm_with_the_profile_limits(plan: PlanResult) -> None:
-    compose = yaml.safe_load(bundle_file(plan, "/docker-compose.yml"))
+def test_user_data_is_a_bootstrap_without_the_bundle(plan: PlanResult) -> None:
+    """Only the sync script and its systemd units: no compose file, no rules, no Caddyfile."""
+    files = user_data_files(user_data(plan))
+    assert sorted(files) == [
+        "/etc/systemd/system/llmscale-sync.service",
+        "/etc/systemd/system/llmscale-sync.timer",
+        "/usr/local/sbin/llmscale-sync",
+    ]
+    sync = files["/usr/local/sbin/llmscale-sync"]
+    assert f'MANIFEST = "/llmscale/{STACK}/bundle"' in sync
+    assert f'REGION = "{REGION}"' in sync
+    for text in (versions.VLLM_IMAGE, "--max-model-len", "rule_files", "reverse_proxy", "LlmscaleErrorRateHigh"):
+        assert text not in user_data(plan), text
+
+
+def test_instance_is_replaced_only_by_a_changed_bootstrap(plan: PlanResult) -> None:
+    instance = one(plan, INSTANCE)
+    assert instance.inputs["userDataReplaceOnChange"] is True
+    assert "ami" in instance.ignore_changes
+
+
+def test_bundle_runs_the_pinned_vllm_with_the_profile_limits(plan: PlanResult) -> None:
+    compose = yaml.safe_load(bundle_file(plan, "docker-compose.yml"))
     vllm = compose["services"]["vllm"]
     assert vllm["image"] == versions.VLLM_IMAGE
     args = [str(a) for a in vllm["command"]]
@@ -273,23 +326,84 @@ def test_user_data_runs_the_pinned_vllm_with_the_profile_limits(plan: PlanResult
     assert follows(args, "--served-model-name") == "chat"
 
 
-def test_user_data_holds_no_secret(plan: PlanResult, decrypted_plan: PlanResult) -> None:
+def test_bundle_objects_are_the_rendered_bundle(plan: PlanResult) -> None:
+    stack = load_stack(STACK)
+    rendered = render_bundle(stack.config, STACK, secret_source=SecretSource.SSM, region=REGION)
+    objects = bundle_objects(plan)
+    assert sorted(objects) == sorted(f.path for f in rendered)
+    for file in rendered:
+        assert objects[file.path].inputs["content"] == file.content, file.path
+        assert objects[file.path].name.startswith(f"{STACK}-bundle-")
+
+
+def test_manifest_names_every_object_with_its_hash_and_the_secret_parameters(plan: PlanResult) -> None:
+    manifest = parameter(plan, f"/llmscale/{STACK}/bundle")
+    assert manifest.inputs["type"] == "String"
+    assert manifest.inputs["tier"] == "Intelligent-Tiering"
+    document = json.loads(manifest.inputs["insecureValue"])
+    objects = bundle_objects(plan)
+    assert sorted(f["path"] for f in document["files"]) == sorted(objects)
+    for entry in document["files"]:
+        content = objects[entry["path"]].inputs["content"].encode("utf-8")
+        assert entry["sha256"] == hashlib.sha256(content).hexdigest(), entry["path"]
+    secure = [p.inputs["name"] for p in of_type(plan, PARAMETER) if p.inputs["type"] == "SecureString"]
+    assert sorted(f"/llmscale/{STACK}/{name}" for name in document["secrets"]) == sorted(secure)
+    # Written once every object is in place, and small enough for the standard tier (4 KB).
+    assert {o.urn for o in objects.values()} <= set(manifest.dependencies)
+    assert len(manifest.inputs["insecureValue"].encode("utf-8")) < 4096
+    assert manifest.inputs["insecureValue"] == bundle_manifest(
+        load_stack(STACK).config,
+        render_bundle(load_stack(STACK).config, STACK, secret_source=SecretSource.SSM, region=REGION),
+    )
+
+
+def test_bundle_location_parameter_points_at_the_bucket(plan: PlanResult) -> None:
+    location = parameter(plan, f"/llmscale/{STACK}/bundle-location")
+    assert location.inputs["type"] == "String"
+    assert is_unknown(location.inputs["insecureValue"])  # the bucket's name is known after apply
+    assert one(plan, BUCKET).urn in location.dependencies
+
+
+def test_bundle_bucket_is_private_encrypted_and_tls_only(plan: PlanResult) -> None:
+    bucket = one(plan, BUCKET)
+    assert bucket.inputs["forceDestroy"] is True  # generated files only
+    block = one(plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    for key in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        assert block.inputs[key] is True, key
+    ownership = one(plan, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    sse = one(plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+    policy = one(plan, "aws:s3/bucketPolicy:BucketPolicy")
+    assert {block.urn, ownership.urn} <= set(policy.dependencies)
+    for resource in (block, ownership, sse, policy):
+        assert bucket.urn in resource.dependencies
+
+
+def test_bootstrap_and_bundle_hold_no_secret(plan: PlanResult, decrypted_plan: PlanResult) -> None:
     assert "[secret]" not in user_data(plan)
-    text = user_data(decrypted_plan)
-    assert "sk-test-Zq8vN3kP0aLr7sXe" not in text
-    assert HF_TOKEN_VALUE not in text
-    # Same bundle whatever the secret values are: secrets only reach the host through SSM.
-    assert text == user_data(plan)
+    for name, current in ((STACK, plan), ("decrypted", decrypted_plan)):
+        texts = [user_data(current), *(o.inputs["content"] for o in bundle_objects(current).values())]
+        texts.append(parameter(current, f"/llmscale/{STACK}/bundle").inputs["insecureValue"])
+        for text in texts:
+            for value in ("sk-test-Zq8vN3kP0aLr7sXe", HF_TOKEN_VALUE, "[secret]"):
+                assert value not in text, (name, value)
+    # Same bootstrap and bundle whatever the secret values are: secrets only reach the host through SSM.
+    assert user_data(decrypted_plan) == user_data(plan)
+    assert {p: o.inputs["content"] for p, o in bundle_objects(decrypted_plan).items()} == {
+        p: o.inputs["content"] for p, o in bundle_objects(plan).items()
+    }
 
 
-def test_user_data_fetches_each_secret_from_ssm_with_decryption(plan: PlanResult) -> None:
-    start = bundle_file(plan, "/bin/start.sh")
+def test_start_sh_fetches_each_secret_from_ssm_with_decryption(plan: PlanResult) -> None:
+    start = bundle_file(plan, "bin/start.sh")
     assert "aws ssm get-parameter" in start
     assert "--with-decryption" in start
     assert f"/llmscale/{STACK}/" in start
-    for parameter in of_type(plan, PARAMETER):
-        key = parameter.inputs["name"].rsplit("/", 1)[1]
-        assert key in start.split(), f"{key} is not fetched by start.sh"
+    for found in of_type(plan, PARAMETER):
+        if found.inputs["type"] == "SecureString":
+            key = found.inputs["name"].rsplit("/", 1)[1]
+            assert key in start.split(), f"{key} is not fetched by start.sh"
 
 
 # --- SSM parameters --------------------------------------------------------------------------------------
@@ -297,25 +411,36 @@ def test_user_data_fetches_each_secret_from_ssm_with_decryption(plan: PlanResult
 
 def test_secrets_are_secure_string_parameters(plan: PlanResult) -> None:
     parameters = of_type(plan, PARAMETER)
-    assert sorted(p.inputs["name"] for p in parameters) == [
+    secure = [p for p in parameters if p.inputs["type"] == "SecureString"]
+    assert sorted(p.inputs["name"] for p in secure) == [
         f"/llmscale/{STACK}/api-keys",
         f"/llmscale/{STACK}/hf-token",
     ]
-    for parameter in parameters:
-        assert parameter.inputs["type"] == "SecureString"
-        assert is_secret(parameter.inputs["value"])
+    for found in secure:
+        assert is_secret(found.inputs["value"])
+    # The others are the bundle's manifest and location: plain text, no value field that could hide a secret.
+    plain = sorted(p.inputs["name"] for p in parameters if p.inputs["type"] != "SecureString")
+    assert plain == [f"/llmscale/{STACK}/bundle", f"/llmscale/{STACK}/bundle-location"]
+    assert all("value" not in p.inputs for p in parameters if p.inputs["type"] != "SecureString")
 
 
 def test_decrypted_secret_values_go_to_ssm_as_secrets(decrypted_plan: PlanResult) -> None:
-    values = {p.inputs["name"]: p.inputs["value"] for p in of_type(decrypted_plan, PARAMETER)}
+    values = {p.inputs["name"]: p.inputs["value"] for p in of_type(decrypted_plan, PARAMETER) if "value" in p.inputs}
     assert all(is_secret(value) for value in values.values())
     assert values[f"/llmscale/{STACK}/api-keys"]["value"] == API_KEYS_VALUE
     assert values[f"/llmscale/{STACK}/hf-token"]["value"] == HF_TOKEN_VALUE
 
 
-def test_instance_waits_for_its_parameters(plan: PlanResult) -> None:
+def test_instance_waits_for_its_parameters_and_bundle(plan: PlanResult) -> None:
     instance = one(plan, INSTANCE)
-    assert {p.urn for p in of_type(plan, PARAMETER)} <= set(instance.dependencies)
+    assert {p.urn for p in of_type(plan, PARAMETER)} - set(instance.dependencies) == {
+        parameter(plan, f"/llmscale/{STACK}/bundle-location").urn  # reached through the manifest
+    }
+    manifest = parameter(plan, f"/llmscale/{STACK}/bundle")
+    assert manifest.urn in instance.dependencies
+    assert {p.urn for p in of_type(plan, ROLE_POLICY) if p.name.startswith(f"{STACK}-read-")} <= set(
+        instance.dependencies
+    )
 
 
 # --- schedule --------------------------------------------------------------------------------------------
@@ -488,3 +613,164 @@ def test_invalid_stack_fails_before_registering_anything(
     assert named in str(caught.value)
     assert len(monitors) == 1
     assert monitors[0].recorded == []
+
+
+# --- day 2: a change updates the bundle, never the instance -----------------------------------------------
+
+
+def cli(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from llmscale.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_alert_threshold_change_updates_the_bundle_not_the_instance(variants_dir: Path, tmp_path: Path) -> None:
+    """Two real plans (`llmscale plan --json`) before and after an SLO change, compared by `llmscale diff`."""
+
+    def stricter(config: dict[str, Any]) -> None:
+        config["llmscale:slo"]["maxErrorRate"] = 0.002
+
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    for target, path in ((before, resolve_stack(STACK)[1]), (after, write_variant(variants_dir, STACK, stricter))):
+        result = cli("plan", str(path), "--json")
+        assert result.exit_code == 0, result.output
+        target.write_text(result.stdout, encoding="utf-8")
+    result = cli("diff", str(before), str(after))
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "0 to create, 0 to delete, 0 to replace, 4 to update" in text
+    updated = sorted(line.split()[-2] for line in text.splitlines() if line.startswith(" ~ "))
+    assert updated == [
+        f"{STACK}-bundle-grafana-dashboards-llmscale-json",  # the SLO line on the error panel
+        f"{STACK}-bundle-manifest",
+        f"{STACK}-bundle-prometheus-rules-llmscale-yml",
+        f"{STACK}-settings",
+    ]
+    assert "llmscale:request_error_ratio:rate5m > 0.002" in text  # the rule's line diff
+    assert f"{STACK}-gpu" not in text
+    assert "+-" not in text
+    # The same through the library: the instance's inputs are identical, user data included.
+    old, new = (json.loads(p.read_text(encoding="utf-8")) for p in (before, after))
+    instances = [[r for r in doc["resources"] if r["type"] == INSTANCE] for doc in (old, new)]
+    assert instances[0] == instances[1]
+
+
+def test_user_data_is_the_bootstrap_of_the_stack_name_and_region(plan: PlanResult) -> None:
+    """`render_bootstrap` takes nothing but the stack's name and region: no config change can reach it."""
+    assert user_data(plan) == render_bootstrap(STACK, REGION)
+    assert render_bootstrap(STACK, "us-east-1") != user_data(plan)
+
+
+# --- recovery alarms tell someone --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def notified_plan(variants_dir: Path) -> PlanResult:
+    def change(config: dict[str, Any]) -> None:
+        config["llmscale:host"]["alarmTopicArn"] = TOPIC_ARN
+
+    return plan_variant(variants_dir, "single-gpu-notified", change)
+
+
+def test_recovery_alarms_notify_the_stack_topic(notified_plan: PlanResult) -> None:
+    alarms = {a.inputs["metricName"]: a for a in of_type(notified_plan, ALARM)}
+    instance, system = alarms["StatusCheckFailed_Instance"], alarms["StatusCheckFailed_System"]
+    assert instance.inputs["alarmActions"] == [f"arn:aws:automate:{REGION}:ec2:reboot", TOPIC_ARN]
+    assert system.inputs["alarmActions"] == [TOPIC_ARN]
+    for alarm in (instance, system):
+        assert alarm.inputs["okActions"] == [TOPIC_ARN]
+
+
+def test_recovery_alarms_notify_nobody_without_a_topic(plan: PlanResult) -> None:
+    alarms = {a.inputs["metricName"]: a for a in of_type(plan, ALARM)}
+    assert alarms["StatusCheckFailed_Instance"].inputs["alarmActions"] == [f"arn:aws:automate:{REGION}:ec2:reboot"]
+    for alarm in alarms.values():
+        assert not alarm.inputs.get("okActions")
+    assert not alarms["StatusCheckFailed_System"].inputs.get("alarmActions")  # the restart runs through EventBridge
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["arn:aws:sqs:eu-west-1:123456789012:queue", "arn:aws:sns:eu-west-1:1234:topic", "llm-alarms", ""],
+)
+def test_alarm_topic_must_be_an_sns_topic_arn(bad: str) -> None:
+    from llmscale.config.loader import parse_values
+
+    values = {
+        "llmscale:tier": "single-gpu",
+        "llmscale:platform": "aws",
+        "llmscale:models": [{"name": "chat", "model": "meta-llama/Llama-3.1-8B-Instruct"}],
+        "llmscale:host": {"allowedCidrs": [ALLOWED_CIDR], "alarmTopicArn": bad},
+    }
+    from llmscale.config.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_values(values, set(), "stacks/Pulumi.bad.yaml")
+    assert "llmscale:host.alarmTopicArn: must be an SNS topic ARN" in str(caught.value)
+
+
+# --- the host's role, with the values AWS fills in (update mode) ------------------------------------------
+
+
+def test_host_role_reads_its_bundle_and_its_secrets_versions() -> None:
+    """llmscale-sync calls ssm:GetParameters on the manifest, the location and every secret (versions only),
+    and s3:GetObject under the bundle's prefix; start.sh calls ssm:GetParameter (with decryption) on the secrets."""
+    from components.aws.single_host import SingleGpuHost
+    from llmscale.config.loader import parse_values
+    from tests.aws_harness import ACCOUNT, run
+
+    values = {
+        "aws:region": REGION,
+        "llmscale:tier": "single-gpu",
+        "llmscale:platform": "aws",
+        "llmscale:models": [{"name": "chat", "model": "meta-llama/Llama-3.1-8B-Instruct"}],
+        # A domain: the mocks give the Elastic IP no address to build the endpoint from.
+        "llmscale:host": {"allowedCidrs": [ALLOWED_CIDR], "domain": DOMAIN},
+        "llmscale:apiKeys": API_KEYS_VALUE,
+        "llmscale:hfToken": HF_TOKEN_VALUE,
+    }
+    parsed, _ = parse_values(values, {"llmscale:apiKeys", "llmscale:hfToken"}, "stacks/Pulumi.h.yaml")
+    answers = {
+        "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
+            "locations": ["eu-west-1a"],
+            "locationTypes": ["availability-zone"],
+            "instanceTypes": ["g6e.xlarge"],
+            "id": "eu-west-1",
+        },
+        GET_PARAMETER: {"value": "ami-0123456789abcdef0", "name": versions.GPU_AMI_SSM_PARAMETER, "id": "ami"},
+    }
+
+    def program() -> None:
+        SingleGpuHost("h", config=parsed, stack="h", region=REGION, tags={})
+
+    result = run(program, invokes=answers)
+    policies = {p.name: json.loads(p.inputs["policy"]) for p in result.of_type(ROLE_POLICY)}
+    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}"
+    [bucket] = result.of_type(BUCKET)
+    assert policies["h-read-bundle"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameters"],
+            "Resource": sorted(
+                f"{arn}:h-{name}" for name in ("api-keys", "hf-token", "bundle-manifest", "bundle-location")
+            ),
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": f"arn:aws:s3:::{bucket.inputs['bucketPrefix']}20250101000000000000000001/bundle/*",
+        },
+    ]
+    assert policies["h-read-secrets"]["Statement"][0]["Action"] == ["ssm:GetParameter"]
+    assert policies["h-read-secrets"]["Statement"][0]["Resource"] == sorted(
+        f"{arn}:h-{n}" for n in ("api-keys", "hf-token")
+    )
+    # The location llmscale-sync reads: the bucket the objects went into, under the bundle's prefix.
+    objects = result.of_type(BUNDLE_OBJECT)
+    bucket_name = f"{bucket.inputs['bucketPrefix']}20250101000000000000000001"
+    assert {o.inputs["bucket"] for o in objects} == {bucket_name}
+    [location] = [p for p in result.of_type(PARAMETER) if p.inputs["name"] == "/llmscale/h/bundle-location"]
+    assert location.inputs["insecureValue"] == f"s3://{bucket_name}/bundle"
+    assert all(o.inputs["key"].startswith("bundle/") for o in objects)

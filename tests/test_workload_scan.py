@@ -193,7 +193,7 @@ def test_every_kubernetes_example_stack_is_scanned(scan: Scan) -> None:
     deployments = {
         (f["file_path"], f["resource"]) for f in [*scan.passed, *scan.failed] if f["resource"].startswith("Deployment.")
     }
-    rendered = {p for stack in scan.stacks for p in (scan.root / stack).glob("*-deployment-*.yaml")}
+    rendered = {p for stack in scan.stacks for p in (scan.root / stack).glob("**/*-deployment-*.yaml")}
     assert len(deployments) == len(rendered) > 0
 
 

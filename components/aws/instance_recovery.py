@@ -3,6 +3,9 @@
 GPU instance types carry local NVMe instance storage, which rules out CloudWatch's `recover` action; a stop
 and start (the AWS-RestartEC2Instance automation) moves the instance to healthy hardware instead, and the
 model cache survives on the EBS root volume.
+
+With a notification topic, both alarms also publish to it when they fire and when they clear, so a person
+learns that the host was rebooted or moved (and whether that helped).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ class InstanceRecovery(pulumi.ComponentResource):
     """Status-check alarms on one instance and the automation that restarts it on a hardware failure.
 
     The restart role trusts EventBridge only for this component's rule in this account.
+
+    `notify_topic_arn`: an SNS topic (in the alarms' region) the alarms publish to on ALARM and on OK.
     """
 
     system_alarm_arn: pulumi.Output[str]
@@ -33,11 +38,13 @@ class InstanceRecovery(pulumi.ComponentResource):
         instance_arn: pulumi.Input[str],
         region: str,
         tags: dict[str, str],
+        notify_topic_arn: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:InstanceRecovery", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         dimensions = {"InstanceId": instance_id}
+        notify = [notify_topic_arn] if notify_topic_arn else []
         aws.cloudwatch.MetricAlarm(
             f"{name}-instance-check",
             alarm_description="The GPU host failed its instance status check: reboot it",
@@ -49,7 +56,8 @@ class InstanceRecovery(pulumi.ComponentResource):
             evaluation_periods=3,
             threshold=1,
             comparison_operator="GreaterThanOrEqualToThreshold",
-            alarm_actions=[f"arn:aws:automate:{region}:ec2:reboot"],
+            alarm_actions=[f"arn:aws:automate:{region}:ec2:reboot", *notify],
+            ok_actions=notify,
             tags=tags,
             opts=child,
         )
@@ -64,6 +72,9 @@ class InstanceRecovery(pulumi.ComponentResource):
             evaluation_periods=2,
             threshold=1,
             comparison_operator="GreaterThanOrEqualToThreshold",
+            # The restart itself runs through EventBridge (below): the alarm only tells people.
+            alarm_actions=notify,
+            ok_actions=notify,
             tags=tags,
             opts=child,
         )

@@ -9,12 +9,20 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.bundle_store import BundleStore, read_bundle_policy
 from components.aws.host_network import HostNetwork
 from components.aws.instance_recovery import InstanceRecovery
 from components.aws.instance_schedule import InstanceSchedule
 from llmscale import iam, versions
 from llmscale.config.models import StackConfig
-from llmscale.host_bundle import SecretSource, render_bundle, render_user_data, ssm_prefix
+from llmscale.host_bundle import (
+    SecretSource,
+    bundle_manifest,
+    host_secrets,
+    render_bootstrap,
+    render_bundle,
+    ssm_prefix,
+)
 from llmscale.model_size import host_disk_gib
 
 HTTPS = 443
@@ -41,21 +49,21 @@ def ingress_rules(allowed_cidrs: Sequence[str]) -> list[IngressRule]:
 
 def secret_parameters(config: StackConfig) -> dict[str, pulumi.Output[str]]:
     """The SSM parameter names (under the stack's prefix) and secret values the host reads at start-up."""
-    values = {
-        "api-keys": config.api_keys,
-        "hf-token": config.hf_token,
-        "grafana-admin-password": config.grafana_admin_password,
-    }
+    values = {secret.parameter: getattr(config, secret.setting) for secret in host_secrets(config)}
     return {name: pulumi.Output.secret(value.get_secret_value()) for name, value in values.items() if value}
 
 
 class SingleGpuHost(pulumi.ComponentResource):
     """One EC2 GPU instance serving one model profile with vLLM, behind Caddy (TLS + API keys).
 
-    Builds the network (or uses a given subnet), an HTTPS-only security group, an IAM instance profile with
-    SSM access and read access to the stack's secret parameters, the instance from the GPU AMI resolved at
-    deploy time (IMDSv2 only, encrypted gp3 root sized for the model), an Elastic IP, an optional DNS record,
-    recovery alarms and the night schedule.
+    Builds the network (or uses a given subnet), an HTTPS-only security group, the bundle in S3 with its
+    manifest in SSM (`BundleStore`), an IAM instance profile with SSM access and read access to the stack's
+    secret parameters and bundle, the instance from the GPU AMI resolved at deploy time (IMDSv2 only,
+    encrypted gp3 root sized for the model) with a bootstrap as user data, an Elastic IP, an optional DNS
+    record, recovery alarms (notifying `host.alarmTopicArn`) and the night schedule.
+
+    Only the instance type, the AMI (a newer one is ignored), the disk, the subnet and the bootstrap itself
+    touch the instance; a changed bundle or secret is applied on the running host by llmscale-sync.
     """
 
     endpoint: pulumi.Output[str]
@@ -131,7 +139,7 @@ class SingleGpuHost(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-host",
             assume_role_policy=iam.assume_role_policy("ec2.amazonaws.com"),
-            description="llmscale GPU host: SSM Session Manager and its own secret parameters",
+            description="llmscale GPU host: SSM Session Manager, its own secret parameters and bundle",
             tags=tags,
             opts=child,
         )
@@ -145,12 +153,33 @@ class SingleGpuHost(pulumi.ComponentResource):
                 opts=child,
             )
             boot_prerequisites.append(read_secrets)
+
+        bundle = render_bundle(config, stack, secret_source=SecretSource.SSM, region=region)
+        store = BundleStore(
+            f"{name}-bundle",
+            stack=stack,
+            bundle=bundle,
+            manifest=bundle_manifest(config, bundle),
+            tags=tags,
+            opts=child,
+        )
+        read_bundle = aws.iam.RolePolicy(
+            f"{name}-read-bundle",
+            role=role.id,
+            policy=pulumi.Output.all(
+                store.bucket_arn,
+                store.manifest_parameter.arn,
+                store.location_parameter.arn,
+                *[p.arn for p in parameters],
+            ).apply(lambda arns: read_bundle_policy(arns[0], arns[1:])),
+            opts=child,
+        )
+        boot_prerequisites += [store.manifest_parameter, read_bundle]
         profile_resource = aws.iam.InstanceProfile(f"{name}-host", role=role.name, tags=tags, opts=child)
 
         ami = aws.ssm.get_parameter_output(
             name=versions.GPU_AMI_SSM_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self)
         )
-        bundle = render_bundle(config, stack, secret_source=SecretSource.SSM, region=region)
         instance = aws.ec2.Instance(
             f"{name}-gpu",
             ami=ami.value,
@@ -161,7 +190,7 @@ class SingleGpuHost(pulumi.ComponentResource):
             metadata_options={
                 "http_endpoint": "enabled",
                 "http_tokens": "required",
-                # One hop: the host's start script reads SSM; containers (which handle untrusted prompts) must
+                # One hop: the host's scripts read SSM and S3; containers (which handle untrusted prompts) must
                 # not reach the instance role's credentials.
                 "http_put_response_hop_limit": 1,
             },
@@ -172,12 +201,16 @@ class SingleGpuHost(pulumi.ComponentResource):
                 "delete_on_termination": True,
             },
             maintenance_options={"auto_recovery": "default"},
-            user_data=render_user_data(bundle),
+            # A bootstrap of the stack's name and region only: it never changes with the bundle. When it does
+            # change (a new llmscale changes how the host syncs), cloud-init runs it only on a new instance,
+            # hence the replacement (terraform-provider-aws ec2_instance.go: ForceNewIf("user_data", ...
+            # user_data_replace_on_change)).
+            user_data=render_bootstrap(stack, region),
             user_data_replace_on_change=True,
             tags={**tags, "Name": f"{name}-gpu"},
             volume_tags=tags,
             # A newer AMI in the SSM parameter must not replace a running host; rebuild it deliberately.
-            # The start script reads the secrets at first boot: they and the permission to read them come first.
+            # The first sync reads the bundle and the secrets: they and the permission to read them come first.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"], depends_on=boot_prerequisites),
         )
         address = aws.ec2.Eip(
@@ -200,6 +233,7 @@ class SingleGpuHost(pulumi.ComponentResource):
                 instance_arn=instance.arn,
                 region=region,
                 tags=tags,
+                notify_topic_arn=host.alarm_topic_arn,
                 opts=child,
             )
         if config.schedule.enabled:

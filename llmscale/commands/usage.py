@@ -10,7 +10,6 @@ from __future__ import annotations
 import typer
 
 try:  # typer vendors click as typer._click (0.26 on) and no longer installs click itself
-    from typer._click import core as click_core
     from typer._click import exceptions as click_exceptions
 except ImportError:  # an older typer runs on click
     from click import exceptions as click_exceptions  # type: ignore[no-redef]

@@ -48,6 +48,7 @@ DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 ABS_PATH = r"^/[^\s]*$"
 LABEL_KEY = r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 HTTP_URL = r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$"
+SNS_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$"
 
 PATTERN_HINTS: dict[str, str] = {
     DNS_LABEL: "must be a lowercase DNS label: a-z, 0-9 and '-', starting with a letter, at most 32 characters",
@@ -71,6 +72,7 @@ PATTERN_HINTS: dict[str, str] = {
     ABS_PATH: "must be an absolute path such as /var/lib/llmscale/models",
     LABEL_KEY: "must be a Kubernetes label key such as nvidia.com/gpu",
     HTTP_URL: "must be an http(s) URL such as http://prometheus.monitoring.svc:9090",
+    SNS_TOPIC_ARN: "must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:llm-alarms",
 }
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -368,6 +370,16 @@ class HostConfig(ConfigModel):
     subnet_id: Annotated[str | None, Field(pattern=SUBNET_ID)] = None
     availability_zone: Annotated[str | None, Field(pattern=AZ_NAME)] = None
     recover_on_failure: bool = True
+    alarm_topic_arn: Annotated[
+        str | None,
+        Field(
+            pattern=SNS_TOPIC_ARN,
+            description=(
+                "SNS topic, in the stack's region, that the instance's recovery alarms notify when they fire "
+                "and when they clear (subscribe email, AWS Chatbot or PagerDuty to it); none by default"
+            ),
+        ),
+    ] = None
 
     _allowed_cidrs = field_validator("allowed_cidrs")(_valid_cidrs)
 

@@ -1,5 +1,6 @@
 """Monitoring objects on Kubernetes: what Prometheus scrapes, the alert rules, the dashboard, and the values
-of the monitoring stack's Helm releases."""
+of the monitoring stack's Helm releases. Alertmanager's routing (`alertmanager_config`, shared with the single
+host) lives in `llmscale.monitoring.alertmanager` and is importable from here too."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from llmscale.k8s.addons import AddonRelease
 from llmscale.k8s.gateway import GATEWAY
 from llmscale.k8s.labels import PROFILE_LABEL
 from llmscale.k8s.workload import Manifest
+from llmscale.monitoring.alertmanager import alertmanager_config as alertmanager_config
 from llmscale.monitoring.dashboards import dashboard
 from llmscale.monitoring.rules import Flavour, rule_groups
 
@@ -85,43 +87,6 @@ def dashboard_config_map_manifest(config: StackConfig, stack: str) -> Manifest:
             "labels": {**PART_OF, "grafana_dashboard": "1"},
         },
         "data": {"llmscale.json": json.dumps(dashboard(config, Flavour.KUBERNETES, stack=stack), indent=1)},
-    }
-
-
-def alertmanager_config(has_slack: bool, has_pagerduty: bool) -> dict[str, Any]:
-    """Routes by severity: critical pages (PagerDuty, else Slack), warnings go to Slack, info nowhere.
-
-    Secret values are left out: the component fills `slack_api_url` and `routing_key` from Pulumi secrets.
-    """
-    receivers: list[dict[str, Any]] = [{"name": "null"}]
-    routes: list[dict[str, Any]] = []
-    if has_pagerduty:
-        receivers.append({"name": "pager", "pagerduty_configs": [{"send_resolved": True}]})
-        routes.append({"receiver": "pager", "matchers": ['severity="critical"'], "continue": bool(has_slack)})
-    if has_slack:
-        receivers.append(
-            {
-                "name": "chat",
-                "slack_configs": [
-                    {
-                        "send_resolved": True,
-                        "title": "{{ .CommonAnnotations.summary }}",
-                        "text": "{{ .CommonAnnotations.description }}",
-                    }
-                ],
-            }
-        )
-        routes.append({"receiver": "chat", "matchers": ['severity=~"critical|warning"']})
-    return {
-        "route": {
-            "receiver": "null",
-            "group_by": ["alertname", "model_name"],
-            "group_wait": "30s",
-            "group_interval": "5m",
-            "repeat_interval": "4h",
-            "routes": routes,
-        },
-        "receivers": receivers,
     }
 
 

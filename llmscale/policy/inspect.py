@@ -1,7 +1,8 @@
 """Read vLLM servers, scalers and routes out of an inventory, whichever platform built them.
 
 A vLLM server is a Kubernetes Deployment's `vllm` container, or the `vllm` service of the single host's
-docker compose file carried in the instance's cloud-init.
+docker compose file: one of the bundle's S3 objects (`bundle/docker-compose.yml`), or a file written by an
+instance's cloud-init user data.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any
 
 import yaml
 
-from llmscale.host_bundle import user_data_files
+from llmscale.host_bundle import BUNDLE_PREFIX, INSTALL_DIR, user_data_files
 from llmscale.policy.model import Inventory, Record
 
 INSTANCE = "aws:ec2/instance:Instance"
+BUNDLE_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 
 
 @dataclass(frozen=True)
@@ -50,22 +52,52 @@ def host_files(record: Record) -> dict[str, str]:
         return {}
 
 
-def _compose_from_user_data(record: Record) -> dict[str, Any] | None:
-    for path, content in host_files(record).items():
-        if path.endswith("docker-compose.yml"):
-            try:
-                return yaml.safe_load(content)
-            except yaml.YAMLError:
-                return None
-    return None
+@dataclass(frozen=True)
+class HostBundle:
+    """A single host's bundle: the record findings point at and its files by absolute path on the host."""
+
+    record: Record
+    files: dict[str, str]
+
+    @property
+    def compose(self) -> dict[str, Any] | None:
+        """The docker compose document of the bundle, or None when it has none (or it does not parse)."""
+        for path, content in self.files.items():
+            if path.endswith("docker-compose.yml"):
+                try:
+                    document = yaml.safe_load(content)
+                except yaml.YAMLError:
+                    return None
+                return document if isinstance(document, dict) else None
+        return None
+
+
+def host_bundles(inventory: Inventory) -> list[HostBundle]:
+    """Every single host's bundle: the S3 objects of one bundle store (grouped by their parent component;
+    findings point at its compose file), and the files of each instance's user data."""
+    stores: dict[str | None, dict[str, Record]] = {}
+    for record in inventory.of_type(BUNDLE_OBJECT):
+        key, content = record.props.get("key"), record.props.get("content")
+        if isinstance(key, str) and key.startswith(f"{BUNDLE_PREFIX}/") and isinstance(content, str):
+            stores.setdefault(record.parent, {})[f"{INSTALL_DIR}/{key.removeprefix(BUNDLE_PREFIX + '/')}"] = record
+    bundles = []
+    for records in stores.values():
+        anchor = next((r for path, r in records.items() if path.endswith("docker-compose.yml")), None)
+        files = {path: str(r.props["content"]) for path, r in records.items()}
+        bundles.append(HostBundle(anchor or next(iter(records.values())), files))
+    for record in inventory.of_type(INSTANCE):
+        files = host_files(record)
+        if files:
+            bundles.append(HostBundle(record, files))
+    return bundles
 
 
 def compose_files(inventory: Inventory) -> Iterator[tuple[Record, dict[str, Any]]]:
-    """Each instance with the docker compose document its user data writes."""
-    for record in inventory.of_type(INSTANCE):
-        compose = _compose_from_user_data(record)
+    """Each single host's docker compose document, with the record it comes from."""
+    for bundle in host_bundles(inventory):
+        compose = bundle.compose
         if compose is not None:
-            yield record, compose
+            yield bundle.record, compose
 
 
 def _deployment_servers(record: Record) -> Iterator[VllmServer]:

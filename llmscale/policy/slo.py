@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmscale import metrics
-from llmscale.policy.inspect import compose_files, host_files, primary_gpu_node_groups, vllm_servers
+from llmscale.policy.inspect import host_bundles, primary_gpu_node_groups, vllm_servers
 from llmscale.policy.model import Finding, Inventory
 
 REQUIRED_FLAGS = ("--max-model-len", "--max-num-seqs", "--max-num-queued-reqs")
@@ -128,7 +128,8 @@ def monitoring(inventory: Inventory) -> Iterator[Finding]:
     """Metrics of every profile and of the GPUs are scraped, and alerts cover latency, queue, errors and GPUs."""
     profiles = [p["name"] for p in inventory.settings.get("models") or []]
     rule_text = " ".join(str(r.props.get("spec")) for r in inventory.kubernetes("PrometheusRule"))
-    hosts = list(compose_files(inventory))
+    bundles = [bundle for bundle in host_bundles(inventory) if bundle.compose is not None]
+    hosts = [(bundle.record, bundle.compose) for bundle in bundles]
     if not hosts and not any(inventory.kubernetes("Deployment")):
         return  # nothing serves models here (an existing server's bundle is not part of the stack)
     if hosts:
@@ -138,10 +139,7 @@ def monitoring(inventory: Inventory) -> Iterator[Finding]:
                 if needed not in services:
                     yield Finding(f"the single host runs no {needed}", record.name, record.urn)
         rule_text += " ".join(
-            content
-            for record, _ in hosts
-            for path, content in host_files(record).items()
-            if "/prometheus/rules/" in path
+            content for bundle in bundles for path, content in bundle.files.items() if "/prometheus/rules/" in path
         )
     else:
         monitors = list(inventory.kubernetes("PodMonitor")) + list(inventory.kubernetes("ServiceMonitor"))
