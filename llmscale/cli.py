@@ -1,9 +1,9 @@
 """The `llmscale` command: validate, plan and render stacks without a cloud account.
 
-Exit codes: 0 ok, 1 findings (mandatory policy violations or schema errors), 2 usage or config error, 3 internal
-error (a bug in llmscale: one line on stderr, nothing on stdout). Human output goes to stderr; `--json` documents
-go to stdout. A usage error is one line naming the option, whatever was typed (click's own messages included),
-never a traceback.
+Exit codes: 0 ok, 1 findings (mandatory policy violations, schema errors, run-time problems), 2 usage or config
+error, 3 internal error (a bug in llmscale: one line on stderr, nothing on stdout). Human output goes to stderr;
+`--json` documents go to stdout. A usage error is one line naming the option, whatever was typed (click's own
+messages included), never a traceback.
 """
 
 from __future__ import annotations
@@ -243,7 +243,7 @@ def plan(
     if markdown is not None:
         _err(f"wrote the plan summary to {markdown}")
     mandatory = [v for v in document["violations"] if v["enforcement"] == "mandatory"]
-    if mandatory or document["schemaErrors"]:
+    if mandatory or document["schemaErrors"] or document["runtimeErrors"]:
         raise typer.Exit(1)
 
 

@@ -4,17 +4,20 @@ every example stack and fires on the defect it exists for (the shapes llmscale i
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 import llmscale.program
+from llmscale.cli import app
 from llmscale.config.loader import load_stack
 from llmscale.k8s import invariants
 from llmscale.k8s.defaults import defaulted
 from llmscale.k8s.render import kubernetes_objects
-from llmscale.plan.report import plan_document
+from llmscale.plan.report import plan_document, runtime_errors
 from llmscale.plan.runner import run_program
 
 KUBERNETES_EXAMPLES = ("multi-gpu", "enterprise", "onprem")
@@ -209,3 +212,28 @@ def test_a_public_gateway_service_on_eks_is_caught(multi_gpu: Planned) -> None:
 @pytest.mark.parametrize(("text", "value"), [("600s", 600), ("10m", 600), ("1h", 3600), ("250ms", 0.25)])
 def test_durations(text: str, value: float) -> None:
     assert invariants.seconds(text) == value
+
+
+# --- in the offline plan ----------------------------------------------------------------------------------------
+
+
+def test_plan_documents_report_run_time_problems_per_cluster() -> None:
+    document = plan_document(run_program(load_stack("enterprise"), llmscale.program.main))
+    assert document["runtimeErrors"] == []
+    # Both clusters hold a ScaledObject named chat: each cluster is checked on its own, and reported once.
+    doubled = copy.deepcopy(document)
+    for resource in doubled["resources"]:
+        if resource["type"].endswith(":BackendTrafficPolicy"):
+            resource["inputs"]["spec"]["circuitBreaker"]["maxConnections"] = 1
+    assert runtime_errors(doubled["resources"], "aws") == [
+        "BackendTrafficPolicy/analysis: maxConnections 1 < maxParallelRequests 576: requests would queue inside Envoy",
+        "BackendTrafficPolicy/chat: maxConnections 1 < maxParallelRequests 4608: requests would queue inside Envoy",
+    ]
+
+
+def test_plan_exits_1_and_lists_run_time_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(invariants, "problems", lambda *args, **kwargs: ["Deployment/chat: would be cut"])
+    result = CliRunner().invoke(app, ["plan", "onprem", "--json"])
+    assert result.exit_code == 1, result.stderr
+    assert json.loads(result.stdout)["runtimeErrors"] == ["Deployment/chat: would be cut"]
+    assert "Run-time problems (1)" in result.stderr

@@ -271,7 +271,7 @@ def test_violations_mandatory_first_with_plain_markers(plans: dict[str, dict[str
     assert rows[0][1:] == ["`headroom`", "`single-gpu-gpu`", "no headroom"]
     assert rows[1][3] == "no alert \\| on &lt;latency&gt;"  # a pipe cannot split the row, HTML is not HTML
     assert all(len(row) == 4 for row in rows)
-    assert "**Blocked: 1 mandatory policy violation and 1 schema error" in markdown
+    assert "**Blocked: 1 mandatory policy violation, 1 schema error and 0 run-time problems" in markdown
     assert "### Schema errors (1)" in markdown
     assert "- `` Deployment chat: spec.foo: unknown field `foo` ``" in markdown
     # Plain-word markers only: no emoji anywhere.

@@ -202,6 +202,7 @@ def plan_markdown(document: dict[str, Any]) -> str:
     """
     violations = document.get("violations") or []
     errors = document.get("schemaErrors") or []
+    runtime = document.get("runtimeErrors") or []
     summary = document.get("summary") or {}
     mandatory = sum(1 for v in violations if v.get("enforcement") == "mandatory")
     where = f", region {_code(document['region'])}" if document.get("region") else ""
@@ -216,13 +217,13 @@ def plan_markdown(document: dict[str, Any]) -> str:
         f"{summary.get('unknownValues', 0)} input values known only after apply.",
         "",
     ]
-    if mandatory or errors:
+    if mandatory or errors or runtime:
         lines.append(
-            f"**Blocked: {_plural(mandatory, 'mandatory policy violation')} and {_plural(len(errors), 'schema error')}"
-            " (`llmscale plan` exits 1).**"
+            f"**Blocked: {_plural(mandatory, 'mandatory policy violation')}, {_plural(len(errors), 'schema error')}"
+            f" and {_plural(len(runtime), 'run-time problem')} (`llmscale plan` exits 1).**"
         )
     else:
-        lines.append("**Passes: no mandatory policy violations, no schema errors.**")
+        lines.append("**Passes: no mandatory policy violations, no schema errors, no run-time problems.**")
     if summary.get("undecryptedSecrets"):
         secrets = ", ".join(_code(key) for key in summary["undecryptedSecrets"])
         lines += ["", f"Encrypted config not decrypted offline (shown as `{REDACTED}`): {secrets}."]
@@ -239,6 +240,9 @@ def plan_markdown(document: dict[str, Any]) -> str:
 
     lines += ["", f"### Schema errors ({len(errors)})", ""]
     lines += [f"- {_code(error)}" for error in errors[:MAX_TABLE_ROWS]] + _more(len(errors), "errors") or ["None."]
+    if runtime:
+        lines += ["", f"### Run-time problems ({len(runtime)})", ""]
+        lines += [f"- {_code(error)}" for error in runtime[:MAX_TABLE_ROWS]] + _more(len(runtime), "problems")
 
     counts = document.get("counts") or dict(Counter(r["type"] for r in document.get("resources") or []))
     lines += ["", "### Resources by type", ""]

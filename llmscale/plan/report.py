@@ -110,6 +110,7 @@ def _resource_entry(resource: RecordedResource, secrets: list[str]) -> dict[str,
 # The default providers' config a diff needs: what replaces the provider (and all it manages) when it changes
 # (replacements/replace_on_change.json, `pulumi:providers:*`), and what decides whether a Kubernetes object is
 # replaced. Nothing else: credentials (`aws:secretKey`, a kubeconfig's tokens) stay out of the plan.
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 PROVIDER_CONFIG_KEYS: dict[str, tuple[str, ...]] = {
     "aws": ("region",),
     "kubernetes": (
@@ -178,6 +179,33 @@ def schema_errors(resources: list[dict[str, Any]]) -> list[str]:
     return errors
 
 
+def runtime_errors(resources: list[dict[str, Any]], platform: str) -> list[str]:
+    """What the running controllers would do wrong with the plan's Kubernetes objects (`llmscale.k8s.invariants`),
+    checked per cluster: the objects and Helm releases deployed through one Kubernetes provider.
+
+    On the cluster llmscale builds (platform aws) the gateway is fronted by llmscale's load balancer and there is
+    no default StorageClass unless the stack creates one; an existing cluster is assumed to have one.
+    """
+    from llmscale.k8s.invariants import problems
+
+    clusters: dict[str | None, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    for resource in resources:
+        inputs = resource["inputs"]
+        if not resource["type"].startswith("kubernetes:") or not resource["custom"]:
+            continue
+        objects, releases = clusters.setdefault(resource.get("provider"), ([], []))
+        if resource["type"] == HELM_RELEASE:
+            releases.append(inputs)
+        elif "apiVersion" in inputs and "kind" in inputs:
+            objects.append(_checkable(inputs))
+    aws = platform == "aws"
+    errors: list[str] = []
+    for objects, releases in clusters.values():
+        found = problems(objects, releases, fronted=aws, cluster_has_default=not aws)
+        errors.extend(error for error in found if error not in errors)
+    return errors
+
+
 def _checkable(value: Any) -> Any:
     """The object without redacted values, whose shape the plan cannot see."""
     if isinstance(value, dict):
@@ -210,6 +238,7 @@ def plan_document(result: PlanResult) -> dict[str, Any]:
         "outputs": _scrub(redact(result.outputs), secrets),
         "counts": dict(sorted(Counter(r["type"] for r in resources).items())),
         "schemaErrors": schema_errors(resources),
+        "runtimeErrors": runtime_errors(resources, str(config.platform)),
         "violations": [v.as_dict() for v in evaluate(inventory_from_plan({"resources": resources}))],
         "cost": stack_cost(config, result.stack.region).to_json(),
         "summary": {
@@ -293,6 +322,10 @@ def render_text(document: dict[str, Any], *, details: bool = False) -> str:
     if document["schemaErrors"]:
         lines += ["", f"Schema errors ({len(document['schemaErrors'])}):"]
         lines += [f"  {error}" for error in document["schemaErrors"]]
+    runtime = document.get("runtimeErrors") or []
+    if runtime:
+        lines += ["", f"Run-time problems ({len(runtime)}): what the controllers would do with these objects"]
+        lines += [f"  {error}" for error in runtime]
     summary = document["summary"]
     lines += [
         "",
