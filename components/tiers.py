@@ -12,9 +12,9 @@ from components.settings import StackSettings
 from llmscale.aws_plan import endpoint_kind
 from llmscale.config.models import Platform, StackConfig, Tier
 from llmscale.k8s.gateway import path_prefix
-from llmscale.k8s.workload import termination_grace_seconds
 from llmscale.stack_settings import stack_settings
 from llmscale.tags import stack_tags
+from llmscale.vllm_args import termination_grace_seconds
 
 
 class UnsupportedTierError(pulumi.RunError):

@@ -28,7 +28,7 @@ from llmscale.monitoring.alertmanager import file_secrets_config
 from llmscale.monitoring.dashboards import dashboard
 from llmscale.monitoring.rules import Flavour, rule_groups
 from llmscale.paths import TEMPLATES
-from llmscale.vllm_args import VLLM_PORT, vllm_args
+from llmscale.vllm_args import VLLM_PORT, termination_grace_seconds, vllm_args
 
 INSTALL_DIR = "/opt/llmscale"
 MODEL_DIR = "/opt/llmscale/models"
@@ -142,6 +142,7 @@ def render_bundle(
         "tier": str(config.tier),
         "profile": profile,
         "vllm_args": vllm_args(profile, model_source=None),
+        "stop_grace_seconds": termination_grace_seconds(profile),
         "vllm_port": VLLM_PORT,
         "meter_port": METER_PORT,
         "meter_metrics_port": METER_METRICS_PORT,

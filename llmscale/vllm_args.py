@@ -38,6 +38,21 @@ def store_uri(bucket: str, path: str) -> str:
     return f"s3://{bucket}/{path}"
 
 
+PRE_STOP_SECONDS = 10  # the gateway stops sending to a terminating pod before vLLM stops accepting
+SHUTDOWN_MARGIN_SECONDS = 30  # vLLM's own teardown after the last request
+
+
+def termination_grace_seconds(profile: ModelProfile) -> int:
+    """How long Kubernetes lets a terminating replica drain before killing it.
+
+    The kubelet counts the grace period from the start of the preStop hook, and sends SIGKILL when it runs out
+    (default 30 s). vLLM drains for up to `--shutdown-timeout` (the profile's request timeout) after SIGTERM:
+    the period covers the hook, the longest request the gateway allows, and vLLM's teardown, so a scale-down or
+    a rollout never cuts a stream.
+    """
+    return PRE_STOP_SECONDS + profile.request_timeout_seconds + SHUTDOWN_MARGIN_SECONDS
+
+
 def flag_name(arg: str) -> str:
     """`--max-model-len=4096` → `--max-model-len`."""
     return arg.split("=", 1)[0]

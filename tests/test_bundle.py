@@ -33,6 +33,7 @@ from llmscale.host_bundle import (
     ssm_prefix,
     user_data_files,
 )
+from llmscale.vllm_args import termination_grace_seconds
 
 STACKS = ("single-gpu", "single-gpu-host")
 SERVICES = (
@@ -735,3 +736,12 @@ def test_dashboard_shows_usage_per_client(bundle: dict[str, BundleFile], tmp_pat
     path.write_text(yaml.safe_dump(rules), encoding="utf-8")
     result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_docker_lets_vllm_drain_its_requests(compose: dict[str, Any], stack: LoadedStack) -> None:
+    # docker compose sends SIGKILL 10 s after SIGTERM by default; vLLM drains for --shutdown-timeout.
+    profile = stack.config.models[0]
+    service = compose["services"]["vllm"]
+    assert service["stop_grace_period"] == f"{termination_grace_seconds(profile)}s"
+    args = service["command"]
+    assert int(args[args.index("--shutdown-timeout") + 1]) == profile.request_timeout_seconds

@@ -38,11 +38,11 @@ from llmscale.eks_plan import (
     gpu_disk_gib,
     gpu_node_groups,
 )
-from llmscale.k8s.workload import termination_grace_seconds
 from llmscale.plan.recorder import UNKNOWN_TEXT
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.schedules import cron_window
+from llmscale.vllm_args import termination_grace_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "stacks" / "Pulumi.multi-gpu.yaml"

@@ -12,7 +12,7 @@ from typing import Any
 from llmscale import catalog, versions
 from llmscale.config.models import ModelCacheType, ModelProfile, StackConfig
 from llmscale.k8s.labels import PRIORITY_CLASSES, labels, selector_labels, workload_name
-from llmscale.vllm_args import VLLM_PORT, vllm_args
+from llmscale.vllm_args import PRE_STOP_SECONDS, VLLM_PORT, termination_grace_seconds, vllm_args
 
 Manifest = dict[str, Any]
 
@@ -28,19 +28,6 @@ MODEL_MOUNT = "/models"
 HF_TOKEN_MOUNT = "/var/run/secrets/huggingface"
 STARTUP_PROBE_SECONDS = 1800  # downloading and loading large weights takes many minutes
 ROLLOUT_SECONDS = 3600  # a new GPU node, a multi-GB image and the weights: allow an hour
-PRE_STOP_SECONDS = 10  # the gateway stops sending to a terminating pod before vLLM stops accepting
-SHUTDOWN_MARGIN_SECONDS = 30  # vLLM's own teardown after the last request
-
-
-def termination_grace_seconds(profile: ModelProfile) -> int:
-    """How long Kubernetes lets a terminating replica drain before killing it.
-
-    The kubelet counts the grace period from the start of the preStop hook, and sends SIGKILL when it runs out
-    (default 30 s). vLLM drains for up to `--shutdown-timeout` (the profile's request timeout) after SIGTERM:
-    the period covers the hook, the longest request the gateway allows, and vLLM's teardown, so a scale-down or
-    a rollout never cuts a stream.
-    """
-    return PRE_STOP_SECONDS + profile.request_timeout_seconds + SHUTDOWN_MARGIN_SECONDS
 
 
 def _metadata(name: str, namespace: str | None, extra_labels: dict[str, str] | None = None) -> Manifest:
