@@ -67,8 +67,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "llmscale" / "plan" / "replacements" / "replace_on_change.json"
 FORMAT_VERSION = 1
 
-# Pulumi type → Terraform resource type of terraform-provider-aws (pulumi-aws provider/resources.go maps them) and
-# the file that defines it.
+# Pulumi type → Terraform resource type of terraform-provider-aws (pulumi-aws maps them in provider/resources.go, and
+# in provider/resource_overrides.go since the overrides moved there) and the file that defines it.
 AWS_TYPES: dict[str, tuple[str, str]] = {
     "aws:acm/certificate:Certificate": ("aws_acm_certificate", "internal/service/acm/certificate.go"),
     "aws:acm/certificateValidation:CertificateValidation": (
@@ -126,6 +126,9 @@ AWS_TYPES: dict[str, tuple[str, str]] = {
         "aws_s3_bucket_lifecycle_configuration",
         "internal/service/s3/bucket_lifecycle_configuration.go",
     ),
+    # `aws_s3_object`, not `aws_s3_bucket_object` (internal/service/s3/bucket_object.go), which pulumi-aws maps to
+    # the older `aws:s3/bucketObject:BucketObject`.
+    "aws:s3/bucketObjectv2:BucketObjectv2": ("aws_s3_object", "internal/service/s3/object.go"),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (
         "aws_s3_bucket_ownership_controls",
         "internal/service/s3/bucket_ownership_controls.go",

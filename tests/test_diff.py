@@ -65,6 +65,7 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 PLAINTEXT = "hunter2-PLAINTEXT-should-never-print"
 OLD_KEY, NEW_KEY = "sk-live-OLDkey0123456789abcdef", "sk-live-NEWkey9876543210fedcba"
 OLD_TOKEN, NEW_TOKEN = "hf_OLDtokenABCDEFGHIJKLMNOPQRS", "hf_NEWtokenZYXWVUTSRQPONMLKJIH"
@@ -204,6 +205,10 @@ def _more_users(config: dict[str, Any]) -> None:
     config["llmscale:load"]["peakConcurrentUsers"] = 200  # beyond what the multi-gpu example's profiles serve
 
 
+def _error_rate_alert(config: dict[str, Any]) -> None:
+    config["llmscale:slo"]["maxErrorRate"] = 0.005  # the error-rate alert's threshold: 0.1 % → 0.5 %
+
+
 # One config change each, on an example stack: the before/after pairs the diff is judged on.
 EDITS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "region": ("multi-gpu", _region),
@@ -214,6 +219,7 @@ EDITS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "cluster-context": ("onprem", _cluster_context),
     "rename-profile": ("onprem", _rename_profile),
     "more-users": ("multi-gpu", _more_users),
+    "error-rate-alert": ("single-gpu", _error_rate_alert),
 }
 
 
@@ -646,6 +652,38 @@ def test_an_envoy_proxy_is_updated_in_place_unless_renamed(k8s_plan: dict[str, A
     renamed = action_of(diff_plans(k8s_plan, new), "onprem-gateway-proxy", ENVOY_PROXY)
     assert renamed.action == "replace"
     assert renamed.reasons[0] == "metadata.name forces replacement"
+
+
+def test_a_bundle_object_is_updated_in_place_unless_its_key_changes(edited: Callable[..., Any]) -> None:
+    """aws_s3_object (hashicorp/terraform-provider-aws internal/service/s3/object.go, pulumi-aws's BucketObjectv2):
+    only `bucket` and `key` are ForceNew; a new `content` is uploaded over the object in place (resourceObjectUpdate
+    calls resourceObjectUpload when hasObjectContentChanges). A new alert threshold thus touches two bundle files
+    and the manifest, never the instance; a file stored under another key is a new object."""
+    old, new = edited("error-rate-alert")
+    diff = diff_plans(old, new)
+    assert (diff.added, diff.removed, diff.replaced, diff.possibly_replaced) == ([], [], [], [])
+    assert diff.warnings == []
+    rules, dashboard = (
+        "single-gpu-bundle-prometheus-rules-llmscale-yml",
+        "single-gpu-bundle-grafana-dashboards-llmscale-json",
+    )
+    assert names(diff.changed) == sorted([dashboard, rules, "single-gpu-bundle-manifest", "single-gpu-settings"])
+    for name in (rules, dashboard):
+        action = action_of(diff, name, BUCKET_OBJECT)
+        assert action.action == "update"
+        assert [(p.path, p.forces_replacement, p.possibly) for p in action.changes] == [("content", False, False)]
+    assert "request_error_ratio:rate5m > 0.005" in resource(new, rules, BUCKET_OBJECT)["inputs"]["content"]
+    assert diff.summary_line().startswith("0 to create, 0 to delete, 0 to replace, 4 to update, ")
+
+    moved = copy.deepcopy(new)
+    resource(moved, rules, BUCKET_OBJECT)["inputs"]["key"] = "bundle/prometheus/rules/slo.yml"
+    diff = diff_plans(new, moved)
+    assert (names(diff.replaced), diff.changed, diff.possibly_replaced, diff.warnings) == ([rules], [], [], [])
+    action = action_of(diff, rules, BUCKET_OBJECT)
+    assert (action.action, action.reasons) == ("replace", ("key forces replacement",))
+    assert [(p.path, p.old, p.new, p.forces_replacement) for p in action.changes] == [
+        ("key", "bundle/prometheus/rules/llmscale.yml", "bundle/prometheus/rules/slo.yml", True)
+    ]
 
 
 def test_an_eks_vpc_cidr_change_drags_node_groups_and_nat_gateway_along(edited: Callable[..., Any]) -> None:
