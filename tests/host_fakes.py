@@ -115,6 +115,9 @@ class FakeVllm:
     abandoned: list[float] = field(default_factory=list)
     stream_events: int = 3
     event_interval: float = 0.0
+    # Set: the stream pauses after its first event until the event is set (a client that sees the first token
+    # while the rest is still being generated proves nothing in between buffers the stream).
+    hold_after_first: threading.Event | None = None
 
 
 class FakeVllmHandler(QuietHandler):
@@ -178,10 +181,12 @@ class FakeVllmHandler(QuietHandler):
         if include:
             events.append({"choices": [], "usage": usage})
         try:
-            for event in events:
+            for index, event in enumerate(events):
                 data = f"data: {json.dumps(event)}\n\n".encode()
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()
+                if index == 0 and state.hold_after_first is not None:
+                    state.hold_after_first.wait(timeout=30)
                 time.sleep(state.event_interval)
             done = b"data: [DONE]\n\n"
             self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))

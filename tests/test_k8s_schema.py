@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import time
 from typing import Any
 
 import jsonschema
@@ -710,12 +709,8 @@ def test_vendored_crds_are_listed_and_unchanged() -> None:
         assert digest in sources, relative
 
 
-def test_hundred_objects_validate_quickly() -> None:
+def test_a_hundred_objects_validate_in_one_call() -> None:
+    # Their speed is measured by benchmarks/plan_time.py, not asserted here.
     objects = ALL_VALID * 5 + [changed(SCALED_OBJECT, "spec.triggers.0.metadata.threshold", 5)] * 10
     assert len(objects) >= 100
-    validate_objects(objects)  # warm-up: parse the CRDs and build the validators
-    start = time.perf_counter()
-    errors = validate_objects(objects)
-    elapsed = time.perf_counter() - start
-    assert len(errors) == 10
-    assert elapsed < 0.5, f"{len(objects)} objects took {elapsed:.3f}s"
+    assert len(validate_objects(objects)) == 10
