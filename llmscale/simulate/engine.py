@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from llmscale.calibration import CalibrationError, CalibrationPoint, parse_quantization
-from llmscale.simulate import cron, failover, gateway, hpa, keda, nodes
+from llmscale.simulate import cron, failover, gateway, hpa, keda, nodes, vllm
 from llmscale.simulate.stack import ClusterAutoscalerFlags, Server, SimStack, SimulationError, Site
 from llmscale.simulate.stats import Counts, Histogram, bin_index
-from llmscale.simulate.traffic import Traffic, business_day, poisson
+from llmscale.simulate.traffic import Traffic, business_day, poisson, poisson_from_uniform
 from llmscale.simulate.vllm import ReplicaModel, cut_fraction, kill_deadline, replica_model
 from llmscale.sizing import TENSOR_PARALLEL_SIZES, SizingError, SizingInputs, size
 
@@ -797,8 +797,7 @@ class Simulation:
                 counts.no_replica += offered
                 self._serve(work, 0.0, minute)
                 continue
-            capacity = max(0.0, work.ready * work.model.queue_limit - work.in_flight)
-            admitted = min(offered, capacity)
+            admitted = vllm.admitted(offered, work.in_flight, work.ready, work.model.queue_limit)
             refused = offered - admitted
             if refused > 0:
                 completions = work.running / work.last_mean if work.last_mean > 0 else 0.0
@@ -958,7 +957,7 @@ class Simulation:
     def _scrape(self, state: SiteState, work: Workload) -> None:
         """What Prometheus reads from the replicas: whole requests. The fluid's in-flight count is a mean; the
         number in a processor-sharing system with Poisson arrivals is Poisson-distributed around it."""
-        seen = poisson(self.gauges, work.in_flight) if work.in_flight > 0 else 0
+        seen = poisson_from_uniform(self.gauges.random(), work.in_flight)
         seats = work.ready * work.model.seats
         work.scraped_running = float(min(seen, seats))
         work.scraped_waiting = float(seen) - work.scraped_running

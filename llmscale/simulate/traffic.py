@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -150,6 +151,22 @@ def poisson(generator: random.Random, mean: float) -> int:
             continue
         if math.log(v) + math.log(inv_alpha) - math.log(a / (us * us) + b) <= -mean + k * loglam - math.lgamma(k + 1):
             return k
+
+
+def poisson_from_uniform(uniform: float, mean: float) -> int:
+    """The Poisson quantile of a uniform draw: one draw per sample whatever the mean, so that runs that differ
+    only in their state consume the same random numbers (common random numbers keep compared runs coupled)."""
+    if mean <= 0:
+        return 0
+    if mean > 50:
+        return max(0, round(NormalDist(mean, math.sqrt(mean)).inv_cdf(min(max(uniform, 1e-12), 1 - 1e-12))))
+    probability = math.exp(-mean)
+    cumulative, count = probability, 0
+    while cumulative < uniform and count < 10 * mean + 50:
+        count += 1
+        probability *= mean / count
+        cumulative += probability
+    return count
 
 
 def _numbers(values: Any, where: str) -> list[float]:

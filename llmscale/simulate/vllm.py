@@ -138,6 +138,14 @@ def replica_model(
     )
 
 
+def admitted(offered: float, in_flight: float, replicas: int, queue_limit: float) -> float:
+    """How many of `offered` requests vLLM admits: running plus waiting stay within `--max-num-queued-reqs` per
+    replica (`check_admission` rejects when current + 1 > max); the rest get 503."""
+    if replicas <= 0:
+        return 0.0
+    return min(offered, max(0.0, replicas * queue_limit - in_flight))
+
+
 def kill_deadline(pre_stop: float, shutdown_timeout: float, grace: float) -> float:
     """Seconds after a pod's deletion at which requests still in flight on it are cut.
 
