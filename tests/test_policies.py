@@ -30,6 +30,8 @@ from llmscale.policy.model import TIERS, Enforcement, Finding, Inventory, Policy
 from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
 from llmscale.stack_settings import SETTINGS_TYPE
 from tests.helpers import edit
+from tests.test_simulate_policies import FIRING as SIMULATED_FIRING
+from tests.test_simulate_stack import inventory as planned_inventory
 
 EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem", "multi-gpu", "enterprise")
 POLICY = {policy.name: policy for policy in POLICIES}
@@ -39,6 +41,9 @@ M, A, D = Enforcement.MANDATORY, Enforcement.ADVISORY, Enforcement.DISABLED
 # The example on-prem stack runs L40S GPUs, for which the planner has only a bandwidth estimate: it warns.
 KNOWN_ON_EXAMPLES: dict[str, set[str]] = {
     "gpu-headroom-estimate": {"onprem", "multi-gpu", "enterprise"},
+    # A simulated day: bursts outlast the 10-minute scale-down window; no lead time on the host and on-prem.
+    "scale-flapping": {"onprem", "multi-gpu", "enterprise"},
+    "morning-ramp": {"single-gpu", "onprem"},
 }
 MONITORING_KINDS = ("PodMonitor", "ServiceMonitor", "PrometheusRule")
 
@@ -843,6 +848,10 @@ EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
     "plaintext-secrets": (A, A, A),
     "tls-endpoint": (M, M, M),
     "gateway-redundancy": (D, A, M),
+    "night-kills": (A, M, M),
+    "scale-flapping": (D, A, A),
+    "failover-rto": (A, A, A),
+    "morning-ramp": (A, A, A),
 }
 
 
@@ -1214,3 +1223,12 @@ def test_declared_upstream_tls_passes_on_an_existing_cluster(onprem: Inventory) 
         props["tlsTerminatedUpstream"] = True
 
     assert findings("tls-endpoint", edit(edit(onprem, gateway, plain), settings, declared)) == []
+
+
+# --- policies from simulation (cases in tests/test_simulate_policies.py) -----------------------------------
+
+
+@fires("night-kills", "scale-flapping", "failover-rto", "morning-ramp")
+@pytest.mark.parametrize("check", SIMULATED_FIRING, ids=lambda check: check.__name__)
+def test_policies_from_simulation_fire(check: Callable[[Callable[[str], Inventory]], None]) -> None:
+    check(planned_inventory)

@@ -15,6 +15,7 @@ still has a remaining time spread evenly over its length, and those that would o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass, field
@@ -100,7 +101,8 @@ class Workload:
     hpa_key: tuple | None = None
     hpa_proposals: list[int] = field(default_factory=list)
     restarts: int = 0
-    unschedulable_seconds: float = 0.0
+    killed_by: dict[str, float] = field(default_factory=dict)
+    pending_seconds: float = 0.0
 
     @property
     def key(self) -> str:
@@ -171,6 +173,7 @@ class Run:
     fail_minute: int | None
     notes: list[str]
     killed_by: dict[str, float]
+    baseline: Run | None = None  # with a region failure: the same run without it
 
 
 def reference_start(timezone: str) -> datetime:
@@ -237,6 +240,12 @@ class Simulation:
         self._site_of: dict[int, SiteState] = {}
         self.sites = [self._site_state(site) for site in stack.sites]
         self.workloads = [w for s in self.sites for w in s.workloads]
+        for work in self.workloads:
+            if work.model.bandwidth_estimate:
+                self.notes.append(
+                    f"{work.server.model} on {stack.instance_type}: throughput is the planner's memory-bandwidth "
+                    "estimate (no vLLM measurement for this GPU); calibrate with `vllm bench serve`"
+                )
         primary_users = [w for w in self.sites[0].workloads if w.server.lane == "interactive"] or self.sites[
             0
         ].workloads
@@ -458,7 +467,7 @@ class Simulation:
                     node = self._virtual_node(work, now)
                     state.node_list.append(node)
                 if node is None:
-                    work.unschedulable_seconds += self.dt
+                    work.pending_seconds += self.dt
                     continue
                 self._start_pod(state, work, pod, node, now)
 
@@ -536,6 +545,7 @@ class Simulation:
         if minute is not None:
             minute.counts.killed += killed
             self.killed_by[cause] = self.killed_by.get(cause, 0.0) + killed
+            work.killed_by[cause] = work.killed_by.get(cause, 0.0) + killed
         pod.exit_at = now + max(hook, min(deadline, max(totals)))
         state.next_event = min(state.next_event, pod.exit_at)
 
@@ -993,9 +1003,18 @@ class Simulation:
         return total
 
 
-def simulate(stack: SimStack, options: Options | None = None) -> Run:
-    """Play a stack through the simulation (see the module docstring) and return what it recorded."""
-    return Simulation(stack, options or Options()).run()
+def simulate(stack: SimStack, options: Options | None = None, baseline: Run | None = None) -> Run:
+    """Play a stack through the simulation (see the module docstring) and return what it recorded.
+
+    With a region failure, the same run without the failure (same seed, same arrivals) is kept as `baseline`:
+    what the users would have had, to tell when service is restored. A caller that has played it already passes
+    it in.
+    """
+    options = options or Options()
+    run = Simulation(stack, options).run()
+    if options.fail_minute is not None:
+        run.baseline = baseline or Simulation(stack, dataclasses.replace(options, fail_minute=None)).run()
+    return run
 
 
 def evolve(in_flight: float, arrival_rate: float, mean_seconds: float, seats: float, dt: float) -> float:

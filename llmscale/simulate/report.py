@@ -76,22 +76,17 @@ def _counts(counts: Counts) -> dict[str, int]:
     }
 
 
-def _baseline(minutes: list[Minute]) -> tuple[float | None, float]:
-    """p99 and failed share of the requests of a stretch of minutes."""
-    latency, counts = Histogram(), Counts()
-    for minute in minutes:
-        latency.merge(minute.latency)
-        counts.add(minute.counts)
+def _restored(minute: Minute, baseline: Minute, slo: Slo) -> bool:
+    """Whether a minute serves as well as the same minute without the failure would have: no larger share of failed
+    requests beyond the SLO's error rate, and a p99 within the SLO or within 10 % of the baseline's."""
+    counts, before = minute.counts, baseline.counts
     demand = max(counts.arrivals, counts.served + counts.failed)
-    return latency.percentile(0.99), (counts.failed / demand if demand > 0 else 0.0)
-
-
-def _restored(minute: Minute, slo: Slo, p99_before: float | None, failed_before: float) -> bool:
-    counts = minute.counts
-    demand = max(counts.arrivals, counts.served + counts.failed)
-    if demand > 0 and counts.failed / demand > max(slo.max_error_rate, BASELINE_SLACK * failed_before):
+    demand_before = max(before.arrivals, before.served + before.failed)
+    failed = counts.failed / demand if demand > 0 else 0.0
+    failed_before = before.failed / demand_before if demand_before > 0 else 0.0
+    if failed > failed_before + slo.max_error_rate:
         return False
-    p99 = minute.latency.percentile(0.99)
+    p99, p99_before = minute.latency.percentile(0.99), baseline.latency.percentile(0.99)
     return p99 is None or p99 <= max(slo.p99_seconds, BASELINE_SLACK * (p99_before or 0.0))
 
 
@@ -99,23 +94,27 @@ def _failover(run: Run) -> dict[str, Any] | None:
     """The failover block: detection, the DNS switch, the RTO and what was lost.
 
     Service is restored once every client resolves the standby and, for `RECOVERY_MINUTES` minutes running, the
-    standby serves as well as the SLO asks or as well as the primary did in the hour before the failure (whichever
-    is looser, with 10 % slack for noise): no larger share of failed requests, no higher p99. The RTO is the time
-    from the failure until then (None when it does not happen within the run); lost requests are those that
-    failed meanwhile. `peakReplicasNeeded` is the capacity planner's replica count for the declared peak.
+    users fare as they would have without the failure (the same run without it, `Run.baseline`): no larger share
+    of failed requests beyond the SLO's error rate, a p99 within the SLO or within 10 % of theirs. The RTO is the
+    time from the failure until then (None when it does not happen within the run); lost requests are those that
+    failed meanwhile, beyond the ones that would have failed anyway. `peakReplicasNeeded` is the capacity
+    planner's replica count for the declared peak.
     """
     stack = run.stack
-    if run.fail_minute is None or stack.failover is None:
+    if run.fail_minute is None or stack.failover is None or run.baseline is None:
         return None
     fail = run.fail_minute
     switch = failover.switch_seconds(stack.failover)
     first = fail + math.ceil(switch / 60)
-    p99_before, failed_before = _baseline(run.minutes[max(0, fail - 60) : fail])
-    fine = [_restored(m, stack.slo, p99_before, failed_before) for m in run.minutes]
+    fine = [_restored(m, b, stack.slo) for m, b in zip(run.minutes, run.baseline.minutes, strict=True)]
     restored = next(
         (m for m in range(first, len(fine) - RECOVERY_MINUTES + 1) if all(fine[m : m + RECOVERY_MINUTES])), None
     )
     end = len(run.minutes) if restored is None else restored
+    lost = sum(
+        m.counts.failed - b.counts.failed
+        for m, b in zip(run.minutes[fail:end], run.baseline.minutes[fail:end], strict=True)
+    )
     standby = [w for w in run.workloads if w.site == "standby"]
     at_failure = run.minutes[fail].ready if fail < len(run.minutes) else {}
     return {
@@ -123,7 +122,7 @@ def _failover(run: Run) -> dict[str, Any] | None:
         "detectSeconds": round(failover.detect_seconds(stack.failover.primary)),
         "switchSeconds": round(switch),
         "rtoSeconds": None if restored is None else max(round(switch), (restored - fail) * 60),
-        "lost": round(sum(m.counts.failed for m in run.minutes[fail:end])),
+        "lost": max(0, round(lost)),
         "peakReplicasNeeded": run.peak_replicas,
         "standbyReadyAtFailure": {w.key: at_failure.get(w.key, 0) for w in standby},
         "standbyReadyPeak": {
@@ -216,13 +215,13 @@ def build_report(run: Run) -> dict[str, Any]:
                 "readyMax": max((m.ready.get(w.key, 0) for m in run.minutes), default=0),
                 "readyMin": min((m.ready.get(w.key, 0) for m in run.minutes), default=0),
                 "startupRestarts": w.restarts,
-                "unschedulableMinutes": round(w.unschedulable_seconds / 60),
+                "pendingMinutes": round(w.pending_seconds / 60),
             }
             for w in run.workloads
         ],
         "hourly": hourly,
         "failover": _failover(run),
-        "notes": list(dict.fromkeys(run.notes)),
+        "notes": list(dict.fromkeys(_notes(run, totals))),
     }
     price = run.options.price_per_gpu_hour
     if price is not None:
@@ -232,6 +231,16 @@ def build_report(run: Run) -> dict[str, Any]:
             "alwaysOn": round(always_on * price, 2),
         }
     return document
+
+
+def _notes(run: Run, totals: Counts) -> list[str]:
+    notes = list(run.notes)
+    if totals.rate_limited > 0:
+        notes.append(
+            f"per-key rate limits assume the traffic comes with {run.options.clients} API key(s) "
+            "(--clients spreads it over more)"
+        )
+    return notes
 
 
 def verdict(document: dict[str, Any]) -> str:
@@ -247,16 +256,27 @@ def verdict(document: dict[str, Any]) -> str:
     return "ok" if not problems else "attention: " + ", ".join(problems)
 
 
+REJECTION_REASONS = {
+    "rateLimited": "mostly 429 from the per-key rate limit",
+    "overload": "mostly 503 from full queues",
+    "noReplica": "mostly 503 with no replica up",
+    "regionDown": "mostly to the failed region",
+}
+
+
 def summary_line(document: dict[str, Any]) -> str:
     """One line: GPU-hours and saving, p99 against the SLO, what happened to requests, the verdict."""
     requests = document["requests"]
     total = max(1, document["arrivals"])
     rejected = 100 * requests["rejected"] / total
+    reasons = document["rejections"]
+    main = max(reasons, key=lambda key: reasons[key]) if requests["rejected"] else None
+    why = f" ({REJECTION_REASONS[main]})" if main else ""
     p99 = document["p99Seconds"]
     return (
         f"{document['gpuHours']:g} GPU-hours ({document['savingPercent']:g} % below always-on), "
         f"p99 {'n/a' if p99 is None else f'{p99:g} s'} (SLO {document['slo']['p99Seconds']:g} s), "
-        f"{requests['served']} served, {rejected:.2f} % rejected, {requests['timedOut']} timed out, "
+        f"{requests['served']} served, {rejected:.2f} % rejected{why}, {requests['timedOut']} timed out, "
         f"{requests['killed']} killed: {verdict(document)}"
     )
 
@@ -286,7 +306,7 @@ def render_text(document: dict[str, Any]) -> str:
             f"  {work['site']}/{work['name']}: ready {work['readyMin']}-{work['readyMax']}, "
             f"{work['scaleEvents']} scale events, {work['flaps']} flaps"
             + (f", {work['startupRestarts']} startup-probe restarts" if work["startupRestarts"] else "")
-            + (f", {work['unschedulableMinutes']} min unschedulable" if work["unschedulableMinutes"] else "")
+            + (f", {work['pendingMinutes']} min pending for a node" if work["pendingMinutes"] else "")
         )
     fail = document["failover"]
     if fail is not None:

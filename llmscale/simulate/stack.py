@@ -157,6 +157,7 @@ class Server:
     zone_spread: bool
     scrape_seconds: float
     scaler: Scaler | None = None
+    resource: str = ""  # the planned resource it comes from (a Deployment, or the host's instance)
 
 
 @dataclass(frozen=True)
@@ -481,6 +482,7 @@ def _deployment_server(
         scrape=_scrape_seconds(monitors, profile),
         scaler=scaler,
         where=where,
+        resource=record.name,
     )
 
 
@@ -502,6 +504,7 @@ def _server(
     scrape: float,
     scaler: Scaler | None,
     where: str,
+    resource: str = "",
 ) -> Server:
     model = server.args[0] if server.args and not server.args[0].startswith("-") else str(declared.get("model", ""))
     if not model:
@@ -538,6 +541,7 @@ def _server(
         zone_spread=zone_spread,
         scrape_seconds=scrape,
         scaler=scaler,
+        resource=resource,
     )
 
 
@@ -819,6 +823,7 @@ def _host_site(inventory: Inventory, settings: Mapping[str, Any]) -> Site | None
         scrape=DEFAULT_SCRAPE_SECONDS,
         scaler=None,
         where=f"Instance/{server.resource}",
+        resource=server.resource,
     )
     route = Route(
         name=vllm.name,
@@ -937,4 +942,6 @@ def stack_from_plan(document: Mapping[str, Any]) -> SimStack:
     """The simulation's view of an offline plan document (`llmscale plan STACK --json`)."""
     from llmscale.policy.pack import inventory_from_plan
 
+    if not isinstance(document.get("resources"), list):
+        raise SimulationError("not an llmscale plan document (no resources list)")
     return stack_from_inventory(inventory_from_plan(dict(document)), name=str(document.get("stack", "stack")))
