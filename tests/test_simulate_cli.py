@@ -140,3 +140,14 @@ def test_a_plan_of_another_stack_is_refused(plans: dict[str, Path]) -> None:
 def test_unknown_stack_is_one_line() -> None:
     result = run("no-such-stack")
     assert result.exit_code == 2 and "no such stack file" in result.stderr and "Traceback" not in result.output
+
+
+def test_plan_markdown_carries_the_simulated_verdict() -> None:
+    from llmscale.plan.markdown import plan_markdown
+    from llmscale.simulate.verdict import plan_verdict
+
+    document = planned("multi-gpu")
+    line = plan_verdict(document)
+    assert line.startswith("**Simulated business day:** ") and "GPU-hours" in line and "\n" not in line
+    assert line in plan_markdown(document)
+    assert plan_verdict({"stack": "x"}).startswith("**Simulated business day:** not simulated")

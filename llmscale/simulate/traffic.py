@@ -73,15 +73,12 @@ def business_share(schedule: Schedule, local: datetime) -> float:
     start, end = _clock(schedule.start), _clock(schedule.end)
     length = (end - start) % 24 or 24.0
     hour = local.hour + local.minute / 60
-    # Position relative to the opening, and the day the window opened on (a window may cross midnight).
-    since = (hour - start) % 24
+    since = (hour - start) % 24  # hours since the most recent opening time (a window may cross midnight)
     opened = local - timedelta(hours=since)
-    active_day = DAY_NAMES[opened.weekday()] in schedule.days
-    if not schedule.enabled:
-        active_day = DAY_NAMES[local.weekday()] in ("mon", "tue", "wed", "thu", "fri")
-    if not active_day:
-        return OFF_DAY_SHARE if since < length else 0.0
+    days = schedule.days if schedule.enabled else ("mon", "tue", "wed", "thu", "fri")
     if since < length:
+        if DAY_NAMES[opened.weekday()] not in days:
+            return OFF_DAY_SHARE
         position = since / length
         if position < RAMP_SHARE:
             share = EARLY_SHARE + (1 - EARLY_SHARE) * 0.5 * (1 - math.cos(math.pi * position / RAMP_SHARE))
@@ -93,14 +90,14 @@ def business_share(schedule: Schedule, local: datetime) -> float:
         if distance < 1:
             share -= LUNCH_DEPTH * 0.5 * (1 + math.cos(math.pi * distance))
         return share
+    share = 0.0
     after = since - length
-    if after < TAIL_HOURS:
-        return CLOSING_SHARE * math.exp(-after * 60 / TAIL_MINUTES)
+    if after < TAIL_HOURS and DAY_NAMES[opened.weekday()] in days:
+        share = CLOSING_SHARE * math.exp(-after * 60 / TAIL_MINUTES)
     before = 24 - since
-    if before <= PRE_WINDOW_HOURS:
-        next_day = DAY_NAMES[(local + timedelta(hours=before)).weekday()] in schedule.days
-        return EARLY_SHARE * (1 - before / PRE_WINDOW_HOURS) if next_day else 0.0
-    return 0.0
+    if before <= PRE_WINDOW_HOURS and DAY_NAMES[(local + timedelta(hours=before)).weekday()] in days:
+        share = max(share, EARLY_SHARE * (1 - before / PRE_WINDOW_HOURS))
+    return share
 
 
 def business_day(schedule: Schedule, peak_per_minute: float, start: datetime, minutes: int, seed: int) -> list[float]:
