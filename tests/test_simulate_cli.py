@@ -151,3 +151,21 @@ def test_plan_markdown_carries_the_simulated_verdict() -> None:
     assert line.startswith("**Simulated business day:** ") and "GPU-hours" in line and "\n" not in line
     assert line in plan_markdown(document)
     assert plan_verdict({"stack": "x"}).startswith("**Simulated business day:** not simulated")
+
+
+def test_a_traffic_file_repeats_to_fill_the_days(plans: dict[str, Path], tmp_path: Path) -> None:
+    day = tmp_path / "day.json"
+    day.write_text(json.dumps({"requestsPerMinute": [0] * 600 + [12] * 60 + [0] * 780}), encoding="utf-8")
+    document = report(
+        run("multi-gpu", "--plan", str(plans["multi-gpu"]), "--json", "--traffic", str(day), "--days", "2")
+    )
+    assert document["arrivals"] == 2 * 60 * 12
+    assert document["hourly"][10]["arrivals"] == document["hourly"][34]["arrivals"] == 720
+
+
+def test_traffic_for_an_unknown_profile_is_refused(plans: dict[str, Path], tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"profiles": {"chatt": [5]}}), encoding="utf-8")
+    result = run("multi-gpu", "--plan", str(plans["multi-gpu"]), "--traffic", str(path))
+    assert result.exit_code == 2
+    assert "traffic for chatt: no such profile behind the stack's routes (profiles: chat)" in result.stderr

@@ -260,9 +260,15 @@ class Simulation:
             f"({stack.load.users} users, think {stack.load.think_seconds:g} s)",
         )
         if options.traffic is not None:
-            # A file's minute 0 is Monday 00:00: shift it past the warm-up.
-            per = {k: [0.0] * self.warm + list(v) for k, v in options.traffic.per_minute.items()}
-            self.traffic = Traffic(per, poisson=False, description=options.traffic.description)
+            # Given traffic starts at Monday 00:00, after the warm-up.
+            self.traffic = dataclasses.replace(options.traffic, offset=self.warm)
+            streams = {r.stream for s in self.sites for r in s.routes}
+            unknown = sorted(set(options.traffic.per_minute) - streams - {"*"})
+            if unknown:
+                raise SimulationError(
+                    f"traffic for {', '.join(unknown)}: no such profile behind the stack's routes "
+                    f"(profiles: {', '.join(sorted(streams))})"
+                )
         self.fail_at = None
         if options.fail_minute is not None:
             if stack.failover is None or stack.standby is None:

@@ -787,7 +787,7 @@ def _host_site(inventory: Inventory, settings: Mapping[str, Any]) -> Site | None
             str(declared.get("maxNumSeqs", VLLM_DEFAULT_MAX_NUM_SEQS)),
             *(["--max-num-queued-reqs", str(queue)] if queue is not None else []),
         ]
-        server = VllmServer(resource="host", image=str(declared.get("image", "")), args=args)
+        server = VllmServer(resource="", image=str(declared.get("image", "")), args=args)
         grace = COMPOSE_STOP_GRACE_SECONDS
     starts = [
         r
@@ -822,7 +822,7 @@ def _host_site(inventory: Inventory, settings: Mapping[str, Any]) -> Site | None
         zone_spread=False,
         scrape=DEFAULT_SCRAPE_SECONDS,
         scaler=None,
-        where=f"Instance/{server.resource}",
+        where=f"Instance/{server.resource}" if server.resource else "the existing host",
         resource=server.resource,
     )
     route = Route(

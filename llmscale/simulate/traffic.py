@@ -8,8 +8,9 @@ request rate is the capacity planner's for the declared users (closed loop: user
 between requests), at the mean request length of the mix. Arrivals within a step are Poisson.
 
 A traffic file gives requests per minute from the simulation's start (Monday 00:00 in the schedule's time
-zone): CSV with a `requests` column (optionally `profile`), or JSON (a list of numbers, `{"requestsPerMinute":
-[...]}` or `{"profiles": {"chat": [...]}}`). Played as given, without Poisson noise; repeated to fill `--days`.
+zone): CSV with a `requests` column (optionally `minute` and `profile`), or JSON (a list of numbers,
+`{"requestsPerMinute": [...]}` or `{"profiles": {"chat": [...]}}`). Played as given, without Poisson noise; a file
+covers whole days (quiet after its last minute) and repeats to fill `--days`.
 """
 
 from __future__ import annotations
@@ -54,13 +55,19 @@ class Traffic:
     per_minute: Mapping[str, Sequence[float]]
     poisson: bool
     description: str
+    repeat: bool = False  # a file's minutes start over when the run is longer than the file
+    offset: int = 0  # the run's minute at which the streams' minute 0 plays
 
     def rate(self, stream: str, minute: int) -> float:
-        """Expected requests per minute of a stream in a minute (0 beyond the end)."""
+        """Expected requests per minute of a stream in a run minute (0 before the offset and, unless repeated,
+        beyond the end)."""
         values = self.per_minute.get(stream)
-        if not values:
+        index = minute - self.offset
+        if not values or index < 0:
             return 0.0
-        return values[minute % len(values)] if minute >= 0 else 0.0
+        if index >= len(values):
+            return values[index % len(values)] if self.repeat else 0.0
+        return values[index]
 
 
 def _clock(hhmm: str) -> float:
@@ -202,7 +209,10 @@ def load_traffic_file(path: Path) -> Traffic:
         streams = _csv_streams(text, path)
     else:
         raise SimulationError(f"{path}: must be a .csv or .json file")
-    return Traffic(streams, poisson=False, description=f"requests per minute from {path.name}")
+    # A file covers whole days (padded with quiet minutes), which repeat when the run is longer.
+    days = max(1, math.ceil(max(len(values) for values in streams.values()) / 1440))
+    padded = {name: values + [0.0] * (days * 1440 - len(values)) for name, values in streams.items()}
+    return Traffic(padded, poisson=False, description=f"requests per minute from {path.name}", repeat=True)
 
 
 def _csv_streams(text: str, path: Path) -> dict[str, list[float]]:
