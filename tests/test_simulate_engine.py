@@ -222,4 +222,9 @@ def test_traffic_file_per_profile_streams(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("minute,profile,requests\n0,chat,5\n1,chat,6\n0,analysis,2\n", encoding="utf-8")
     traffic = load_traffic_file(path)
-    assert traffic.per_minute == {"chat": [5.0, 6.0], "analysis": [2.0]} and not traffic.poisson
+    assert not traffic.poisson and traffic.repeat
+    assert {name: values[:2] for name, values in traffic.per_minute.items()} == {
+        "chat": [5.0, 6.0],
+        "analysis": [2.0, 0.0],
+    }
+    assert {len(values) for values in traffic.per_minute.values()} == {1440}  # whole days, quiet after the file
