@@ -15,8 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from llmscale.simulate import failover
-from llmscale.simulate.engine import FLAP_WINDOW_SECONDS, RECOVERY_MINUTES, Minute, Run, ScaleEvent
+from llmscale.simulate.engine import FLAP_WINDOW_SECONDS, RECOVERY_MINUTES, Run
 from llmscale.simulate.stack import Slo
+from llmscale.simulate.state import Minute, ScaleEvent
 from llmscale.simulate.stats import Counts, Histogram
 
 REPORT_FORMAT_VERSION = 1
