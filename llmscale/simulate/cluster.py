@@ -321,7 +321,7 @@ class Cluster:
                 if group is None:
                     continue
                 node = nodes.Node(
-                    group=group, zone=groups[group].zone, gpus=state.site.gpus_per_node,
+                    group=group, zone=groups[group].zone, gpus=groups[group].gpus_per_node,
                     ready_at=now + nodes.NODE_READY_SECONDS, launched_at=now,
                 )  # fmt: skip
                 state.node_list.append(node)

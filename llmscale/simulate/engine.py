@@ -247,7 +247,7 @@ class Simulation(Cluster):
             for index, group in enumerate(site.node_groups):
                 for _ in range(max(group.desired_size, group.min_size)):
                     state.node_list.append(
-                        nodes.Node(group=index, zone=group.zone, gpus=site.gpus_per_node, ready_at=0.0)
+                        nodes.Node(group=index, zone=group.zone, gpus=group.gpus_per_node, ready_at=0.0)
                     )
         for work in state.workloads:
             for _ in range(work.target):
@@ -262,7 +262,10 @@ class Simulation(Cluster):
                         state.pending += 1
                         continue
                     node = nodes.Node(
-                        group=group, zone=site.node_groups[group].zone, gpus=site.gpus_per_node, ready_at=0.0
+                        group=group,
+                        zone=site.node_groups[group].zone,
+                        gpus=site.node_groups[group].gpus_per_node,
+                        ready_at=0.0,
                     )
                     state.node_list.append(node)
                 node.used += work.server.gpus_per_replica

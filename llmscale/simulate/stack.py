@@ -28,6 +28,7 @@ DNS_RECORD = "aws:route53/record:Record"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVING_LAYER = "llmscale:index:ServingLayer"
+GPU_TEMPLATE_TAG = "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"
 
 # vLLM 0.33 server defaults (/work/vllm-src vllm/engine/arg_utils.py, vllm/config/vllm.py): --shutdown-timeout 0
 # aborts every request in flight on SIGTERM; no --max-num-queued-reqs means an unbounded queue.
@@ -187,6 +188,7 @@ class NodeGroup:
     desired_size: int
     zone: str
     instance_type: str
+    gpus_per_node: int
 
 
 @dataclass(frozen=True)
@@ -632,7 +634,7 @@ def _ca_flags(release: Record | None) -> ClusterAutoscalerFlags | None:
     )  # fmt: skip
 
 
-def _node_groups(inventory: Inventory) -> dict[str, list[NodeGroup]]:
+def _node_groups(inventory: Inventory, default_gpus: int) -> dict[str, list[NodeGroup]]:
     """GPU node groups by the cluster they join."""
     groups: dict[str, list[NodeGroup]] = {}
     for record in inventory.of_type(NODE_GROUP):
@@ -642,6 +644,9 @@ def _node_groups(inventory: Inventory) -> dict[str, list[NodeGroup]]:
         scaling = props.get("scalingConfig") or {}
         where = f"NodeGroup/{record.name}.scalingConfig"
         types = props.get("instanceTypes") or []
+        # The autoscaler's node template says how many GPUs a node of an empty group brings.
+        template = (props.get("tags") or {}).get(GPU_TEMPLATE_TAG)
+        gpus = int(_number(template, f"NodeGroup/{record.name}.tags.{GPU_TEMPLATE_TAG}", default_gpus))
         groups.setdefault(str(props.get("clusterName")), []).append(
             NodeGroup(
                 name=record.name,
@@ -650,6 +655,7 @@ def _node_groups(inventory: Inventory) -> dict[str, list[NodeGroup]]:
                 desired_size=int(_number(scaling.get("desiredSize"), f"{where}.desiredSize", 0)),
                 zone=record.name.rsplit("-", 1)[-1],
                 instance_type=str(types[0]) if types else "",
+                gpus_per_node=gpus,
             )
         )
     return groups
@@ -679,8 +685,9 @@ def _kubernetes_sites(inventory: Inventory, settings: Mapping[str, Any]) -> list
     scalers = scaled_objects(inventory)
     monitors = list(inventory.kubernetes("PodMonitor"))
     servers_by_record = {s.resource: s for s in vllm_servers(inventory)}
-    node_groups = _node_groups(inventory)
+    node_groups = _node_groups(inventory, int(settings.get("gpusPerNode") or 1))
     by_layer: dict[str | None, list[Server]] = {}
+    pod_labels: dict[str | None, dict[str, Mapping[str, Any]]] = {}
     site_names: dict[str | None, str] = {}
     for record in inventory.kubernetes("Deployment"):
         server = servers_by_record.get(record.name)
@@ -696,6 +703,7 @@ def _kubernetes_sites(inventory: Inventory, settings: Mapping[str, Any]) -> list
             )
         )
         labels = ((record.props.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+        pod_labels.setdefault(layer, {})[name] = labels
         site_names.setdefault(layer, str(labels.get("llmscale.io/site") or "primary"))
     policies_by_route: dict[tuple[str | None, str], Mapping[str, Any]] = {}
     for policy in inventory.kubernetes("BackendTrafficPolicy"):
@@ -706,7 +714,7 @@ def _kubernetes_sites(inventory: Inventory, settings: Mapping[str, Any]) -> list
     rate_limit = settings.get("rateLimitRequestsPerMinute")
     sites = []
     for layer, servers in by_layer.items():
-        services = _services(inventory, layer, parents, layers, servers)
+        services = _services(inventory, layer, parents, layers, pod_labels.get(layer, {}))
         routes = []
         for record in inventory.kubernetes("HTTPRoute"):
             if _site_root(record, parents, layers) != layer:
@@ -717,7 +725,7 @@ def _kubernetes_sites(inventory: Inventory, settings: Mapping[str, Any]) -> list
             route = _route(record, policies_by_route.get((layer, route_name)), services, rate_limit)
             if route is not None:
                 routes.append(route)
-        cluster = _cluster_of(layer, node_groups, servers, site_names.get(layer, "primary"), inventory)
+        cluster = _cluster_of(site_names.get(layer, "primary"), inventory)
         groups = tuple(node_groups.get(cluster, [])) if cluster else ()
         release = _release_for(inventory, cluster) if cluster else None
         sites.append(
@@ -726,7 +734,7 @@ def _kubernetes_sites(inventory: Inventory, settings: Mapping[str, Any]) -> list
                 servers=tuple(servers),
                 routes=tuple(routes),
                 node_groups=groups,
-                gpus_per_node=int(settings.get("gpusPerNode") or 1),
+                gpus_per_node=groups[0].gpus_per_node if groups else int(settings.get("gpusPerNode") or 1),
                 autoscaler=_ca_flags(release) if groups else None,
                 envoy_replicas=_envoy_replicas(inventory, layer, parents, layers),
             )
@@ -735,10 +743,8 @@ def _kubernetes_sites(inventory: Inventory, settings: Mapping[str, Any]) -> list
     return sites
 
 
-def _cluster_of(
-    layer: str | None, groups: Mapping[str, list[NodeGroup]], servers: list[Server], site: str, inventory: Inventory
-) -> str | None:
-    """The EKS cluster a serving layer runs on: the node groups labelled with its site."""
+def _cluster_of(site: str, inventory: Inventory) -> str | None:
+    """The EKS cluster a site runs on: the one its GPU node groups (labelled with the site) join."""
     for record in inventory.of_type(NODE_GROUP):
         labels = record.props.get("labels") or {}
         if (
@@ -750,19 +756,23 @@ def _cluster_of(
 
 
 def _services(
-    inventory: Inventory, layer: str | None, parents: Mapping[str, str | None], layers: set[str], servers: list[Server]
+    inventory: Inventory,
+    layer: str | None,
+    parents: Mapping[str, str | None],
+    layers: set[str],
+    pod_labels: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, str]:
-    """Service name → the server (Deployment) it selects, within one site."""
-    names = {s.name for s in servers}
+    """Service name → the Deployment whose pods its selector selects, within one site."""
     found: dict[str, str] = {}
     for record in inventory.kubernetes("Service"):
         if _site_root(record, parents, layers) != layer:
             continue
+        selector = (record.props.get("spec") or {}).get("selector") or {}
         name = str((record.props.get("metadata") or {}).get("name") or record.name)
-        if name in names:
-            found[name] = name
-    for name in names:
-        found.setdefault(name, name)
+        for deployment, labels in pod_labels.items():
+            if selector and all(labels.get(key) == value for key, value in selector.items()):
+                found[name] = deployment
+                break
     return found
 
 
