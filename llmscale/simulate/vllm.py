@@ -16,8 +16,8 @@ Admission and shutdown, from the vllm 0.33.0 wheel:
   sends SIGTERM after the preStop hook and SIGKILL `terminationGracePeriodSeconds` after the hook started.
 
 Request lengths: the stack's `promptTokens` and `outputTokens` are long requests (the planner sizes for long
-answers, p90-p99); the simulation reads them as the 95th percentile of a log-normal spread (`TOKEN_SPREAD`),
-so the mean answer is half the declared one.
+answers, p90-p99; every answer has `output_tokens` in its model); the simulation reads them as the 99th
+percentile of a log-normal spread (`TOKEN_SPREAD`), so the mean request is about a third of the declared one.
 """
 
 from __future__ import annotations
