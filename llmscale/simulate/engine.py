@@ -112,6 +112,21 @@ def peak_rate_per_minute(stack: SimStack, model: ReplicaModel, server: Server) -
         return rate * 60, f"peak request rate is users / (think time + p99 SLO): the planner cannot size it ({error})"
 
 
+def replicas_for_rate(stack: SimStack, server: Server, requests_per_second: float) -> int | None:
+    """Replicas the planner says serve this request rate within the SLO (declared request lengths), or None."""
+    if requests_per_second <= 0:
+        return 0
+    inputs = dataclasses.replace(
+        planner_inputs(stack, server, stack.load.prompt_tokens, stack.load.output_tokens),
+        users=None,
+        requests_per_second=requests_per_second,
+    )
+    try:
+        return size(inputs).replicas
+    except (SizingError, CalibrationError, ValueError):
+        return None
+
+
 def peak_replicas(stack: SimStack, server: Server) -> int | None:
     """Replicas the planner says serve the declared peak within the SLO (declared request lengths), or None."""
     try:

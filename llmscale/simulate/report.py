@@ -15,13 +15,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from llmscale.simulate import failover
-from llmscale.simulate.engine import FLAP_WINDOW_SECONDS, RECOVERY_MINUTES, Run
+from llmscale.simulate.engine import FLAP_WINDOW_SECONDS, RECOVERY_MINUTES, Run, replicas_for_rate
 from llmscale.simulate.stack import Slo
 from llmscale.simulate.state import Minute, ScaleEvent
 from llmscale.simulate.stats import Counts, Histogram
 
 REPORT_FORMAT_VERSION = 1
-BASELINE_SLACK = 1.1
 
 
 def minute_violates(minute: Minute, slo: Slo) -> bool:
@@ -77,41 +76,34 @@ def _counts(counts: Counts) -> dict[str, int]:
     }
 
 
-def _restored(minute: Minute, baseline: Minute, slo: Slo) -> bool:
-    """Whether a minute serves as well as the same minute without the failure would have: no larger share of failed
-    requests beyond the SLO's error rate, and a p99 within the SLO or within 10 % of the baseline's."""
-    counts, before = minute.counts, baseline.counts
-    demand = max(counts.arrivals, counts.served + counts.failed)
-    demand_before = max(before.arrivals, before.served + before.failed)
-    failed = counts.failed / demand if demand > 0 else 0.0
-    failed_before = before.failed / demand_before if demand_before > 0 else 0.0
-    if failed > failed_before + slo.max_error_rate:
-        return False
-    p99, p99_before = minute.latency.percentile(0.99), baseline.latency.percentile(0.99)
-    return p99 is None or p99 <= max(slo.p99_seconds, BASELINE_SLACK * (p99_before or 0.0))
-
-
 def _failover(run: Run) -> dict[str, Any] | None:
     """The failover block: detection, the DNS switch, the RTO and what was lost.
 
-    Service is restored once every client resolves the standby and, for `RECOVERY_MINUTES` minutes running, the
-    users fare as they would have without the failure (the same run without it, `Run.baseline`): no larger share
-    of failed requests beyond the SLO's error rate, a p99 within the SLO or within 10 % of theirs. The RTO is the
-    time from the failure until then (None when it does not happen within the run); lost requests are those that
-    failed meanwhile, beyond the ones that would have failed anyway. `peakReplicasNeeded` is the capacity
-    planner's replica count for the declared peak.
+    The RTO is the time from the failure until every client resolves the standby and the standby runs, ready, the
+    replicas the capacity planner says serve within the SLO the load offered when the primary died (its interactive
+    profiles together; never more than their maxReplicaCount allows, `capacityCapped` then). None when that does
+    not happen within the run. Lost requests are those that failed from the failure until the RTO, beyond the
+    ones that failed in the same run without the failure (`Run.baseline`, same seed and arrivals).
+    `peakReplicasNeeded` is the planner's count for the declared peak.
     """
     stack = run.stack
-    if run.fail_minute is None or stack.failover is None or run.baseline is None:
+    if run.fail_minute is None or stack.failover is None or run.baseline is None or stack.standby is None:
         return None
     fail = run.fail_minute
     switch = failover.switch_seconds(stack.failover)
     first = fail + math.ceil(switch / 60)
-    fine = [_restored(m, b, stack.slo) for m, b in zip(run.minutes, run.baseline.minutes, strict=True)]
-    restored = next(
-        (m for m in range(first, len(fine) - RECOVERY_MINUTES + 1) if all(fine[m : m + RECOVERY_MINUTES])), None
+    users = [s for s in stack.standby.servers if s.lane == "interactive"] or list(stack.standby.servers)
+    keys = [f"standby/{s.name}" for s in users]
+    window = run.baseline.minutes[fail : fail + RECOVERY_MINUTES]
+    offered = sum(m.counts.arrivals for m in window) / (60 * max(1, len(window)))
+    most = sum(s.scaler.max_replicas if s.scaler else s.replicas for s in users)
+    needed = replicas_for_rate(stack, users[0], offered)
+    target = most if needed is None else min(needed, most)
+    ready_at = next(
+        (m for m in range(first, len(run.minutes)) if sum(run.minutes[m].ready.get(k, 0) for k in keys) >= target),
+        None,
     )
-    end = len(run.minutes) if restored is None else restored
+    end = len(run.minutes) if ready_at is None else ready_at
     lost = sum(
         m.counts.failed - b.counts.failed
         for m, b in zip(run.minutes[fail:end], run.baseline.minutes[fail:end], strict=True)
@@ -122,8 +114,11 @@ def _failover(run: Run) -> dict[str, Any] | None:
         "failAt": _clock(run, fail),
         "detectSeconds": round(failover.detect_seconds(stack.failover.primary)),
         "switchSeconds": round(switch),
-        "rtoSeconds": None if restored is None else max(round(switch), (restored - fail) * 60),
+        "rtoSeconds": None if ready_at is None else max(round(switch), (ready_at - fail) * 60),
         "lost": max(0, round(lost)),
+        "offeredRequestsPerSecond": round(offered, 2),
+        "replicasNeeded": target,
+        "capacityCapped": needed is None or needed > most,
         "peakReplicasNeeded": run.peak_replicas,
         "standbyReadyAtFailure": {w.key: at_failure.get(w.key, 0) for w in standby},
         "standbyReadyPeak": {
