@@ -24,6 +24,7 @@ from llmscale import __version__
 from llmscale.commands.diff import register as register_diff
 from llmscale.commands.new import register as register_new
 from llmscale.commands.preflight import register as register_preflight
+from llmscale.commands.simulate import register as register_simulate
 from llmscale.commands.size import register as register_size
 from llmscale.commands.usage import Abort, ClickException, NoArgsIsHelpError, click_error_line, one_line, usage_error
 from llmscale.config.errors import ConfigError
@@ -293,6 +294,7 @@ register_preflight(app)
 register_diff(app)
 register_size(app)
 register_new(app)
+register_simulate(app)
 
 
 def main() -> None:

@@ -29,14 +29,20 @@ from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
 from llmscale.sizing import size_for_stack
 from llmscale.stack_settings import SETTINGS_TYPE
 from tests.helpers import edit
+from tests.test_simulate_policies import FIRING as SIMULATED_FIRING
+from tests.test_simulate_stack import inventory as planned_inventory
 
 EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem", "multi-gpu", "enterprise")
 POLICY = {policy.name: policy for policy in POLICIES}
 M, A, D = Enforcement.MANDATORY, Enforcement.ADVISORY, Enforcement.DISABLED
 
-# Findings the example stacks may have, by policy: none (the stacks generate their monitoring, and their
-# profiles reach what the capacity planner provisions for their declared peak).
-KNOWN_ON_EXAMPLES: dict[str, set[str]] = {}
+# Findings the example stacks may have, by policy (their profiles reach what the capacity planner provisions for
+# their declared peak, and they generate their monitoring).
+KNOWN_ON_EXAMPLES: dict[str, set[str]] = {
+    # A simulated day: bursts outlast the 10-minute scale-down window; no lead time on the host and on-prem.
+    "scale-flapping": {"onprem", "multi-gpu", "enterprise"},
+    "morning-ramp": {"single-gpu", "onprem"},
+}
 MONITORING_KINDS = ("PodMonitor", "ServiceMonitor", "PrometheusRule")
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -1024,6 +1030,10 @@ EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
     "plaintext-secrets": (A, A, A),
     "tls-endpoint": (M, M, M),
     "gateway-redundancy": (D, A, M),
+    "night-kills": (A, M, M),
+    "scale-flapping": (D, A, A),
+    "failover-rto": (A, A, A),
+    "morning-ramp": (A, A, A),
 }
 
 
@@ -1419,3 +1429,12 @@ def test_declared_upstream_tls_passes_on_an_existing_cluster(onprem: Inventory) 
         props["tlsTerminatedUpstream"] = True
 
     assert findings("tls-endpoint", edit(edit(onprem, gateway, plain), settings, declared)) == []
+
+
+# --- policies from simulation (cases in tests/test_simulate_policies.py) -----------------------------------
+
+
+@fires("night-kills", "scale-flapping", "failover-rto", "morning-ramp")
+@pytest.mark.parametrize("check", SIMULATED_FIRING, ids=lambda check: check.__name__)
+def test_policies_from_simulation_fire(check: Callable[[Callable[[str], Inventory]], None]) -> None:
+    check(planned_inventory)

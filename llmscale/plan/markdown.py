@@ -224,6 +224,9 @@ def plan_markdown(document: dict[str, Any]) -> str:
         )
     else:
         lines.append("**Passes: no mandatory policy violations, no schema errors, no run-time problems.**")
+    from llmscale.simulate.verdict import plan_verdict  # a simulated business day of this plan, in one line
+
+    lines += ["", plan_verdict(document)]
     if summary.get("undecryptedSecrets"):
         secrets = ", ".join(_code(key) for key in summary["undecryptedSecrets"])
         lines += ["", f"Encrypted config not decrypted offline (shown as `{REDACTED}`): {secrets}."]

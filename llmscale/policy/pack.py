@@ -18,6 +18,7 @@ from llmscale.policy.model import (
     clustered,
     everywhere,
 )
+from llmscale.simulate import policies as simulated
 
 MANDATORY, ADVISORY = Enforcement.MANDATORY, Enforcement.ADVISORY
 
@@ -101,6 +102,16 @@ POLICIES: list[Policy] = [
         "plaintext-secrets", hygiene.plaintext_secrets.__doc__ or "", hygiene.plaintext_secrets, everywhere(ADVISORY)
     ),
     Policy("tls-endpoint", hygiene.tls_endpoint.__doc__ or "", hygiene.tls_endpoint, everywhere(MANDATORY)),
+    # Policies from a simulated business day of the stack's planned objects (llmscale.simulate.policies).
+    Policy(
+        "night-kills",
+        simulated.night_kills.__doc__ or "",
+        simulated.night_kills,
+        {"single-gpu": ADVISORY, "multi-gpu": MANDATORY, "enterprise": MANDATORY},
+    ),
+    Policy("scale-flapping", simulated.scale_flapping.__doc__ or "", simulated.scale_flapping, clustered(ADVISORY)),
+    Policy("failover-rto", simulated.failover_rto.__doc__ or "", simulated.failover_rto, everywhere(ADVISORY)),
+    Policy("morning-ramp", simulated.morning_ramp.__doc__ or "", simulated.morning_ramp, everywhere(ADVISORY)),
 ]
 
 

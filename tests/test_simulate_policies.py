@@ -1,0 +1,154 @@
+"""Policies from simulation: each fires on a stack that has the problem and passes on one that does not.
+
+The `check_*_fires` functions are also run by the policy suite's coverage (tests/test_policies.py), which wants a
+firing test for every registered policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from llmscale.policy.model import Enforcement, Finding, Inventory
+from llmscale.policy.pack import POLICIES, evaluate
+from llmscale.simulate import policies
+from tests.helpers import edit
+from tests.test_simulate_defects import long_answers, no_drain, queue_only
+from tests.test_simulate_stack import inventory, kind
+
+Inventories = Callable[[str], Inventory]
+
+
+def _named(records: Inventory, type_: str) -> str:
+    return next(r.name for r in records.records if r.type == type_)
+
+
+def _settings(records: Inventory, change: Callable[[dict[str, Any]], None]) -> Inventory:
+    return edit(records, _named(records, kind("StackSettings")), change)
+
+
+def _scaler(records: Inventory, change: Callable[[dict[str, Any]], None], name: str | None = None) -> Inventory:
+    target = name or _named(records, kind("ScaledObject"))
+    return edit(records, target, change, kind("ScaledObject"))
+
+
+def _fast_scale_down(props: dict[str, Any]) -> None:
+    props["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"] = {
+        "stabilizationWindowSeconds": 0,
+        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+    }
+
+
+def _slow_scale_down(props: dict[str, Any]) -> None:
+    behavior = props["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    behavior["scaleDown"]["stabilizationWindowSeconds"] = 7200
+
+
+def _cron_at_the_window(props: dict[str, Any]) -> None:
+    """The cron window opening when the users arrive, with no lead for nodes and cold starts."""
+    for trigger in props["spec"]["triggers"]:
+        if trigger["type"] == "cron":
+            trigger["metadata"]["start"] = "0 8 * * 1,2,3,4,5"
+
+
+# --- firing ---------------------------------------------------------------------------------------------
+
+
+def check_night_kills_fires(stacks: Inventories) -> None:
+    records = _settings(stacks("multi-gpu"), long_answers)
+    records = _scaler(records, queue_only)
+    records = edit(records, _named(records, kind("Deployment")), no_drain)
+    (finding,) = policies.night_kills(records)
+    assert finding.resource == "multi-gpu-chat-deployment"
+    assert "cuts" in finding.message and "primary/chat" in finding.message and "scaling it to zero" in finding.message
+    levels = {v.enforcement for v in evaluate(records) if v.policy == "night-kills"}
+    assert levels == {Enforcement.MANDATORY}
+
+
+def check_scale_flapping_fires(stacks: Inventories) -> None:
+    records = _scaler(stacks("multi-gpu"), _fast_scale_down)
+    (finding,) = policies.scale_flapping(records)
+    assert finding.resource == "multi-gpu-chat-deployment"
+    assert "reverses its scaling" in finding.message
+
+
+def check_failover_rto_fires(stacks: Inventories) -> None:
+    strict = _settings(stacks("enterprise"), lambda props: props["slo"].update(availability=0.99999))
+    (finding,) = policies.failover_rto(strict)
+    assert "allows 26 s of downtime a month" in finding.message
+
+
+def check_morning_ramp_fires(stacks: Inventories) -> None:
+    (finding,) = policies.morning_ramp(stacks("single-gpu"))
+    assert "opens at 07:00 (Europe/Berlin)" in finding.message and "0 of 1" in finding.message
+    late = _scaler(stacks("multi-gpu"), _cron_at_the_window)
+    (finding,) = policies.morning_ramp(late)
+    assert finding.resource == "multi-gpu-chat-deployment" and "0 of 2" in finding.message
+
+
+FIRING = [check_night_kills_fires, check_scale_flapping_fires, check_failover_rto_fires, check_morning_ramp_fires]
+
+
+@pytest.mark.parametrize("check", FIRING, ids=lambda c: c.__name__)
+def test_policies_from_simulation_fire(check: Callable[[Inventories], None]) -> None:
+    check(inventory)
+
+
+# --- passing --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["multi-gpu", "enterprise", "onprem", "single-gpu-host"])
+def test_night_kills_pass_on_the_examples(stack: str) -> None:
+    assert list(policies.night_kills(inventory(stack))) == []
+
+
+def test_scale_flapping_passes_when_scale_down_waits_long_enough() -> None:
+    records = _scaler(inventory("multi-gpu"), _slow_scale_down)
+    assert list(policies.scale_flapping(records)) == []
+    assert list(policies.scale_flapping(inventory("single-gpu-host"))) == []
+
+
+def test_failover_rto_passes_on_the_enterprise_example() -> None:
+    assert list(policies.failover_rto(inventory("enterprise"))) == []
+
+
+def test_morning_ramp_passes_when_the_cron_window_leads_the_users() -> None:
+    assert list(policies.morning_ramp(inventory("multi-gpu"))) == []
+
+
+def test_unplayable_stacks_get_no_simulated_finding() -> None:
+    bare = Inventory.of(r for r in inventory("multi-gpu").records if r.type != kind("StackSettings"))
+    rules: list[Callable[[Inventory], Any]] = [
+        policies.night_kills,
+        policies.scale_flapping,
+        policies.failover_rto,
+        policies.morning_ramp,
+    ]
+    found: list[Finding] = [f for rule in rules for f in rule(bare)]
+    assert found == []
+
+
+def test_the_rules_share_one_simulation_per_inventory(monkeypatch: pytest.MonkeyPatch) -> None:
+    records = inventory("single-gpu-host")
+    calls: list[int] = []
+    real = policies.simulate
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(policies, "simulate", counted)
+    for rule in (policies.night_kills, policies.scale_flapping, policies.morning_ramp):
+        list(rule(records))
+    assert len(calls) == 1
+
+
+def test_registered_with_their_enforcement() -> None:
+    levels = {p.name: p.enforcement for p in POLICIES}
+    assert levels["night-kills"]["multi-gpu"] is Enforcement.MANDATORY
+    assert levels["night-kills"]["single-gpu"] is Enforcement.ADVISORY
+    assert {levels[name]["enterprise"] for name in ("scale-flapping", "failover-rto", "morning-ramp")} == {
+        Enforcement.ADVISORY
+    }
