@@ -10,13 +10,20 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+from llmscale.config import ConfigError, parse_values
 from llmscale.config.loader import load_stack
+from llmscale.config.models import DEFAULT_RUNBOOK_URL, PATTERN_HINTS, REPOSITORY_URL, RUNBOOK_URL, Platform, Tier
+from llmscale.config.reference import anchor
+from llmscale.host_bundle import SecretSource, render_bundle
+from llmscale.k8s.monitoring import prometheus_rule_manifest
 from llmscale.monitoring.rules import Flavour, alerting_rules, rule_groups
 
 HOST_STACK = "single-gpu"  # p99 SLO 10 s, availability 0.99, max error rate 0.001
@@ -96,16 +103,89 @@ def test_rule_files_of_every_example_stack_pass_promtool_check(tmp_path: Path) -
     assert done.stdout.count("SUCCESS") == 3
 
 
-def test_every_alert_has_severity_summary_description_and_runbook() -> None:
-    config = load_stack(K8S_STACK).config
-    runbook = (Path(__file__).parent.parent / "docs" / "runbook.md").read_text()
-    for rule in alerting_rules(config, Flavour.KUBERNETES, stack=K8S_STACK):
+REPO = Path(__file__).parent.parent
+EXAMPLE_STACKS = sorted(path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in (REPO / "stacks").glob("*"))
+
+
+def deployed_alerts(stack: str, values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The alerts as a stack deploys them: the single host's rules file, or the cluster's PrometheusRule."""
+    loaded = load_stack(stack)
+    config = loaded.config
+    if values is not None:
+        config, _ = parse_values(values, frozenset({"llmscale:apiKeys"}), f"stacks/Pulumi.{stack}.yaml")
+    if config.tier is Tier.SINGLE_GPU:
+        source = SecretSource.FILES if config.platform is Platform.HOST else SecretSource.SSM
+        files = render_bundle(config, stack, secret_source=source, region=loaded.region)
+        text = next(f.content for f in files if f.path == "prometheus/rules/llmscale.yml")
+        groups = yaml.safe_load(text)["groups"]
+    else:
+        groups = prometheus_rule_manifest(config, stack)["spec"]["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+
+
+def runbook_anchors() -> set[str]:
+    """The anchors GitHub gives the runbook's headings."""
+    lines = (REPO / "docs" / "runbook.md").read_text(encoding="utf-8").splitlines()
+    return {anchor(line.lstrip("#")) for line in lines if line.startswith("#")}
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_every_alert_has_severity_summary_description_and_an_absolute_runbook_link(stack: str) -> None:
+    anchors = runbook_anchors()
+    alerts = deployed_alerts(stack)
+    assert alerts
+    for rule in alerts:
         assert rule["labels"]["severity"] in {"critical", "warning", "info"}
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]
-        anchor = rule["annotations"]["runbook_url"].split("#", 1)[1]
-        assert anchor == rule["alert"].lower()
-        # The runbook has a section for every alert (GitHub anchors are lower-cased headings).
-        assert f"## {rule['alert']}" in runbook, rule["alert"]
+        # Clickable from a pager: an absolute https URL, whose anchor is the alert's section of the runbook.
+        link = urlsplit(rule["annotations"]["runbook_url"])
+        assert (link.scheme, link.netloc) == ("https", "github.com"), rule["annotations"]["runbook_url"]
+        assert link._replace(fragment="").geturl() == DEFAULT_RUNBOOK_URL
+        assert link.fragment == rule["alert"].lower()
+        assert link.fragment in anchors, f"docs/runbook.md has no section for {rule['alert']}"
+
+
+def test_the_default_runbook_is_in_the_repository_pyproject_names() -> None:
+    urls = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
+    assert urls["Repository"] == REPOSITORY_URL
+    assert f"{REPOSITORY_URL}/blob/main/docs/runbook.md" == DEFAULT_RUNBOOK_URL
+
+
+def test_a_stack_moves_every_runbook_link_to_its_own_page() -> None:
+    values = {
+        "llmscale:tier": "single-gpu",
+        "llmscale:platform": "host",
+        "llmscale:models": [{"name": "chat", "model": "meta-llama/Llama-3.1-8B-Instruct"}],
+        "llmscale:monitoring": {"runbookUrl": "https://wiki.example.com/ops/llm-runbook?version=2"},
+    }
+    for rule in deployed_alerts("single-gpu-host", values):
+        expected = f"https://wiki.example.com/ops/llm-runbook?version=2#{rule['alert'].lower()}"
+        assert rule["annotations"]["runbook_url"] == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "docs/runbook.md",  # the old default: relative, so a pager cannot open it
+        "/runbook.md",
+        "wiki.example.com/runbook",
+        "ftp://files.example.com/runbook.md",
+        "https://wiki.example.com/runbook#alerts",  # each alert appends its own anchor
+        "https://",
+    ],
+)
+def test_a_runbook_url_that_is_not_an_absolute_http_url_is_refused(url: str) -> None:
+    values = {
+        "llmscale:tier": "single-gpu",
+        "llmscale:platform": "host",
+        "llmscale:models": [{"name": "chat", "model": "meta-llama/Llama-3.1-8B-Instruct"}],
+        "llmscale:monitoring": {"runbookUrl": url},
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_values(values, frozenset(), "stacks/Pulumi.acme.yaml")
+    assert caught.value.lines() == [
+        f"stacks/Pulumi.acme.yaml: llmscale:monitoring.runbookUrl: {PATTERN_HINTS[RUNBOOK_URL]}"
+    ]
 
 
 def latency_series(le_fast: bool) -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ import ipaddress
 import re
 import zoneinfo
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -48,6 +48,7 @@ DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 ABS_PATH = r"^/[^\s]*$"
 LABEL_KEY = r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 HTTP_URL = r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$"
+RUNBOOK_URL = r"^https?://[^\s/#]+(/[^\s#]*)?$"
 SNS_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$"
 
 PATTERN_HINTS: dict[str, str] = {
@@ -72,8 +73,14 @@ PATTERN_HINTS: dict[str, str] = {
     ABS_PATH: "must be an absolute path such as /var/lib/llmscale/models",
     LABEL_KEY: "must be a Kubernetes label key such as nvidia.com/gpu",
     HTTP_URL: "must be an http(s) URL such as http://prometheus.monitoring.svc:9090",
+    RUNBOOK_URL: "must be an absolute http(s) URL without a #fragment, such as https://wiki.example.com/llm-runbook "
+    "(each alert links to it with # and its name in lower case)",
     SNS_TOPIC_ARN: "must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:llm-alarms",
 }
+# Where the project lives (pyproject.toml [project.urls] Repository; a test keeps the two equal), and the runbook
+# alerts link to by default: docs/runbook.md there, one section per alert.
+REPOSITORY_URL = "https://github.com/llmscale/llmscale"
+DEFAULT_RUNBOOK_URL = f"{REPOSITORY_URL}/blob/main/docs/runbook.md"
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -103,6 +110,19 @@ class Platform(StrEnum):
     AWS = "aws"
     KUBERNETES = "kubernetes"
     HOST = "host"
+
+
+def scope(*, tiers: tuple[Tier, ...] = (), platforms: tuple[Platform, ...] = ()) -> dict[str, Any]:
+    """Where a key is used, as a field's `json_schema_extra`: the configuration reference (docs/configuration.md)
+    prints it. It documents and does not validate; the cross-key checks (`llmscale.config.checks`) do that.
+    """
+    return {
+        **({"tiers": [str(tier) for tier in tiers]} if tiers else {}),
+        **({"platforms": [str(platform) for platform in platforms]} if platforms else {}),
+    }
+
+
+CLUSTER_TIERS = (Tier.MULTI_GPU, Tier.ENTERPRISE)
 
 
 class Lane(StrEnum):
@@ -145,10 +165,40 @@ def _pinned(image: str | None) -> str | None:
 class CanaryConfig(ConfigModel):
     """A second version of a profile that takes a share of its traffic (a new image or model)."""
 
-    image: Annotated[str | None, Field(pattern=IMAGE_REF)] = None
-    model: Annotated[str | None, Field(min_length=1, pattern=MODEL_ID)] = None
-    weight: Annotated[int, Field(ge=1, le=50)] = 10
-    replicas: Annotated[int, Field(ge=1, le=10)] = 1
+    image: Annotated[
+        str | None,
+        Field(
+            pattern=IMAGE_REF,
+            description="The canary's vLLM image, pinned to a version tag or digest; none: the profile's image. "
+            "A canary sets image, model or both.",
+        ),
+    ] = None
+    model: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            pattern=MODEL_ID,
+            description="The model the canary serves (written as the profile's `model`); none: the profile's model.",
+        ),
+    ] = None
+    weight: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=50,
+            description="Percent of the profile's requests routed to the canary (a weighted backend of the profile's "
+            "route); the rest go to the stable replicas.",
+        ),
+    ] = 10
+    replicas: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=10,
+            description="Replicas of the canary, on top of the profile's own; they count in the GPU maximum, the "
+            "node pool bounds and the monthly cost.",
+        ),
+    ] = 1
 
     _image_is_pinned = field_validator("image")(_pinned)
 
@@ -162,24 +212,154 @@ class CanaryConfig(ConfigModel):
 class ModelProfile(ConfigModel):
     """One served model: the unit that gets its own vLLM server, scaling, route and alerts."""
 
-    name: Annotated[str, Field(pattern=DNS_LABEL)]
-    model: Annotated[str, Field(min_length=1, pattern=MODEL_ID)]
-    lane: Lane = Lane.INTERACTIVE
-    gpus_per_replica: Annotated[int, Field(ge=1, le=8)] = 1
-    min_replicas: Annotated[int, Field(ge=0, le=100)] = 1
-    max_replicas: Annotated[int, Field(ge=1, le=100)] = 1
-    max_model_len: Annotated[int, Field(ge=256, le=1_048_576)] = 8192
-    max_num_seqs: Annotated[int, Field(ge=1, le=4096)] = 64
-    max_num_queued_reqs: Annotated[int | None, Field(ge=1, le=100_000)] = None
-    gpu_memory_utilization: Annotated[float, Field(gt=0.1, le=0.98)] = 0.90
-    quantization: Quantization | None = None
-    image: Annotated[str | None, Field(pattern=IMAGE_REF)] = None
-    extra_args: list[Annotated[str, Field(pattern=CLI_ARG)]] = []
-    queue_depth_target: Annotated[int, Field(ge=1, le=1000)] = 5
-    request_timeout_seconds: Annotated[int, Field(ge=30, le=7200)] = 600
-    cpu: Annotated[float | None, Field(gt=0, le=256)] = None
-    memory_gi: Annotated[int | None, Field(ge=4, le=4096)] = None
-    canary: CanaryConfig | None = None
+    name: Annotated[
+        str,
+        Field(
+            pattern=DNS_LABEL,
+            description="The profile's name: the model name clients send, the path prefix of its route "
+            "(`/<name>/v1`), and the name of its Deployment, Service, autoscaler and alerts (`model_name` label).",
+        ),
+    ]
+    model: Annotated[
+        str,
+        Field(
+            min_length=1,
+            pattern=MODEL_ID,
+            description="What vLLM serves: a Hugging Face id (`org/name`), an `s3://bucket/prefix/` URI, or "
+            "`store://org/name/` for a path in the stack's own model store (multi-gpu and enterprise on platform "
+            "aws; each region reads its own replica). The capacity planner reads the size from the name (`8B`).",
+        ),
+    ]
+    lane: Lane = Field(
+        default=Lane.INTERACTIVE,
+        description="Traffic lane: interactive replicas get a higher priority class than batch replicas, so under "
+        "GPU pressure the scheduler keeps interactive traffic served; the planner sizes the interactive profiles.",
+    )
+    gpus_per_replica: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=8,
+            description="GPUs of one vLLM replica (its tensor-parallel size); a replica stays on one node, so it "
+            "must fit the node's GPUs.",
+        ),
+    ] = 1
+    min_replicas: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=100,
+            description="Replicas kept during active hours (the autoscaler's cron floor); outside them the floor is "
+            "`schedule.offHoursMinReplicas`.",
+        ),
+    ] = 1
+    max_replicas: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=100,
+            description="Replicas the autoscaler may add at peak; with the GPUs per replica it bounds the GPU node "
+            "pool and the monthly cost. At least minReplicas; 1 on the single-gpu tier.",
+        ),
+    ] = 1
+    max_model_len: Annotated[
+        int,
+        Field(
+            ge=256,
+            le=1_048_576,
+            description="Longest context, in tokens (prompt plus answer), vLLM accepts (`--max-model-len`); at "
+            "least `load.promptTokens + load.outputTokens`. Longer contexts take KV-cache memory.",
+        ),
+    ] = 8192
+    max_num_seqs: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=4096,
+            description="Requests one replica runs at once (vLLM's `--max-num-seqs`, its batch limit); more "
+            "throughput, slower streams.",
+        ),
+    ] = 64
+    max_num_queued_reqs: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=100_000,
+            description="Requests one replica admits in flight, running plus waiting, before it answers HTTP 503 "
+            "(vLLM's `--max-num-queued-reqs`): backpressure instead of an unbounded queue. None: 3 × maxNumSeqs.",
+        ),
+    ] = None
+    gpu_memory_utilization: Annotated[
+        float,
+        Field(
+            gt=0.1,
+            le=0.98,
+            description="Fraction of each GPU's memory vLLM may use for weights and KV cache "
+            "(`--gpu-memory-utilization`); the rest is left for the CUDA context and other processes.",
+        ),
+    ] = 0.90
+    quantization: Quantization | None = Field(
+        default=None,
+        description="The quantization of the model's weights, passed to vLLM's `--quantization`; none: as the "
+        "checkpoint says (BF16/FP16 for the planner).",
+    )
+    image: Annotated[
+        str | None,
+        Field(
+            pattern=IMAGE_REF,
+            description="The vLLM image, pinned to a version tag or digest (`latest` is refused); none: the image "
+            "llmscale pins in llmscale/versions.py, whose metric names the alerts and dashboards use.",
+        ),
+    ] = None
+    extra_args: list[Annotated[str, Field(pattern=CLI_ARG)]] = Field(
+        default=[],
+        description="Further vLLM flags, after the ones llmscale sets from the profile's keys (those may not be "
+        "repeated here). Credentials are refused: use the secret settings.",
+    )
+    queue_depth_target: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1000,
+            description="Requests waiting per replica that the autoscaler aims for (KEDA's Prometheus trigger on "
+            "`vllm:num_requests_waiting`): above it, replicas are added.",
+            json_schema_extra=scope(tiers=CLUSTER_TIERS),
+        ),
+    ] = 5
+    request_timeout_seconds: Annotated[
+        int,
+        Field(
+            ge=30,
+            le=7200,
+            description="Longest request, in seconds, the gateway lets run (Envoy's 15 s default would cut long "
+            "generations off); also how long a stopping vLLM drains requests in flight (`--shutdown-timeout`).",
+        ),
+    ] = 600
+    cpu: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            le=256,
+            description="CPU cores requested per replica (no CPU limit: throttling costs latency); none: the "
+            "replica's share of the GPU node's vCPUs, less room for the node's daemons.",
+            json_schema_extra=scope(tiers=CLUSTER_TIERS),
+        ),
+    ] = None
+    memory_gi: Annotated[
+        int | None,
+        Field(
+            ge=4,
+            le=4096,
+            description="Memory per replica in GiB, requested and limit; none: the replica's share of the GPU "
+            "node's memory, less room for the node's daemons.",
+            json_schema_extra=scope(tiers=CLUSTER_TIERS),
+        ),
+    ] = None
+    canary: CanaryConfig | None = Field(
+        default=None,
+        description="A canary: a new image or model that takes a share of the profile's traffic; none by default.",
+        json_schema_extra=scope(tiers=CLUSTER_TIERS),
+    )
 
     _image_is_pinned = field_validator("image")(_pinned)
 
@@ -216,11 +396,43 @@ class ModelProfile(ConfigModel):
 class GpuConfig(ConfigModel):
     """The GPU machines: instance type, GPUs per node when the type is not catalogued, and disk."""
 
-    instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE)] = "g6e.xlarge"
-    gpus_per_node: Annotated[int | None, Field(ge=1, le=16)] = None
-    disk_gb: Annotated[int | None, Field(ge=50, le=16_384)] = None
+    instance_type: Annotated[
+        str,
+        Field(
+            pattern=INSTANCE_TYPE,
+            description="The GPU machine: an EC2 instance type on platform aws (the single host, or the GPU node "
+            "groups), or your own node type's name on an existing cluster or server (then give gpusPerNode).",
+        ),
+    ] = "g6e.xlarge"
+    gpus_per_node: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=16,
+            description="GPUs on one machine of instanceType; needed only for a type llmscale's catalogue does not "
+            "know, and overrides the catalogue otherwise.",
+        ),
+    ] = None
+    disk_gb: Annotated[
+        int | None,
+        Field(
+            ge=50,
+            le=16_384,
+            description="Root disk of a GPU machine in GB (encrypted gp3; on EKS unless eks.gpuDiskGb says "
+            "otherwise); none: sized for the model, the AMI and the images plus two copies of the weights, at "
+            "least 150.",
+        ),
+    ] = None
     # None: the on-demand price of instanceType in the stack's region, from llmscale.prices.
-    price_per_gpu_hour: Annotated[float | None, Field(ge=0)] = None
+    price_per_gpu_hour: Annotated[
+        float | None,
+        Field(
+            ge=0,
+            description="Your price of one GPU for one hour, in USD, for the monthly cost figures; none: the "
+            "on-demand price of instanceType split over its GPUs (llmscale/prices.py; us-east-1's rate where no "
+            "regional figure is known).",
+        ),
+    ] = None
 
     @model_validator(mode="after")
     def _known_or_stated(self) -> GpuConfig:
@@ -243,10 +455,43 @@ class GpuConfig(ConfigModel):
 class SloConfig(ConfigModel):
     """The service level the stack promises; alerts, dashboards and policies are derived from it."""
 
-    p99_latency_seconds: Annotated[float, Field(gt=0, le=600)] = 2.0
-    ttft_p95_seconds: Annotated[float | None, Field(gt=0, le=120)] = None
-    availability: Annotated[float, Field(gt=0.5, lt=1)] = 0.995
-    max_error_rate: Annotated[float, Field(gt=0, lt=1)] = 0.001
+    p99_latency_seconds: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=600,
+            description="The 99th percentile of end-to-end request latency, in seconds, the stack promises: the "
+            "capacity planner sizes for it and the LlmscaleLatencyP99OverSlo alert fires above it. Put it on one "
+            "of vLLM's histogram bucket boundaries (1, 2.5, 5, 10, 15, 20, 30 s …).",
+        ),
+    ] = 2.0
+    ttft_p95_seconds: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            le=120,
+            description="The 95th percentile of time to first token, in seconds: the planner sizes for it and the "
+            "dashboard draws it as a line; none: no TTFT target.",
+        ),
+    ] = None
+    availability: Annotated[
+        float,
+        Field(
+            gt=0.5,
+            lt=1,
+            description="Share of requests that succeed, as a fraction (0.999, not 99.9): the error budget the "
+            "burn-rate alerts (LlmscaleErrorBudgetBurnFast/Slow) watch.",
+        ),
+    ] = 0.995
+    max_error_rate: Annotated[
+        float,
+        Field(
+            gt=0,
+            lt=1,
+            description="Share of failed, aborted or rejected (HTTP 503) requests, as a fraction, above which "
+            "LlmscaleErrorRateHigh fires.",
+        ),
+    ] = 0.001
 
     @field_validator("availability", "max_error_rate", mode="before")
     @classmethod
@@ -259,21 +504,70 @@ class SloConfig(ConfigModel):
 class LoadConfig(ConfigModel):
     """The load the stack is sized for at its daily peak."""
 
-    peak_concurrent_users: Annotated[int, Field(ge=1, le=1_000_000)] = 25
-    prompt_tokens: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
-    output_tokens: Annotated[int, Field(ge=1, le=100_000)] = 250
-    think_time_seconds: Annotated[float, Field(ge=0, le=3600)] = 10.0
+    peak_concurrent_users: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1_000_000,
+            description="Users active at the daily peak, each sending a request, reading the answer and thinking: "
+            "what the capacity planner and the gpu-headroom policy size the GPUs for.",
+        ),
+    ] = 25
+    prompt_tokens: Annotated[
+        int,
+        Field(ge=1, le=1_000_000, description="Prompt tokens per request (context included) at the peak."),
+    ] = 1000
+    output_tokens: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=100_000,
+            description="Tokens per answer: give the long answers (p90–p99), not the mean, since the p99 "
+            "latency is set by them.",
+        ),
+    ] = 250
+    think_time_seconds: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=3600,
+            description="Seconds a user reads and types between getting an answer and sending the next request.",
+        ),
+    ] = 10.0
 
 
 class ScheduleConfig(ConfigModel):
     """Active hours: outside them GPU capacity falls to the off-hours minimum (the night schedule)."""
 
-    enabled: bool = True
-    timezone: str = "UTC"
-    days: list[str] = ["mon", "tue", "wed", "thu", "fri"]
-    start: str = "08:00"
-    end: str = "19:00"
-    off_hours_min_replicas: Annotated[int, Field(ge=0, le=100)] = 0
+    enabled: bool = Field(
+        default=True,
+        description="Scale down outside active hours: the single host on AWS is stopped and started by EventBridge "
+        "Scheduler; on Kubernetes each profile falls to offHoursMinReplicas and idle GPU nodes go. false: "
+        "capacity stays up around the clock.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="The IANA time zone the start and end times are in (Europe/Berlin); daylight saving is followed.",
+    )
+    days: list[str] = Field(
+        default=["mon", "tue", "wed", "thu", "fri"],
+        description="The days the active window starts on: `mon` … `sun`, each at most once.",
+    )
+    start: str = Field(default="08:00", description="Start of the active window, 24-hour `HH:MM`.")
+    end: str = Field(
+        default="19:00",
+        description="End of the active window, 24-hour `HH:MM`; earlier than start means the window ends the next day.",
+    )
+    off_hours_min_replicas: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=100,
+            description="Replicas each profile keeps outside active hours (capped at its minReplicas); 0 lets its "
+            "GPU nodes go at night.",
+            json_schema_extra=scope(tiers=CLUSTER_TIERS),
+        ),
+    ] = 0
 
     # Set only by `llmscale.schedules.with_lead_time`: the days the window ends on, kept from before it opened
     # early (a window stretched to a day or more can no longer tell them from its start and end).
@@ -323,8 +617,16 @@ class ScheduleConfig(ConfigModel):
 class RoutingConfig(ConfigModel):
     """How the gateway balances requests over replicas."""
 
-    strategy: RoutingStrategy = RoutingStrategy.LEAST_LOADED
-    session_header: Annotated[str, Field(pattern=HEADER_NAME)] = "x-session-id"
+    strategy: RoutingStrategy = Field(
+        default=RoutingStrategy.LEAST_LOADED,
+        description="How the gateway picks a replica: `round-robin`, `least-loaded` (fewest requests in flight) "
+        "or `sticky` (a consistent hash of sessionHeader, so a session's requests reuse one replica's prefix "
+        "cache).",
+    )
+    session_header: Annotated[
+        str,
+        Field(pattern=HEADER_NAME, description="The request header that names a session, for strategy `sticky`."),
+    ] = "x-session-id"
 
 
 def _valid_cidrs(cidrs: list[str]) -> list[str]:
@@ -361,15 +663,71 @@ class TlsMode(StrEnum):
 class HostConfig(ConfigModel):
     """What the single-GPU host needs: who may reach it, its name, its network."""
 
-    allowed_cidrs: list[str] = []
-    domain: Annotated[str | None, Field(pattern=DOMAIN)] = None
-    hosted_zone_id: Annotated[str | None, Field(pattern=ZONE_ID)] = None
-    tls: TlsMode = TlsMode.INTERNAL
-    acme_email: Annotated[str | None, Field(pattern=EMAIL)] = None
-    vpc_cidr: str = "10.42.0.0/16"
-    subnet_id: Annotated[str | None, Field(pattern=SUBNET_ID)] = None
-    availability_zone: Annotated[str | None, Field(pattern=AZ_NAME)] = None
-    recover_on_failure: bool = True
+    allowed_cidrs: list[str] = Field(
+        default=[],
+        description="Networks (CIDR) allowed to reach HTTPS (443) on the host; nothing else is open (no SSH: use SSM "
+        "Session Manager). Required on platform aws; `tls: acme` needs 0.0.0.0/0 for the ACME validators.",
+        json_schema_extra=scope(platforms=(Platform.AWS,)),
+    )
+    domain: Annotated[
+        str | None,
+        Field(
+            pattern=DOMAIN,
+            description="The host's DNS name: the name Caddy serves and, with hostedZoneId, the A record llmscale "
+            "writes; none: clients use the address and Caddy's internal certificate.",
+        ),
+    ] = None
+    hosted_zone_id: Annotated[
+        str | None,
+        Field(
+            pattern=ZONE_ID,
+            description="The Route 53 hosted zone of domain, where llmscale writes the host's A record (checked by "
+            "`llmscale preflight`); none: you point the name at the Elastic IP yourself.",
+            json_schema_extra=scope(platforms=(Platform.AWS,)),
+        ),
+    ] = None
+    tls: TlsMode = Field(
+        default=TlsMode.INTERNAL,
+        description="The certificate Caddy serves: `internal` (Caddy's own CA; clients must trust it or skip "
+        "verification) or `acme` (a public certificate for domain, which needs port 443 open to the internet).",
+    )
+    acme_email: Annotated[
+        str | None,
+        Field(
+            pattern=EMAIL,
+            description="The contact address Caddy gives the ACME certificate authority (expiry notices); optional.",
+        ),
+    ] = None
+    vpc_cidr: str = Field(
+        default="10.42.0.0/16",
+        description="The address range of the VPC llmscale builds for the host (a /16 to /24; the host's subnet is "
+        "its first /24). Unused with subnetId.",
+        json_schema_extra=scope(platforms=(Platform.AWS,)),
+    )
+    subnet_id: Annotated[
+        str | None,
+        Field(
+            pattern=SUBNET_ID,
+            description="An existing public subnet (routed to an internet gateway: the host's Elastic IP answers "
+            "there) to put the host in, instead of a VPC of its own; its zone must offer gpu.instanceType.",
+            json_schema_extra=scope(platforms=(Platform.AWS,)),
+        ),
+    ] = None
+    availability_zone: Annotated[
+        str | None,
+        Field(
+            pattern=AZ_NAME,
+            description="The zone of the host's subnet; none: the first zone (by name) of the region that offers "
+            "gpu.instanceType, looked up at deploy time. Unused with subnetId.",
+            json_schema_extra=scope(platforms=(Platform.AWS,)),
+        ),
+    ] = None
+    recover_on_failure: bool = Field(
+        default=True,
+        description="CloudWatch alarms that reboot the instance on a failed instance status check and move it to "
+        "healthy hardware (stop and start) on a failed system check.",
+        json_schema_extra=scope(platforms=(Platform.AWS,)),
+    )
     alarm_topic_arn: Annotated[
         str | None,
         Field(
@@ -378,6 +736,7 @@ class HostConfig(ConfigModel):
                 "SNS topic, in the stack's region, that the instance's recovery alarms notify when they fire "
                 "and when they clear (subscribe email, AWS Chatbot or PagerDuty to it); none by default"
             ),
+            json_schema_extra=scope(platforms=(Platform.AWS,)),
         ),
     ] = None
 
@@ -413,36 +772,123 @@ class ModelCacheType(StrEnum):
 class ModelCacheConfig(ConfigModel):
     """The model cache of vLLM pods: per pod (emptyDir), per node (hostPath) or shared (a ReadWriteMany claim)."""
 
-    type: ModelCacheType = ModelCacheType.EMPTY_DIR
-    size_gb: Annotated[int, Field(ge=10, le=65_536)] = 200
-    storage_class: Annotated[str | None, Field(pattern=DNS_SUBDOMAIN)] = None
-    host_path: Annotated[str, Field(pattern=ABS_PATH)] = "/var/lib/llmscale/models"
+    type: ModelCacheType = Field(
+        default=ModelCacheType.EMPTY_DIR,
+        description="Where downloaded weights live: `emptyDir` (per pod, gone with it), `hostPath` (per node, kept "
+        "across restarts; the namespace then enforces the privileged Pod Security level) or `pvc` (one "
+        "ReadWriteMany claim shared by every replica).",
+    )
+    size_gb: Annotated[
+        int,
+        Field(
+            ge=10,
+            le=65_536,
+            description="Size of the cache in GiB: the emptyDir's size limit, or the claim's request for `pvc`.",
+        ),
+    ] = 200
+    storage_class: Annotated[
+        str | None,
+        Field(
+            pattern=DNS_SUBDOMAIN,
+            description="The StorageClass of the `pvc` claim; it must give ReadWriteMany volumes (EFS on AWS, where "
+            "it is required); none: the cluster's default class.",
+        ),
+    ] = None
+    host_path: Annotated[
+        str,
+        Field(pattern=ABS_PATH, description="The node directory of the `hostPath` cache, handed to vLLM's user."),
+    ] = "/var/lib/llmscale/models"
 
 
 class AddonsConfig(ConfigModel):
     """Cluster add-ons llmscale installs; turn one off when the cluster already runs it."""
 
-    nvidia_device_plugin: bool = True
-    keda: bool = True
-    envoy_gateway: bool = True
+    nvidia_device_plugin: bool = Field(
+        default=True,
+        description="Install NVIDIA's device plugin, which advertises `nvidia.com/gpu` on GPU nodes (the GPU "
+        "Operator and Bottlerocket bring their own).",
+    )
+    keda: bool = Field(default=True, description="Install KEDA, which scales each profile on its queue depth.")
+    envoy_gateway: bool = Field(
+        default=True,
+        description="Install Envoy Gateway, the controller of the inference gateway (Gateway API).",
+    )
 
 
 class KubernetesConfig(ConfigModel):
     """The cluster the serving layer runs on and how GPU nodes are recognised."""
 
-    kubeconfig: Annotated[str | None, Field(min_length=1)] = None
-    context: Annotated[str | None, Field(min_length=1)] = None
-    namespace: Annotated[str, Field(pattern=DNS_LABEL)] = "llmscale"
-    addons: AddonsConfig = AddonsConfig()
-    gpu_node_selector: dict[str, str] = {"nvidia.com/gpu.present": "true"}
-    gpu_taint_key: Annotated[str, Field(pattern=LABEL_KEY)] = "nvidia.com/gpu"
-    model_cache: ModelCacheConfig = ModelCacheConfig()
-    prometheus_url: Annotated[str, Field(pattern=HTTP_URL)] = (
-        "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+    kubeconfig: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            description="Path to a kubeconfig file, or its contents, for the existing cluster; none: $KUBECONFIG or "
+            "~/.kube/config, as kubectl.",
+            json_schema_extra=scope(platforms=(Platform.KUBERNETES,)),
+        ),
+    ] = None
+    context: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            description="The kubeconfig context of the cluster; none: the current context. `llmscale render`'s "
+            "addons.sh refuses any other context.",
+            json_schema_extra=scope(platforms=(Platform.KUBERNETES,)),
+        ),
+    ] = None
+    namespace: Annotated[
+        str,
+        Field(pattern=DNS_LABEL, description="The namespace llmscale puts every serving object in (never default)."),
+    ] = "llmscale"
+    addons: AddonsConfig = Field(
+        default=AddonsConfig(),
+        description="Cluster add-ons llmscale installs as pinned Helm releases; turn off those the cluster runs.",
     )
-    gateway_namespace: Annotated[str, Field(pattern=DNS_LABEL)] = "envoy-gateway-system"
-    monitoring_namespace: Annotated[str, Field(pattern=DNS_LABEL)] = "monitoring"
-    topology_spread: bool = False
+    gpu_node_selector: dict[str, str] = Field(
+        default={"nvidia.com/gpu.present": "true"},
+        description="Node labels that mark GPU nodes: vLLM, the device plugin and dcgm-exporter run only there "
+        "(the default label is one NVIDIA's device plugin chart selects on; llmscale puts it on the EKS GPU nodes).",
+    )
+    gpu_taint_key: Annotated[
+        str,
+        Field(
+            pattern=LABEL_KEY,
+            description="Key of the NoSchedule taint on GPU nodes, which vLLM and the GPU daemons tolerate, so "
+            "that nothing else lands on a GPU.",
+        ),
+    ] = "nvidia.com/gpu"
+    model_cache: ModelCacheConfig = Field(
+        default=ModelCacheConfig(), description="Where vLLM keeps downloaded model weights."
+    )
+    prometheus_url: Annotated[
+        str,
+        Field(
+            pattern=HTTP_URL,
+            description="The Prometheus KEDA asks for the queue depth of each profile; the default is the one "
+            "kube-prometheus-stack installs (monitoring.installStack).",
+        ),
+    ] = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+    gateway_namespace: Annotated[
+        str,
+        Field(
+            pattern=DNS_LABEL,
+            description="The namespace of Envoy Gateway and its proxies: the only one, with monitoring, allowed to "
+            "reach vLLM.",
+        ),
+    ] = "envoy-gateway-system"
+    monitoring_namespace: Annotated[
+        str,
+        Field(
+            pattern=DNS_LABEL,
+            description="The namespace of kube-prometheus-stack, dcgm-exporter and the dashboard; with the gateway's, "
+            "the only one allowed to reach vLLM (to scrape it).",
+        ),
+    ] = "monitoring"
+    topology_spread: bool = Field(
+        default=False,
+        description="Spread each profile's replicas evenly over zones (a hard constraint), so losing a zone "
+        "leaves most of them; replicas always spread over nodes where they can.",
+    )
 
 
 class GatewayServiceType(StrEnum):
@@ -468,54 +914,142 @@ class GatewayConfig(ConfigModel):
         str | None,
         Field(
             pattern=ZONE_ID,
-            description="Platform aws: the Route 53 hosted zone of `hostname`. The load balancer then serves HTTPS "
+            description="The Route 53 hosted zone of `hostname`. The load balancer then serves HTTPS "
             "on 443 with a DNS-validated ACM certificate; without it the load balancer is internal to the VPC.",
+            json_schema_extra=scope(platforms=(Platform.AWS,)),
         ),
     ] = None
     tls_secret_name: Annotated[
         str | None,
         Field(
             pattern=DNS_SUBDOMAIN,
-            description="Platform kubernetes: a kubernetes.io/tls Secret in the stack's namespace; model routes are "
+            description="A kubernetes.io/tls Secret in the stack's namespace; model routes are "
             "then served on HTTPS (443) only.",
+            json_schema_extra=scope(platforms=(Platform.KUBERNETES,)),
         ),
     ] = None
     tls_terminated_upstream: bool = Field(
         default=False,
-        description="Platform kubernetes: TLS is terminated in front of the gateway (your own load balancer or "
+        description="TLS is terminated in front of the gateway (your own load balancer or "
         "ingress), so plain HTTP inside the cluster is intended.",
+        json_schema_extra=scope(platforms=(Platform.KUBERNETES,)),
     )
     service_type: GatewayServiceType = Field(
         default=GatewayServiceType.LOAD_BALANCER,
-        description="Platform kubernetes: the type of the Envoy proxies' Service (ClusterIP when you bring your own "
+        description="The type of the Envoy proxies' Service (ClusterIP when you bring your own "
         "ingress). On platform aws llmscale fronts the proxies with its own Network Load Balancer.",
+        json_schema_extra=scope(platforms=(Platform.KUBERNETES,)),
     )
     replicas: Annotated[
         int,
         Field(ge=1, le=20, description="Envoy proxy replicas, spread over zones, with a disruption budget."),
     ] = 2
-    rate_limit_requests_per_minute: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
-    max_parallel_requests: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
+    rate_limit_requests_per_minute: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=1_000_000,
+            description="Requests per minute each API key may send to a profile, counted by each Envoy replica "
+            "(a local limit); beyond it the gateway answers HTTP 429. None: no limit (the enterprise preset sets "
+            "one).",
+        ),
+    ] = None
+    max_parallel_requests: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=1_000_000,
+            description="Requests in flight the gateway lets through to one profile (Envoy's circuit breaker); "
+            "beyond it, HTTP 503 at once. None: what the profile's replicas admit at their maximum (maxReplicas × "
+            "the in-flight limit of a replica), so nothing queues unseen in Envoy.",
+        ),
+    ] = None
 
 
 class AutoscalingConfig(ConfigModel):
     """How fast replicas follow the queue: slow down-scaling, because a cold start takes minutes."""
 
-    polling_interval_seconds: Annotated[int, Field(ge=5, le=300)] = 15
-    scale_up_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 0
-    scale_down_stabilization_seconds: Annotated[int, Field(ge=0, le=7200)] = 600
-    cooldown_seconds: Annotated[int, Field(ge=0, le=7200)] = 300
+    polling_interval_seconds: Annotated[
+        int,
+        Field(ge=5, le=300, description="Seconds between KEDA's looks at each profile's queue depth."),
+    ] = 15
+    scale_up_stabilization_seconds: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=3600,
+            description="Seconds the autoscaler waits for a higher replica count to hold before adding replicas "
+            "(the HPA's scale-up stabilization window); 0 adds them at once.",
+        ),
+    ] = 0
+    scale_down_stabilization_seconds: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=7200,
+            description="Seconds a lower replica count must hold before replicas are removed (the HPA's scale-down "
+            "stabilization window): long, because bringing a replica back takes minutes of model loading.",
+        ),
+    ] = 600
+    cooldown_seconds: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=7200,
+            description="Seconds after the last active trigger before KEDA scales a profile whose floor is zero "
+            "down to zero (KEDA's cooldownPeriod).",
+        ),
+    ] = 300
 
 
 class MonitoringConfig(ConfigModel):
     """Metrics, alerts and dashboards: what to install, how long to keep data, where the runbook lives."""
 
-    install_stack: bool = True
-    install_dcgm_exporter: bool = True
-    retention_days: Annotated[int, Field(ge=1, le=3650)] = 15
-    storage_gb: Annotated[int, Field(ge=5, le=65_536)] = 50
-    storage_class: Annotated[str | None, Field(pattern=DNS_SUBDOMAIN)] = None
-    runbook_url: Annotated[str, Field(min_length=1, pattern=NO_SPACE)] = "docs/runbook.md"
+    install_stack: bool = Field(
+        default=True,
+        description="Install kube-prometheus-stack (Prometheus operator, Prometheus, Alertmanager, Grafana, "
+        "kube-state-metrics); false when the cluster runs its own, which must then pick up llmscale's "
+        "PrometheusRule, PodMonitors and dashboard ConfigMap.",
+        json_schema_extra=scope(tiers=CLUSTER_TIERS),
+    )
+    install_dcgm_exporter: bool = Field(
+        default=True,
+        description="Install dcgm-exporter, whose GPU metrics the GPU alerts and dashboard panels read; false when "
+        "the cluster runs it already.",
+        json_schema_extra=scope(tiers=CLUSTER_TIERS),
+    )
+    retention_days: Annotated[
+        int,
+        Field(ge=1, le=3650, description="Days Prometheus keeps metrics (on the single host and on Kubernetes)."),
+    ] = 15
+    storage_gb: Annotated[
+        int,
+        Field(
+            ge=5,
+            le=65_536,
+            description="Size of Prometheus's volume in GiB.",
+            json_schema_extra=scope(tiers=CLUSTER_TIERS),
+        ),
+    ] = 50
+    storage_class: Annotated[
+        str | None,
+        Field(
+            pattern=DNS_SUBDOMAIN,
+            description="The StorageClass of Prometheus's volume; none: on platform aws the encrypted gp3 class "
+            "llmscale creates (EKS has no default class), elsewhere the cluster's default.",
+            json_schema_extra=scope(tiers=CLUSTER_TIERS),
+        ),
+    ] = None
+    runbook_url: Annotated[
+        str,
+        Field(
+            min_length=1,
+            pattern=RUNBOOK_URL,
+            description="The runbook page every alert links to (its `runbook_url` annotation, clickable from a "
+            "pager), with the alert's section as anchor. The default is docs/runbook.md in llmscale's repository; "
+            "point it at your own copy to add your team's steps.",
+        ),
+    ] = DEFAULT_RUNBOOK_URL
 
 
 class GpuAmiType(StrEnum):
@@ -539,10 +1073,30 @@ class EksConfig(ConfigModel):
             "for (llmscale.versions.EKS_RELEASES).",
         ),
     ] = versions.DEFAULT_KUBERNETES_VERSION
-    zones: list[Annotated[str, Field(pattern=AZ_NAME)]] = []
-    zone_count: Annotated[int, Field(ge=1, le=6)] = 2
-    vpc_cidr: str = "10.60.0.0/16"
-    admin_principal_arns: list[Annotated[str, Field(pattern=IAM_PRINCIPAL_ARN)]] = []
+    zones: list[Annotated[str, Field(pattern=AZ_NAME)]] = Field(
+        default=[],
+        description="The availability zones of the cluster's subnets and GPU nodes, at least 2 (3 on enterprise); "
+        "empty: the first zoneCount zones, by name, that offer gpu.instanceType, looked up at deploy time.",
+    )
+    zone_count: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=6,
+            description="How many zones to span when zones is empty: at least 2 (EKS needs subnets in two zones), "
+            "at least 3 on enterprise, where each zone gets its own GPU node group and NAT gateway.",
+        ),
+    ] = 2
+    vpc_cidr: str = Field(
+        default="10.60.0.0/16",
+        description="The address range of the cluster's VPC, a /16 to /20: each zone gets a public and a large "
+        "private subnet (pods take VPC addresses).",
+    )
+    admin_principal_arns: list[Annotated[str, Field(pattern=IAM_PRINCIPAL_ARN)]] = Field(
+        default=[],
+        description="IAM roles or users made cluster admins through EKS access entries, besides the principal "
+        "that runs `pulumi up`.",
+    )
     endpoint_public_access: bool = Field(
         default=True,
         description="Serve the Kubernetes API on a public endpoint, reachable from publicAccessCidrs only. false: "
@@ -564,12 +1118,50 @@ class EksConfig(ConfigModel):
         description="IPv4 networks outside the VPC that reach the private endpoint through a VPN, Direct Connect "
         "or peering (for example a CI runner's VPC): allowed to port 443 of the cluster security group.",
     )
-    system_instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE)] = "m7i.large"
-    system_nodes: Annotated[int, Field(ge=1, le=10)] = 2
-    gpu_ami_type: GpuAmiType = GpuAmiType.AL2023_NVIDIA
-    gpu_disk_gb: Annotated[int | None, Field(ge=50, le=16_384)] = None
-    headroom_nodes: Annotated[int, Field(ge=0, le=50)] = 1
-    scale_up_lead_minutes: Annotated[int, Field(ge=0, le=240)] = 30
+    system_instance_type: Annotated[
+        str,
+        Field(
+            pattern=INSTANCE_TYPE,
+            description="The EC2 type of the CPU node group that runs the add-ons (CoreDNS, KEDA, Envoy Gateway, "
+            "Prometheus, the autoscaler), so they never take a GPU node.",
+        ),
+    ] = "m7i.large"
+    system_nodes: Annotated[
+        int,
+        Field(ge=1, le=10, description="Nodes of the CPU system group (it may grow by 2 beyond them)."),
+    ] = 2
+    gpu_ami_type: GpuAmiType = Field(
+        default=GpuAmiType.AL2023_NVIDIA,
+        description="The EKS-optimised NVIDIA AMI of the GPU nodes: Amazon Linux 2023 or Bottlerocket (which "
+        "brings its own device plugin).",
+    )
+    gpu_disk_gb: Annotated[
+        int | None,
+        Field(
+            ge=50,
+            le=16_384,
+            description="Root disk of a GPU node in GB; none: gpu.diskGb, else sized for the largest profile's "
+            "weights (images plus two copies).",
+        ),
+    ] = None
+    headroom_nodes: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=50,
+            description="Spare GPU nodes the node groups may grow to beyond every profile at maxReplicas (N+2 on "
+            "enterprise), for a failed node or a rollout's surge.",
+        ),
+    ] = 1
+    scale_up_lead_minutes: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=240,
+            description="Minutes before the active window that the autoscaler's cron floor opens, so GPU nodes "
+            "start and models load before users arrive.",
+        ),
+    ] = 30
 
     _public_access_cidrs = field_validator("public_access_cidrs", "private_access_cidrs")(_valid_cidrs)
 
@@ -629,12 +1221,55 @@ class FailoverConfig(ConfigModel):
     is not built here either: `primaryEndpoint` names it (the address the cluster's gateway answers on).
     """
 
-    hosted_zone_id: Annotated[str, Field(pattern=ZONE_ID)]
-    record_name: Annotated[str, Field(pattern=DOMAIN)]
-    standby_region: str | None = None
-    standby_endpoint: Annotated[str | None, Field(pattern=ENDPOINT)] = None
-    primary_endpoint: Annotated[str | None, Field(pattern=ENDPOINT)] = None
-    standby_min_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    hosted_zone_id: Annotated[
+        str,
+        Field(
+            pattern=ZONE_ID,
+            description="The public Route 53 hosted zone that holds recordName (a private zone would answer only "
+            "inside its VPCs).",
+        ),
+    ]
+    record_name: Annotated[
+        str,
+        Field(
+            pattern=DOMAIN,
+            description="The name clients use: PRIMARY and SECONDARY failover records, each behind a Route 53 health "
+            "check on /health. On platform aws the load balancers' certificates are issued for it.",
+        ),
+    ]
+    standby_region: str | None = Field(
+        default=None,
+        description="The AWS region where this stack builds a warm standby: the same cluster with "
+        "standbyMinReplicas per profile and a replica of the model store. Give it or standbyEndpoint.",
+        json_schema_extra=scope(platforms=(Platform.AWS,)),
+    )
+    standby_endpoint: Annotated[
+        str | None,
+        Field(
+            pattern=ENDPOINT,
+            description="A standby that exists elsewhere (another stack's load balancer, a facility), as a public "
+            "host name or IPv4 address. Give it or standbyRegion.",
+        ),
+    ] = None
+    primary_endpoint: Annotated[
+        str | None,
+        Field(
+            pattern=ENDPOINT,
+            description="The public host name or IPv4 address the existing cluster's gateway answers on, which the "
+            "primary health check probes; required on platform kubernetes.",
+            json_schema_extra=scope(platforms=(Platform.KUBERNETES,)),
+        ),
+    ] = None
+    standby_min_replicas: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=100,
+            description="Replicas each profile keeps in the standby region (capped at its maxReplicas) while the "
+            "primary serves; the autoscaler grows them after a failover.",
+            json_schema_extra=scope(platforms=(Platform.AWS,)),
+        ),
+    ] = 1
 
     @field_validator("standby_region")
     @classmethod
@@ -654,27 +1289,108 @@ class FailoverConfig(ConfigModel):
 class StackConfig(ConfigModel):
     """The whole `llmscale:` namespace of one stack, after tier presets are applied."""
 
-    tier: Tier
-    platform: Platform
-    models: Annotated[list[ModelProfile], Field(min_length=1, max_length=16)]
-    gpu: GpuConfig = GpuConfig()
-    slo: SloConfig = SloConfig()
-    load: LoadConfig = LoadConfig()
-    schedule: ScheduleConfig = ScheduleConfig()
-    routing: RoutingConfig = RoutingConfig()
-    host: HostConfig = HostConfig()
-    kubernetes: KubernetesConfig = KubernetesConfig()
-    gateway: GatewayConfig = GatewayConfig()
-    autoscaling: AutoscalingConfig = AutoscalingConfig()
-    monitoring: MonitoringConfig = MonitoringConfig()
-    eks: EksConfig = EksConfig()
-    failover: FailoverConfig | None = None
-    environment: Annotated[str, Field(pattern=ENVIRONMENT)] = "production"
-    api_keys: SecretStr | None = None
-    hf_token: SecretStr | None = None
-    grafana_admin_password: SecretStr | None = None
-    slack_webhook_url: SecretStr | None = None
-    pagerduty_routing_key: SecretStr | None = None
+    tier: Tier = Field(
+        description="`single-gpu` (one GPU host), `multi-gpu` (a Kubernetes GPU pool) or `enterprise` (multi-gpu "
+        "over three zones with DNS failover to a standby): decides the presets and what gets built."
+    )
+    platform: Platform = Field(
+        description="Where the tier runs: `aws` (llmscale builds the host or the EKS cluster), `kubernetes` (an "
+        "existing cluster, multi-gpu and enterprise) or `host` (an existing server, single-gpu)."
+    )
+    models: Annotated[
+        list[ModelProfile],
+        Field(
+            min_length=1,
+            max_length=16,
+            description="The model profiles: each gets its own vLLM server, scaling, route and alerts (one on the "
+            "single-gpu tier). The tier preset fills in the replica and batch keys each profile leaves out.",
+        ),
+    ]
+    gpu: GpuConfig = Field(default=GpuConfig(), description="The GPU machines and what they cost.")
+    slo: SloConfig = Field(
+        default=SloConfig(),
+        description="The service level: sizing, alerts, dashboards and policies follow it. The slo-declared "
+        "policy wants a multi-gpu or enterprise stack to state it.",
+    )
+    load: LoadConfig = Field(
+        default=LoadConfig(),
+        description="The peak load the GPUs are sized for (with slo, by the gpu-headroom policy and `llmscale new`).",
+    )
+    schedule: ScheduleConfig = Field(
+        default=ScheduleConfig(), description="The night schedule: active hours, and capacity outside them."
+    )
+    routing: RoutingConfig = Field(
+        default=RoutingConfig(),
+        description="How the gateway balances requests over a profile's replicas.",
+        json_schema_extra=scope(tiers=CLUSTER_TIERS),
+    )
+    host: HostConfig = Field(
+        default=HostConfig(),
+        description="The single GPU host: who may reach it, its name and certificate, its network and recovery.",
+        json_schema_extra=scope(tiers=(Tier.SINGLE_GPU,)),
+    )
+    kubernetes: KubernetesConfig = Field(
+        default=KubernetesConfig(),
+        description="The cluster the serving layer runs on (built by llmscale on platform aws, or existing).",
+        json_schema_extra=scope(tiers=CLUSTER_TIERS),
+    )
+    gateway: GatewayConfig = Field(
+        default=GatewayConfig(),
+        description="The inference gateway (Envoy Gateway): public name, TLS, proxies and per-key limits.",
+        json_schema_extra=scope(tiers=CLUSTER_TIERS),
+    )
+    autoscaling: AutoscalingConfig = Field(
+        default=AutoscalingConfig(),
+        description="How fast replicas follow the queue (KEDA and the HPA it drives).",
+        json_schema_extra=scope(tiers=CLUSTER_TIERS),
+    )
+    monitoring: MonitoringConfig = Field(
+        default=MonitoringConfig(),
+        description="Metrics, alerts and dashboards: what to install, retention, and the runbook alerts link to.",
+    )
+    eks: EksConfig = Field(
+        default=EksConfig(),
+        description="The EKS cluster llmscale builds, with its VPC and node groups.",
+        json_schema_extra=scope(tiers=CLUSTER_TIERS, platforms=(Platform.AWS,)),
+    )
+    failover: FailoverConfig | None = Field(
+        default=None,
+        description="DNS failover between the primary and a standby (required by the dns-failover policy on the "
+        "enterprise tier); none: no failover.",
+        json_schema_extra=scope(tiers=(Tier.ENTERPRISE,)),
+    )
+    environment: Annotated[
+        str,
+        Field(
+            pattern=ENVIRONMENT,
+            description="`production`, `staging` or `development`: the night-schedule policy asks every stack "
+            "that is not production to scale its GPUs down at night.",
+        ),
+    ] = "production"
+    api_keys: SecretStr | None = Field(
+        default=None,
+        description="Secret. The API keys clients send as `Authorization: Bearer <key>`: a JSON object "
+        '`{"client": "key"}` (the client name shows in logs and usage metrics, never the key) or one key. Required '
+        "except on platform host, whose keys are files on the server.",
+    )
+    hf_token: SecretStr | None = Field(
+        default=None,
+        description="Secret. The Hugging Face token vLLM downloads gated models with; checked before vLLM starts "
+        "on the single host.",
+    )
+    grafana_admin_password: SecretStr | None = Field(
+        default=None,
+        description="Secret. Grafana's admin password; none: generated (on the host at first start, on Kubernetes "
+        "by the chart).",
+    )
+    slack_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Secret. The Slack incoming webhook Alertmanager sends warnings (and, without PagerDuty, "
+        "critical alerts) to.",
+    )
+    pagerduty_routing_key: SecretStr | None = Field(
+        default=None, description="Secret. The PagerDuty Events v2 routing key Alertmanager sends critical alerts to."
+    )
 
     _declared: frozenset[str] = PrivateAttr(default=frozenset())
 

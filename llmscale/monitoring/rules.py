@@ -2,8 +2,9 @@
 
 One source: thresholds come from `llmscale:slo` and the problem statement's operating limits, metric names from
 `llmscale.metrics`. The same groups feed the single host's Prometheus and, on Kubernetes, a PrometheusRule.
-Every alert carries `severity`, a pager-readable summary and description, and a `runbook_url` into the
-runbook the project ships (docs/runbook.md). Tests prove each alert with `promtool test rules`.
+Every alert carries `severity`, a pager-readable summary and description, and an absolute `runbook_url`: the
+stack's `monitoring.runbookUrl` (by default docs/runbook.md in the project's repository) with the alert's section
+as anchor, so the link works from a pager. Tests prove each alert with `promtool test rules`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from enum import StrEnum
 from typing import Any
 
 from llmscale import metrics
-from llmscale.config.models import StackConfig
+from llmscale.config.models import DEFAULT_RUNBOOK_URL, StackConfig
 
 QUEUE_DEPTH_LIMIT = 10  # requests waiting per replica: overloaded above this
 GPU_UNDERUSED_PERCENT = 50
 GPU_SATURATED_PERCENT = 95
 KV_CACHE_FULL = 0.9
 BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-DEFAULT_RUNBOOK = "docs/runbook.md"
 
 
 class Flavour(StrEnum):
@@ -110,6 +110,12 @@ def recording_rules(flavour: Flavour) -> list[dict[str, str]]:
     return rules
 
 
+def runbook_link(runbook: str, alert: str) -> str:
+    """The link to an alert's section of the runbook: GitHub (and most wikis) anchor a heading at its lower-cased
+    text, and docs/runbook.md has a `## <alert>` heading per alert."""
+    return f"{runbook}#{alert.lower()}"
+
+
 def _alert(
     name: str,
     expr: str,
@@ -128,7 +134,7 @@ def _alert(
         "annotations": {
             "summary": summary,
             "description": description,
-            "runbook_url": f"{runbook}#{name.lower()}",
+            "runbook_url": runbook_link(runbook, name),
         },
     }
 
@@ -171,7 +177,7 @@ def _replica_alert(config: StackConfig, flavour: Flavour, targets: Targets, runb
 
 
 def alerting_rules(
-    config: StackConfig, flavour: Flavour, *, stack: str, runbook: str = DEFAULT_RUNBOOK
+    config: StackConfig, flavour: Flavour, *, stack: str, runbook: str = DEFAULT_RUNBOOK_URL
 ) -> list[dict[str, Any]]:
     """Every alert of the stack, thresholds from its SLO."""
     slo = config.slo
@@ -309,7 +315,7 @@ def alerting_rules(
 
 
 def rule_groups(
-    config: StackConfig, flavour: Flavour, *, stack: str, runbook: str = DEFAULT_RUNBOOK
+    config: StackConfig, flavour: Flavour, *, stack: str, runbook: str = DEFAULT_RUNBOOK_URL
 ) -> list[dict[str, Any]]:
     """The Prometheus rule groups of a stack: recording rules first, then alerts that use them."""
     return [
