@@ -24,6 +24,7 @@ from llmscale.host_bundle import (
     ssm_prefix,
 )
 from llmscale.model_size import host_disk_gib
+from llmscale.schedules import with_lead_time
 
 HTTPS = 443
 
@@ -241,7 +242,8 @@ class SingleGpuHost(pulumi.ComponentResource):
                 f"{name}-schedule",
                 instance_id=instance.id,
                 instance_arn=instance.arn,
-                schedule=config.schedule,
+                # The instance boots, starts its containers and loads the model before the users arrive.
+                schedule=with_lead_time(config.schedule, config.schedule.warm_up_minutes),
                 region=region,
                 tags=tags,
                 opts=child,

@@ -568,6 +568,16 @@ class ScheduleConfig(ConfigModel):
             json_schema_extra=scope(tiers=CLUSTER_TIERS),
         ),
     ] = 0
+    warm_up_minutes: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=240,
+            description="Minutes before the active window that capacity starts (the host's start, the cron floor "
+            "on an existing cluster), so models are loaded when users arrive. On the EKS cluster llmscale builds, "
+            "GPU nodes must start first: eks.scaleUpLeadMinutes applies there instead.",
+        ),
+    ] = 15
 
     # Set only by `llmscale.schedules.with_lead_time`: the days the window ends on, kept from before it opened
     # early (a window stretched to a day or more can no longer tell them from its start and end).

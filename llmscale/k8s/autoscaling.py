@@ -80,8 +80,9 @@ def scaled_object_manifest(config: StackConfig, profile: ModelProfile) -> Manife
         },
     ]
     if config.schedule.enabled and profile.min_replicas >= 1:
-        # On the cluster llmscale builds, GPU nodes must be added first: open the window that much earlier.
-        lead = config.eks.scale_up_lead_minutes if config.platform == "aws" else 0
+        # Models take minutes to load (and on the cluster llmscale builds, GPU nodes to start): open the window
+        # that much earlier.
+        lead = config.eks.scale_up_lead_minutes if config.platform == "aws" else config.schedule.warm_up_minutes
         start, end = cron_expressions(cron_window(with_lead_time(config.schedule, lead)))
         triggers.append(
             {
