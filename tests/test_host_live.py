@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib.util
 import json
 import shutil
 import socket
@@ -68,6 +69,8 @@ class Gateway:
     vllm: FakeVllm
     caddy: Process
     meter: Process
+    caddyfile: Path
+    meter_script: Path
 
     def context(self, verify_name: bool) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=str(self.root_ca))
@@ -144,6 +147,20 @@ class Gateway:
                 samples[series] = float(value)
         return samples
 
+    def adapted(self) -> dict[str, Any]:
+        """The running Caddyfile as Caddy itself reads it (`caddy adapt`): its JSON configuration."""
+        done = run([caddy_binary(), "adapt", "--config", str(self.caddyfile), "--adapter", "caddyfile"])
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def meter_constant(self, name: str) -> Any:
+        """A constant of the rendered usage meter, read from the script the test runs."""
+        spec = importlib.util.spec_from_file_location("rendered_usage_meter", self.meter_script)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, name)
+
     def access_log(self) -> list[dict[str, Any]]:
         lines = [json.loads(line) for line in self.caddy.output().splitlines() if line.startswith("{")]
         return [line for line in lines if str(line.get("logger", "")).startswith("http.log.access")]
@@ -192,7 +209,8 @@ def gateway_on(
             "METER_METRICS_LISTEN": f"127.0.0.1:{metrics_port}",
             "METER_TIMEOUT_SECONDS": "30",
         }
-        meter_command = [sys.executable, str(dirs.install / "usage-meter" / "usage-meter.py")]
+        meter_script = dirs.install / "usage-meter" / "usage-meter.py"
+        meter_command = [sys.executable, str(meter_script)]
         caddy_command = [caddy_binary(), "run", "--config", str(caddyfile), "--adapter", "caddyfile"]
         with (
             running(meter_command, root / "meter.log", meter_env) as meter,
@@ -201,7 +219,7 @@ def gateway_on(
             root_ca = root / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
             wait_for(lambda: port_open(meter_port) and port_open(metrics_port), "the usage meter")
             wait_for(lambda: port_open(https_port) and root_ca.exists(), f"caddy:\n{caddy.output()}")
-            yield Gateway(https_port, metrics_port, root_ca, state, caddy, meter)
+            yield Gateway(https_port, metrics_port, root_ca, state, caddy, meter, caddyfile, meter_script)
 
 
 @pytest.fixture(scope="module")
@@ -396,6 +414,36 @@ def test_streams_flow_as_they_are_generated(gateway: Gateway, vllm: FakeVllm) ->
     assert first.startswith(b"data: ") and b"t0" in first
     assert b"t1" not in first
     assert rest.rstrip().endswith(b"data: [DONE]")
+
+
+def handlers_before(routes: list[dict[str, Any]], earlier: list[dict[str, Any]]) -> Iterator[tuple[dict, list[dict]]]:
+    """Each handler in `routes` (subroutes included), with the handlers that run before it on every request."""
+    for route in routes:
+        before = earlier
+        for handler in route.get("handle", []):
+            yield handler, before
+            yield from handlers_before(handler.get("routes", []), before)
+            before = [*before, handler]
+        if "match" not in route:  # a route that runs for every request that comes this far
+            earlier = before
+
+
+def test_request_bodies_reach_the_meter_through_a_reader_that_keeps_its_end(gateway: Gateway) -> None:
+    """Caddy hands every request body to its proxy through request_body's reader, limited as the meter is.
+
+    Read straight from the server's body, the proxy's last read of it (the one after Content-Length) can come after
+    Caddy has begun the response and closed that body; the proxy then drops its connection to the meter and the
+    stream ends after its first event (the Caddyfile says where in Caddy and Go). That race is between two
+    goroutines inside Caddy: no request can order it from outside, so this checks the configuration Caddy runs.
+    """
+    limit = gateway.meter_constant("MAX_BODY")
+    (server,) = gateway.adapted()["apps"]["http"]["servers"].values()
+    proxies = [(h, earlier) for h, earlier in handlers_before(server["routes"], []) if h["handler"] == "reverse_proxy"]
+    assert len(proxies) == 4  # /health and /v1/, by the site's name and by any other name or address
+    for _, earlier in proxies:
+        assert [h for h in earlier if h["handler"] == "request_body"] == [
+            {"handler": "request_body", "max_size": limit}
+        ]
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])
