@@ -462,6 +462,36 @@ def test_a_client_that_leaves_aborts_the_generation(gateway: Gateway, vllm: Fake
     wait_for(lambda: vllm.abandoned, "vLLM to see its client leave", timeout=8)
 
 
+def test_a_stream_cut_short_is_still_counted(gateway: Gateway, vllm: FakeVllm) -> None:
+    """A stream the client leaves after its first event was answered 200: it counts, without tokens to count."""
+    before, lines = gateway.counters(), len(meter_lines(gateway))
+
+    def cut_short() -> list[dict[str, Any]]:
+        # team-b: the requests team-a abandoned in the tests before may still be logged while this one runs.
+        return [line for line in meter_lines(gateway)[lines:] if line["client"] == "team-b"]
+
+    # vLLM holds the stream after its first event: the meter is waiting on vLLM when Caddy drops the request, and
+    # vLLM's connection is shut under the meter's read.
+    vllm.hold_after_first = threading.Event()
+    try:
+        response, connection = gateway.open(
+            "POST", "/v1/chat/completions", key=KEYS["team-b"], body={**CHAT, "stream": True}
+        )
+        assert response.readline().startswith(b"data: ")
+        connection.close()
+        (line,) = wait_for(cut_short, "the meter's log line of the stream cut short")
+    finally:
+        vllm.hold_after_first.set()
+        vllm.hold_after_first = None
+    assert (line["method"], line["path"], line["status"]) == ("POST", "/v1/chat/completions", 200)
+    after = gateway.counters()
+    for series in (
+        f'{client_usage.CLIENT_REQUESTS}{{client="team-b",code="200"}}',
+        f'{client_usage.CLIENT_UNMETERED}{{client="team-b"}}',
+    ):
+        assert after.get(series, 0) - before.get(series, 0) == 1
+
+
 # --- attribution: the access log and the counters --------------------------------------------------------
 
 
