@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib.util
 import json
 import shutil
 import socket
@@ -68,6 +69,8 @@ class Gateway:
     vllm: FakeVllm
     caddy: Process
     meter: Process
+    caddyfile: Path
+    meter_script: Path
 
     def context(self, verify_name: bool) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=str(self.root_ca))
@@ -144,6 +147,20 @@ class Gateway:
                 samples[series] = float(value)
         return samples
 
+    def adapted(self) -> dict[str, Any]:
+        """The running Caddyfile as Caddy itself reads it (`caddy adapt`): its JSON configuration."""
+        done = run([caddy_binary(), "adapt", "--config", str(self.caddyfile), "--adapter", "caddyfile"])
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def meter_constant(self, name: str) -> Any:
+        """A constant of the rendered usage meter, read from the script the test runs."""
+        spec = importlib.util.spec_from_file_location("rendered_usage_meter", self.meter_script)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, name)
+
     def access_log(self) -> list[dict[str, Any]]:
         lines = [json.loads(line) for line in self.caddy.output().splitlines() if line.startswith("{")]
         return [line for line in lines if str(line.get("logger", "")).startswith("http.log.access")]
@@ -192,7 +209,8 @@ def gateway_on(
             "METER_METRICS_LISTEN": f"127.0.0.1:{metrics_port}",
             "METER_TIMEOUT_SECONDS": "30",
         }
-        meter_command = [sys.executable, str(dirs.install / "usage-meter" / "usage-meter.py")]
+        meter_script = dirs.install / "usage-meter" / "usage-meter.py"
+        meter_command = [sys.executable, str(meter_script)]
         caddy_command = [caddy_binary(), "run", "--config", str(caddyfile), "--adapter", "caddyfile"]
         with (
             running(meter_command, root / "meter.log", meter_env) as meter,
@@ -201,7 +219,7 @@ def gateway_on(
             root_ca = root / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
             wait_for(lambda: port_open(meter_port) and port_open(metrics_port), "the usage meter")
             wait_for(lambda: port_open(https_port) and root_ca.exists(), f"caddy:\n{caddy.output()}")
-            yield Gateway(https_port, metrics_port, root_ca, state, caddy, meter)
+            yield Gateway(https_port, metrics_port, root_ca, state, caddy, meter, caddyfile, meter_script)
 
 
 @pytest.fixture(scope="module")
@@ -398,6 +416,36 @@ def test_streams_flow_as_they_are_generated(gateway: Gateway, vllm: FakeVllm) ->
     assert rest.rstrip().endswith(b"data: [DONE]")
 
 
+def handlers_before(routes: list[dict[str, Any]], earlier: list[dict[str, Any]]) -> Iterator[tuple[dict, list[dict]]]:
+    """Each handler in `routes` (subroutes included), with the handlers that run before it on every request."""
+    for route in routes:
+        before = earlier
+        for handler in route.get("handle", []):
+            yield handler, before
+            yield from handlers_before(handler.get("routes", []), before)
+            before = [*before, handler]
+        if "match" not in route:  # a route that runs for every request that comes this far
+            earlier = before
+
+
+def test_request_bodies_reach_the_meter_through_a_reader_that_keeps_its_end(gateway: Gateway) -> None:
+    """Caddy hands every request body to its proxy through request_body's reader, limited as the meter is.
+
+    Read straight from the server's body, the proxy's last read of it (the one after Content-Length) can come after
+    Caddy has begun the response and closed that body; the proxy then drops its connection to the meter and the
+    stream ends after its first event (the Caddyfile says where in Caddy and Go). That race is between two
+    goroutines inside Caddy: no request can order it from outside, so this checks the configuration Caddy runs.
+    """
+    limit = gateway.meter_constant("MAX_BODY")
+    (server,) = gateway.adapted()["apps"]["http"]["servers"].values()
+    proxies = [(h, earlier) for h, earlier in handlers_before(server["routes"], []) if h["handler"] == "reverse_proxy"]
+    assert len(proxies) == 4  # /health and /v1/, by the site's name and by any other name or address
+    for _, earlier in proxies:
+        assert [h for h in earlier if h["handler"] == "request_body"] == [
+            {"handler": "request_body", "max_size": limit}
+        ]
+
+
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])
 def test_a_client_that_leaves_aborts_the_generation(gateway: Gateway, vllm: FakeVllm, stream: bool) -> None:
     """vLLM stops generating when its client goes away; the meter in between must pass that on."""
@@ -412,6 +460,36 @@ def test_a_client_that_leaves_aborts_the_generation(gateway: Gateway, vllm: Fake
     connection.close()  # closes the socket: the client is gone
     # vLLM would otherwise generate for 10 s (no-stream) or 100 events (stream) for nobody.
     wait_for(lambda: vllm.abandoned, "vLLM to see its client leave", timeout=8)
+
+
+def test_a_stream_cut_short_is_still_counted(gateway: Gateway, vllm: FakeVllm) -> None:
+    """A stream the client leaves after its first event was answered 200: it counts, without tokens to count."""
+    before, lines = gateway.counters(), len(meter_lines(gateway))
+
+    def cut_short() -> list[dict[str, Any]]:
+        # team-b: the requests team-a abandoned in the tests before may still be logged while this one runs.
+        return [line for line in meter_lines(gateway)[lines:] if line["client"] == "team-b"]
+
+    # vLLM holds the stream after its first event: the meter is waiting on vLLM when Caddy drops the request, and
+    # vLLM's connection is shut under the meter's read.
+    vllm.hold_after_first = threading.Event()
+    try:
+        response, connection = gateway.open(
+            "POST", "/v1/chat/completions", key=KEYS["team-b"], body={**CHAT, "stream": True}
+        )
+        assert response.readline().startswith(b"data: ")
+        connection.close()
+        (line,) = wait_for(cut_short, "the meter's log line of the stream cut short")
+    finally:
+        vllm.hold_after_first.set()
+        vllm.hold_after_first = None
+    assert (line["method"], line["path"], line["status"]) == ("POST", "/v1/chat/completions", 200)
+    after = gateway.counters()
+    for series in (
+        f'{client_usage.CLIENT_REQUESTS}{{client="team-b",code="200"}}',
+        f'{client_usage.CLIENT_UNMETERED}{{client="team-b"}}',
+    ):
+        assert after.get(series, 0) - before.get(series, 0) == 1
 
 
 # --- attribution: the access log and the counters --------------------------------------------------------
