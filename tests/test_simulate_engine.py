@@ -130,12 +130,16 @@ def test_zone_spread_keeps_replicas_balanced_over_zones() -> None:
 
 
 def test_single_host_follows_its_eventbridge_schedule() -> None:
-    """Stopped at 20:00, started at 07:00: the host boots and loads the weights from its disk before serving."""
+    """Stopped at 20:00, started at 06:45 (the 07:00 window less schedule.warmUpMinutes): the host boots and
+    loads the weights from its disk before serving, and serves when the window opens."""
     run = simulate(sim_stack("single-gpu"), Options(days=1))
     ready = [m.ready["primary/chat"] for m in run.minutes]
-    assert ready[6 * 60] == 0 and ready[7 * 60] == 0
+    start = 7 * 60 - 15
+    assert ready[6 * 60] == 0 and ready[start] == 0
     boot = nodes.HOST_BOOT_SECONDS + nodes.load_seconds(16.06, "disk") + nodes.ENGINE_START_SECONDS
-    assert ready[7 * 60 + math.ceil(boot / 60) + 1] == 1
+    assert ready[start + math.ceil(boot / 60) - 1] == 0
+    assert ready[start + math.ceil(boot / 60) + 1] == 1
+    assert all(r == 1 for r in ready[7 * 60 : 20 * 60])
     assert ready[20 * 60 + 1] == 0
     assert run.minutes[3 * 60].gpus == 0 and run.minutes[12 * 60].gpus == 1
 

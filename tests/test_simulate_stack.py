@@ -106,15 +106,16 @@ def test_single_host_schedule_and_server() -> None:
     stack = stack_from_plan(planned("single-gpu"))
     site = stack.primary
     assert site.single_host and site.host_schedule is not None
-    assert site.host_schedule.start == "cron(0 7 ? * MON,TUE,WED,THU,FRI *)"
+    # The instance starts schedule.warmUpMinutes (15) before the 07:00 window and stops when it ends.
+    assert site.host_schedule.start == "cron(45 6 ? * MON,TUE,WED,THU,FRI *)"
     assert site.host_schedule.stop == "cron(0 20 ? * MON,TUE,WED,THU,FRI *)"
     server = site.servers[0]
-    # docker compose stops the container 10 s after SIGTERM unless stop_grace_period says otherwise
+    # docker compose's stop_grace_period covers vLLM's 600 s drain and its teardown (10 + 600 + 30 s).
     assert (server.max_num_seqs, server.queue_limit, server.shutdown_timeout, server.grace_seconds) == (
         64,
         192,
         600,
-        10,
+        640,
     )
 
 
