@@ -1030,7 +1030,7 @@ EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
     "plaintext-secrets": (A, A, A),
     "tls-endpoint": (M, M, M),
     "gateway-redundancy": (D, A, M),
-    "night-kills": (A, M, M),
+    "night-kills": (M, M, M),
     "scale-flapping": (D, A, A),
     "failover-rto": (A, A, A),
     "morning-ramp": (A, A, A),

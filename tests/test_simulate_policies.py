@@ -15,7 +15,13 @@ from llmscale.policy.model import Enforcement, Finding, Inventory
 from llmscale.policy.pack import POLICIES, evaluate
 from llmscale.simulate import policies
 from tests.helpers import edit
-from tests.test_simulate_defects import long_answers, no_drain, queue_only
+from tests.test_simulate_defects import (
+    COMPOSE_OBJECT,
+    docker_default_stop_grace,
+    long_answers,
+    no_drain,
+    queue_only,
+)
 from tests.test_simulate_stack import inventory, kind
 
 Inventories = Callable[[str], Inventory]
@@ -65,6 +71,14 @@ def check_night_kills_fires(stacks: Inventories) -> None:
     assert "cuts" in finding.message and "primary/chat" in finding.message and "scaling it to zero" in finding.message
     levels = {v.enforcement for v in evaluate(records) if v.policy == "night-kills"}
     assert levels == {Enforcement.MANDATORY}
+    # The single host with docker's 10 s stop grace: the EventBridge stop cuts long answers, a mandatory finding.
+    host = _settings(stacks("single-gpu"), long_answers)
+    host = edit(host, "single-gpu-bundle-docker-compose-yml", docker_default_stop_grace, COMPOSE_OBJECT)
+    (finding,) = policies.night_kills(host)
+    assert "primary/chat" in finding.message and "stopping the host" in finding.message
+    assert finding.resource == "single-gpu-bundle-docker-compose-yml"
+    levels = {v.enforcement for v in evaluate(host) if v.policy == "night-kills"}
+    assert levels == {Enforcement.MANDATORY}
 
 
 def check_scale_flapping_fires(stacks: Inventories) -> None:
@@ -99,9 +113,14 @@ def test_policies_from_simulation_fire(check: Callable[[Inventories], None]) -> 
 # --- passing --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", ["multi-gpu", "enterprise", "onprem", "single-gpu-host"])
+@pytest.mark.parametrize("stack", ["multi-gpu", "enterprise", "onprem", "single-gpu", "single-gpu-host"])
 def test_night_kills_pass_on_the_examples(stack: str) -> None:
     assert list(policies.night_kills(inventory(stack))) == []
+
+
+def test_night_kills_pass_on_the_single_host_with_long_answers() -> None:
+    # The compose file's stop_grace_period covers vLLM's drain: the answers running at the stop finish.
+    assert list(policies.night_kills(_settings(inventory("single-gpu"), long_answers))) == []
 
 
 def test_scale_flapping_passes_when_scale_down_waits_long_enough() -> None:
@@ -148,7 +167,8 @@ def test_the_rules_share_one_simulation_per_inventory(monkeypatch: pytest.Monkey
 def test_registered_with_their_enforcement() -> None:
     levels = {p.name: p.enforcement for p in POLICIES}
     assert levels["night-kills"]["multi-gpu"] is Enforcement.MANDATORY
-    assert levels["night-kills"]["single-gpu"] is Enforcement.ADVISORY
+    # The single host's compose file waits for vLLM's drain: a night stop that cuts answers is a defect there too.
+    assert levels["night-kills"]["single-gpu"] is Enforcement.MANDATORY
     assert {levels[name]["enterprise"] for name in ("scale-flapping", "failover-rto", "morning-ramp")} == {
         Enforcement.ADVISORY
     }
