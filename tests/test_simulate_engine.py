@@ -14,8 +14,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from llmscale.simulate import nodes
-from llmscale.simulate.engine import Options, Run, evolve, reference_start, simulate
+from llmscale.simulate.engine import (
+    Options,
+    Run,
+    evolve,
+    planner_inputs,
+    reference_start,
+    replicas_for_rate,
+    simulate,
+)
+from llmscale.simulate.report import minute_violates
 from llmscale.simulate.stack import SimStack, SimulationError, stack_from_plan
+from llmscale.simulate.state import Minute
 from llmscale.simulate.traffic import (
     Traffic,
     business_day,
@@ -110,6 +120,51 @@ def test_the_planner_and_the_simulator_agree_at_steady_state() -> None:
     planner_latency = result.requests_per_replica / per_replica
     assert mean == pytest.approx(planner_latency, rel=0.01)
     assert in_flight == pytest.approx(result.requests_per_replica, rel=0.01)
+
+
+def fixed_replicas(stack: SimStack, name: str, replicas: int) -> SimStack:
+    """The primary site alone, with one profile held at a number of ready replicas (no autoscaler)."""
+    primary = stack.primary
+    servers = tuple(
+        dataclasses.replace(s, scaler=None, replicas=replicas) if s.name == name else s for s in primary.servers
+    )
+    return dataclasses.replace(stack, sites=(dataclasses.replace(primary, servers=servers),), failover=None)
+
+
+def settled_minutes(stack: SimStack, per_second: float) -> list[Minute]:
+    """An hour at a constant rate (no Poisson noise), after 20 minutes to settle."""
+    traffic = Traffic({"*": [per_second * 60] * 1440}, poisson=False, description="constant")
+    run = simulate(stack, Options(days=80 / 1440, traffic=traffic, warm_up_minutes=0))
+    return run.minutes[20:]
+
+
+@pytest.mark.parametrize(("stack_name", "per_second"), [("enterprise", 22.58), ("onprem", 5.83), ("multi-gpu", 8.0)])
+def test_the_replicas_a_rate_needs_hold_the_slo_in_the_simulation(stack_name: str, per_second: float) -> None:
+    """What the RTO waits for is the simulation's own answer: played at a constant rate with that many replicas
+    ready, every settled minute keeps the SLO, and with one fewer none does. (The planner sizes every request at
+    the declared long lengths: its count for the same rate is far above.)"""
+    stack = sim_stack(stack_name)
+    chat = next(s for s in stack.primary.servers if s.name == "chat")
+    model = replica_model(chat, stack.instance_type, stack.load)
+    needed = replicas_for_rate(model, stack.slo, per_second, 100)
+    assert needed is not None and needed >= 2
+    assert all(
+        not minute_violates(m, stack.slo) for m in settled_minutes(fixed_replicas(stack, "chat", needed), per_second)
+    )
+    fewer = settled_minutes(fixed_replicas(stack, "chat", needed - 1), per_second)
+    assert all(minute_violates(m, stack.slo) for m in fewer)
+    planner = size(
+        dataclasses.replace(planner_inputs(stack, chat, 1000, 250), users=None, requests_per_second=per_second)
+    )
+    assert planner.replicas > needed
+
+
+def test_no_replica_count_holds_a_rate_beyond_the_maximum() -> None:
+    stack = sim_stack("onprem")
+    chat = next(s for s in stack.primary.servers if s.name == "chat")
+    model = replica_model(chat, stack.instance_type, stack.load)
+    assert replicas_for_rate(model, stack.slo, 0.0, 4) == 0
+    assert replicas_for_rate(model, stack.slo, 1000.0, 4) is None
 
 
 def test_evolve_reaches_littles_law_and_drains_a_full_batch_linearly() -> None:
