@@ -230,7 +230,7 @@ def test_variants_differ_from_onprem_where_intended() -> None:
     assert EMPTY_DIR.kubernetes.model_cache.type is ModelCacheType.EMPTY_DIR
     # The enterprise preset turns on zone spreading; the stack's own values still win where it states them.
     assert ENTERPRISE.kubernetes.topology_spread
-    assert ENTERPRISE.gateway.rate_limit_requests_per_minute == 300
+    assert ENTERPRISE.gateway.rate_limit_requests_per_minute == 400
 
 
 # --- Deployment ------------------------------------------------------------------------------------------
@@ -921,7 +921,8 @@ def test_rate_limit_per_api_key_only_when_configured() -> None:
         assert rule["clientSelectors"] == [{"headers": [{"name": "x-llmscale-client", "type": "Distinct"}]}]
         security = security_policy_manifest(ONPREM)["spec"]["apiKeyAuth"]
         assert security["forwardClientIDHeader"] == "x-llmscale-client"
-        assert rule["limit"] == {"requests": 300, "unit": "Minute"}
+        assert rule["limit"] == {"requests": ONPREM.gateway.rate_limit_requests_per_minute, "unit": "Minute"}
+        assert ONPREM.gateway.rate_limit_requests_per_minute == 400
         assert "rateLimit" not in traffic_policy(NO_RATE_LIMIT, name)
 
 

@@ -23,7 +23,7 @@ from llmscale.simulate.engine import (
     replicas_for_rate,
     simulate,
 )
-from llmscale.simulate.report import minute_violates
+from llmscale.simulate.report import build_report, minute_violates
 from llmscale.simulate.stack import SimStack, SimulationError, stack_from_plan
 from llmscale.simulate.state import Minute
 from llmscale.simulate.traffic import (
@@ -287,3 +287,13 @@ def test_traffic_file_per_profile_streams(tmp_path: Path) -> None:
         "analysis": [2.0, 0.0],
     }
     assert {len(values) for values in traffic.per_minute.values()} == {1440}  # whole days, quiet after the file
+
+
+@pytest.mark.parametrize("stack_name", ["enterprise", "onprem"])
+def test_the_examples_per_key_rate_limits_let_their_declared_load_through(stack_name: str) -> None:
+    """All of a day's users behind one application's key, bursts included: no 429 from the per-key limit."""
+    stack = sim_stack(stack_name)
+    assert stack.primary.routes[0].rate_limit_per_client
+    report = build_report(simulate(stack, Options(days=1, warm_up_minutes=120)))
+    assert report["rejections"]["rateLimited"] == 0
+    assert report["requests"]["served"] > 250_000

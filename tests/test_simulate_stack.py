@@ -64,7 +64,7 @@ def test_enterprise_sites_servers_and_routes(enterprise: SimStack) -> None:
     assert chat.scrape_seconds == 15
     route = next(r for r in primary.routes if r.name == "chat")
     assert route.timeout_seconds == 300 and route.retries == 2 and route.retry_on_503
-    assert (route.rate_limit_requests, route.rate_limit_window_seconds, route.rate_limit_per_client) == (600, 60, True)
+    assert (route.rate_limit_requests, route.rate_limit_window_seconds, route.rate_limit_per_client) == (1500, 60, True)
     assert primary.envoy_replicas == 2
 
 
@@ -84,7 +84,7 @@ def test_enterprise_scaled_object_as_planned(enterprise: SimStack) -> None:
     assert [(t.start, t.end, t.desired_replicas) for t in scaler.cron] == [
         ("15 6 * * 1,2,3,4,5", "0 20 * * 1,2,3,4,5", 3)
     ]
-    assert scaler.scale_down.stabilization_seconds == 600
+    assert scaler.scale_down.stabilization_seconds == 3600
     assert [(p.type, p.value, p.period_seconds) for p in scaler.scale_down.policies] == [("Pods", 1, 300)]
 
 
