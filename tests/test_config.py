@@ -368,6 +368,13 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "3 is above maxReplicas of chat",
     ),
     ("bad-lane", models(lane="urgent"), "llmscale:models[0].lane", "'interactive' or 'batch'"),
+    (
+        # The API server rejects a stabilization window over an hour in the HPA KEDA creates.
+        "scale-down-window-over-an-hour",
+        {**K8S, "llmscale:autoscaling": {"scaleDownStabilizationSeconds": 3601}},
+        "llmscale:autoscaling.scaleDownStabilizationSeconds",
+        "less than or equal to 3600",
+    ),
     ("bad-routing", {"llmscale:routing": {"strategy": "random"}}, "llmscale:routing.strategy", "'round-robin'"),
 ]
 
@@ -525,6 +532,15 @@ def test_enterprise_preset() -> None:
     assert stack.schedule.off_hours_min_replicas == 2
     assert (stack.models[0].min_replicas, stack.models[0].max_replicas) == (3, 12)
     assert stack.load.peak_concurrent_users == 500
+    # Per key and Envoy replica: the preset's declared load, about 1,355 requests a minute at the peak and up to
+    # twice that in bursts, passes the 2 Envoy replicas.
+    assert stack.gateway.rate_limit_requests_per_minute == 1500
+    assert stack.gateway.rate_limit_requests_per_minute * stack.gateway.replicas >= 2 * 1355
+
+
+def test_replicas_wait_an_hour_before_they_are_given_back() -> None:
+    stack, _ = parse(config(K8S))
+    assert stack.autoscaling.scale_down_stabilization_seconds == 3600
 
 
 def test_explicit_config_overrides_preset() -> None:

@@ -722,12 +722,16 @@ def test_example_cron_trigger_text(example: Plan) -> None:
     assert trigger["metadata"]["end"] == "0 19 * * 1,2,3,4,5"
 
 
-def test_cron_trigger_is_not_shifted_on_platform_kubernetes(onprem: Plan) -> None:
+def test_cron_trigger_opens_by_the_warm_up_on_platform_kubernetes(onprem: Plan) -> None:
+    # No GPU nodes to start on an existing cluster, but models still take minutes to load.
     assert onprem.config.platform == "kubernetes"
+    lead = onprem.config.schedule.warm_up_minutes
+    assert lead == 15 != onprem.config.eks.scale_up_lead_minutes
     triggers = cron_triggers(onprem)
     assert triggers
     for trigger in triggers:
-        assert cron_minutes(trigger["metadata"]["start"]) == expected_start(onprem, 0)
+        assert cron_minutes(trigger["metadata"]["start"]) == expected_start(onprem, lead)
+        assert trigger["metadata"]["start"] == "45 6 * * 1,2,3,4,5"
     assert not onprem.of_type(CLUSTER)
 
 

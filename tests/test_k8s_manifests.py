@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pydantic.alias_generators import to_camel
 
 from llmscale import versions
-from llmscale.config.loader import parse_values
+from llmscale.config.loader import load_stack, parse_values
 from llmscale.config.models import DAYS, AddonsConfig, Lane, ModelCacheType, ModelProfile, ScheduleConfig, StackConfig
 from llmscale.k8s.addons import addon_releases
 from llmscale.k8s.autoscaling import (
@@ -56,7 +56,7 @@ from llmscale.k8s.workload import (
 from llmscale.k8s_schema import validate_object
 from llmscale.metrics import VLLM_QUEUE_DEPTH
 from llmscale.paths import PACKAGE_ROOT
-from llmscale.schedules import cron_window
+from llmscale.schedules import cron_window, with_lead_time
 from llmscale.vllm_args import VLLM_PORT, vllm_args
 
 ONPREM_FILE = PACKAGE_ROOT / "stacks" / "Pulumi.onprem.yaml"
@@ -230,7 +230,7 @@ def test_variants_differ_from_onprem_where_intended() -> None:
     assert EMPTY_DIR.kubernetes.model_cache.type is ModelCacheType.EMPTY_DIR
     # The enterprise preset turns on zone spreading; the stack's own values still win where it states them.
     assert ENTERPRISE.kubernetes.topology_spread
-    assert ENTERPRISE.gateway.rate_limit_requests_per_minute == 300
+    assert ENTERPRISE.gateway.rate_limit_requests_per_minute == 400
 
 
 # --- Deployment ------------------------------------------------------------------------------------------
@@ -646,7 +646,10 @@ def test_cron_floor_iff_scheduled_and_min_at_least_one(cfg: StackConfig) -> None
             (cron,) = crons
             assert cron["metadata"]["desiredReplicas"] == str(p.min_replicas)
             assert cron["metadata"]["timezone"] == cfg.schedule.timezone
-            start, end = cron_expressions(cron_window(cfg.schedule))
+            # Off the EKS cluster llmscale builds, the floor opens warmUpMinutes early so models are loaded in time.
+            assert cfg.platform == "kubernetes"
+            warmed = with_lead_time(cfg.schedule, cfg.schedule.warm_up_minutes)
+            start, end = cron_expressions(cron_window(warmed))
             assert (cron["metadata"]["start"], cron["metadata"]["end"]) == (start, end)
             assert spec["minReplicaCount"] == min(cfg.schedule.off_hours_min_replicas, p.min_replicas)
         else:
@@ -663,9 +666,11 @@ def test_onprem_scaling_values() -> None:
         # offHoursMinReplicas is 0 on the onprem stack: every profile may scale to zero at night.
         assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (0, p.max_replicas)
         (cron,) = triggers(scaled, "cron")
+        # The active window opens at 07:00; the floor comes warmUpMinutes (15, the default) earlier.
+        assert ONPREM.schedule.start == "07:00" and ONPREM.schedule.warm_up_minutes == 15
         assert cron["metadata"] == {
             "timezone": "Europe/Berlin",
-            "start": "0 7 * * 1,2,3,4,5",
+            "start": "45 6 * * 1,2,3,4,5",
             "end": "0 20 * * 1,2,3,4,5",
             "desiredReplicas": str(p.min_replicas),
         }
@@ -674,6 +679,33 @@ def test_onprem_scaling_values() -> None:
     assert triggers(chat, "cron")[0]["metadata"]["desiredReplicas"] == "2"
     assert triggers(chat, "prometheus")[0]["metadata"]["threshold"] == "5"
     assert triggers(analysis, "prometheus")[0]["metadata"]["threshold"] == "10"
+
+
+def cron_start(cfg: StackConfig) -> set[str]:
+    """The cron floor's start expression of every scheduled profile."""
+    return {triggers(scaled_object_manifest(cfg, p), "cron")[0]["metadata"]["start"] for p in cfg.models}
+
+
+def test_the_floor_leads_by_the_warm_up_off_eks_and_by_the_node_lead_on_eks() -> None:
+    # On an existing cluster only the model has to load: schedule.warmUpMinutes. On the EKS cluster llmscale
+    # builds, GPU nodes start first: eks.scaleUpLeadMinutes, whatever the warm-up says.
+    onprem = config(schedule={**onprem_values()["llmscale:schedule"], "warmUpMinutes": 40})
+    assert onprem.platform == "kubernetes" and onprem.schedule.start == "07:00"
+    assert cron_start(onprem) == {"20 6 * * 1,2,3,4,5"}
+    assert cron_start(config(schedule={**onprem_values()["llmscale:schedule"], "warmUpMinutes": 0})) == {
+        "0 7 * * 1,2,3,4,5"
+    }
+
+    eks = load_stack("multi-gpu").config
+    assert eks.platform == "aws" and eks.schedule.start == "08:00"
+    for warm_up, lead, expected in [(15, 25, "35 7"), (40, 25, "35 7"), (40, 0, "0 8"), (0, 50, "10 7")]:
+        variant = eks.model_copy(
+            update={
+                "schedule": eks.schedule.model_copy(update={"warm_up_minutes": warm_up}),
+                "eks": eks.eks.model_copy(update={"scale_up_lead_minutes": lead}),
+            }
+        )
+        assert cron_start(variant) == {f"{expected} * * 1,2,3,4,5"}, (warm_up, lead)
 
 
 def test_off_hours_floor_is_clamped_to_the_profile_minimum() -> None:
@@ -713,7 +745,13 @@ def schedules(draw: st.DrawFn) -> ScheduleConfig:
     start = draw(clock)
     end = draw(clock.filter(lambda value: value != start))
     days = draw(st.lists(st.sampled_from(DAYS), min_size=1, max_size=7, unique=True))
-    return ScheduleConfig(timezone=draw(st.sampled_from(TIMEZONES)), days=days, start=start, end=end)
+    return ScheduleConfig(
+        timezone=draw(st.sampled_from(TIMEZONES)),
+        days=days,
+        start=start,
+        end=end,
+        warm_up_minutes=draw(st.integers(0, 240)),
+    )
 
 
 def day_numbers(field: str) -> list[int]:
@@ -748,7 +786,10 @@ def test_scaled_object_cron_trigger_uses_the_schedule(schedule: ScheduleConfig) 
     chat = profile(cfg, "chat")
     (cron,) = triggers(scaled_object_manifest(cfg, chat), "cron")
     assert cron["metadata"]["timezone"] == schedule.timezone
-    assert (cron["metadata"]["start"], cron["metadata"]["end"]) == cron_expressions(cron_window(schedule))
+    warmed = with_lead_time(schedule, schedule.warm_up_minutes)
+    assert (cron["metadata"]["start"], cron["metadata"]["end"]) == cron_expressions(cron_window(warmed))
+    # The floor still ends where the active window ends.
+    assert cron["metadata"]["end"] == cron_expressions(cron_window(schedule))[1]
 
 
 def test_window_across_midnight_ends_the_next_day() -> None:
@@ -880,7 +921,8 @@ def test_rate_limit_per_api_key_only_when_configured() -> None:
         assert rule["clientSelectors"] == [{"headers": [{"name": "x-llmscale-client", "type": "Distinct"}]}]
         security = security_policy_manifest(ONPREM)["spec"]["apiKeyAuth"]
         assert security["forwardClientIDHeader"] == "x-llmscale-client"
-        assert rule["limit"] == {"requests": 300, "unit": "Minute"}
+        assert rule["limit"] == {"requests": ONPREM.gateway.rate_limit_requests_per_minute, "unit": "Minute"}
+        assert ONPREM.gateway.rate_limit_requests_per_minute == 400
         assert "rateLimit" not in traffic_policy(NO_RATE_LIMIT, name)
 
 

@@ -53,8 +53,17 @@ def test_json_report_has_the_documented_shape(plans: dict[str, Path]) -> None:
     assert len(document["hourly"]) == 24 and document["failover"] is None
     assert document["hourly"][0]["hour"].startswith("2024-01-01T00:00")
     assert document["gpuHours"] <= document["gpuHoursAlwaysOn"]
-    assert document["cost"]["pricePerGpuHour"] == 1.86  # the stack's gpu.pricePerGpuHour
+    # The example states no gpu.pricePerGpuHour: the on-demand price of a g6e.xlarge GPU (us-east-1 figure), as
+    # the plan says.
+    assert document["cost"]["pricePerGpuHour"] == planned("multi-gpu")["cost"]["pricePerGpuHour"]
+    assert document["cost"]["pricePerGpuHour"] == 1.861
     assert "Simulated 1 day of stack multi-gpu" in result.stderr
+
+
+def test_a_stated_price_beats_the_price_table(plans: dict[str, Path]) -> None:
+    document = report(run("multi-gpu", "--plan", str(plans["multi-gpu"]), "--json", "--price-per-gpu-hour", "2.5"))
+    assert document["cost"]["pricePerGpuHour"] == 2.5
+    assert document["cost"]["withSchedule"] == pytest.approx(document["gpuHours"] * 2.5, abs=0.05)
 
 
 def test_human_summary_only_without_json(plans: dict[str, Path]) -> None:

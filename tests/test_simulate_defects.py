@@ -4,6 +4,9 @@ A ScaledObject whose only prometheus trigger is the queue looks idle to KEDA whi
 the end of the cron window it scales the profile to zero under running requests. Without a drain (vLLM's default
 `--shutdown-timeout 0`) those requests are cut; with one they finish, but the users still arriving in the evening
 find no replica. The example stacks count running requests and drain within their request timeout.
+
+The single host is stopped each night by EventBridge; docker gives a container 10 s after SIGTERM unless the
+compose file's `stop_grace_period` says otherwise, so a compose file without it cuts the answers still running.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from llmscale.policy.model import Inventory
 from llmscale.simulate.engine import Options, Run, simulate
 from llmscale.simulate.report import build_report
 from llmscale.simulate.stack import stack_from_inventory
+from llmscale.vllm_args import PRE_STOP_SECONDS, SHUTDOWN_MARGIN_SECONDS
 from tests.helpers import edit
 from tests.test_simulate_stack import inventory, kind
 
@@ -93,10 +97,46 @@ def test_example_stacks_cut_no_request(stack: str) -> None:
     assert sum(run.killed_by.values()) == pytest.approx(0.0, abs=1e-6)
 
 
-def test_the_single_host_stop_cuts_long_answers_after_docker_stop_grace() -> None:
+COMPOSE_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+
+
+def docker_default_stop_grace(props: dict[str, Any]) -> None:
+    """The host's compose file as it was before it set `stop_grace_period` on vLLM: docker's 10 s default."""
+    lines = props["content"].splitlines(keepends=True)
+    kept = [line for line in lines if "stop_grace_period" not in line and "docker would kill it" not in line]
+    assert len(lines) - len(kept) == 2, "the comment and the setting"
+    props["content"] = "".join(kept)
+
+
+@pytest.fixture(scope="module")
+def single_host() -> Inventory:
+    records = inventory("single-gpu")
+    return edit(records, _named(records, kind("StackSettings")), long_answers)
+
+
+def _host_run(records: Inventory) -> Run:
+    return simulate(stack_from_inventory(records, "single-gpu"), Options(days=1))
+
+
+def test_the_single_host_stop_cuts_long_answers_after_docker_stop_grace(single_host: Inventory) -> None:
     """EventBridge stops the host at the window's end; docker gives vLLM 10 s (compose `stop_grace_period`
     default), less than its 600 s drain: long answers still running at 20:00 are cut."""
-    records = inventory("single-gpu")
-    records = edit(records, _named(records, kind("StackSettings")), long_answers)
-    run = simulate(stack_from_inventory(records, "single-gpu"), Options(days=1))
+    broken = edit(single_host, "single-gpu-bundle-docker-compose-yml", docker_default_stop_grace, COMPOSE_OBJECT)
+    stack = stack_from_inventory(broken, "single-gpu")
+    assert stack.primary.servers[0].grace_seconds == 10
+    run = _host_run(broken)
     assert run.killed_by.get("schedule", 0) > 0
+    assert build_report(run)["requests"]["killed"] > 0
+    stop = 20 * 60
+    assert sum(m.counts.killed for m in run.minutes[stop : stop + 2]) > 0, "the cut happens at the stop"
+
+
+def test_the_example_host_drains_before_docker_stops_it(single_host: Inventory) -> None:
+    """The compose file waits for vLLM's drain (`stop_grace_period` = the request timeout and teardown): the
+    same long answers finish at the night stop."""
+    stack = stack_from_inventory(single_host, "single-gpu")
+    server = stack.primary.servers[0]
+    assert server.grace_seconds == PRE_STOP_SECONDS + server.shutdown_timeout + SHUTDOWN_MARGIN_SECONDS
+    run = _host_run(single_host)
+    assert run.killed_by.get("schedule", 0) == 0
+    assert build_report(run)["requests"]["killed"] == 0

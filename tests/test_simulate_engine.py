@@ -14,8 +14,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from llmscale.simulate import nodes
-from llmscale.simulate.engine import Options, Run, evolve, reference_start, simulate
+from llmscale.simulate.engine import (
+    Options,
+    Run,
+    evolve,
+    planner_inputs,
+    reference_start,
+    replicas_for_rate,
+    simulate,
+)
+from llmscale.simulate.report import build_report, minute_violates
 from llmscale.simulate.stack import SimStack, SimulationError, stack_from_plan
+from llmscale.simulate.state import Minute
 from llmscale.simulate.traffic import (
     Traffic,
     business_day,
@@ -112,6 +122,51 @@ def test_the_planner_and_the_simulator_agree_at_steady_state() -> None:
     assert in_flight == pytest.approx(result.requests_per_replica, rel=0.01)
 
 
+def fixed_replicas(stack: SimStack, name: str, replicas: int) -> SimStack:
+    """The primary site alone, with one profile held at a number of ready replicas (no autoscaler)."""
+    primary = stack.primary
+    servers = tuple(
+        dataclasses.replace(s, scaler=None, replicas=replicas) if s.name == name else s for s in primary.servers
+    )
+    return dataclasses.replace(stack, sites=(dataclasses.replace(primary, servers=servers),), failover=None)
+
+
+def settled_minutes(stack: SimStack, per_second: float) -> list[Minute]:
+    """An hour at a constant rate (no Poisson noise), after 20 minutes to settle."""
+    traffic = Traffic({"*": [per_second * 60] * 1440}, poisson=False, description="constant")
+    run = simulate(stack, Options(days=80 / 1440, traffic=traffic, warm_up_minutes=0))
+    return run.minutes[20:]
+
+
+@pytest.mark.parametrize(("stack_name", "per_second"), [("enterprise", 22.58), ("onprem", 5.83), ("multi-gpu", 8.0)])
+def test_the_replicas_a_rate_needs_hold_the_slo_in_the_simulation(stack_name: str, per_second: float) -> None:
+    """What the RTO waits for is the simulation's own answer: played at a constant rate with that many replicas
+    ready, every settled minute keeps the SLO, and with one fewer none does. (The planner sizes every request at
+    the declared long lengths: its count for the same rate is far above.)"""
+    stack = sim_stack(stack_name)
+    chat = next(s for s in stack.primary.servers if s.name == "chat")
+    model = replica_model(chat, stack.instance_type, stack.load)
+    needed = replicas_for_rate(model, stack.slo, per_second, 100)
+    assert needed is not None and needed >= 2
+    assert all(
+        not minute_violates(m, stack.slo) for m in settled_minutes(fixed_replicas(stack, "chat", needed), per_second)
+    )
+    fewer = settled_minutes(fixed_replicas(stack, "chat", needed - 1), per_second)
+    assert all(minute_violates(m, stack.slo) for m in fewer)
+    planner = size(
+        dataclasses.replace(planner_inputs(stack, chat, 1000, 250), users=None, requests_per_second=per_second)
+    )
+    assert planner.replicas > needed
+
+
+def test_no_replica_count_holds_a_rate_beyond_the_maximum() -> None:
+    stack = sim_stack("onprem")
+    chat = next(s for s in stack.primary.servers if s.name == "chat")
+    model = replica_model(chat, stack.instance_type, stack.load)
+    assert replicas_for_rate(model, stack.slo, 0.0, 4) == 0
+    assert replicas_for_rate(model, stack.slo, 1000.0, 4) is None
+
+
 def test_evolve_reaches_littles_law_and_drains_a_full_batch_linearly() -> None:
     assert evolve(0.0, 2.0, 10.0, 100, 1000.0) == pytest.approx(20.0)
     assert evolve(150.0, 0.0, 10.0, 100, 5.0) == pytest.approx(150 - 100 / 10 * 5)
@@ -130,12 +185,16 @@ def test_zone_spread_keeps_replicas_balanced_over_zones() -> None:
 
 
 def test_single_host_follows_its_eventbridge_schedule() -> None:
-    """Stopped at 20:00, started at 07:00: the host boots and loads the weights from its disk before serving."""
+    """Stopped at 20:00, started at 06:45 (the 07:00 window less schedule.warmUpMinutes): the host boots and
+    loads the weights from its disk before serving, and serves when the window opens."""
     run = simulate(sim_stack("single-gpu"), Options(days=1))
     ready = [m.ready["primary/chat"] for m in run.minutes]
-    assert ready[6 * 60] == 0 and ready[7 * 60] == 0
+    start = 7 * 60 - 15
+    assert ready[6 * 60] == 0 and ready[start] == 0
     boot = nodes.HOST_BOOT_SECONDS + nodes.load_seconds(16.06, "disk") + nodes.ENGINE_START_SECONDS
-    assert ready[7 * 60 + math.ceil(boot / 60) + 1] == 1
+    assert ready[start + math.ceil(boot / 60) - 1] == 0
+    assert ready[start + math.ceil(boot / 60) + 1] == 1
+    assert all(r == 1 for r in ready[7 * 60 : 20 * 60])
     assert ready[20 * 60 + 1] == 0
     assert run.minutes[3 * 60].gpus == 0 and run.minutes[12 * 60].gpus == 1
 
@@ -228,3 +287,13 @@ def test_traffic_file_per_profile_streams(tmp_path: Path) -> None:
         "analysis": [2.0, 0.0],
     }
     assert {len(values) for values in traffic.per_minute.values()} == {1440}  # whole days, quiet after the file
+
+
+@pytest.mark.parametrize("stack_name", ["enterprise", "onprem"])
+def test_the_examples_per_key_rate_limits_let_their_declared_load_through(stack_name: str) -> None:
+    """All of a day's users behind one application's key, bursts included: no 429 from the per-key limit."""
+    stack = sim_stack(stack_name)
+    assert stack.primary.routes[0].rate_limit_per_client
+    report = build_report(simulate(stack, Options(days=1, warm_up_minutes=120)))
+    assert report["rejections"]["rateLimited"] == 0
+    assert report["requests"]["served"] > 250_000

@@ -15,7 +15,13 @@ from llmscale.policy.model import Enforcement, Finding, Inventory
 from llmscale.policy.pack import POLICIES, evaluate
 from llmscale.simulate import policies
 from tests.helpers import edit
-from tests.test_simulate_defects import long_answers, no_drain, queue_only
+from tests.test_simulate_defects import (
+    COMPOSE_OBJECT,
+    docker_default_stop_grace,
+    long_answers,
+    no_drain,
+    queue_only,
+)
 from tests.test_simulate_stack import inventory, kind
 
 Inventories = Callable[[str], Inventory]
@@ -41,16 +47,30 @@ def _fast_scale_down(props: dict[str, Any]) -> None:
     }
 
 
-def _slow_scale_down(props: dict[str, Any]) -> None:
-    behavior = props["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
-    behavior["scaleDown"]["stabilizationWindowSeconds"] = 7200
+def _scale_down_window(seconds: int) -> Callable[[dict[str, Any]], None]:
+    def change(props: dict[str, Any]) -> None:
+        behavior = props["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+        behavior["scaleDown"]["stabilizationWindowSeconds"] = seconds
+
+    return change
 
 
-def _cron_at_the_window(props: dict[str, Any]) -> None:
+def _cron_at(start: str) -> Callable[[dict[str, Any]], None]:
     """The cron window opening when the users arrive, with no lead for nodes and cold starts."""
-    for trigger in props["spec"]["triggers"]:
-        if trigger["type"] == "cron":
-            trigger["metadata"]["start"] = "0 8 * * 1,2,3,4,5"
+
+    def change(props: dict[str, Any]) -> None:
+        for trigger in props["spec"]["triggers"]:
+            if trigger["type"] == "cron":
+                trigger["metadata"]["start"] = start
+
+    return change
+
+
+def _host_start_at(expression: str) -> Callable[[dict[str, Any]], None]:
+    def change(props: dict[str, Any]) -> None:
+        props["scheduleExpression"] = expression
+
+    return change
 
 
 # --- firing ---------------------------------------------------------------------------------------------
@@ -65,13 +85,29 @@ def check_night_kills_fires(stacks: Inventories) -> None:
     assert "cuts" in finding.message and "primary/chat" in finding.message and "scaling it to zero" in finding.message
     levels = {v.enforcement for v in evaluate(records) if v.policy == "night-kills"}
     assert levels == {Enforcement.MANDATORY}
+    # The single host with docker's 10 s stop grace: the EventBridge stop cuts long answers, a mandatory finding.
+    host = _settings(stacks("single-gpu"), long_answers)
+    host = edit(host, "single-gpu-bundle-docker-compose-yml", docker_default_stop_grace, COMPOSE_OBJECT)
+    (finding,) = policies.night_kills(host)
+    assert "primary/chat" in finding.message and "stopping the host" in finding.message
+    assert finding.resource == "single-gpu-bundle-docker-compose-yml"
+    levels = {v.enforcement for v in evaluate(host) if v.policy == "night-kills"}
+    assert levels == {Enforcement.MANDATORY}
 
 
 def check_scale_flapping_fires(stacks: Inventories) -> None:
-    records = _scaler(stacks("multi-gpu"), _fast_scale_down)
-    (finding,) = policies.scale_flapping(records)
-    assert finding.resource == "multi-gpu-chat-deployment"
-    assert "reverses its scaling" in finding.message
+    # The enterprise example's chat profile gives replicas back as soon as a queue has gone: replicas go up on
+    # the queue, arrive after their cold start, empty it, go, and the queue comes back.
+    fast = _scaler(stacks("enterprise"), _fast_scale_down, "enterprise-chat-scaler")
+    (finding,) = policies.scale_flapping(fast)
+    assert finding.resource == "enterprise-chat-deployment"
+    assert "primary/chat reverses its scaling" in finding.message
+    # A 10-minute scale-down window is not enough either.
+    ten_minutes = _scaler(stacks("enterprise"), _scale_down_window(600), "enterprise-chat-scaler")
+    (finding,) = policies.scale_flapping(ten_minutes)
+    assert finding.resource == "enterprise-chat-deployment"
+    simulated = policies.simulated(ten_minutes)
+    assert simulated is not None and simulated.day_report["maxDirectionChangesPerHour"] > policies.FLAP_LIMIT
 
 
 def check_failover_rto_fires(stacks: Inventories) -> None:
@@ -81,9 +117,18 @@ def check_failover_rto_fires(stacks: Inventories) -> None:
 
 
 def check_morning_ramp_fires(stacks: Inventories) -> None:
-    (finding,) = policies.morning_ramp(stacks("single-gpu"))
+    # The host started when the window opens (no schedule.warmUpMinutes): it boots and loads for minutes.
+    records = stacks("single-gpu")
+    late_host = edit(records, "single-gpu-schedule-start", _host_start_at("cron(0 7 ? * MON,TUE,WED,THU,FRI *)"))
+    (finding,) = policies.morning_ramp(late_host)
     assert "opens at 07:00 (Europe/Berlin)" in finding.message and "0 of 1" in finding.message
-    late = _scaler(stacks("multi-gpu"), _cron_at_the_window)
+    assert "min after it opens" in finding.message and "schedule.warmUpMinutes" in finding.message
+    # The cron floor at the window on an existing cluster: the models load after the users arrive.
+    late_onprem = _scaler(stacks("onprem"), _cron_at("0 7 * * 1,2,3,4,5"), "onprem-chat-scaler")
+    (finding,) = policies.morning_ramp(late_onprem)
+    assert finding.resource == "onprem-chat-deployment" and "0 of 2" in finding.message
+    # ... and on EKS, where GPU nodes start first.
+    late = _scaler(stacks("multi-gpu"), _cron_at("0 8 * * 1,2,3,4,5"))
     (finding,) = policies.morning_ramp(late)
     assert finding.resource == "multi-gpu-chat-deployment" and "0 of 2" in finding.message
 
@@ -99,23 +144,36 @@ def test_policies_from_simulation_fire(check: Callable[[Inventories], None]) -> 
 # --- passing --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", ["multi-gpu", "enterprise", "onprem", "single-gpu-host"])
+@pytest.mark.parametrize("stack", ["multi-gpu", "enterprise", "onprem", "single-gpu", "single-gpu-host"])
 def test_night_kills_pass_on_the_examples(stack: str) -> None:
     assert list(policies.night_kills(inventory(stack))) == []
 
 
-def test_scale_flapping_passes_when_scale_down_waits_long_enough() -> None:
-    records = _scaler(inventory("multi-gpu"), _slow_scale_down)
-    assert list(policies.scale_flapping(records)) == []
-    assert list(policies.scale_flapping(inventory("single-gpu-host"))) == []
+def test_night_kills_pass_on_the_single_host_with_long_answers() -> None:
+    # The compose file's stop_grace_period covers vLLM's drain: the answers running at the stop finish.
+    assert list(policies.night_kills(_settings(inventory("single-gpu"), long_answers))) == []
+
+
+@pytest.mark.parametrize("stack", ["enterprise", "multi-gpu", "onprem", "single-gpu-host"])
+def test_scale_flapping_passes_on_the_examples(stack: str) -> None:
+    # An hour's scale-down window (the default) stretches the queue-driven cycle beyond the hour.
+    assert list(policies.scale_flapping(inventory(stack))) == []
+
+
+def test_the_examples_wait_an_hour_before_giving_replicas_back() -> None:
+    for record in inventory("enterprise").of_type(kind("ScaledObject")):
+        behavior = record.props["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+        assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 3600
 
 
 def test_failover_rto_passes_on_the_enterprise_example() -> None:
     assert list(policies.failover_rto(inventory("enterprise"))) == []
 
 
-def test_morning_ramp_passes_when_the_cron_window_leads_the_users() -> None:
-    assert list(policies.morning_ramp(inventory("multi-gpu"))) == []
+@pytest.mark.parametrize("stack", ["multi-gpu", "onprem", "single-gpu", "enterprise"])
+def test_morning_ramp_passes_when_capacity_leads_the_users(stack: str) -> None:
+    # eks.scaleUpLeadMinutes on EKS; schedule.warmUpMinutes for the host's start and on an existing cluster.
+    assert list(policies.morning_ramp(inventory(stack))) == []
 
 
 def test_unplayable_stacks_get_no_simulated_finding() -> None:
@@ -148,7 +206,8 @@ def test_the_rules_share_one_simulation_per_inventory(monkeypatch: pytest.Monkey
 def test_registered_with_their_enforcement() -> None:
     levels = {p.name: p.enforcement for p in POLICIES}
     assert levels["night-kills"]["multi-gpu"] is Enforcement.MANDATORY
-    assert levels["night-kills"]["single-gpu"] is Enforcement.ADVISORY
+    # The single host's compose file waits for vLLM's drain: a night stop that cuts answers is a defect there too.
+    assert levels["night-kills"]["single-gpu"] is Enforcement.MANDATORY
     assert {levels[name]["enterprise"] for name in ("scale-flapping", "failover-rto", "morning-ramp")} == {
         Enforcement.ADVISORY
     }

@@ -4,10 +4,10 @@ so they differ only by the change.
 
 - More traffic never means fewer GPU-hours, where the autoscaler has a steady state to reach: with the gateway's
   rate limit out of the way (a per-minute token bucket turns more traffic into an earlier-exhausted bucket and a
-  longer lull, which can let the HPA step down sooner) and a scale-down window of an hour. With the examples'
-  10-minute window, queue-depth scaling near saturation runs in a cycle (scale up on a queue, scale down once the
-  new replicas have emptied it, a queue again) whose phase shifts with the load, so a busier day can land on a
-  cheaper phase; the `scale-flapping` policy reports that cycle.
+  longer lull, which can let the HPA step down sooner) and a scale-down window of an hour (the default, set here
+  whatever the default becomes). With a 10-minute window, queue-depth scaling near saturation runs in a cycle
+  (scale up on a queue, scale down once the new replicas have emptied it, a queue again) whose phase shifts with
+  the load, so a busier day can land on a cheaper phase; the `scale-flapping` policy reports that cycle.
 - A longer KEDA `cooldownPeriod` never means more scale-to-zero events. (The total of replica changes is not
   monotone under the upstream semantics: a longer cooldown can let the HPA step a profile down to one replica
   before KEDA takes it to zero, one change more than a direct drop to zero.)

@@ -64,7 +64,7 @@ def test_enterprise_sites_servers_and_routes(enterprise: SimStack) -> None:
     assert chat.scrape_seconds == 15
     route = next(r for r in primary.routes if r.name == "chat")
     assert route.timeout_seconds == 300 and route.retries == 2 and route.retry_on_503
-    assert (route.rate_limit_requests, route.rate_limit_window_seconds, route.rate_limit_per_client) == (600, 60, True)
+    assert (route.rate_limit_requests, route.rate_limit_window_seconds, route.rate_limit_per_client) == (1500, 60, True)
     assert primary.envoy_replicas == 2
 
 
@@ -84,7 +84,7 @@ def test_enterprise_scaled_object_as_planned(enterprise: SimStack) -> None:
     assert [(t.start, t.end, t.desired_replicas) for t in scaler.cron] == [
         ("15 6 * * 1,2,3,4,5", "0 20 * * 1,2,3,4,5", 3)
     ]
-    assert scaler.scale_down.stabilization_seconds == 600
+    assert scaler.scale_down.stabilization_seconds == 3600
     assert [(p.type, p.value, p.period_seconds) for p in scaler.scale_down.policies] == [("Pods", 1, 300)]
 
 
@@ -106,15 +106,16 @@ def test_single_host_schedule_and_server() -> None:
     stack = stack_from_plan(planned("single-gpu"))
     site = stack.primary
     assert site.single_host and site.host_schedule is not None
-    assert site.host_schedule.start == "cron(0 7 ? * MON,TUE,WED,THU,FRI *)"
+    # The instance starts schedule.warmUpMinutes (15) before the 07:00 window and stops when it ends.
+    assert site.host_schedule.start == "cron(45 6 ? * MON,TUE,WED,THU,FRI *)"
     assert site.host_schedule.stop == "cron(0 20 ? * MON,TUE,WED,THU,FRI *)"
     server = site.servers[0]
-    # docker compose stops the container 10 s after SIGTERM unless stop_grace_period says otherwise
+    # docker compose's stop_grace_period covers vLLM's 600 s drain and its teardown (10 + 600 + 30 s).
     assert (server.max_num_seqs, server.queue_limit, server.shutdown_timeout, server.grace_seconds) == (
         64,
         192,
         600,
-        10,
+        640,
     )
 
 

@@ -455,11 +455,27 @@ def test_schedule_starts_and_stops_the_instance(plan: PlanResult) -> None:
     }
     start = schedules["arn:aws:scheduler:::aws-sdk:ec2:startInstances"]
     stop = schedules["arn:aws:scheduler:::aws-sdk:ec2:stopInstances"]
-    assert start.inputs["scheduleExpression"] == "cron(0 7 ? * MON,TUE,WED,THU,FRI *)"
+    # The window opens at 07:00: the instance starts schedule.warmUpMinutes (15) earlier to boot and load.
+    assert start.inputs["scheduleExpression"] == "cron(45 6 ? * MON,TUE,WED,THU,FRI *)"
     assert stop.inputs["scheduleExpression"] == "cron(0 20 ? * MON,TUE,WED,THU,FRI *)"
     for schedule in (start, stop):
         assert schedule.inputs["scheduleExpressionTimezone"] == "Europe/Berlin"
         assert schedule.inputs["flexibleTimeWindow"] == {"mode": "OFF"}
+
+
+@pytest.fixture(scope="module")
+def early_plan(variants_dir: Path) -> PlanResult:
+    def change(config: dict[str, Any]) -> None:
+        config["llmscale:schedule"].update(start="00:10", warmUpMinutes=30)
+
+    return plan_variant(variants_dir, "single-gpu-early", change)
+
+
+def test_the_instance_starts_by_the_warm_up_on_the_day_before(early_plan: PlanResult) -> None:
+    # A 00:10 window less 30 minutes of warm-up starts at 23:40 the evening before; the stop does not move.
+    schedules = {s.inputs["target"]["arn"].rsplit(":", 1)[1]: s for s in of_type(early_plan, SCHEDULE)}
+    assert schedules["startInstances"].inputs["scheduleExpression"] == "cron(40 23 ? * MON,TUE,WED,THU,SUN *)"
+    assert schedules["stopInstances"].inputs["scheduleExpression"] == "cron(0 20 ? * MON,TUE,WED,THU,FRI *)"
 
 
 CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"

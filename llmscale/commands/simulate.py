@@ -32,12 +32,15 @@ def _plan(stack: str, plan_file: Path | None) -> tuple[dict[str, Any], float | N
 
     from llmscale.config.errors import ConfigError
     from llmscale.config.loader import load_stack
+    from llmscale.cost import stack_gpu_price
 
     try:
         loaded = load_stack(stack)
     except ConfigError as error:
         raise _fail(error.lines()) from None
-    price = loaded.config.gpu.price_per_gpu_hour
+    # As the plan's cost: the stated rate, else the on-demand price of the instance type in the stack's region.
+    stack_price = stack_gpu_price(loaded.config, loaded.region)
+    price = None if stack_price is None else stack_price.per_gpu_hour
     if plan_file is not None:
         from llmscale.plan.diff import PlanFileError, load_plan
 
@@ -98,7 +101,10 @@ def simulate_command(
     price_per_gpu_hour: Annotated[
         float | None,
         typer.Option(
-            "--price-per-gpu-hour", min=0, help="Price of a GPU-hour (default: the stack's gpu.pricePerGpuHour)."
+            "--price-per-gpu-hour",
+            min=0,
+            help="Price of a GPU-hour (default: the stack's gpu.pricePerGpuHour, else the on-demand price of its "
+            "instance type).",
         ),
     ] = None,
     plan_file: Annotated[

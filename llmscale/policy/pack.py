@@ -103,12 +103,9 @@ POLICIES: list[Policy] = [
     ),
     Policy("tls-endpoint", hygiene.tls_endpoint.__doc__ or "", hygiene.tls_endpoint, everywhere(MANDATORY)),
     # Policies from a simulated business day of the stack's planned objects (llmscale.simulate.policies).
-    Policy(
-        "night-kills",
-        simulated.night_kills.__doc__ or "",
-        simulated.night_kills,
-        {"single-gpu": ADVISORY, "multi-gpu": MANDATORY, "enterprise": MANDATORY},
-    ),
+    # Mandatory on the single host too: its compose file waits for vLLM's drain (stop_grace_period), so a stack
+    # whose night stop still cuts answers has overridden something that matters to its users.
+    Policy("night-kills", simulated.night_kills.__doc__ or "", simulated.night_kills, everywhere(MANDATORY)),
     Policy("scale-flapping", simulated.scale_flapping.__doc__ or "", simulated.scale_flapping, clustered(ADVISORY)),
     Policy("failover-rto", simulated.failover_rto.__doc__ or "", simulated.failover_rto, everywhere(ADVISORY)),
     Policy("morning-ramp", simulated.morning_ramp.__doc__ or "", simulated.morning_ramp, everywhere(ADVISORY)),

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from llmscale.calibration import CalibrationError, CalibrationPoint, parse_quantization
 from llmscale.simulate import cron, failover, gateway, hpa, keda, nodes, vllm
 from llmscale.simulate.cluster import Cluster
-from llmscale.simulate.stack import Server, SimStack, SimulationError, Site
+from llmscale.simulate.stack import Server, SimStack, SimulationError, Site, Slo
 from llmscale.simulate.state import PENDING, READY, Minute, Pod, RouteState, SiteState, Workload
 from llmscale.simulate.stats import Counts, bin_index
 from llmscale.simulate.traffic import Traffic, business_day, poisson, poisson_from_uniform
@@ -112,19 +112,24 @@ def peak_rate_per_minute(stack: SimStack, model: ReplicaModel, server: Server) -
         return rate * 60, f"peak request rate is users / (think time + p99 SLO): the planner cannot size it ({error})"
 
 
-def replicas_for_rate(stack: SimStack, server: Server, requests_per_second: float) -> int | None:
-    """Replicas the planner says serve this request rate within the SLO (declared request lengths), or None."""
+def replicas_for_rate(model: ReplicaModel, slo: Slo, requests_per_second: float, most: int) -> int | None:
+    """The fewest ready replicas that serve this rate within the SLO once settled, or None when `most` do not.
+
+    The simulation's own replica (`vllm.steady_state`) with the request mix it plays, the load spread evenly: the
+    p99 of the mix's end-to-end latency within `slo.p99LatencySeconds` and its TTFT p95 within
+    `slo.ttftP95Seconds`. The planner answers another question: it sizes every request at the declared long
+    lengths (the mix's 99th percentile), so its count for the same rate is several times this one, more than
+    an autoscaler that follows the load ever runs.
+    """
     if requests_per_second <= 0:
         return 0
-    inputs = dataclasses.replace(
-        planner_inputs(stack, server, stack.load.prompt_tokens, stack.load.output_tokens),
-        users=None,
-        requests_per_second=requests_per_second,
-    )
-    try:
-        return size(inputs).replicas
-    except (SizingError, CalibrationError, ValueError):
-        return None
+    for replicas in range(1, most + 1):
+        settled = vllm.steady_state(model, requests_per_second / replicas)
+        if settled is None or settled.latency(0.99) > slo.p99_seconds:
+            continue
+        if slo.ttft_p95_seconds is None or settled.first_token(0.95) <= slo.ttft_p95_seconds:
+            return replicas
+    return None
 
 
 def peak_replicas(stack: SimStack, server: Server) -> int | None:

@@ -152,7 +152,7 @@ def morning_ramp(inventory: Inventory) -> Iterator[Finding]:
             yield Finding(
                 f"when the active window opens at {sim.stack.schedule.start} ({sim.stack.schedule.timezone}), "
                 f"{work.key} has {have} of {wanted} replica(s) ready ({when}): start capacity earlier "
-                "(eks.scaleUpLeadMinutes, or an earlier start for the host's schedule)",
+                "(schedule.warmUpMinutes; eks.scaleUpLeadMinutes on the EKS cluster llmscale builds)",
                 work.server.resource or None,
             )
 

@@ -80,11 +80,12 @@ def _failover(run: Run) -> dict[str, Any] | None:
     """The failover block: detection, the DNS switch, the RTO and what was lost.
 
     The RTO is the time from the failure until every client resolves the standby and the standby runs, ready, the
-    replicas the capacity planner says serve within the SLO the load offered when the primary died (its interactive
-    profiles together; never more than their maxReplicaCount allows, `capacityCapped` then). None when that does
-    not happen within the run. Lost requests are those that failed from the failure until the RTO, beyond the
-    ones that failed in the same run without the failure (`Run.baseline`, same seed and arrivals).
-    `peakReplicasNeeded` is the planner's count for the declared peak.
+    replicas that serve within the SLO the load offered when the primary died, once settled (`replicas_for_rate`:
+    the simulation's replica and request mix; its interactive profiles together; never more than their
+    maxReplicaCount allows, `capacityCapped` then). None when that does not happen within the run. Lost requests
+    are those that failed from the failure until the RTO, beyond the ones that failed in the same run without the
+    failure (`Run.baseline`, same seed and arrivals). `peakReplicasNeeded` is the capacity planner's count for the
+    declared peak (every request at the declared long lengths: the sizing figure, with its margin).
     """
     stack = run.stack
     if run.fail_minute is None or stack.failover is None or run.baseline is None or stack.standby is None:
@@ -97,8 +98,9 @@ def _failover(run: Run) -> dict[str, Any] | None:
     window = run.baseline.minutes[fail : fail + RECOVERY_MINUTES]
     offered = sum(m.counts.arrivals for m in window) / (60 * max(1, len(window)))
     most = sum(s.scaler.max_replicas if s.scaler else s.replicas for s in users)
-    needed = replicas_for_rate(stack, users[0], offered)
-    target = most if needed is None else min(needed, most)
+    model = next(w.model for w in run.workloads if w.key == keys[0])
+    needed = replicas_for_rate(model, stack.slo, offered, most)
+    target = most if needed is None else needed
     ready_at = next(
         (m for m in range(first, len(run.minutes)) if sum(run.minutes[m].ready.get(k, 0) for k in keys) >= target),
         None,
@@ -118,7 +120,7 @@ def _failover(run: Run) -> dict[str, Any] | None:
         "lost": max(0, round(lost)),
         "offeredRequestsPerSecond": round(offered, 2),
         "replicasNeeded": target,
-        "capacityCapped": needed is None or needed > most,
+        "capacityCapped": needed is None,
         "peakReplicasNeeded": run.peak_replicas,
         "standbyReadyAtFailure": {w.key: at_failure.get(w.key, 0) for w in standby},
         "standbyReadyPeak": {

@@ -36,6 +36,7 @@ from llmscale.calibration import (
     resolve_gpu,
 )
 from llmscale.simulate.stack import Load, Server, SimulationError
+from llmscale.simulate.stats import weighted_percentile
 from llmscale.sizing import OVERHEAD_GIB_PER_GPU, PREFILL_OVERLAP, SizingError, kv_bytes_per_token, model_params
 
 TOKEN_SPREAD = 0.5  # log-normal sigma of prompt and answer lengths (a wide chat mix; UNVERIFIED, no trace here)
@@ -135,6 +136,60 @@ def replica_model(
         basis=profile.basis,
         bandwidth_estimate=profile.bandwidth_estimate,
         weights_gb=params * bytes_per_param(quantization),
+    )
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """A replica fed a constant request rate once its batch has settled: requests running, and each request
+    class's end-to-end latency and time to first token (nothing waits: the batch has a free seat)."""
+
+    running: float
+    latencies: tuple[float, ...]
+    first_tokens: tuple[float, ...]
+    shares: tuple[float, ...]
+
+    def latency(self, quantile: float) -> float:
+        """The end-to-end latency below which `quantile` of the requests finish."""
+        value = weighted_percentile(zip(self.latencies, self.shares, strict=True), quantile)
+        return 0.0 if value is None else value
+
+    def first_token(self, quantile: float) -> float:
+        """The time to first token below which `quantile` of the requests get theirs."""
+        value = weighted_percentile(zip(self.first_tokens, self.shares, strict=True), quantile)
+        return 0.0 if value is None else value
+
+
+def steady_state(model: ReplicaModel, arrivals_per_second: float) -> SteadyState | None:
+    """Where one replica settles under a constant rate (the fixed point the simulation's loop converges to).
+
+    Little's law on the planner's line: the batch `b` is the rate times the mean latency, whose decode part grows
+    with `b` (`t1 + (b - 1) c` per step), so `b = a (P + O (t1 - c)) / (1 - a O c)` above one request, with `P`
+    the mean prompt's prefill time and `O` the mean answer's tokens slowed by the prefill share. None when the
+    replica cannot keep up: its prefill alone fills it, or the batch this rate needs exceeds its seats
+    (`--max-num-seqs` or the KV cache), so the queue grows without end.
+    """
+    rate = max(0.0, arrivals_per_second)
+    rho = model.prefill_share(rate)
+    if rho >= MAX_PREFILL_SHARE:
+        return None
+    per_token = 1.0 / (model.prefill_tokens_per_second * (1.0 - rho))
+    slow = 1.0 / (1.0 - PREFILL_OVERLAP * rho)
+    prompt, output = model.mean_prompt * per_token, model.mean_output * slow
+    running = rate * (prompt + output * model.t1)
+    if running > 1.0:
+        growth = rate * output * model.c
+        if growth >= 1.0:
+            return None
+        running = rate * (prompt + output * (model.t1 - model.c)) / (1.0 - growth)
+    if running > model.seats:
+        return None
+    step = model.step_seconds(running, rho)
+    return SteadyState(
+        running=running,
+        latencies=tuple(k.prompt_tokens * per_token + k.output_tokens * step for k in model.classes),
+        first_tokens=tuple(k.prompt_tokens * per_token + step for k in model.classes),
+        shares=tuple(k.share for k in model.classes),
     )
 
 
