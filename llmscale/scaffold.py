@@ -455,8 +455,16 @@ def _accelerator_of(node_type: str) -> str:
         return "your GPU"
 
 
+def per_key_rate_limit(requests_per_second: float, gateway_replicas: int = 2) -> int:
+    """`gateway.rateLimitRequestsPerMinute` for a stack's declared peak: one client key may carry all of it, twice
+    over for bursts. The limit is local to each Envoy replica, and replicas share the traffic, so each allows its
+    share; rounded up to a multiple of 50, at least 60 a minute."""
+    per_replica = 2 * requests_per_second * 60 / max(1, gateway_replicas)
+    return max(60, math.ceil(per_replica / 50) * 50)
+
+
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES / "stacks"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -464,6 +472,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,  # YAML and Python, not HTML
     )
+    environment.globals["per_key_rate_limit"] = per_key_rate_limit
+    return environment
 
 
 def _parse(text: str, name: str) -> tuple[StackConfig, str | None]:
@@ -626,6 +636,7 @@ class _DraftSizing:
 
     gpus_needed = replicas = gpus_per_replica = gpus_to_provision = 1
     estimated_p99_seconds = 0.0
+    requests_per_second = 1.0
     source = type("Source", (), {"basis": "draft", "bandwidth_estimate": False})()
 
 

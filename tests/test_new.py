@@ -29,7 +29,7 @@ from llmscale.eks_plan import gpu_node_groups
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.program import main as program
-from llmscale.scaffold import RequestError, StackRequest, TierMisfitError, plan_stack
+from llmscale.scaffold import RequestError, StackRequest, TierMisfitError, per_key_rate_limit, plan_stack
 from llmscale.sizing import size_for_stack
 
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
@@ -481,3 +481,16 @@ def test_multi_gpu_on_aws_names_its_endpoint_or_stays_in_the_vpc(project: Path) 
     internal = written(project, "internal")
     assert "the load balancer is internal to the VPC" in internal
     assert "hostname" not in yaml.safe_load(internal)["config"]["llmscale:gateway"]
+
+
+@pytest.mark.parametrize(("rps", "limit"), [(0.1, 60), (1.0, 100), (10.0, 600), (22.6, 1400)])
+def test_the_per_key_rate_limit_carries_twice_the_peak(rps: float, limit: int) -> None:
+    assert per_key_rate_limit(rps) == limit
+    assert per_key_rate_limit(rps) * 2 >= 2 * rps * 60
+
+
+def test_a_new_stacks_rate_limit_follows_its_declared_peak(project: Path) -> None:
+    assert run("acme", *COMBOS["ent-aws"], "--model", MODEL).exit_code == 0
+    loaded = load_stack(str(project / "stacks" / "Pulumi.acme.yaml"))
+    peak = size_for_stack(loaded.config).requests_per_second
+    assert loaded.config.gateway.rate_limit_requests_per_minute == per_key_rate_limit(peak)
