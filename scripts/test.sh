@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install llmscale with its test dependencies into .venv (and from Debian's packages, when they are missing:
 # prometheus and promtool, prometheus-alertmanager and amtool, caddy, shellcheck and node), lint, and run the
-# test suite. Extra arguments go to pytest.
+# test suite (one worker per core). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,4 +35,5 @@ if [ "$(.venv/checkov/bin/checkov --version 2>/dev/null)" != "${checkov_pin#*==}
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/python -m pytest "$@"
+# One worker per core; a test file stays in one worker, so its module-scoped plans are built once.
+.venv/bin/python -m pytest -n auto --dist loadfile "$@"
