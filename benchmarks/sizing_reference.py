@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from llmscale.sizing import DEFAULT_GPU, SizingError, SizingInputs, size
+from llmscale.sizing.planner import DEFAULT_GPU, SizingError, SizingInputs, size
 
 USERS = (10, 50, 100, 200, 500, 1000)
 MODELS = ("7b", "70b")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 
-from llmscale.stack_settings import SETTINGS_TYPE
+from llmscale.policy.settings import SETTINGS_TYPE
 
 
 class StackSettings(pulumi.ComponentResource):

@@ -9,12 +9,12 @@ from components.aws.certificate import DnsValidatedCertificate
 from components.aws.model_store import ModelStore
 from components.k8s.serving import ServingLayer
 from components.settings import StackSettings
-from llmscale.aws_plan import endpoint_kind
+from llmscale.aws.dns import endpoint_kind
+from llmscale.aws.tags import stack_tags
 from llmscale.config.models import Platform, StackConfig, Tier
 from llmscale.k8s.gateway import path_prefix
-from llmscale.stack_settings import stack_settings
-from llmscale.tags import stack_tags
-from llmscale.vllm_args import termination_grace_seconds
+from llmscale.policy.settings import stack_settings
+from llmscale.serving.vllm_args import termination_grace_seconds
 
 
 class UnsupportedTierError(pulumi.RunError):

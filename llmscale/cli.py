@@ -262,13 +262,13 @@ def render(
     config = loaded.config
     steps = ""
     if config.tier is Tier.SINGLE_GPU:
-        from llmscale.host_bundle import SecretSource, render_bundle
+        from llmscale.host.bundle import SecretSource, render_bundle
 
         source = SecretSource.FILES if config.platform == "host" else SecretSource.SSM
         files = render_bundle(config, loaded.name, secret_source=source, region=loaded.region)
         hint = "start with bin/start.sh (see README.txt)"
     else:
-        from llmscale.k8s.render import render_kubernetes, steps_summary
+        from llmscale.plan.render import render_kubernetes, steps_summary
 
         files = render_kubernetes(_plan_document(loaded))
         hint = "then, in this order (STEPS.txt; paths relative to the output directory):"

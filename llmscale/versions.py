@@ -1,7 +1,7 @@
 """Every container image, Helm chart and Kubernetes version llmscale deploys, pinned in one place with its source.
 
 Metric names are tied to these versions (vLLM renamed metrics between releases): change a version here and
-the metric names in `llmscale.metrics` together. Each chart records the appVersion its `Chart.yaml` declares
+the metric names in `llmscale.serving.metrics` together. Each chart records the appVersion its `Chart.yaml` declares
 at the pinned release (the vendored copy in `llmscale/schemas/helm/` is checked against it), and each EKS release
 the cluster-autoscaler chart and image of its own minor version: tests fail when they drift apart.
 """

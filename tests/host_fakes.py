@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 
-import llmscale.host_bundle as host_bundle
+import llmscale.host.bundle as host_bundle
 from llmscale.config.models import StackConfig
-from llmscale.host_bundle import BundleFile, SecretSource, render_bundle
+from llmscale.host.bundle import BundleFile, SecretSource, render_bundle
 
 SERVER_TIMEOUT = 10.0  # seconds a fake server waits on one request before giving up on it
 WAIT = 20.0  # seconds a test waits for a server to come up or for something to happen

@@ -22,7 +22,7 @@ from llmscale.config import ConfigError, parse_values
 from llmscale.config.loader import load_stack
 from llmscale.config.models import DEFAULT_RUNBOOK_URL, PATTERN_HINTS, REPOSITORY_URL, RUNBOOK_URL, Platform, Tier
 from llmscale.config.reference import anchor
-from llmscale.host_bundle import SecretSource, render_bundle
+from llmscale.host.bundle import SecretSource, render_bundle
 from llmscale.k8s.monitoring import prometheus_rule_manifest
 from llmscale.monitoring.rules import Flavour, alerting_rules, rule_groups
 

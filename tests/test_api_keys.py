@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from llmscale.api_keys import api_key_clients, api_key_problem
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import parse_values
+from llmscale.serving.api_keys import api_key_clients, api_key_problem
 
 GOOD = "k-0123456789abcdefXYZ"
 

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.aws.network import Network
-from llmscale import aws_plan
+from llmscale.aws import network
 from llmscale.plan.recorder import is_unknown
 from tests.aws_harness import Run, run
 
@@ -93,24 +93,24 @@ def subnets(plan: Run, tier: str) -> list[Any]:
 
 
 def test_plan_for_a_slash_16_over_three_zones() -> None:
-    plan = aws_plan.subnet_plan("10.0.0.0/16", 3)
+    plan = network.subnet_plan("10.0.0.0/16", 3)
     assert [z.private_cidr for z in plan] == ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"]
     assert [z.public_cidr for z in plan] == ["10.0.224.0/24", "10.0.225.0/24", "10.0.226.0/24"]
     assert [z.zone_index for z in plan] == [0, 1, 2]
 
 
 def test_adding_a_zone_keeps_the_existing_subnets() -> None:
-    assert aws_plan.subnet_plan("10.20.0.0/18", 4)[:2] == aws_plan.subnet_plan("10.20.0.0/18", 2)
+    assert network.subnet_plan("10.20.0.0/18", 4)[:2] == network.subnet_plan("10.20.0.0/18", 2)
 
 
 @given(
-    prefix=st.integers(min_value=aws_plan.MIN_VPC_PREFIX, max_value=aws_plan.MAX_VPC_PREFIX),
-    zone_count=st.integers(min_value=1, max_value=aws_plan.MAX_ZONES),
+    prefix=st.integers(min_value=network.MIN_VPC_PREFIX, max_value=network.MAX_VPC_PREFIX),
+    zone_count=st.integers(min_value=1, max_value=network.MAX_ZONES),
     base=st.integers(min_value=0, max_value=2**32 - 1),
 )
 def test_subnets_are_inside_the_vpc_and_pairwise_disjoint(prefix: int, zone_count: int, base: int) -> None:
     vpc = ipaddress.IPv4Network((base, prefix), strict=False)
-    plan = aws_plan.subnet_plan(str(vpc), zone_count)
+    plan = network.subnet_plan(str(vpc), zone_count)
     assert len(plan) == zone_count
     cidrs = [ipaddress.IPv4Network(c) for z in plan for c in (z.private_cidr, z.public_cidr)]
     assert len(cidrs) == 2 * zone_count
@@ -119,14 +119,14 @@ def test_subnets_are_inside_the_vpc_and_pairwise_disjoint(prefix: int, zone_coun
     for zone in plan:
         private, public = ipaddress.IPv4Network(zone.private_cidr), ipaddress.IPv4Network(zone.public_cidr)
         assert private.num_addresses > public.num_addresses  # pods live in the private subnets
-        assert public.prefixlen <= aws_plan.PUBLIC_PREFIX_LIMIT  # room for load balancers and a NAT
+        assert public.prefixlen <= network.PUBLIC_PREFIX_LIMIT  # room for load balancers and a NAT
 
 
-@given(prefix=st.integers(min_value=aws_plan.MAX_VPC_PREFIX + 1, max_value=28))
+@given(prefix=st.integers(min_value=network.MAX_VPC_PREFIX + 1, max_value=28))
 def test_a_vpc_smaller_than_a_slash_20_is_refused(prefix: int) -> None:
     vpc = ipaddress.IPv4Network(("10.0.0.0", prefix))
     with pytest.raises(ValueError, match=rf"/{prefix}; use a /16 to /20"):
-        aws_plan.subnet_plan(str(vpc), 1)
+        network.subnet_plan(str(vpc), 1)
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_a_vpc_smaller_than_a_slash_20_is_refused(prefix: int) -> None:
 )
 def test_bad_plans_are_refused(cidr: str, zone_count: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        aws_plan.subnet_plan(cidr, zone_count)
+        network.subnet_plan(cidr, zone_count)
 
 
 # --- zones, NAT and tags (pure) --------------------------------------------------------------------------------
@@ -149,13 +149,13 @@ def test_bad_plans_are_refused(cidr: str, zone_count: int, message: str) -> None
 
 def test_zones_are_the_first_by_name_that_are_offered_and_standard() -> None:
     offered = ["eu-west-1c", "eu-west-1-lax-1a", "eu-west-1a", "eu-west-1b"]
-    assert aws_plan.select_zones(offered, 2, available=ZONES) == ["eu-west-1a", "eu-west-1b"]
-    assert aws_plan.select_zones(offered, 3) == ["eu-west-1-lax-1a", "eu-west-1a", "eu-west-1b"]
+    assert network.select_zones(offered, 2, available=ZONES) == ["eu-west-1a", "eu-west-1b"]
+    assert network.select_zones(offered, 3) == ["eu-west-1-lax-1a", "eu-west-1a", "eu-west-1b"]
 
 
 def test_too_few_zones_is_an_error_naming_the_type_and_the_zones() -> None:
     with pytest.raises(ValueError, match=r"2 availability zone\(s\) offering p5.48xlarge \(eu-west-1a, eu-west-1b\)"):
-        aws_plan.select_zones(["eu-west-1b", "eu-west-1a"], 3, instance_type="p5.48xlarge")
+        network.select_zones(["eu-west-1b", "eu-west-1a"], 3, instance_type="p5.48xlarge")
 
 
 @pytest.mark.parametrize(
@@ -164,18 +164,18 @@ def test_too_few_zones_is_an_error_naming_the_type_and_the_zones() -> None:
 )
 def test_explicit_zones_are_checked(zones: list[str], count: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        aws_plan.validate_zones(zones, count)
+        network.validate_zones(zones, count)
 
 
 @pytest.mark.parametrize(("nat_per_zone", "nats", "routes"), [(True, [0, 1, 2], [0, 1, 2]), (False, [0], [0, 0, 0])])
 def test_nat_layout(nat_per_zone: bool, nats: list[int], routes: list[int]) -> None:
-    assert aws_plan.nat_zone_indexes(3, nat_per_zone) == nats
-    assert [aws_plan.nat_for_zone(i, nat_per_zone) for i in range(3)] == routes
+    assert network.nat_zone_indexes(3, nat_per_zone) == nats
+    assert [network.nat_for_zone(i, nat_per_zone) for i in range(3)] == routes
 
 
 def test_subnet_tags() -> None:
-    public = aws_plan.subnet_tags("public", CLUSTER)
-    private = aws_plan.subnet_tags("private", CLUSTER)
+    public = network.subnet_tags("public", CLUSTER)
+    private = network.subnet_tags("private", CLUSTER)
     assert public == {"kubernetes.io/cluster/acme-llm": "shared", "kubernetes.io/role/elb": "1"}
     assert private == {
         "kubernetes.io/cluster/acme-llm": "shared",
@@ -187,7 +187,7 @@ def test_subnet_tags() -> None:
 @pytest.mark.parametrize("name", ["", "-x", "a b", "x" * 101, "a/b"])
 def test_bad_cluster_names_are_refused(name: str) -> None:
     with pytest.raises(ValueError, match="cluster name"):
-        aws_plan.subnet_tags("public", name)
+        network.subnet_tags("public", name)
 
 
 # --- the component ---------------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def test_bad_cluster_names_are_refused(name: str) -> None:
 def test_a_public_and_a_private_subnet_per_zone_from_the_plan() -> None:
     plan = build()
     public, private = subnets(plan, "public"), subnets(plan, "private")
-    expected = aws_plan.subnet_plan("10.0.0.0/16", 3)
+    expected = network.subnet_plan("10.0.0.0/16", 3)
     assert [s.inputs["cidrBlock"] for s in public] == [z.public_cidr for z in expected]
     assert [s.inputs["cidrBlock"] for s in private] == [z.private_cidr for z in expected]
     assert [s.inputs["availabilityZone"] for s in public] == ZONES

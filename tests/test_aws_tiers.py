@@ -16,7 +16,7 @@ from llmscale.config.models import ModelProfile
 from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
-from llmscale.vllm_args import vllm_args
+from llmscale.serving.vllm_args import vllm_args
 from tests.aws_harness import run
 from tests.test_aws_network import ZONES, invokes
 

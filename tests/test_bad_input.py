@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-from llmscale.calibration import CalibrationError, parse_quantization, resolve_gpu
 from llmscale.cli import app
 from llmscale.config.regions import AWS_REGIONS
-from llmscale.model_size import parameters_billions
+from llmscale.config.scaffold import HF_MODEL_ID, NEW_STACK_NAME, S3_MODEL
 from llmscale.paths import STACK_NAME
-from llmscale.scaffold import HF_MODEL_ID, NEW_STACK_NAME, S3_MODEL
+from llmscale.sizing.calibration import CalibrationError, parse_quantization, resolve_gpu
+from llmscale.sizing.model_size import parameters_billions
 from tests.helpers import REPO
 
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"

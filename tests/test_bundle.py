@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 import yaml
 
-import llmscale.host_bundle as host_bundle
+import llmscale.host.bundle as host_bundle
 from llmscale import versions
 from llmscale.config.loader import LoadedStack, load_stack, parse_values
 from llmscale.config.models import StackConfig
-from llmscale.host_bundle import (
+from llmscale.host.bundle import (
     BundleFile,
     SecretSource,
     render_bootstrap,
@@ -33,7 +33,7 @@ from llmscale.host_bundle import (
     ssm_prefix,
     user_data_files,
 )
-from llmscale.vllm_args import termination_grace_seconds
+from llmscale.serving.vllm_args import termination_grace_seconds
 
 STACKS = ("single-gpu", "single-gpu-host")
 SERVICES = (

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-import llmscale.host_bundle as host_bundle
+import llmscale.host.bundle as host_bundle
 from llmscale.config.loader import load_stack, parse_values
-from llmscale.host_bundle import SecretSource, render_bundle
+from llmscale.host.bundle import SecretSource, render_bundle
 
 KEYS = {"team-a": "abcdefghijklmnop1234", "team-b": "ZZZZZZZZZZZZZZZZ.~+/=-_"}
 

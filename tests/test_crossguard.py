@@ -37,7 +37,6 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 import llmscale.program
-from llmscale import metrics
 from llmscale.config.loader import load_stack
 from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.recorder import UNKNOWN_TEXT
@@ -47,7 +46,8 @@ from llmscale.policy import redundancy
 from llmscale.policy.crossguard import PACK_NAME, crossguard_policies, inventory_from_crossguard, validator
 from llmscale.policy.model import Enforcement, Finding, Inventory, Policy, Record
 from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
-from llmscale.stack_settings import SETTINGS_TYPE
+from llmscale.policy.settings import SETTINGS_TYPE
+from llmscale.serving import metrics
 from tests.helpers import edit
 
 EXAMPLE_STACKS = ("single-gpu", "single-gpu-host", "onprem", "multi-gpu")

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
-from llmscale import metrics
 from llmscale.config.loader import load_stack
 from llmscale.k8s.monitoring import dashboard_config_map_manifest, prometheus_rule_manifest
-from llmscale.k8s_schema import validate_object
+from llmscale.k8s.schema import validate_object
 from llmscale.monitoring.dashboards import dashboard
 from llmscale.monitoring.rules import Flavour, recording_rules
+from llmscale.serving import metrics
 
 CASES = [("single-gpu", Flavour.HOST), ("single-gpu-host", Flavour.HOST), ("onprem", Flavour.KUBERNETES)]
 PROMQL_WORDS = {

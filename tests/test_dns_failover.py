@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from components.aws.dns_failover import DnsFailover
-from llmscale import aws_plan
+from llmscale.aws import dns
 from llmscale.policy.model import Inventory, Record
 from llmscale.policy.redundancy import dns_failover
 from tests.aws_harness import Run, run
@@ -75,7 +75,7 @@ def failover_records(plan: Run) -> dict[str, Any]:
     [(PRIMARY_LB, "hostname"), ("LLM.Example.COM.", "hostname"), (ONPREM_IP, "ip"), (" 34.120.5.6 ", "ip")],
 )
 def test_endpoint_kind(value: str, kind: str) -> None:
-    assert aws_plan.endpoint_kind(value) == kind
+    assert dns.endpoint_kind(value) == kind
 
 
 @pytest.mark.parametrize(
@@ -92,40 +92,40 @@ def test_endpoint_kind(value: str, kind: str) -> None:
 )
 def test_bad_endpoints_are_refused(value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        aws_plan.endpoint_kind(value)
+        dns.endpoint_kind(value)
 
 
 @given(st.ip_addresses(v=4))
 def test_any_public_ipv4_address_is_an_ip_endpoint(address: ipaddress.IPv4Address) -> None:
     assume(address.is_global)
-    assert aws_plan.endpoint_kind(str(address)) == "ip"
+    assert dns.endpoint_kind(str(address)) == "ip"
 
 
 @given(st.lists(st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True), min_size=2, max_size=5))
 def test_dns_names_are_hostname_endpoints(labels: list[str]) -> None:
     assume(not all(label.isdigit() for label in labels))
-    assert aws_plan.endpoint_kind(".".join(labels)) == "hostname"
+    assert dns.endpoint_kind(".".join(labels)) == "hostname"
 
 
 def test_a_plain_string_endpoint_decides_its_own_kind() -> None:
-    assert aws_plan.resolve_endpoint_kind(ONPREM_IP, None, "secondary") == "ip"
-    assert aws_plan.resolve_endpoint_kind(PRIMARY_LB, "hostname", "primary") == "hostname"
+    assert dns.resolve_endpoint_kind(ONPREM_IP, None, "secondary") == "ip"
+    assert dns.resolve_endpoint_kind(PRIMARY_LB, "hostname", "primary") == "hostname"
     with pytest.raises(ValueError, match="is a ip, but its kind was declared 'hostname'"):
-        aws_plan.resolve_endpoint_kind(ONPREM_IP, "hostname", "secondary")
+        dns.resolve_endpoint_kind(ONPREM_IP, "hostname", "secondary")
 
 
 def test_an_output_endpoint_needs_a_declared_kind() -> None:
-    assert aws_plan.resolve_endpoint_kind(object(), "ip", "secondary") == "ip"
+    assert dns.resolve_endpoint_kind(object(), "ip", "secondary") == "ip"
     with pytest.raises(ValueError, match="declare its kind"):
-        aws_plan.resolve_endpoint_kind(object(), None, "secondary")
+        dns.resolve_endpoint_kind(object(), None, "secondary")
     with pytest.raises(ValueError, match="must be one of hostname, ip"):
-        aws_plan.resolve_endpoint_kind(object(), "cname", "secondary")
+        dns.resolve_endpoint_kind(object(), "cname", "secondary")
 
 
 def test_deploy_time_check_of_an_endpoint_against_its_kind() -> None:
-    assert aws_plan.check_endpoint("Standby.Example.com.", "hostname") == "standby.example.com"
+    assert dns.check_endpoint("Standby.Example.com.", "hostname") == "standby.example.com"
     with pytest.raises(ValueError, match="declared a ip but is a hostname"):
-        aws_plan.check_endpoint(STANDBY_LB, "ip")
+        dns.check_endpoint(STANDBY_LB, "ip")
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_deploy_time_check_of_an_endpoint_against_its_kind() -> None:
     ],
 )
 def test_record_layout(primary: str, secondary: str, record_type: str, helpers: list[str | None]) -> None:
-    layout = aws_plan.failover_records(RECORD, primary, secondary)  # type: ignore[arg-type]
+    layout = dns.failover_records(RECORD, primary, secondary)  # type: ignore[arg-type]
     assert [r.role for r in layout] == ["PRIMARY", "SECONDARY"]
     assert len({r.set_identifier for r in layout}) == 2
     assert {r.record_type for r in layout} == {record_type}  # one name, one type
@@ -151,13 +151,13 @@ def test_record_layout(primary: str, secondary: str, record_type: str, helpers: 
 )
 def test_bad_health_check_settings_are_refused(protocol: str, port: int, path: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        aws_plan.health_check_settings(protocol, port, path)
+        dns.health_check_settings(protocol, port, path)
 
 
 @pytest.mark.parametrize("name", ["llm", "https://llm.example.com", "llm..example.com", "-llm.example.com"])
 def test_bad_record_names_are_refused(name: str) -> None:
     with pytest.raises(ValueError, match="record name"):
-        aws_plan.validate_record_name(name)
+        dns.validate_record_name(name)
 
 
 # --- the component ---------------------------------------------------------------------------------------------

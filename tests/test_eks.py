@@ -24,11 +24,7 @@ import llmscale.program
 import tests.aws_harness as harness
 from components.aws.eks import CLUSTER_ADMIN_POLICY, EksCluster
 from llmscale import versions
-from llmscale.aws_plan import ELB_TAG, INTERNAL_ELB_TAG
-from llmscale.cli import app
-from llmscale.config.errors import ConfigError
-from llmscale.config.loader import LoadedStack, load_stack, parse_values
-from llmscale.eks_plan import (
+from llmscale.aws.eks import (
     GPU_LABEL,
     GPU_TAINT_KEY,
     MANAGED_ADDONS,
@@ -38,11 +34,15 @@ from llmscale.eks_plan import (
     gpu_disk_gib,
     gpu_node_groups,
 )
+from llmscale.aws.network import ELB_TAG, INTERNAL_ELB_TAG
+from llmscale.cli import app
+from llmscale.config.errors import ConfigError
+from llmscale.config.loader import LoadedStack, load_stack, parse_values
 from llmscale.plan.recorder import UNKNOWN_TEXT
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
-from llmscale.schedules import cron_window
-from llmscale.vllm_args import termination_grace_seconds
+from llmscale.serving.schedules import cron_window
+from llmscale.serving.vllm_args import termination_grace_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "stacks" / "Pulumi.multi-gpu.yaml"

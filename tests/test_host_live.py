@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from llmscale.config.loader import load_stack
-from llmscale.host_bundle import SecretSource
+from llmscale.host.bundle import SecretSource
 from llmscale.monitoring import client_usage
 from tests.host_fakes import (
     FakeVllm,

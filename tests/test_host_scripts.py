@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-import llmscale.host_bundle as host_bundle
+import llmscale.host.bundle as host_bundle
 import llmscale.program
 from llmscale.config.loader import load_stack, parse_values
 from llmscale.config.models import StackConfig
-from llmscale.host_bundle import SecretSource, render_bootstrap, user_data_files
-from llmscale.k8s.render import render_kubernetes
+from llmscale.host.bundle import SecretSource, render_bootstrap, user_data_files
 from llmscale.paths import PACKAGE_ROOT
+from llmscale.plan.render import render_kubernetes
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from tests.host_fakes import (

@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 import yaml
 
-import llmscale.host_bundle as host_bundle
+import llmscale.host.bundle as host_bundle
 from llmscale.config.loader import parse_values
 from llmscale.config.models import StackConfig
-from llmscale.host_bundle import BundleFile, SecretSource, bundle_manifest, render_bootstrap, user_data_files
+from llmscale.host.bundle import BundleFile, SecretSource, bundle_manifest, render_bootstrap, user_data_files
 from tests.host_fakes import (
     FakeExporterHandler,
     FakeHub,

@@ -1,4 +1,4 @@
-"""Tests for llmscale.iam: every policy document is valid JSON, least privilege and scoped to what it is given."""
+"""Tests for llmscale.aws.iam: every policy document is valid JSON, least privilege and scoped to what it is given."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmscale import iam
+from llmscale.aws import iam
 
 INSTANCE_ARN = "arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0"
 AUTOMATION_ARN = "arn:aws:ssm:eu-west-1::automation-definition/AWS-RestartEC2Instance:*"
@@ -20,12 +20,14 @@ PARAMETER_ARNS = [
     "arn:aws:ssm:eu-west-1:123456789012:parameter/llmscale/single-gpu/api-keys",
 ]
 
-# Every policy builder of llmscale.iam with example arguments; the completeness test below keeps this in step.
+# Every policy builder of llmscale.aws.iam with example arguments; the completeness test below keeps this in step.
 BUILDERS: dict[str, tuple[Any, ...]] = {
     "assume_role_policy": ("ec2.amazonaws.com",),
     "read_parameters_policy": (PARAMETER_ARNS,),
     "start_stop_instance_policy": (INSTANCE_ARN,),
     "restart_instance_automation_policy": (INSTANCE_ARN, AUTOMATION_ARN),
+    "read_bundle_policy": ("arn:aws:s3:::llmscale-bundle-abc", "bundle", PARAMETER_ARNS),
+    "policy_document": ([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/k"}],),
 }
 
 

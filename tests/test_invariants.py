@@ -16,7 +16,7 @@ from llmscale.cli import app
 from llmscale.config.loader import load_stack
 from llmscale.k8s import invariants
 from llmscale.k8s.defaults import defaulted
-from llmscale.k8s.render import kubernetes_objects
+from llmscale.plan.render import kubernetes_objects
 from llmscale.plan.report import plan_document, runtime_errors
 from llmscale.plan.runner import run_program
 

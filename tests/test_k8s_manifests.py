@@ -41,6 +41,7 @@ from llmscale.k8s.gateway import (
     serves_https,
 )
 from llmscale.k8s.labels import PRIORITY_CLASSES, workload_name
+from llmscale.k8s.schema import validate_object
 from llmscale.k8s.workload import (
     HF_TOKEN_SECRET,
     MODEL_CACHE_CLAIM,
@@ -53,11 +54,10 @@ from llmscale.k8s.workload import (
     service_account_manifest,
     service_manifest,
 )
-from llmscale.k8s_schema import validate_object
-from llmscale.metrics import VLLM_QUEUE_DEPTH
 from llmscale.paths import PACKAGE_ROOT
-from llmscale.schedules import cron_window, with_lead_time
-from llmscale.vllm_args import VLLM_PORT, vllm_args
+from llmscale.serving.metrics import VLLM_QUEUE_DEPTH
+from llmscale.serving.schedules import cron_window, with_lead_time
+from llmscale.serving.vllm_args import VLLM_PORT, vllm_args
 
 ONPREM_FILE = PACKAGE_ROOT / "stacks" / "Pulumi.onprem.yaml"
 SECRET_KEYS = frozenset({"llmscale:apiKeys", "llmscale:hfToken"})

@@ -18,8 +18,8 @@ from typer.testing import CliRunner, Result
 
 from llmscale import versions
 from llmscale.config.loader import load_stack
-from llmscale.k8s.render import HELM_RELEASE, clusters, kubernetes_objects
-from llmscale.k8s_schema import validate_object
+from llmscale.k8s.schema import validate_object
+from llmscale.plan.render import HELM_RELEASE, clusters, kubernetes_objects
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.program import main as program

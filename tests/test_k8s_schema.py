@@ -1,4 +1,4 @@
-"""Tests for llmscale.k8s_schema: built-in kinds via kubernetes-validate, custom resources via the vendored CRDs.
+"""Tests for llmscale.k8s.schema: built-in kinds via kubernetes-validate, custom resources via the vendored CRDs.
 
 Every valid example is a realistic manifest of the kind llmscale renders; every invalid one is a single mistake
 on top of a valid example, so a failure points at exactly one rule.
@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from llmscale import versions
-from llmscale.k8s_schema import (
+from llmscale.k8s.schema import (
     CRD_DIR,
     CRD_FILES,
     KUBERNETES_VERSION,

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.aws.model_store import ABORT_INCOMPLETE_UPLOADS_DAYS, ModelStore
-from llmscale import aws_plan
+from llmscale.aws import model_store
 from llmscale.policy.hardening import s3_public_access_block
 from llmscale.policy.hygiene import encryption_at_rest
 from llmscale.policy.model import Inventory, Record
@@ -69,7 +69,7 @@ def bucket_id(plan: Run, name: str) -> str:
 
 
 def test_read_policy_is_scoped_to_one_bucket_and_its_key() -> None:
-    statements = policy_statements(aws_plan.read_policy_document(BUCKET_ARN, KEY_ARN))
+    statements = policy_statements(model_store.read_policy_document(BUCKET_ARN, KEY_ARN))
     grants = {(a, r) for s in statements for a in as_list(s["Action"]) for r in as_list(s["Resource"])}
     assert grants == {
         ("s3:ListBucket", BUCKET_ARN),
@@ -80,13 +80,13 @@ def test_read_policy_is_scoped_to_one_bucket_and_its_key() -> None:
 
 
 def test_read_policy_without_a_key_grants_no_kms() -> None:
-    document = aws_plan.read_policy_document(BUCKET_ARN)
+    document = model_store.read_policy_document(BUCKET_ARN)
     assert "kms:" not in document
     assert not allows_everything(document)
 
 
 def test_tls_only_policy_denies_plain_http_on_bucket_and_objects() -> None:
-    [statement] = policy_statements(aws_plan.tls_only_bucket_policy(BUCKET_ARN))
+    [statement] = policy_statements(model_store.tls_only_bucket_policy(BUCKET_ARN))
     assert statement["Effect"] == "Deny"
     assert statement["Principal"] == "*"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -94,7 +94,7 @@ def test_tls_only_policy_denies_plain_http_on_bucket_and_objects() -> None:
 
 
 def test_replication_policy_touches_only_the_two_buckets_and_keys() -> None:
-    document = aws_plan.replication_role_policy(BUCKET_ARN, REPLICA_ARN, KEY_ARN, REPLICA_KEY_ARN)
+    document = model_store.replication_role_policy(BUCKET_ARN, REPLICA_ARN, KEY_ARN, REPLICA_KEY_ARN)
     statements = policy_statements(document)
     resources = {r for s in statements for r in as_list(s["Resource"])}
     assert resources == {BUCKET_ARN, f"{BUCKET_ARN}/*", f"{REPLICA_ARN}/*", KEY_ARN, REPLICA_KEY_ARN}
@@ -110,7 +110,7 @@ def test_replication_policy_touches_only_the_two_buckets_and_keys() -> None:
 @pytest.mark.parametrize("arn", ["arn:aws:s3:::bucket", "not-an-arn", "arn:aws:kms"])
 def test_arn_region_refuses_arns_without_a_region(arn: str) -> None:
     with pytest.raises(ValueError, match="not a regional ARN"):
-        aws_plan.arn_region(arn)
+        model_store.arn_region(arn)
 
 
 @pytest.mark.parametrize(
@@ -118,18 +118,18 @@ def test_arn_region_refuses_arns_without_a_region(arn: str) -> None:
     [("models", "models-"), ("Acme_Prod.Models", "acme-prod-models-"), ("--x--", "x-"), ("a" * 80, "a" * 36 + "-")],
 )
 def test_bucket_prefix(name: str, prefix: str) -> None:
-    assert aws_plan.bucket_prefix(name) == prefix
+    assert model_store.bucket_prefix(name) == prefix
 
 
 @given(st.text(min_size=1, max_size=80))
 def test_bucket_prefix_is_always_valid_or_refused(name: str) -> None:
     try:
-        prefix = aws_plan.bucket_prefix(name)
+        prefix = model_store.bucket_prefix(name)
     except ValueError:
         assert not re.search(r"[a-z0-9]", name.lower())
         return
     assert re.fullmatch(r"[a-z0-9][a-z0-9-]*-", prefix)
-    assert len(prefix) <= aws_plan.BUCKET_PREFIX_LIMIT
+    assert len(prefix) <= model_store.BUCKET_PREFIX_LIMIT
     assert "--" not in prefix
 
 
@@ -160,7 +160,7 @@ def test_bucket_is_versioned_encrypted_private_and_tls_only() -> None:
     )
     assert plan.one(OWNERSHIP).inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
     policy = plan.one(BUCKET_POLICY).inputs["policy"]
-    assert policy == aws_plan.tls_only_bucket_policy(f"arn:aws:s3:::{name}")
+    assert policy == model_store.tls_only_bucket_policy(f"arn:aws:s3:::{name}")
     assert plan.values["bucket_arn"] == f"arn:aws:s3:::{name}"
     assert bucket.inputs.get("forceDestroy") is False
     assert TAGS.items() <= bucket.inputs["tags"].items()
@@ -181,7 +181,7 @@ def test_the_bucket_policy_waits_for_the_public_access_block() -> None:
 
 def test_read_policy_output_is_for_this_bucket_and_key() -> None:
     plan = build()
-    assert plan.values["read_policy"] == aws_plan.read_policy_document(
+    assert plan.values["read_policy"] == model_store.read_policy_document(
         plan.values["bucket_arn"], plan.values["kms_key_arn"]
     )
 

@@ -21,16 +21,16 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 import llmscale.commands.new as new_command
+from llmscale.aws.eks import gpu_node_groups
 from llmscale.cli import app
 from llmscale.config.loader import load_stack
 from llmscale.config.models import Platform, Tier
-from llmscale.cost import stack_cost
-from llmscale.eks_plan import gpu_node_groups
+from llmscale.config.scaffold import RequestError, StackRequest, TierMisfitError, per_key_rate_limit, plan_stack
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.program import main as program
-from llmscale.scaffold import RequestError, StackRequest, TierMisfitError, per_key_rate_limit, plan_stack
-from llmscale.sizing import size_for_stack
+from llmscale.sizing.cost import stack_cost
+from llmscale.sizing.planner import size_for_stack
 
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 ZONE = "Z0123456789ABCDEFGHIJ"
@@ -464,7 +464,7 @@ def test_multi_gpu_replicas_hold_the_gpus_to_provision_or_the_tier_is_refused(us
 
 
 def size_for_stack_of(request: StackRequest) -> Any:
-    from llmscale.sizing import SizingInputs, size
+    from llmscale.sizing.planner import SizingInputs, size
 
     return size(
         SizingInputs(users=request.users, model=request.model, gpu="g6e.xlarge", p99_seconds=10, max_num_seqs=128,

@@ -19,15 +19,15 @@ import yaml
 from typer.testing import CliRunner, Result
 
 import llmscale.program
-from llmscale import metrics
 from llmscale.config.loader import load_stack
 from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.policy.model import TIERS, Enforcement, Finding, Inventory, Policy, Record, Violation
 from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
-from llmscale.sizing import size_for_stack
-from llmscale.stack_settings import SETTINGS_TYPE
+from llmscale.policy.settings import SETTINGS_TYPE
+from llmscale.serving import metrics
+from llmscale.sizing.planner import size_for_stack
 from tests.helpers import edit
 from tests.test_simulate_policies import FIRING as SIMULATED_FIRING
 from tests.test_simulate_stack import inventory as planned_inventory

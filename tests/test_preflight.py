@@ -25,11 +25,7 @@ from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner, Result
 
-from llmscale.commands.preflight import register
-from llmscale.config.errors import ConfigError
-from llmscale.config.loader import load_stack, parse_values
-from llmscale.config.models import StackConfig
-from llmscale.preflight import (
+from llmscale.aws.preflight import (
     CHECK_FAILOVER_ZONE,
     CHECK_HOSTED_ZONE,
     CHECK_KUBERNETES,
@@ -50,6 +46,10 @@ from llmscale.preflight import (
     run_checks,
     vcpu_quota_for,
 )
+from llmscale.commands.preflight import register
+from llmscale.config.errors import ConfigError
+from llmscale.config.loader import load_stack, parse_values
+from llmscale.config.models import StackConfig
 from llmscale.versions import DEFAULT_KUBERNETES_VERSION
 from tests.helpers import REPO
 

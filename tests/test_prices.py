@@ -14,14 +14,19 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from llmscale import catalog
 from llmscale.cli import app
 from llmscale.config.loader import load_stack, parse_values
-from llmscale.cost import stack_cost, stack_gpu_price
 from llmscale.plan.markdown import plan_markdown
 from llmscale.plan.report import plan_document, render_text
 from llmscale.plan.runner import run_program
-from llmscale.prices import (
+from llmscale.program import main as program
+from llmscale.sizing import catalog
+from llmscale.sizing.cost import stack_cost, stack_gpu_price
+from llmscale.sizing.planner import (
+    HOURS_PER_MONTH,
+    schedule_hours,
+)
+from llmscale.sizing.prices import (
     BASE_REGION,
     ON_DEMAND_PER_HOUR,
     PRICES_AS_OF,
@@ -29,8 +34,6 @@ from llmscale.prices import (
     on_demand_gpu_price,
     stated_gpu_price,
 )
-from llmscale.program import main as program
-from llmscale.sizing import HOURS_PER_MONTH, schedule_hours
 
 SECRETS = {"llmscale:apiKeys"}
 

@@ -1,4 +1,4 @@
-"""Tests for llmscale.schedules: the night schedule's cron window and its EventBridge Scheduler expressions."""
+"""Tests for llmscale.serving.schedules: the night schedule's cron window and its EventBridge Scheduler expressions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from llmscale.config.models import DAYS, ScheduleConfig
-from llmscale.schedules import cron_window, eventbridge_expressions
+from llmscale.serving.schedules import cron_window, eventbridge_expressions
 
 TIMEZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
 AWS_DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")

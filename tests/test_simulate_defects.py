@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from llmscale.policy.model import Inventory
+from llmscale.serving.vllm_args import PRE_STOP_SECONDS, SHUTDOWN_MARGIN_SECONDS
 from llmscale.simulate.engine import Options, Run, simulate
 from llmscale.simulate.report import build_report
 from llmscale.simulate.stack import stack_from_inventory
-from llmscale.vllm_args import PRE_STOP_SECONDS, SHUTDOWN_MARGIN_SECONDS
 from tests.helpers import edit
 from tests.test_simulate_stack import inventory, kind
 

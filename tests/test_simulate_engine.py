@@ -35,7 +35,7 @@ from llmscale.simulate.traffic import (
     poisson_from_uniform,
 )
 from llmscale.simulate.vllm import RequestClass, replica_model
-from llmscale.sizing import SizingInputs, size
+from llmscale.sizing.planner import SizingInputs, size
 from tests.test_simulate_stack import planned
 
 

@@ -19,10 +19,17 @@ import yaml
 
 import llmscale.plan.runner as runner
 import llmscale.program
-from components.aws.bundle_store import read_bundle_policy
 from llmscale import versions
+from llmscale.aws.iam import read_bundle_policy
 from llmscale.config.loader import LoadedStack, load_stack, resolve_stack
-from llmscale.host_bundle import SecretSource, bundle_manifest, render_bootstrap, render_bundle, user_data_files
+from llmscale.host.bundle import (
+    BUNDLE_PREFIX,
+    SecretSource,
+    bundle_manifest,
+    render_bootstrap,
+    render_bundle,
+    user_data_files,
+)
 from llmscale.plan.recorder import RecordedResource, RecordingMonitor, is_secret, is_unknown
 from llmscale.plan.runner import PlanResult, run_program
 
@@ -271,7 +278,7 @@ def test_read_bundle_policy_reads_the_bundle_and_nothing_else() -> None:
         "arn:aws:ssm:eu-west-1:123456789012:parameter/llmscale/single-gpu/bundle-location",
         "arn:aws:ssm:eu-west-1:123456789012:parameter/llmscale/single-gpu/bundle",
     ]
-    statements = json.loads(read_bundle_policy(bucket, parameters))["Statement"]
+    statements = json.loads(read_bundle_policy(bucket, BUNDLE_PREFIX, parameters))["Statement"]
     assert statements == [
         {"Effect": "Allow", "Action": ["ssm:GetParameters"], "Resource": sorted(parameters)},
         {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{bucket}/bundle/*"},

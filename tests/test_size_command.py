@@ -15,11 +15,14 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from llmscale import catalog
 from llmscale.commands.size import STACK_GPU, STACK_P99_SECONDS, register, size_command_line, users_served
 from llmscale.config.models import Tier
 from llmscale.config.presets import PRESETS
-from llmscale.sizing import MULTI_GPU_MAX_GPUS, SizingInputs
+from llmscale.sizing import catalog
+from llmscale.sizing.planner import (
+    MULTI_GPU_MAX_GPUS,
+    SizingInputs,
+)
 from tests.helpers import REPO
 
 

@@ -1,4 +1,4 @@
-"""Tests for the capacity planner (llmscale.sizing) and its calibration data (llmscale.calibration).
+"""Tests for the capacity planner (llmscale.sizing.planner) and its calibration data (llmscale.sizing.calibration).
 
 Properties first (more load never needs fewer GPUs, a tighter SLO never fewer, a faster GPU never more), then
 the problem statement's reference points, the calibration table against its sources, calibration files,
@@ -18,7 +18,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmscale.calibration import (
+from llmscale.config.models import (
+    GpuConfig,
+    LoadConfig,
+    ModelProfile,
+    Quantization,
+    ScheduleConfig,
+    SloConfig,
+    StackConfig,
+)
+from llmscale.sizing.calibration import (
     BANDWIDTH_EFFICIENCY,
     GPU_SPECS,
     REFERENCE_POINTS,
@@ -31,16 +40,7 @@ from llmscale.calibration import (
     resolve_gpu,
     single_stream_seconds,
 )
-from llmscale.config.models import (
-    GpuConfig,
-    LoadConfig,
-    ModelProfile,
-    Quantization,
-    ScheduleConfig,
-    SloConfig,
-    StackConfig,
-)
-from llmscale.sizing import (
+from llmscale.sizing.planner import (
     DEFAULT_GPU,
     DEFAULT_MODEL,
     DEFAULT_OUTPUT_TOKENS,

@@ -9,7 +9,7 @@ import pytest
 
 from llmscale import versions
 from llmscale.k8s.helm_values import app_version, chart_name
-from llmscale.k8s_schema import KUBERNETES_VERSION
+from llmscale.k8s.schema import KUBERNETES_VERSION
 
 CHARTS = [value for value in vars(versions).values() if isinstance(value, versions.HelmChart)]
 RELEASES = list(versions.EKS_RELEASES.values())

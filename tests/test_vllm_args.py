@@ -1,4 +1,4 @@
-"""Property tests for llmscale.vllm_args: the `vllm serve` arguments as a pure function of a model profile.
+"""Property tests for llmscale.serving.vllm_args: the `vllm serve` arguments as a pure function of a model profile.
 
 For any valid profile the arguments must start with the model, serve the profile name first, carry the
 profile's capacity and backpressure limits verbatim, add tensor parallelism and quantization exactly when
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmscale.config.models import ModelProfile, Quantization
-from llmscale.vllm_args import MODELLED_FLAGS, VLLM_PORT, flag_name, vllm_args
+from llmscale.serving.vllm_args import MODELLED_FLAGS, VLLM_PORT, flag_name, vllm_args
 
 # --- strategies ------------------------------------------------------------------------------------------
 

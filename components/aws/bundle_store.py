@@ -17,15 +17,13 @@ known offline and `llmscale diff` shows which files a change touches.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from llmscale.aws_plan import bucket_prefix, tls_only_bucket_policy
-from llmscale.host_bundle import BUNDLE_PREFIX, BundleFile, location_parameter, manifest_parameter
+from llmscale.aws.model_store import bucket_prefix, tls_only_bucket_policy
+from llmscale.host.bundle import BUNDLE_PREFIX, BundleFile, location_parameter, manifest_parameter
 
 
 def object_key(path: str) -> str:
@@ -44,21 +42,6 @@ def content_type(path: str) -> str:
     if path.endswith((".yml", ".yaml")):
         return "application/yaml"
     return "text/plain; charset=utf-8"
-
-
-def read_bundle_policy(bucket_arn: str, parameter_arns: Sequence[str]) -> str:
-    """What llmscale-sync needs to follow the bundle: the bundle's objects, and `ssm:GetParameters` on every
-    parameter it reads (the manifest, the location, and the secrets, whose versions only it compares: without
-    decryption a SecureString's value stays encrypted, so this grants no kms:Decrypt)."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": ["ssm:GetParameters"], "Resource": sorted(parameter_arns)},
-                {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{bucket_arn}/{BUNDLE_PREFIX}/*"},
-            ],
-        }
-    )
 
 
 class BundleStore(pulumi.ComponentResource):

@@ -7,7 +7,7 @@ import pulumi_kubernetes as k8s
 
 from components.aws.pod_identity import pod_identity_role
 from llmscale import versions
-from llmscale.eks_plan import autoscaler_policy
+from llmscale.aws.eks import autoscaler_policy
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from llmscale.aws_plan import (
+from llmscale.aws.dns import (
     FAILOVER_TTL,
     EndpointKind,
     FailoverRecord,

@@ -11,9 +11,8 @@ import pulumi_kubernetes as k8s
 
 from components.aws.node_pools import GpuNodePool, launch_template_ref, node_launch_template
 from components.k8s.objects import register
-from llmscale import iam
-from llmscale.config.models import StackConfig
-from llmscale.eks_plan import (
+from llmscale.aws import iam
+from llmscale.aws.eks import (
     CONTROL_PLANE_LOGS,
     STORAGE_CLASS,
     SYSTEM_AMI_TYPE,
@@ -22,6 +21,7 @@ from llmscale.eks_plan import (
     pod_identity_trust_policy,
     storage_class_manifest,
 )
+from llmscale.config.models import StackConfig
 
 NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",

@@ -15,7 +15,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from llmscale import iam
+from llmscale.aws import iam
 
 RESTART_AUTOMATION = "AWS-RestartEC2Instance"
 

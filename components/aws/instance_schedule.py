@@ -7,9 +7,9 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from llmscale import iam
+from llmscale.aws import iam
 from llmscale.config.models import ScheduleConfig
-from llmscale.schedules import eventbridge_expressions
+from llmscale.serving.schedules import eventbridge_expressions
 
 START_TARGET = "arn:aws:scheduler:::aws-sdk:ec2:startInstances"
 STOP_TARGET = "arn:aws:scheduler:::aws-sdk:ec2:stopInstances"

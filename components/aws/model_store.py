@@ -42,8 +42,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from llmscale import iam
-from llmscale.aws_plan import bucket_prefix, read_policy_document, replication_role_policy, tls_only_bucket_policy
+from llmscale.aws import iam
+from llmscale.aws.model_store import (
+    bucket_prefix,
+    read_policy_document,
+    replication_role_policy,
+    tls_only_bucket_policy,
+)
 
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
 

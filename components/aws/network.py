@@ -2,7 +2,7 @@
 
 Nodes and pods live in the private subnets and reach the internet (images, Hugging Face) through NAT gateways;
 load balancers live in the public subnets. Subnets carry the tags the AWS Load Balancer Controller and
-Karpenter discover them by. The address plan comes from `llmscale.aws_plan.subnet_plan`.
+Karpenter discover them by. The address plan comes from `llmscale.aws.network.subnet_plan`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from llmscale.aws_plan import (
+from llmscale.aws.network import (
     nat_for_zone,
     nat_zone_indexes,
     s3_gateway_service,

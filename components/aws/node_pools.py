@@ -5,9 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from llmscale import catalog
-from llmscale.config.models import StackConfig
-from llmscale.eks_plan import (
+from llmscale.aws.eks import (
     accelerator_label,
     autoscaler_tags,
     gpu_disk_gib,
@@ -15,6 +13,8 @@ from llmscale.eks_plan import (
     node_metadata_options,
     node_volumes,
 )
+from llmscale.config.models import StackConfig
+from llmscale.sizing import catalog
 
 
 def node_launch_template(
@@ -50,7 +50,7 @@ def launch_template_ref(template: aws.ec2.LaunchTemplate) -> dict[str, pulumi.In
 
 
 class GpuNodePool(pulumi.ComponentResource):
-    """The GPU node groups of a cluster, sized by `llmscale.eks_plan.gpu_node_groups`.
+    """The GPU node groups of a cluster, sized by `llmscale.aws.eks.gpu_node_groups`.
 
     NVIDIA AMI (`eks.gpuAmiType`), the stack's GPU instance type, an encrypted disk sized for the models and
     IMDSv2 with one hop (a launch template shared by the groups, `node_launch_template`), the labels and

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from llmscale.eks_plan import pod_identity_trust_policy
+from llmscale.aws.eks import pod_identity_trust_policy
 
 
 def pod_identity_role(

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.bundle_store import BundleStore, read_bundle_policy
+from components.aws.bundle_store import BundleStore
 from components.aws.host_network import HostNetwork
 from components.aws.instance_recovery import InstanceRecovery
 from components.aws.instance_schedule import InstanceSchedule
-from llmscale import iam, versions
+from llmscale import versions
+from llmscale.aws import iam
 from llmscale.config.models import StackConfig
-from llmscale.host_bundle import (
+from llmscale.host.bundle import (
+    BUNDLE_PREFIX,
     SecretSource,
     bundle_manifest,
     host_secrets,
@@ -23,8 +25,8 @@ from llmscale.host_bundle import (
     render_bundle,
     ssm_prefix,
 )
-from llmscale.model_size import host_disk_gib
-from llmscale.schedules import with_lead_time
+from llmscale.serving.schedules import with_lead_time
+from llmscale.sizing.model_size import host_disk_gib
 
 HTTPS = 443
 
@@ -172,7 +174,7 @@ class SingleGpuHost(pulumi.ComponentResource):
                 store.manifest_parameter.arn,
                 store.location_parameter.arn,
                 *[p.arn for p in parameters],
-            ).apply(lambda arns: read_bundle_policy(arns[0], arns[1:])),
+            ).apply(lambda arns: iam.read_bundle_policy(arns[0], BUNDLE_PREFIX, arns[1:])),
             opts=child,
         )
         boot_prerequisites += [store.manifest_parameter, read_bundle]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pulumi
 
 from components.k8s.objects import register
-from llmscale.api_keys import api_key_clients
 from llmscale.config.models import StackConfig
 from llmscale.k8s.gateway import (
     API_KEYS_SECRET,
@@ -19,6 +18,7 @@ from llmscale.k8s.gateway import (
     security_policy_manifest,
     serves_https,
 )
+from llmscale.serving.api_keys import api_key_clients
 
 
 class InferenceGateway(pulumi.ComponentResource):

@@ -11,7 +11,7 @@ from llmscale.config.models import ModelProfile, StackConfig
 from llmscale.k8s.autoscaling import scaled_object_manifest
 from llmscale.k8s.labels import workload_name
 from llmscale.k8s.workload import deployment_manifest, pod_disruption_budget_manifest, service_manifest
-from llmscale.vllm_args import store_path, store_uri
+from llmscale.serving.vllm_args import store_path, store_uri
 
 
 def _in_site_store(manifest: dict[str, Any], bucket: pulumi.Input[str] | None) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def _choose(label: str, choices: list[str]) -> str:
 
 def _ask(label: str, key: str, parse: Callable[[str], Any] = str, partial: Any = None) -> Any:
     """Ask until the answer parses and passes the same check the option gets; each problem is one line."""
-    from llmscale.scaffold import OPTIONS, answer_problem
+    from llmscale.config.scaffold import OPTIONS, answer_problem
 
     while True:
         raw = typer.prompt(label, err=True).strip()
@@ -157,7 +157,7 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing stack file.")] = False,
     ) -> None:
         """Write stacks/Pulumi.NAME.yaml for a customer, sized for its peak load; never overwrites without --force."""
-        from llmscale.scaffold import (
+        from llmscale.config.scaffold import (
             OPTIONS,
             RequestError,
             StackRequest,
@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
             render_stack,
             required_answers,
         )
-        from llmscale.scaffold import does_not_apply as applies
+        from llmscale.config.scaffold import does_not_apply as applies
 
         target_dir = stacks_dir(stacks)
         if target_dir.exists() and not target_dir.is_dir():
@@ -308,7 +308,7 @@ def _write(target: Path, text: str, target_dir: Path, *, with_project: bool) -> 
 
     Existing files are never touched; returns the project files written.
     """
-    from llmscale.scaffold import project_files
+    from llmscale.config.scaffold import project_files
 
     written: list[str] = []
     project_dir = target_dir.resolve().parent

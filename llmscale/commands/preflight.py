@@ -24,7 +24,7 @@ from llmscale.config.models import Platform
 from llmscale.paths import StackRefError, stack_file
 
 if TYPE_CHECKING:
-    from llmscale.preflight import AwsClients, CheckResult
+    from llmscale.aws.preflight import AwsClients, CheckResult
 
 STATUS_LABELS = {"pass": ("PASS", "green"), "fail": ("FAIL", "red"), "unknown": ("UNKNOWN", "yellow")}
 
@@ -47,7 +47,7 @@ def build_clients(region: str, endpoint_url: str | None) -> AwsClients:
     import boto3
     from botocore.config import Config
 
-    from llmscale.preflight import AwsClients
+    from llmscale.aws.preflight import AwsClients
 
     session = boto3.session.Session(region_name=region)
     settings = Config(
@@ -126,7 +126,7 @@ def preflight(
     region = loaded.region
     assert region is not None  # the loader requires aws:region on platform aws
     try:
-        from llmscale.preflight import PreflightError, failed, run_stack_checks
+        from llmscale.aws.preflight import PreflightError, failed, run_stack_checks
     except ImportError:
         raise _fail(["preflight needs boto3: pip install 'boto3>=1.34,<2'"]) from None
     made: dict[str, AwsClients] = {}

@@ -32,7 +32,7 @@ def _plan(stack: str, plan_file: Path | None) -> tuple[dict[str, Any], float | N
 
     from llmscale.config.errors import ConfigError
     from llmscale.config.loader import load_stack
-    from llmscale.cost import stack_gpu_price
+    from llmscale.sizing.cost import stack_gpu_price
 
     try:
         loaded = load_stack(stack)

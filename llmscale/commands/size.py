@@ -2,7 +2,7 @@
 
 A table goes to stderr, `--json` to stdout, `--plot FILE.svg` draws GPUs and p99 against load (matplotlib,
 the `plot` extra). Exit 0 with an answer, 2 on bad input or an SLO nothing reaches (one line naming the option,
-no traceback). The planner itself is `llmscale.sizing`; `size_for_stack` is re-exported here for callers of the
+no traceback). The planner itself is `llmscale.sizing.planner`; `size_for_stack` is re-exported here for callers of the
 command layer.
 
 The defaults are a stack's defaults, so that `llmscale size` and `llmscale new` tell one story: the GPU and the
@@ -20,13 +20,19 @@ from typing import Annotated
 
 import typer
 
-from llmscale import catalog
-from llmscale.calibration import CalibrationError, CalibrationPoint, load_calibration, parse_quantization, resolve_gpu
 from llmscale.commands.usage import shown, usage_error
 from llmscale.config.models import Tier
 from llmscale.config.presets import PRESETS
 from llmscale.config.regions import region_problem
-from llmscale.sizing import (
+from llmscale.sizing import catalog
+from llmscale.sizing.calibration import (
+    CalibrationError,
+    CalibrationPoint,
+    load_calibration,
+    parse_quantization,
+    resolve_gpu,
+)
+from llmscale.sizing.planner import (
     DEFAULT_MAX_NUM_SEQS,
     DEFAULT_MODEL,
     DEFAULT_OUTPUT_TOKENS,

@@ -7,12 +7,12 @@ name the key to change.
 from __future__ import annotations
 
 from llmscale import versions
-from llmscale.api_keys import SECRET_PLACEHOLDER, api_key_problem
 from llmscale.config.deploy_checks import deploy_checks
 from llmscale.config.errors import Problem, dotted_key
 from llmscale.config.models import Platform, StackConfig, Tier
 from llmscale.config.regions import region_problem
-from llmscale.vllm_args import MODELLED_FLAGS, flag_name
+from llmscale.serving.api_keys import SECRET_PLACEHOLDER, api_key_problem
+from llmscale.serving.vllm_args import MODELLED_FLAGS, flag_name
 
 PLATFORMS_BY_TIER: dict[Tier, tuple[Platform, ...]] = {
     Tier.SINGLE_GPU: (Platform.AWS, Platform.HOST),
@@ -242,7 +242,7 @@ def _failover(config: StackConfig, region: str | None) -> list[Problem]:
 
 def _endpoint_problem(endpoint: str | None) -> str | None:
     """Why Route 53 could not health-check an endpoint (a private or reserved address), or None."""
-    from llmscale.aws_plan import endpoint_kind
+    from llmscale.aws.dns import endpoint_kind
 
     if endpoint is None:
         return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from llmscale.config.errors import Problem, dotted_key
 from llmscale.config.models import ModelCacheType, Platform, StackConfig, Tier
-from llmscale.vllm_args import store_path
+from llmscale.serving.vllm_args import store_path
 
 # The longest suffix llmscale appends to the stack name in an auto-named AWS resource whose name AWS limits,
 # and Pulumi's random suffix (`-` and 7 hex digits). IAM role names are limited to 64 characters: the longest

@@ -23,9 +23,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from llmscale import catalog, versions
+from llmscale import versions
 from llmscale.config.credentials import extra_args_problem
 from llmscale.config.regions import region_problem
+from llmscale.sizing import catalog
 
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$"
 NO_SPACE = r"^\S+$"
@@ -423,13 +424,13 @@ class GpuConfig(ConfigModel):
             "least 150.",
         ),
     ] = None
-    # None: the on-demand price of instanceType in the stack's region, from llmscale.prices.
+    # None: the on-demand price of instanceType in the stack's region, from llmscale.sizing.prices.
     price_per_gpu_hour: Annotated[
         float | None,
         Field(
             ge=0,
             description="Your price of one GPU for one hour, in USD, for the monthly cost figures; none: the "
-            "on-demand price of instanceType split over its GPUs (llmscale/prices.py; us-east-1's rate where no "
+            "on-demand price of instanceType split over its GPUs (llmscale/sizing/prices.py; us-east-1's rate where no "
             "regional figure is known).",
         ),
     ] = None
@@ -579,7 +580,7 @@ class ScheduleConfig(ConfigModel):
         ),
     ] = 15
 
-    # Set only by `llmscale.schedules.with_lead_time`: the days the window ends on, kept from before it opened
+    # Set only by `llmscale.serving.schedules.with_lead_time`: the days the window ends on, kept from before it opened
     # early (a window stretched to a day or more can no longer tell them from its start and end).
     _end_days: tuple[str, ...] | None = PrivateAttr(default=None)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from llmscale.config.models import ModelProfile, StackConfig
 from llmscale.k8s.labels import labels, workload_name
 from llmscale.k8s.workload import Manifest
-from llmscale.metrics import VLLM_QUEUE_DEPTH, VLLM_RUNNING
-from llmscale.schedules import CronWindow, cron_window, with_lead_time
+from llmscale.serving.metrics import VLLM_QUEUE_DEPTH, VLLM_RUNNING
+from llmscale.serving.schedules import CronWindow, cron_window, with_lead_time
 
 _CRON_DAY = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 

@@ -2,7 +2,7 @@
 
 Semantic checks must reason about what the cluster will run, not about what llmscale wrote: a field left out is
 not "unset" for Envoy Gateway or the kubelet, it is its default. Custom resources get the defaults of their
-vendored CRDs' structural schemas (`llmscale.k8s_schema.with_crd_defaults`); built-in kinds get the defaults
+vendored CRDs' structural schemas (`llmscale.k8s.schema.with_crd_defaults`); built-in kinds get the defaults
 that change behaviour, from Kubernetes `pkg/apis/core/v1/defaults.go` (`SetDefaults_PodSpec`,
 `SetDefaults_Probe`, `SetDefaults_Service`) and `pkg/apis/apps/v1/defaults.go` (`SetDefaults_Deployment`).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmscale.k8s_schema import with_crd_defaults
+from llmscale.k8s.schema import with_crd_defaults
 
 Manifest = dict[str, Any]
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from llmscale.k8s.defaults import Manifest, defaulted_all
-from llmscale.metrics import VLLM_RUNNING
+from llmscale.serving.metrics import VLLM_RUNNING
 
 DURATION = re.compile(r"^(\d+)(ms|s|m|h)$")
 UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}

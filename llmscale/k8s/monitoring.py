@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 from llmscale import versions
+from llmscale.aws.eks import STORAGE_CLASS
 from llmscale.config.models import ModelProfile, Platform, StackConfig
-from llmscale.eks_plan import STORAGE_CLASS
 from llmscale.k8s.addons import AddonRelease
 from llmscale.k8s.gateway import GATEWAY
 from llmscale.k8s.labels import PROFILE_LABEL

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from llmscale import catalog, versions
+from llmscale import versions
 from llmscale.config.models import ModelCacheType, ModelProfile, StackConfig
 from llmscale.k8s.labels import PRIORITY_CLASSES, labels, selector_labels, workload_name
-from llmscale.vllm_args import PRE_STOP_SECONDS, VLLM_PORT, termination_grace_seconds, vllm_args
+from llmscale.serving.vllm_args import PRE_STOP_SECONDS, VLLM_PORT, termination_grace_seconds, vllm_args
+from llmscale.sizing import catalog
 
 Manifest = dict[str, Any]
 

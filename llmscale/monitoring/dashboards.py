@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmscale import metrics
 from llmscale.config.models import StackConfig
 from llmscale.monitoring.rules import GPU_SATURATED_PERCENT, GPU_UNDERUSED_PERCENT, QUEUE_DEPTH_LIMIT, Flavour
+from llmscale.serving import metrics
 
 DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
 MODEL = 'model_name=~"$model"'
@@ -135,7 +135,7 @@ def _cost_panel(config: StackConfig, gpus: str, per_thousand: str) -> dict[str, 
     without one. The on-demand table is left out on purpose: its figure depends on the instance type and region,
     and a dashboard that changed with them would rewrite the single host's user data (a replacement) whenever the
     instance type changes."""
-    from llmscale.prices import stated_gpu_price
+    from llmscale.sizing.prices import stated_gpu_price
 
     stated = config.gpu.price_per_gpu_hour
     price = None if stated is None else stated_gpu_price(stated)

@@ -1,7 +1,7 @@
 """Recording rules and alerts generated from the stack's SLO, for vLLM and the GPUs it runs on.
 
 One source: thresholds come from `llmscale:slo` and the problem statement's operating limits, metric names from
-`llmscale.metrics`. The same groups feed the single host's Prometheus and, on Kubernetes, a PrometheusRule.
+`llmscale.serving.metrics`. The same groups feed the single host's Prometheus and, on Kubernetes, a PrometheusRule.
 Every alert carries `severity`, a pager-readable summary and description, and an absolute `runbook_url`: the
 stack's `monitoring.runbookUrl` (by default docs/runbook.md in the project's repository) with the alert's section
 as anchor, so the link works from a pager. Tests prove each alert with `promtool test rules`.
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from llmscale import metrics
 from llmscale.config.models import DEFAULT_RUNBOOK_URL, StackConfig
+from llmscale.serving import metrics
 
 QUEUE_DEPTH_LIMIT = 10  # requests waiting per replica: overloaded above this
 GPU_UNDERUSED_PERCENT = 50

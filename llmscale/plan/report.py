@@ -11,10 +11,10 @@ import json
 from collections import Counter
 from typing import Any
 
-from llmscale.cost import money, stack_cost
 from llmscale.plan.recorder import REDACTED, UNKNOWN_TEXT, RecordedResource, redact
 from llmscale.plan.runner import PlanResult
 from llmscale.policy.pack import evaluate, inventory_from_plan
+from llmscale.sizing.cost import money, stack_cost
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 PLAN_FORMAT_VERSION = 1
@@ -169,7 +169,7 @@ def schema_errors(resources: list[dict[str, Any]]) -> list[str]:
 
     Values known only after apply cannot be checked; objects holding one are checked as far as they are known.
     """
-    from llmscale.k8s_schema import validate_object
+    from llmscale.k8s.schema import validate_object
 
     errors: list[str] = []
     for resource in resources:
@@ -217,7 +217,7 @@ def _checkable(value: Any) -> Any:
 
 def plan_document(result: PlanResult) -> dict[str, Any]:
     """The plan as JSON-ready data: stack, tier, resources with redacted inputs, invokes, outputs, counts, and the
-    monthly GPU cost (`llmscale.cost`)."""
+    monthly GPU cost (`llmscale.sizing.cost`)."""
     secrets = known_secret_values(result)
     resources = [_resource_entry(r, secrets) for r in _stable_order(result.resources)]
     invokes = sorted(

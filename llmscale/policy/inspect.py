@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from llmscale.host_bundle import BUNDLE_PREFIX, INSTALL_DIR, user_data_files
+from llmscale.host.bundle import BUNDLE_PREFIX, INSTALL_DIR, user_data_files
 from llmscale.policy.model import Inventory, Record
 
 INSTANCE = "aws:ec2/instance:Instance"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from llmscale.stack_settings import SETTINGS_TYPE
+from llmscale.policy.settings import SETTINGS_TYPE
 
 
 class Enforcement(StrEnum):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from llmscale import metrics
 from llmscale.policy.inspect import host_bundles, primary_gpu_node_groups, vllm_servers
 from llmscale.policy.model import Finding, Inventory
+from llmscale.serving import metrics
 
 REQUIRED_FLAGS = ("--max-model-len", "--max-num-seqs", "--max-num-queued-reqs")
 ALERT_SIGNALS = {

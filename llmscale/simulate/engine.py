@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from llmscale.calibration import CalibrationError, CalibrationPoint, parse_quantization
 from llmscale.simulate import cron, failover, gateway, hpa, keda, nodes, vllm
 from llmscale.simulate.cluster import Cluster
 from llmscale.simulate.stack import Server, SimStack, SimulationError, Site, Slo
@@ -30,7 +29,8 @@ from llmscale.simulate.state import PENDING, READY, Minute, Pod, RouteState, Sit
 from llmscale.simulate.stats import Counts, bin_index
 from llmscale.simulate.traffic import Traffic, business_day, poisson, poisson_from_uniform
 from llmscale.simulate.vllm import ReplicaModel, replica_model
-from llmscale.sizing import TENSOR_PARALLEL_SIZES, SizingError, SizingInputs, size
+from llmscale.sizing.calibration import CalibrationError, CalibrationPoint, parse_quantization
+from llmscale.sizing.planner import TENSOR_PARALLEL_SIZES, SizingError, SizingInputs, size
 
 STEP_SECONDS = 5.0
 WARM_UP_MINUTES = 12 * 60  # start at Sunday noon, so that Monday begins in the night state

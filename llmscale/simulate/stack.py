@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmscale.k8s.defaults import DEFAULT_TERMINATION_GRACE_SECONDS
-from llmscale.metrics import VLLM_QUEUE_DEPTH, VLLM_RUNNING
 from llmscale.plan.recorder import UNKNOWN_TEXT
 from llmscale.policy.inspect import NODE_GROUP, VllmServer, compose_files, scaled_objects, vllm_servers
 from llmscale.policy.model import Inventory, Record
+from llmscale.policy.settings import SETTINGS_TYPE
+from llmscale.serving.metrics import VLLM_QUEUE_DEPTH, VLLM_RUNNING
 from llmscale.simulate import hpa, keda
-from llmscale.stack_settings import SETTINGS_TYPE
 
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 DNS_RECORD = "aws:route53/record:Record"

@@ -1,7 +1,8 @@
 """vLLM 0.33 as the simulation runs it: continuous batching on the capacity planner's model, admission, drain.
 
-Throughput and latency are the capacity planner's (`llmscale.sizing`, `llmscale.calibration`), not a second
-model: a decode step takes `t1 + (b - 1) × c` seconds with b requests in the batch (`decode_profile`), a prompt
+Throughput and latency are the capacity planner's (`llmscale.sizing.planner`, `llmscale.sizing.calibration`),
+not a second model: a decode step takes `t1 + (b - 1) × c` seconds with b requests in the batch
+(`decode_profile`), a prompt
 costs `prompt_tokens / prefill_rate` (`prefill_tokens_per_second`), half of which slows decode steps
 (`PREFILL_OVERLAP`), and the KV cache left after the weights bounds the batch (`kv_bytes_per_token`,
 `OVERHEAD_GIB_PER_GPU`). What the simulation adds is time: requests arrive, wait, run and leave.
@@ -26,7 +27,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llmscale.calibration import (
+from llmscale.simulate.stack import Load, Server, SimulationError
+from llmscale.simulate.stats import weighted_percentile
+from llmscale.sizing.calibration import (
     CalibrationError,
     CalibrationPoint,
     bytes_per_param,
@@ -35,9 +38,7 @@ from llmscale.calibration import (
     prefill_tokens_per_second,
     resolve_gpu,
 )
-from llmscale.simulate.stack import Load, Server, SimulationError
-from llmscale.simulate.stats import weighted_percentile
-from llmscale.sizing import OVERHEAD_GIB_PER_GPU, PREFILL_OVERLAP, SizingError, kv_bytes_per_token, model_params
+from llmscale.sizing.planner import OVERHEAD_GIB_PER_GPU, PREFILL_OVERLAP, SizingError, kv_bytes_per_token, model_params
 
 TOKEN_SPREAD = 0.5  # log-normal sigma of prompt and answer lengths (a wide chat mix; UNVERIFIED, no trace here)
 DECLARED_QUANTILE_Z = 2.326  # the declared lengths are the 99th percentile

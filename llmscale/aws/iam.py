@@ -8,6 +8,12 @@ from collections.abc import Sequence
 from typing import Any
 
 SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+POLICY_VERSION = "2012-10-17"
+
+
+def policy_document(statements: list[dict[str, Any]]) -> str:
+    """An IAM policy document (identity, trust or resource policy) of these statements, as IAM wants its JSON."""
+    return json.dumps({"Version": POLICY_VERSION, "Statement": statements})
 
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -33,7 +39,7 @@ def assume_role_policy(service: str, *, source_account: str | None = None, sourc
             "StringEquals": {"aws:SourceAccount": source_account},
             "ArnEquals": {"aws:SourceArn": source_arn},
         }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    return policy_document([statement])
 
 
 # The default EventBridge Scheduler schedule group: the aws:SourceArn Scheduler presents when it assumes the
@@ -43,23 +49,13 @@ SCHEDULE_GROUP_ARN = "arn:aws:scheduler:{region}:{account}:schedule-group/defaul
 
 def read_parameters_policy(parameter_arns: Sequence[str]) -> str:
     """Allow reading (and decrypting, through the AWS-managed SSM key) exactly these SSM parameters."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": sorted(parameter_arns)}],
-        }
-    )
+    return policy_document([{"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": sorted(parameter_arns)}])
 
 
 def start_stop_instance_policy(instance_arn: str) -> str:
     """Allow starting and stopping one instance, for the night schedule."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": instance_arn}
-            ],
-        }
+    return policy_document(
+        [{"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": instance_arn}]
     )
 
 
@@ -68,13 +64,22 @@ def restart_instance_automation_policy(instance_arn: str, automation_definition_
 
     Describe calls cannot be scoped to a resource in IAM, so that one statement names no ARN.
     """
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": "ssm:StartAutomationExecution", "Resource": automation_definition_arn},
-                {"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": instance_arn},
-                {"Effect": "Allow", "Action": ["ec2:DescribeInstances", "ec2:DescribeInstanceStatus"], "Resource": "*"},
-            ],
-        }
+    return policy_document(
+        [
+            {"Effect": "Allow", "Action": "ssm:StartAutomationExecution", "Resource": automation_definition_arn},
+            {"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": instance_arn},
+            {"Effect": "Allow", "Action": ["ec2:DescribeInstances", "ec2:DescribeInstanceStatus"], "Resource": "*"},
+        ]
+    )
+
+
+def read_bundle_policy(bucket_arn: str, bundle_prefix: str, parameter_arns: Sequence[str]) -> str:
+    """What llmscale-sync needs to follow the bundle: the bundle's objects, and `ssm:GetParameters` on every
+    parameter it reads (the manifest, the location, and the secrets, whose versions only it compares: without
+    decryption a SecureString's value stays encrypted, so this grants no kms:Decrypt)."""
+    return policy_document(
+        [
+            {"Effect": "Allow", "Action": ["ssm:GetParameters"], "Resource": sorted(parameter_arns)},
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{bucket_arn}/{bundle_prefix}/*"},
+        ]
     )

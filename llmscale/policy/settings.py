@@ -17,7 +17,7 @@ SETTINGS_TYPE = "llmscale:index:StackSettings"
 
 def sizing_summary(config: StackConfig) -> dict[str, Any]:
     """What the capacity planner says the declared peak needs, or why it cannot say."""
-    from llmscale.sizing import SizingError, size_for_stack
+    from llmscale.sizing.planner import SizingError, size_for_stack
 
     try:
         result = size_for_stack(config).to_json()

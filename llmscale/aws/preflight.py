@@ -33,9 +33,10 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-from llmscale import catalog, versions
+from llmscale import versions
 from llmscale.config.models import Platform, StackConfig, Tier
 from llmscale.config.regions import region_problem
+from llmscale.sizing import catalog
 
 # boto3 clients are generated at run time; without stub packages they are plain objects to the type checker.
 Client = Any

@@ -4,7 +4,7 @@ The figures are the AWS Price List API's on-demand rates (Linux, shared tenancy,
 generated into aws/karpenter-provider-aws `pkg/providers/pricing/zz_generated.pricing_aws.go` (us-east-1,
 "generated at 2026-07-20T13:44:30Z") and `zz_generated.pricing_aws_us_gov.go` (us-gov-east-1 and us-gov-west-1,
 "generated at 2026-07-20T13:44:38Z"), commit 6fc13b5236fd04fd16ff3f9dc7490d0813994099. Only the instance types
-of `llmscale.catalog` are kept. No figure for another region was found in a source that can be cited, so
+of `llmscale.sizing.catalog` are kept. No figure for another region was found in a source that can be cited, so
 other regions use the us-east-1 rate and every answer says so; a stack states its own rate with
 `gpu.pricePerGpuHour` (which always wins), `llmscale size` with `--price-per-gpu-hour`.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmscale import catalog
+from llmscale.sizing import catalog
 
 CURRENCY = "USD"
 BASE_REGION = "us-east-1"

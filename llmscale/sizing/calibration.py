@@ -33,9 +33,9 @@ from pathlib import Path
 
 import yaml
 
-from llmscale import catalog
 from llmscale.config.models import Quantization
-from llmscale.model_size import BYTES_PER_PARAM, parameters_billions
+from llmscale.sizing import catalog
+from llmscale.sizing.model_size import BYTES_PER_PARAM, parameters_billions
 
 # Single-stream decode ≈ 0.77 × bandwidth / bytes of weights: 75 tok/s measured for Llama-3.1-8B BF16 on an
 # A100-40GB (1555 GB/s, 16.06 GB of weights), FACTS.md.

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from llmscale.host_bundle import BundleFile
+from llmscale.host.bundle import BundleFile
 from llmscale.k8s.labels import SITE_LABEL
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

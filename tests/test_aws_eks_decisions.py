@@ -1,5 +1,6 @@
-"""Tests for llmscale.eks_plan and the scale-up lead time of llmscale.schedules: the pure decisions behind the EKS
-cluster (GPU node groups and their bounds, disk sizes, cluster-autoscaler tags and IAM) and the morning window that
+"""Tests for llmscale.aws.eks and the scale-up lead time of llmscale.serving.schedules: the pure decisions behind
+the EKS cluster (GPU node groups and their bounds, disk sizes, cluster-autoscaler tags and IAM) and the morning
+window that
 opens early so GPU nodes are there when the active hours start.
 
 Plain examples first, then hypothesis properties over stack configs and schedules.
@@ -16,21 +17,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from llmscale.aws_plan import CLUSTER_NAME
-from llmscale.config.errors import ConfigError
-from llmscale.config.loader import parse_values
-from llmscale.config.models import (
-    DAYS,
-    CanaryConfig,
-    EksConfig,
-    GpuConfig,
-    ModelProfile,
-    Platform,
-    ScheduleConfig,
-    StackConfig,
-    Tier,
-)
-from llmscale.eks_plan import (
+from llmscale.aws.eks import (
     CONTROL_PLANE_LOGS,
     GPU_LABEL,
     GPU_TAINT_KEY,
@@ -45,8 +32,22 @@ from llmscale.eks_plan import (
     min_gpus,
     pod_identity_trust_policy,
 )
-from llmscale.model_size import weights_gib
-from llmscale.schedules import cron_window, with_lead_time
+from llmscale.aws.network import CLUSTER_NAME
+from llmscale.config.errors import ConfigError
+from llmscale.config.loader import parse_values
+from llmscale.config.models import (
+    DAYS,
+    CanaryConfig,
+    EksConfig,
+    GpuConfig,
+    ModelProfile,
+    Platform,
+    ScheduleConfig,
+    StackConfig,
+    Tier,
+)
+from llmscale.serving.schedules import cron_window, with_lead_time
+from llmscale.sizing.model_size import weights_gib
 
 MINUTES_PER_DAY = 24 * 60
 AUTOSCALER_TAG_PREFIX = "k8s.io/cluster-autoscaler/"

@@ -46,7 +46,7 @@ from referencing import Registry, Resource
 KUBERNETES_VERSION = "1.35.0"
 """The Kubernetes release whose built-in schemas are used (must be bundled with kubernetes-validate)."""
 
-CRD_DIR = Path(__file__).resolve().parent / "schemas" / "crds"
+CRD_DIR = Path(__file__).resolve().parent.parent / "schemas" / "crds"
 """The vendored CustomResourceDefinition files, copied unchanged from the upstream releases in SOURCES.md."""
 
 CRD_FILES: Mapping[tuple[str, str], str] = {

@@ -28,7 +28,7 @@ from llmscale.monitoring.alertmanager import file_secrets_config
 from llmscale.monitoring.dashboards import dashboard
 from llmscale.monitoring.rules import Flavour, rule_groups
 from llmscale.paths import TEMPLATES
-from llmscale.vllm_args import VLLM_PORT, termination_grace_seconds, vllm_args
+from llmscale.serving.vllm_args import VLLM_PORT, termination_grace_seconds, vllm_args
 
 INSTALL_DIR = "/opt/llmscale"
 MODEL_DIR = "/opt/llmscale/models"

@@ -30,8 +30,9 @@ from typing import Any
 
 import jinja2
 
-from llmscale import __version__, catalog
-from llmscale.aws_plan import endpoint_kind, validate_record_name
+from llmscale import __version__
+from llmscale.aws.dns import endpoint_kind, validate_record_name
+from llmscale.aws.eks import gpu_node_groups
 from llmscale.commands.size import size_command_line
 from llmscale.config.checks import PLATFORMS_BY_TIER
 from llmscale.config.errors import ConfigError
@@ -39,11 +40,15 @@ from llmscale.config.loader import parse_values, read_stack_text
 from llmscale.config.models import DOMAIN, ENDPOINT, ZONE_ID, Platform, Quantization, StackConfig, Tier
 from llmscale.config.presets import PRESETS
 from llmscale.config.regions import region_problem
-from llmscale.cost import StackCost, stack_cost
-from llmscale.eks_plan import gpu_node_groups
-from llmscale.model_size import parameters_billions
 from llmscale.paths import PROJECT_FILE, TEMPLATES
-from llmscale.sizing import SizingError, SizingResult, size_for_stack
+from llmscale.sizing import catalog
+from llmscale.sizing.cost import StackCost, stack_cost
+from llmscale.sizing.model_size import parameters_billions
+from llmscale.sizing.planner import (
+    SizingError,
+    SizingResult,
+    size_for_stack,
+)
 
 PROFILE_NAME = "chat"
 SECRET_PLACEHOLDER = "v1:placeholder-set-with-pulumi-config-set-secret"
@@ -447,7 +452,7 @@ def _context(request: StackRequest, **decided: Any) -> dict[str, Any]:
 
 def _accelerator_of(node_type: str) -> str:
     """The GPU a node type names (onprem.l40s-x4 → L40S), as the planner reads it."""
-    from llmscale.calibration import CalibrationError, resolve_gpu
+    from llmscale.sizing.calibration import CalibrationError, resolve_gpu
 
     try:
         return resolve_gpu(node_type)[0].name
@@ -553,7 +558,7 @@ def _misfit(request: StackRequest, result: SizingResult, command: str) -> TierMi
 def _cost_lines(cost: StackCost) -> list[str]:
     if cost.monthly_always_on is None or cost.price_per_gpu_hour is None:
         return [f"Monthly GPU cost: unknown ({cost.source})."]
-    from llmscale.cost import money
+    from llmscale.sizing.cost import money
 
     assert cost.monthly_with_schedule is not None
     source = textwrap.wrap(f"({cost.source}).", width=COMMENT_WIDTH, initial_indent="  ", subsequent_indent="  ")

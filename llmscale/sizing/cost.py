@@ -6,7 +6,7 @@ dashboards. It counts GPU instances only: load balancers, NAT gateways, the EKS 
 transfer are not in it.
 
 - The rate is `gpu.pricePerGpuHour` when the stack states it, else the on-demand price of `gpu.instanceType` in
-  the stack's region from `llmscale.prices` (which says when it had to use another region's figure). An existing
+  the stack's region from `llmscale.sizing.prices` (which says when it had to use another region's figure). An existing
   server (`platform: host`) or a node type without a figure has no price unless the stack states one.
 - Instances are counted as the autoscaler would place them: replicas do not split across nodes, so a node of
   `gpusPerNode` GPUs holds `gpusPerNode // gpusPerReplica` replicas of a profile, and a node is paid whole.
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmscale.config.models import ModelProfile, Platform, StackConfig, Tier
-from llmscale.prices import CURRENCY, GpuPrice, on_demand_gpu_price, stated_gpu_price
-from llmscale.sizing import HOURS_PER_MONTH, schedule_hours
+from llmscale.sizing.planner import HOURS_PER_MONTH, schedule_hours
+from llmscale.sizing.prices import CURRENCY, GpuPrice, on_demand_gpu_price, stated_gpu_price
 
 
 @dataclass(frozen=True)

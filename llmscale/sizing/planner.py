@@ -1,9 +1,9 @@
 """Capacity planner: how many GPUs a load needs at peak to meet a latency SLO, and what that costs.
 
-The model, in five steps (every constant is named below; calibration data lives in `llmscale.calibration`):
+The model, in five steps (every constant is named below; calibration data lives in `llmscale.sizing.calibration`):
 
 1. **Decode speed of one replica.** `step(b) = t1 + (b - 1) × c` seconds per output token with b requests in
-   flight (`llmscale.calibration.decode_profile`): t1 from memory bandwidth, c fitted to a measured point.
+   flight (`llmscale.sizing.calibration.decode_profile`): t1 from memory bandwidth, c fitted to a measured point.
 2. **Prefill.** A prompt costs `prompt_tokens / prefill_rate` seconds of GPU compute (half the GPU's dense
    peak FLOPs). Half of that work overlaps memory-bound decode steps; the other half slows them down:
    `step × 1 / (1 - 0.5 × ρ)`, ρ being the share of time the replica spends prefilling. ρ uses the request
@@ -49,7 +49,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from llmscale.calibration import (
+from llmscale.config.models import DAYS, GpuConfig, Lane, ModelProfile, Quantization, ScheduleConfig, StackConfig
+from llmscale.sizing.calibration import (
     CalibrationError,
     CalibrationPoint,
     DecodeProfile,
@@ -59,9 +60,8 @@ from llmscale.calibration import (
     prefill_tokens_per_second,
     resolve_gpu,
 )
-from llmscale.config.models import DAYS, GpuConfig, Lane, ModelProfile, Quantization, ScheduleConfig, StackConfig
-from llmscale.model_size import parameters_billions
-from llmscale.prices import CURRENCY, GpuPrice, on_demand_gpu_price, stated_gpu_price
+from llmscale.sizing.model_size import parameters_billions
+from llmscale.sizing.prices import CURRENCY, GpuPrice, on_demand_gpu_price, stated_gpu_price
 
 # --- documented defaults: together they land on the problem statement's reference points ----------------
 DEFAULT_USERS = 100
@@ -71,7 +71,7 @@ DEFAULT_MODEL = "7b"
 DEFAULT_GPU = "A10G"
 DEFAULT_P99_SECONDS = 20.0
 DEFAULT_THINK_TIME_SECONDS = 10.0
-# None: the GPU's on-demand price from `llmscale.prices` (in `region`), unless a rate is stated.
+# None: the GPU's on-demand price from `llmscale.sizing.prices` (in `region`), unless a rate is stated.
 DEFAULT_PRICE_PER_GPU_HOUR: float | None = GpuConfig.model_fields["price_per_gpu_hour"].default
 DEFAULT_MAX_NUM_SEQS = 256  # vLLM's server default
 DEFAULT_GPU_MEMORY_UTILIZATION: float = ModelProfile.model_fields["gpu_memory_utilization"].default

@@ -1,0 +1,1 @@
+"""The single GPU host: the files of its bundle."""
