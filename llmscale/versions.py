@@ -50,6 +50,14 @@ BUSYBOX = Image("busybox", "1.37.0", "hub.docker.com/_/busybox")
 DCGM_EXPORTER = Image(
     "nvcr.io/nvidia/k8s/dcgm-exporter", "4.5.3-4.8.2-ubuntu22.04", "NVIDIA/dcgm-exporter tag 4.5.3-4.8.2"
 )
+# The endpoint picker of cache-aware routing: moved from kubernetes-sigs/gateway-api-inference-extension (v1.5.0 was
+# its last release there) to llm-d/llm-d-router, whose release job sets the chart's image to this repository and tag
+# (hack/push-chart.sh at v0.10.0).
+EPP = Image(
+    "ghcr.io/llm-d/llm-d-router-endpoint-picker",
+    "v0.10.0",
+    "llm-d/llm-d-router v0.10.0 hack/push-chart.sh (EPP_RELEASE_IMAGE_REPOSITORY, tag = release tag)",
+)
 
 VLLM_IMAGE = VLLM.ref
 CADDY_IMAGE = CADDY.ref
@@ -99,6 +107,20 @@ DCGM_EXPORTER_CHART = HelmChart(
     "https://nvidia.github.io/dcgm-exporter/helm-charts",
     app_version="4.8.2",
     source="NVIDIA/dcgm-exporter 4.5.3-4.8.2 deployment/Chart.yaml",
+)
+# Envoy AI Gateway turns an HTTPRoute's InferencePool backend into Envoy configuration (Envoy Gateway v1.9.0 has no
+# InferencePool support of its own). Both charts are OCI artifacts released with the tag as version and appVersion.
+AI_GATEWAY_CRDS_CHART = HelmChart(
+    "oci://docker.io/envoyproxy/ai-gateway-crds-helm",
+    "v1.1.0",
+    app_version="v1.1.0",
+    source="envoyproxy/ai-gateway v1.1.0 manifests/charts/ai-gateway-crds-helm (version and appVersion set at release)",
+)
+AI_GATEWAY_CHART = HelmChart(
+    "oci://docker.io/envoyproxy/ai-gateway-helm",
+    "v1.1.0",
+    app_version="v1.1.0",
+    source="envoyproxy/ai-gateway v1.1.0 manifests/charts/ai-gateway-helm (version and appVersion set at release)",
 )
 
 _AUTOSCALER_REPOSITORY = "https://kubernetes.github.io/autoscaler"

@@ -361,7 +361,26 @@ PROMETHEUS_RULE: dict[str, Any] = {
     },
 }
 
+INFERENCE_POOL: dict[str, Any] = {
+    "apiVersion": "inference.networking.k8s.io/v1",
+    "kind": "InferencePool",
+    "metadata": {"name": "chat", "namespace": "llmscale"},
+    "spec": {
+        "selector": {"matchLabels": {"llmscale.io/profile": "chat"}},
+        "targetPorts": [{"number": 8000}],
+        "endpointPickerRef": {"name": "chat-epp", "port": {"number": 9002}, "failureMode": "FailClose"},
+    },
+}
+INFERENCE_OBJECTIVE: dict[str, Any] = {
+    "apiVersion": "llm-d.ai/v1alpha2",
+    "kind": "InferenceObjective",
+    "metadata": {"name": "chat-batch", "namespace": "llmscale"},
+    "spec": {"poolRef": {"group": "inference.networking.k8s.io", "name": "chat"}, "priority": -1},
+}
+
 CUSTOM_RESOURCES = [
+    INFERENCE_POOL,
+    INFERENCE_OBJECTIVE,
     SCALED_OBJECT,
     TRIGGER_AUTHENTICATION,
     GATEWAY_CLASS,

@@ -46,6 +46,12 @@ FREE_FORM: Mapping[str, frozenset[KeyPath]] = {
     # (templates/_config.tpl, `range $key, $value := index .Values "grafana.ini"`, in
     # grafana-community/helm-charts at grafana-12.10.4).
     "grafana": frozenset({("grafana.ini",)}),
+    # config.envoyGateway is Envoy Gateway's own configuration file (merged over the chart's base configuration and
+    # written with toYaml into ConfigMap envoy-gateway-config, templates/envoy-gateway-config.yaml), and
+    # deployment.pod.annotations are
+    # written as they are (`toYaml`, templates/envoy-gateway-deployment.yaml), both in envoyproxy/gateway at v1.9.0;
+    # their defaults are examples.
+    "gateway-helm": frozenset({("config", "envoyGateway"), ("deployment", "pod", "annotations")}),
 }
 """Maps a chart documents as free-form although their default is not empty, by chart name."""
 

@@ -64,6 +64,8 @@ CRD_FILES: Mapping[tuple[str, str], str] = {
         ("prometheus-operator", "monitoring.coreos.com", "ServiceMonitor", "servicemonitors"),
         ("prometheus-operator", "monitoring.coreos.com", "PodMonitor", "podmonitors"),
         ("prometheus-operator", "monitoring.coreos.com", "PrometheusRule", "prometheusrules"),
+        ("gateway-api-inference-extension", "inference.networking.k8s.io", "InferencePool", "inferencepools"),
+        ("llm-d-router", "llm-d.ai", "InferenceObjective", "inferenceobjectives"),
     )
 }
 """(API group, kind) -> CRD file under CRD_DIR. Add a line here when vendoring a new CRD."""
