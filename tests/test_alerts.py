@@ -599,3 +599,46 @@ def test_replicas_below_minimum_only_while_the_minimum_is_wanted(tmp_path: Path,
             },
         ],
     )
+
+
+def test_endpoint_picker_down_fires_only_when_no_picker_of_the_profile_answers(tmp_path: Path, k8s_rules: Path) -> None:
+    """The onprem example routes cache-aware: while a profile's pickers are down, its requests fail."""
+    job = "llm/chat-epp"
+    # absent() over a comparison carries no label of the series: the rule names the profile itself.
+    labels = {"severity": "critical", "llmscale_stack": K8S_STACK, "model_name": "chat"}
+    notes = annotations(K8S_STACK, Flavour.KUBERNETES, "LlmscaleEndpointPickerDown", labels, "1")
+    leader = f'up{{job="{job}",pod="chat-epp-a"}}'
+    standby = f'up{{job="{job}",pod="chat-epp-b"}}'
+    analysis = 'up{job="llm/analysis-epp",pod="analysis-epp-a"}'
+    assert_passes(
+        tmp_path,
+        k8s_rules,
+        [
+            {  # both of chat's pickers stop answering at minute 5; analysis' keeps answering
+                "interval": "1m",
+                "input_series": [
+                    {"series": leader, "values": "1x4 0x10"},
+                    {"series": standby, "values": "1x4 0x10"},
+                    {"series": analysis, "values": "1x14"},
+                ],
+                "alert_rule_test": [
+                    silent("LlmscaleEndpointPickerDown", "6m"),
+                    fires("LlmscaleEndpointPickerDown", "8m", labels, notes),
+                ],
+            },
+            {  # one of two pickers down: the other leads, nothing fails
+                "interval": "1m",
+                "input_series": [
+                    {"series": leader, "values": "1x4 0x10"},
+                    {"series": standby, "values": "1x14"},
+                    {"series": analysis, "values": "1x14"},
+                ],
+                "alert_rule_test": [silent("LlmscaleEndpointPickerDown", "12m")],
+            },
+            {  # chat's pickers gone altogether (their Deployment deleted): no series at all
+                "interval": "1m",
+                "input_series": [{"series": analysis, "values": "1x14"}],
+                "alert_rule_test": [fires("LlmscaleEndpointPickerDown", "3m", labels, notes)],
+            },
+        ],
+    )

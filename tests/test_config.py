@@ -376,6 +376,29 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "less than or equal to 3600",
     ),
     ("bad-routing", {"llmscale:routing": {"strategy": "random"}}, "llmscale:routing.strategy", "'round-robin'"),
+    (
+        "cache-aware-on-one-gpu",
+        {"llmscale:routing": {"strategy": "cache-aware"}},
+        "llmscale:routing.strategy",
+        "the single-gpu tier runs one replica, use least-loaded",
+    ),
+    (
+        # One InferencePool per route rule: a weighted canary cannot be expressed.
+        "cache-aware-with-a-canary",
+        {
+            **K8S,
+            "llmscale:routing": {"strategy": "cache-aware"},
+            "llmscale:models": [profile(canary={"model": MODEL_ID, "weight": 10})],
+        },
+        "llmscale:models[0].canary",
+        "use least-loaded routing while a canary runs",
+    ),
+    (
+        "six-endpoint-pickers",
+        {**K8S, "llmscale:routing": {"strategy": "cache-aware", "endpointPickerReplicas": 6}},
+        "llmscale:routing.endpointPickerReplicas",
+        "less than or equal to 5",
+    ),
 ]
 
 
@@ -1051,3 +1074,15 @@ def test_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
     values, _, _ = read_stack_file(write(tmp_path / "Pulumi.merge.yaml", text))
     assert [m["name"] for m in values["llmscale:models"]] == ["chat", "second"]
     assert values["llmscale:models"][1]["maxNumSeqs"] == 32
+
+
+def test_endpoint_pickers_default_to_two_where_the_tier_promises_availability() -> None:
+    cache_aware = {**K8S, "llmscale:routing": {"strategy": "cache-aware"}}
+    multi, _ = parse(config(cache_aware))
+    enterprise, _ = parse(config(cache_aware, {"llmscale:tier": "enterprise"}))
+    stated, _ = parse(
+        config({**cache_aware, "llmscale:routing": {"strategy": "cache-aware", "endpointPickerReplicas": 3}})
+    )
+    assert multi.routing.picker_replicas(multi.tier) == 1
+    assert enterprise.routing.picker_replicas(enterprise.tier) == 2
+    assert stated.routing.picker_replicas(stated.tier) == 3

@@ -417,7 +417,7 @@ def test_adding_a_profile_creates_its_resources_and_updates_the_shared_ones(
     assert outputs["baseUrls.code"].kind == "add"
     assert outputs["baseUrls.code"].new == "https://llm.corp.example.com/code/v1"
     assert outputs[f"models[{len(k8s_plan['outputs']['models'])}]"].new == "code"
-    assert diff.counts[DEPLOYMENT] == (2, 3)
+    assert diff.counts[DEPLOYMENT] == (4, 6)  # each profile: its vLLM Deployment and its endpoint picker
     assert diff.counts["llmscale:index:VllmModel"] == (2, 3)
 
 
@@ -440,7 +440,7 @@ def test_removing_a_profile_deletes_its_resources(tmp_path: Path, k8s_plan: dict
     for change in diff.changed:
         assert all("analysis" in json.dumps(p.old) for p in change.changes), (change.resource.name, paths(change))
     assert {p.path: p.kind for p in diff.outputs}["baseUrls.analysis"] == "delete"
-    assert diff.counts[DEPLOYMENT] == (2, 1)
+    assert diff.counts[DEPLOYMENT] == (4, 2)  # each profile: its vLLM Deployment and its endpoint picker
     text = render_diff_text(diff)
     assert " -   kubernetes:apps/v1:Deployment" in text
     assert f"0 to create, {len(expected)} to delete, 0 to replace" in text
@@ -744,7 +744,8 @@ def test_renaming_a_profile_deletes_its_resources_and_creates_new_ones(edited: C
     assert diff.replaced == diff.possibly_replaced == []
     assert {a.action for a in diff.resources if "analysis" in a.resource.name} == {"delete"}
     assert diff.verdict.text.startswith(f"DESTRUCTIVE: {len(deleted)} to delete, including ")
-    assert "1 Deployment (onprem-analysis-deployment)" in diff.verdict.text
+    # The profile's vLLM Deployment and, with cache-aware routing, its endpoint picker's.
+    assert "2 Deployments (onprem-analysis-epp-deployment, onprem-analysis-deployment)" in diff.verdict.text
 
 
 def test_every_action_in_the_json_document(tmp_path: Path, edited: Callable[..., Any]) -> None:
@@ -1190,7 +1191,7 @@ def test_outputs_counts_violations_and_schema_errors(k8s_plan: dict[str, Any]) -
         ("endpoint", "update", "https://llm.corp.example.com", "https://llm.example.com"),
         ("models[1]", "delete", "analysis", None),
     ]
-    assert diff.counts == {DEPLOYMENT: (2, 5)}
+    assert diff.counts == {DEPLOYMENT: (k8s_plan["counts"][DEPLOYMENT], 5)}
     assert not diff.has_resource_changes
     assert diff.has_changes
     text = render_diff_text(diff)
@@ -1587,7 +1588,7 @@ def test_the_preview_script_writes_one_comment_for_every_stack(
     assert "\n- `gone`: removed. Deleting the stack file does not delete its resources" in comment
     assert comment.count("<details><summary><b>") == 4
     assert "<details><summary><b>multi-gpu</b>: DESTRUCTIVE: " in comment
-    assert "<details><summary><b>onprem</b>: DESTRUCTIVE: 8 to delete, including " in comment
+    assert re.search(r"<details><summary><b>onprem</b>: DESTRUCTIVE: \d+ to delete, including ", comment)
     assert "<details><summary><b>brandnew</b>: new stack: 1 resource to create.</summary>" in comment
     assert INVALID in comment
     assert comment.index("<b>broken</b>") < comment.index("<b>multi-gpu</b>") < comment.index("<b>brandnew</b>")

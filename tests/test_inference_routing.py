@@ -3,6 +3,7 @@ they route to, with the vendored upstream schemas, and with what the pinned char
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from llmscale.k8s.defaults import defaulted
 from llmscale.k8s.helm_values import unknown_keys
 from llmscale.k8s.labels import labels
 from llmscale.k8s.schema import validate_object
+from llmscale.policy import routing
+from llmscale.policy.model import Inventory, Record
 from llmscale.serving.vllm_args import VLLM_PORT
 
 NAMESPACE = "llmscale"
@@ -241,3 +244,65 @@ def test_a_change_of_gateway_configuration_rolls_the_controller() -> None:
 def test_ai_gateway_values_are_keys_of_the_pinned_chart() -> None:
     chart = versions.AI_GATEWAY_CHART
     assert unknown_keys(chart.chart, chart.version, inference.ai_gateway_values(GATEWAY_NAMESPACE)) == []
+
+
+# --- policies ---------------------------------------------------------------------------------------------------
+
+
+def inventory_of(manifests: list[dict[str, Any]]) -> Inventory:
+    return Inventory.of(
+        Record(type=f"kubernetes:{m['apiVersion']}:{m['kind']}", name=m["metadata"]["name"], props=m, urn=f"urn:{i}")
+        for i, m in enumerate(manifests)
+    )
+
+
+def vllm_deployment(profile: ModelProfile, replicas: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": profile.name, "namespace": NAMESPACE},
+        "spec": {"replicas": replicas, "template": {"metadata": {"labels": labels(profile)}}},
+    }
+
+
+def scaled_object(profile: ModelProfile, maximum: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": profile.name, "namespace": NAMESPACE},
+        "spec": {"scaleTargetRef": {"name": profile.name}, "minReplicaCount": 1, "maxReplicaCount": maximum},
+    }
+
+
+def test_cache_aware_routing_over_one_replica_is_flagged() -> None:
+    fixed = inventory_of([*objects(), vllm_deployment(CHAT, 1)])
+    assert [f.resource for f in routing.cache_aware_replicas(fixed)] == ["chat"]
+    scaled = inventory_of([*objects(), vllm_deployment(CHAT, 1), scaled_object(CHAT, 4)])
+    assert list(routing.cache_aware_replicas(scaled)) == []
+    capped = inventory_of([*objects(), vllm_deployment(CHAT, 1), scaled_object(CHAT, 1)])
+    assert len(list(routing.cache_aware_replicas(capped))) == 1
+
+
+def test_a_single_endpoint_picker_is_flagged_and_a_redundant_one_passes() -> None:
+    single = list(routing.endpoint_picker_redundancy(inventory_of(objects(replicas=1))))
+    assert len(single) == 1 and "1 replica" in single[0].message
+    assert list(routing.endpoint_picker_redundancy(inventory_of(objects(replicas=2)))) == []
+
+
+def test_a_redundant_picker_without_a_budget_is_flagged() -> None:
+    manifests = [m for m in objects(replicas=2) if m["kind"] != "PodDisruptionBudget"]
+    findings = list(routing.endpoint_picker_redundancy(inventory_of(manifests)))
+    assert len(findings) == 1 and "PodDisruptionBudget" in findings[0].message
+
+
+def test_a_pool_whose_picker_service_is_missing_is_flagged() -> None:
+    manifests = [m for m in objects(replicas=2) if m["kind"] != "Service"]
+    findings = list(routing.endpoint_picker_redundancy(inventory_of(manifests)))
+    assert len(findings) == 1 and "names no endpoint picker" in findings[0].message
+
+
+def test_the_values_docs_give_for_an_existing_envoy_gateway_are_the_ones_llmscale_sets() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "routing.md").read_text(encoding="utf-8")
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert yaml.safe_load(block) == {"config": inference.envoy_gateway_values()["config"]}
+

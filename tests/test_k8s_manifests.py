@@ -20,7 +20,17 @@ from pydantic.alias_generators import to_camel
 
 from llmscale import versions
 from llmscale.config.loader import load_stack, parse_values
-from llmscale.config.models import DAYS, AddonsConfig, Lane, ModelCacheType, ModelProfile, ScheduleConfig, StackConfig
+from llmscale.config.models import (
+    DAYS,
+    AddonsConfig,
+    Lane,
+    ModelCacheType,
+    ModelProfile,
+    RoutingStrategy,
+    ScheduleConfig,
+    StackConfig,
+)
+from llmscale.k8s import inference
 from llmscale.k8s.addons import addon_releases
 from llmscale.k8s.autoscaling import (
     cron_expressions,
@@ -114,6 +124,7 @@ ENTERPRISE = config(tier="enterprise")
 EMPTY_DIR = config(kubernetes=kubernetes(modelCache=None))
 NO_SCHEDULE = config(schedule={"enabled": False})
 ROUND_ROBIN = config(routing={"strategy": "round-robin"})
+LEAST_LOADED = config(routing={"strategy": "least-loaded"})
 NO_RATE_LIMIT = config(gateway={"hostname": "llm.corp.example.com"})
 CUSTOM_GPU_NODES = config(
     kubernetes=kubernetes(gpuNodeSelector={"example.com/accelerator": "l40s"}, gpuTaintKey="example.com/gpu")
@@ -803,7 +814,11 @@ def test_window_across_midnight_ends_the_next_day() -> None:
 # --- Gateway ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cfg", [ONPREM, ROUND_ROBIN, NO_RATE_LIMIT], ids=["onprem", "round-robin", "no-rate-limit"])
+@pytest.mark.parametrize(
+    "cfg",
+    [ONPREM, ROUND_ROBIN, LEAST_LOADED, NO_RATE_LIMIT],
+    ids=["onprem", "round-robin", "least-loaded", "no-rate-limit"],
+)
 def test_http_route_per_profile(cfg: StackConfig) -> None:
     for p in cfg.models:
         route = http_route_manifest(cfg, p)
@@ -811,10 +826,15 @@ def test_http_route_per_profile(cfg: StackConfig) -> None:
         assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": f"/{p.name}/v1"}}]
         (rewrite,) = [f for f in rule["filters"] if f["type"] == "URLRewrite"]
         assert rewrite["urlRewrite"]["path"] == {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1"}
-        service = service_manifest(cfg, p)
         (backend,) = rule["backendRefs"]
-        assert backend["name"] == service["metadata"]["name"]
-        assert backend["port"] == 8000 == service["spec"]["ports"][0]["port"]
+        if cfg.routing.strategy is RoutingStrategy.CACHE_AWARE:
+            # The profile's InferencePool, named like its Service, and the lane's objective on every request.
+            assert backend == {"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": p.name}
+            assert inference.objective_header_filter(p) in rule["filters"]
+        else:
+            service = service_manifest(cfg, p)
+            assert backend["name"] == service["metadata"]["name"]
+            assert backend["port"] == 8000 == service["spec"]["ports"][0]["port"]
         assert rule["timeouts"]["request"] == f"{p.request_timeout_seconds}s"
         assert route["spec"]["hostnames"] == ["llm.corp.example.com"]
         parent = {"name": gateway_manifest(cfg)["metadata"]["name"]}
@@ -890,7 +910,7 @@ def test_traffic_policy_targets_the_route(cfg: StackConfig) -> None:
 
 @pytest.mark.parametrize(
     ("cfg", "balancer"),
-    [(ROUND_ROBIN, "RoundRobin"), (ONPREM, "LeastRequest"), (VARIANT, "ConsistentHash")],
+    [(ROUND_ROBIN, "RoundRobin"), (LEAST_LOADED, "LeastRequest"), (VARIANT, "ConsistentHash")],
     ids=["round-robin", "least-loaded", "sticky"],
 )
 def test_load_balancer_by_strategy(cfg: StackConfig, balancer: str) -> None:
@@ -905,12 +925,22 @@ def test_load_balancer_by_strategy(cfg: StackConfig, balancer: str) -> None:
             assert "consistentHash" not in spec["loadBalancer"]
 
 
-@pytest.mark.parametrize("cfg", [ONPREM, VARIANT], ids=["onprem", "variant"])
+@pytest.mark.parametrize("cfg", [LEAST_LOADED, VARIANT], ids=["least-loaded", "variant"])
 def test_retries_only_what_never_reached_a_model(cfg: StackConfig) -> None:
     for p in cfg.models:
         retry = backend_traffic_policy_manifest(cfg, p)["spec"]["retry"]
         assert set(retry["retryOn"]["triggers"]) == RETRY_TRIGGERS
         assert retry["retryOn"]["httpStatusCodes"] == [503]
+
+
+def test_cache_aware_routes_retry_no_503_and_set_no_balancer() -> None:
+    """A retry would reach the pod the picker chose again; the AI Gateway replaces Envoy's balancing."""
+    for p in ONPREM.models:
+        spec = backend_traffic_policy_manifest(ONPREM, p)["spec"]
+        assert set(spec["retry"]["retryOn"]["triggers"]) == RETRY_TRIGGERS - {"retriable-status-codes"}
+        assert "httpStatusCodes" not in spec["retry"]["retryOn"]
+        assert "loadBalancer" not in spec and "healthCheck" not in spec
+        assert spec["circuitBreaker"] == backend_traffic_policy_manifest(LEAST_LOADED, p)["spec"]["circuitBreaker"]
 
 
 def test_rate_limit_per_api_key_only_when_configured() -> None:
@@ -951,13 +981,26 @@ def test_host_names_are_matched_by_the_model_routes_not_the_listener() -> None:
     assert "hostnames" not in health_route_manifest(ONPREM)["spec"]
 
 
-def test_network_policy_admits_only_gateway_and_monitoring() -> None:
-    policy = network_policy_manifest(ONPREM)
+@pytest.mark.parametrize("cfg", [LEAST_LOADED, ONPREM], ids=["least-loaded", "cache-aware"])
+def test_network_policy_admits_only_gateway_monitoring_and_the_pickers(cfg: StackConfig) -> None:
+    policy = network_policy_manifest(cfg)
     (rule,) = policy["spec"]["ingress"]
-    namespaces = {s["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for s in rule["from"]}
-    assert namespaces == {ONPREM.kubernetes.gateway_namespace, ONPREM.kubernetes.monitoring_namespace}
+    namespaces = {
+        s["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for s in rule["from"]
+        if "namespaceSelector" in s
+    }
+    assert namespaces == {cfg.kubernetes.gateway_namespace, cfg.kubernetes.monitoring_namespace}
+    pods = [s["podSelector"]["matchLabels"] for s in rule["from"] if "podSelector" in s]
+    if cfg.routing.strategy is RoutingStrategy.CACHE_AWARE:
+        # The endpoint pickers scrape every vLLM pod's /metrics from the stack's own namespace.
+        picker = inference.epp_deployment_manifest(cfg.models[0], cfg.kubernetes.namespace, 1)
+        (selector,) = pods
+        assert selects(selector, picker["spec"]["template"]["metadata"]["labels"])
+    else:
+        assert pods == []
     assert rule["ports"] == [{"protocol": "TCP", "port": VLLM_PORT}]
-    for deployment in deployments(ONPREM):
+    for deployment in deployments(cfg):
         assert selects(
             policy["spec"]["podSelector"]["matchLabels"], deployment["spec"]["template"]["metadata"]["labels"]
         )
@@ -1014,6 +1057,22 @@ def test_serving_addons_by_default_with_pinned_charts() -> None:
     plugin = releases["nvidia-device-plugin"].values
     assert plugin["nodeSelector"] == ONPREM.kubernetes.gpu_node_selector
     assert any(t["key"] == ONPREM.kubernetes.gpu_taint_key for t in plugin["tolerations"])
+
+
+def test_cache_aware_routing_adds_the_ai_gateway_after_its_crds_and_envoy_gateway() -> None:
+    releases = {release.name: release for release in addon_releases(ONPREM)}
+    assert releases["envoy-gateway"].values == inference.envoy_gateway_values()
+    assert releases["ai-gateway-crds"].chart == versions.AI_GATEWAY_CRDS_CHART
+    gateway = releases["ai-gateway"]
+    assert gateway.chart == versions.AI_GATEWAY_CHART
+    assert set(gateway.after) == {"ai-gateway-crds", "envoy-gateway"} <= set(releases)
+    # The chart binds the InferencePool reader role to Envoy Gateway's service account in this namespace.
+    assert gateway.values == {"envoyGateway": {"namespace": ONPREM.kubernetes.gateway_namespace}}
+    plain = {release.name: release for release in addon_releases(LEAST_LOADED)}
+    assert "ai-gateway" not in plain and "ai-gateway-crds" not in plain
+    assert plain["envoy-gateway"].values == {}
+    existing = config(kubernetes=kubernetes(addons={"aiGateway": False}))
+    assert {"ai-gateway", "ai-gateway-crds"}.isdisjoint(r.name for r in addon_releases(existing))
 
 
 @pytest.mark.parametrize("switched_off", list(ADDONS))

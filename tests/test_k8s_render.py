@@ -163,6 +163,25 @@ def test_steps_come_in_an_order_that_works(first_run: Result, rendered: Path) ->
     assert order == sorted(order), steps
 
 
+def test_crds_an_addon_needs_at_start_are_applied_before_any_chart(rendered: Path) -> None:
+    """Envoy Gateway, configured to route to InferencePools, fails to start without that CRD."""
+    text = (rendered / "addons.sh").read_text(encoding="utf-8")
+    crds = sorted(path.name for path in rendered.glob("*-customresourcedefinition-*.yaml"))
+    assert {load(rendered / name)["spec"]["names"]["kind"] for name in crds} == {"InferencePool", "InferenceObjective"}
+    first_chart = text.index("helm upgrade --install")
+    for name in crds:
+        assert text.index(f'apply --server-side -f "$here/{name}"') < first_chart
+
+
+def test_charts_are_installed_after_the_releases_they_depend_on(rendered: Path, releases: list[dict[str, Any]]) -> None:
+    text = (rendered / "addons.sh").read_text(encoding="utf-8")
+    at = {r["name"]: text.index(f"helm upgrade --install {r['inputs']['name']} ") for r in releases}
+    ordered = [(r["name"], d) for r in releases for d in r["dependsOn"] if d in at]
+    assert ("onprem-addons-ai-gateway", "onprem-addons-envoy-gateway") in ordered
+    for release, dependency in ordered:
+        assert at[dependency] < at[release], (release, dependency)
+
+
 # --- the addons script's kube context guard ----------------------------------------------------------------
 
 

@@ -337,7 +337,13 @@ def test_real_secrets_never_appear_in_the_document(real_secrets: dict[str, Any])
 
 
 def test_hf_token_reaches_pods_only_as_a_file(real_secrets: dict[str, Any]) -> None:
-    for deployment in of_type(real_secrets, DEPLOYMENT):
+    servers = [
+        d
+        for d in of_type(real_secrets, DEPLOYMENT)
+        if d["inputs"]["metadata"]["labels"]["app.kubernetes.io/name"] == "vllm"
+    ]
+    assert servers
+    for deployment in servers:
         (vllm,) = deployment["inputs"]["spec"]["template"]["spec"]["containers"]
         variables = {item["name"]: item for item in vllm["env"]}
         assert "HF_TOKEN" not in variables

@@ -1025,6 +1025,8 @@ EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
     "plaintext-secrets": (A, A, A),
     "tls-endpoint": (M, M, M),
     "gateway-redundancy": (D, A, M),
+    "cache-aware-replicas": (D, A, A),
+    "endpoint-picker-redundancy": (D, A, M),
     "night-kills": (M, M, M),
     "scale-flapping": (D, A, A),
     "failover-rto": (A, A, A),
@@ -1213,6 +1215,41 @@ def test_gateway_redundancy_fires_without_an_envoy_proxy(enterprise: Inventory) 
 
     found = findings("gateway-redundancy", edit(enterprise, "enterprise-gateway-gateway", bare))
     assert found and found[0].message.startswith("the gateway runs 1 proxy replica(s)")
+
+
+# --- cache-aware routing --------------------------------------------------------------------------------
+
+
+def test_the_cache_aware_example_passes_the_routing_policies(onprem: Inventory) -> None:
+    assert list(onprem.kubernetes("InferencePool"))
+    assert findings("cache-aware-replicas", onprem) == []
+    assert findings("endpoint-picker-redundancy", onprem) == []
+
+
+@fires("cache-aware-replicas")
+def test_cache_aware_replicas_fires_when_a_pool_cannot_grow_past_one(onprem: Inventory) -> None:
+    def one(props: dict[str, Any]) -> None:
+        props["spec"]["maxReplicaCount"] = 1
+
+    found = findings("cache-aware-replicas", edit(onprem, "onprem-chat-scaler", one))
+    assert [f.resource for f in found] == ["onprem-chat-inferencepool"]
+    assert "at most 1 vLLM replica" in found[0].message
+
+
+@fires("endpoint-picker-redundancy")
+def test_endpoint_picker_redundancy_fires_on_one_picker(onprem: Inventory) -> None:
+    def single(props: dict[str, Any]) -> None:
+        props["spec"]["replicas"] = 1
+
+    found = findings("endpoint-picker-redundancy", edit(onprem, "onprem-analysis-epp-deployment", single))
+    assert [f.resource for f in found] == ["onprem-analysis-inferencepool"]
+    assert "runs 1 replica(s)" in found[0].message
+
+
+@fires("endpoint-picker-redundancy")
+def test_endpoint_picker_redundancy_fires_without_a_disruption_budget(onprem: Inventory) -> None:
+    found = findings("endpoint-picker-redundancy", without(onprem, "onprem-chat-epp-poddisruptionbudget"))
+    assert [f.message for f in found] == ["the endpoint picker of InferencePool chat has no PodDisruptionBudget"]
 
 
 # --- GPU headroom ----------------------------------------------------------------------------------------

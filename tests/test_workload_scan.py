@@ -137,10 +137,18 @@ def only_cache_owner_adds_chown(manifest: Manifest) -> bool:
     return adding == {"model-cache-owner": ["CHOWN"]} and any("hostPath" in v for v in volumes)
 
 
+def is_picker(manifest: Manifest) -> bool:
+    """An endpoint picker Deployment of cache-aware routing."""
+    return manifest["kind"] == "Deployment" and any(
+        c["name"] == "epp" for c in manifest["spec"]["template"]["spec"]["containers"]
+    )
+
+
 def no_cpu_limit_but_cpu_requests(manifest: Manifest) -> bool:
-    """vLLM without a CPU limit, with a CPU request and a memory limit (what the exception promises)."""
-    [vllm] = [c for c in manifest["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm"]
-    resources = vllm["resources"]
+    """vLLM (or the picker) without a CPU limit, with a CPU request and a memory limit (what the exception
+    promises)."""
+    [main] = [c for c in manifest["spec"]["template"]["spec"]["containers"] if c["name"] in ("vllm", "epp")]
+    resources = main["resources"]
     return (
         "cpu" not in resources.get("limits", {}) and "cpu" in resources["requests"] and "memory" in resources["limits"]
     )
@@ -162,12 +170,12 @@ class Accepted:
 ACCEPTED: tuple[Accepted, ...] = (
     Accepted(
         "CKV_K8S_11",
-        lambda m: is_vllm(m) and no_cpu_limit_but_cpu_requests(m),
-        "no CPU limit on vLLM: CFS throttling of its API and scheduler threads shows up as latency",
+        lambda m: (is_vllm(m) or is_picker(m)) and no_cpu_limit_but_cpu_requests(m),
+        "no CPU limit on vLLM or the endpoint picker: CFS throttling of their threads shows up as latency",
     ),
     Accepted(
         "CKV_K8S_15",
-        lambda m: is_vllm(m) and pulled_if_not_present(m),
+        lambda m: (is_vllm(m) or is_picker(m)) and pulled_if_not_present(m),
         "IfNotPresent: pinned multi-GB images; pulling again on every start only slows cold starts",
     ),
     Accepted(
@@ -175,8 +183,13 @@ ACCEPTED: tuple[Accepted, ...] = (
         lambda m: is_vllm(m) and only_cache_owner_adds_chown(m),
         "the init container that chowns a hostPath model cache adds CHOWN (fsGroup skips hostPath)",
     ),
+    Accepted(
+        "CKV_K8S_38",
+        is_picker,
+        "the endpoint picker watches pods, its InferencePool and objectives through the API: it needs its token",
+    ),
     # Images are pinned by tag; this one goes once digests are recorded beside the pins.
-    Accepted("CKV_K8S_43", is_vllm, "images pinned by tag, not yet by digest"),
+    Accepted("CKV_K8S_43", lambda m: is_vllm(m) or is_picker(m), "images pinned by tag, not yet by digest"),
 )
 
 
@@ -203,7 +216,7 @@ def test_no_finding_outside_the_accepted_exceptions(scan: Scan) -> None:
         for f in scan.failed
         if accepted(scan, f) is None
     )
-    assert unexpected == []
+    assert unexpected == [], "\n".join(unexpected)
 
 
 @pytest.mark.parametrize("rule", ACCEPTED, ids=lambda a: a.check)

@@ -29,29 +29,31 @@ class ClusterAddons(pulumi.ComponentResource):
         super().__init__("llmscale:index:ClusterAddons", name, None, opts)
         extra_values = extra_values or {}
         self.releases = []
+        by_name: dict[str, pulumi.Resource] = {}
         for release in releases:
             chart = release.chart
-            self.releases.append(
-                k8s.helm.v3.Release(
-                    f"{name}-{release.name}",
-                    name=release.name,
-                    namespace=release.namespace,
-                    create_namespace=True,
-                    chart=chart.chart,
-                    version=chart.version,
-                    repository_opts={"repo": chart.repository} if chart.repository else None,
-                    # Secret values (alert receivers) merge in as a Pulumi secret, kept encrypted in the state.
-                    values=pulumi.Output.all(release.values, extra_values[release.name]).apply(
-                        lambda parts: _deep_merge(parts[0], parts[1])
-                    )
-                    if release.name in extra_values
-                    else release.values,
-                    # Wait until the controllers run: their webhooks and CRDs must be ready for what follows.
-                    skip_await=False,
-                    timeout=600,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+            first = [by_name[name] for name in release.after]
+            created = k8s.helm.v3.Release(
+                f"{name}-{release.name}",
+                name=release.name,
+                namespace=release.namespace,
+                create_namespace=True,
+                chart=chart.chart,
+                version=chart.version,
+                repository_opts={"repo": chart.repository} if chart.repository else None,
+                # Secret values (alert receivers) merge in as a Pulumi secret, kept encrypted in the state.
+                values=pulumi.Output.all(release.values, extra_values[release.name]).apply(
+                    lambda parts: _deep_merge(parts[0], parts[1])
                 )
+                if release.name in extra_values
+                else release.values,
+                # Wait until the controllers run: their webhooks and CRDs must be ready for what follows.
+                skip_await=False,
+                timeout=600,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*(depends_on or []), *first]),
             )
+            by_name[release.name] = created
+            self.releases.append(created)
         self.register_outputs({})
 
 

@@ -7,6 +7,8 @@ import pulumi
 from components.k8s.addons import ClusterAddons
 from components.k8s.objects import register
 from llmscale.config.models import StackConfig
+from llmscale.k8s.gateway import cache_aware
+from llmscale.k8s.inference import epp_pod_monitor_manifest
 from llmscale.k8s.monitoring import (
     GRAFANA_SECRET,
     alertmanager_config,
@@ -95,6 +97,12 @@ class Monitoring(pulumi.ComponentResource):
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *stack_release.releases])
         for profile in config.models:
             register(pod_monitor_manifest(config, profile), after_crds, name=f"{name}-{profile.name}-pods")
+            if cache_aware(config):
+                register(
+                    epp_pod_monitor_manifest(profile, config.kubernetes.namespace),
+                    after_crds,
+                    name=f"{name}-{profile.name}-picker",
+                )
         register(dcgm_service_monitor_manifest(config), after_crds, name=f"{name}-dcgm")
         if config.kubernetes.addons.envoy_gateway:
             # Its namespace is created by the Envoy Gateway release.

@@ -12,7 +12,8 @@ from components.k8s.objects import register
 from components.k8s.vllm_model import VllmModel
 from llmscale.config.models import StackConfig
 from llmscale.k8s.addons import addon_releases
-from llmscale.k8s.gateway import load_balancer_service_manifest, path_prefix
+from llmscale.k8s.gateway import cache_aware, load_balancer_service_manifest, path_prefix
+from llmscale.k8s.inference import cache_aware_manifests, crd_manifests
 from llmscale.k8s.workload import (
     HF_TOKEN_SECRET,
     model_cache_claim_manifest,
@@ -55,7 +56,15 @@ class ServingLayer(pulumi.ComponentResource):
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers={"kubernetes": provider})),
         )
         child = pulumi.ResourceOptions(parent=self)
-        addons = ClusterAddons(f"{name}-addons", releases=addon_releases(config), opts=child)
+        routed_by_picker = cache_aware(config)
+        # Envoy Gateway watches the InferencePool kind it is configured with and fails to start without its CRD
+        # (envoyproxy/gateway v1.9.0 internal/provider/kubernetes/controller.go:2935-2946): CRDs before add-ons.
+        crds = (
+            [register(crd, child, name=f"{name}-crd-{crd['spec']['names']['plural']}") for crd in crd_manifests()]
+            if routed_by_picker
+            else []
+        )
+        addons = ClusterAddons(f"{name}-addons", releases=addon_releases(config), depends_on=crds, opts=child)
         namespace = register(namespace_manifest(config), child, name=f"{name}-namespace")
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         for manifest in priority_class_manifests():
@@ -91,6 +100,20 @@ class ServingLayer(pulumi.ComponentResource):
                 depends_on=[namespace, *(model_access or [])],
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        if routed_by_picker:
+            after_addons = pulumi.ResourceOptions(parent=self, depends_on=[namespace, *crds, *addons.releases])
+            k8s_config = config.kubernetes
+            for profile in config.models:
+                for manifest in cache_aware_manifests(
+                    profile,
+                    k8s_config.namespace,
+                    replicas=config.routing.picker_replicas(config.tier),
+                    gateway_namespace=k8s_config.gateway_namespace,
+                    monitoring_namespace=k8s_config.monitoring_namespace,
+                    monitoring=False,
+                ):
+                    kind = manifest["kind"].lower()
+                    register(manifest, after_addons, name=f"{name}-{manifest['metadata']['name']}-{kind}")
         Monitoring(
             f"{name}-monitoring",
             config=config,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from llmscale import versions
 from llmscale.config.deploy_checks import deploy_checks
 from llmscale.config.errors import Problem, dotted_key
-from llmscale.config.models import Platform, StackConfig, Tier
+from llmscale.config.models import Platform, RoutingStrategy, StackConfig, Tier
 from llmscale.config.regions import region_problem
 from llmscale.serving.api_keys import SECRET_PLACEHOLDER, api_key_problem
 from llmscale.serving.vllm_args import MODELLED_FLAGS, flag_name
@@ -71,6 +71,30 @@ def _single_gpu(config: StackConfig) -> list[Problem]:
             if getattr(config.host, _snake(key)) is not None:
                 problems.append(Problem(dotted_key(["host", key]), "only used on platform aws; remove it"))
     return problems
+
+
+def _routing(config: StackConfig) -> list[Problem]:
+    if config.routing.strategy is not RoutingStrategy.CACHE_AWARE:
+        return []
+    if config.platform is Platform.HOST or config.tier is Tier.SINGLE_GPU:
+        return [
+            Problem(
+                dotted_key(["routing", "strategy"]),
+                "cache-aware routes between replicas of a cluster; "
+                "the single-gpu tier runs one replica, use least-loaded",
+            )
+        ]
+    return [
+        # One InferencePool per rule: the AI Gateway's hooks fail on a rule with two pools, and Envoy Gateway then
+        # keeps its previous configuration for every route (ai-gateway v1.1.0 post_cluster_modify.go:48-52).
+        Problem(
+            dotted_key(["models", index, "canary"]),
+            "a canary splits traffic by weight, which cache-aware routing cannot do (the endpoint picker chooses "
+            "the pod); use least-loaded routing while a canary runs",
+        )
+        for index, profile in enumerate(config.models)
+        if profile.canary is not None
+    ]
 
 
 def _snake(camel: str) -> str:
@@ -291,6 +315,7 @@ def cross_checks(config: StackConfig, region: str | None) -> list[Problem]:
         *_tier_platform(config),
         *_region(config, region),
         *_single_gpu(config),
+        *_routing(config),
         *_replica_fits_node(config),
         *_context_fits_load(config),
         *_schedule_floor(config),

@@ -139,6 +139,7 @@ class RoutingStrategy(StrEnum):
     ROUND_ROBIN = "round-robin"
     LEAST_LOADED = "least-loaded"
     STICKY = "sticky"
+    CACHE_AWARE = "cache-aware"
 
 
 class Quantization(StrEnum):
@@ -632,12 +633,28 @@ class RoutingConfig(ConfigModel):
         default=RoutingStrategy.LEAST_LOADED,
         description="How the gateway picks a replica: `round-robin`, `least-loaded` (fewest requests in flight) "
         "or `sticky` (a consistent hash of sessionHeader, so a session's requests reuse one replica's prefix "
-        "cache).",
+        "cache), or `cache-aware` (an endpoint picker scores each replica's queue, KV-cache use and cached prompt "
+        "prefixes; Kubernetes tiers only, see docs/routing.md).",
     )
     session_header: Annotated[
         str,
         Field(pattern=HEADER_NAME, description="The request header that names a session, for strategy `sticky`."),
     ] = "x-session-id"
+    endpoint_picker_replicas: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=5,
+            description="Replicas of each profile's endpoint picker with strategy `cache-aware` (one leads, the "
+            "others stand by). Default: 2 on enterprise, 1 otherwise.",
+        ),
+    ] = None
+
+    def picker_replicas(self, tier: Tier) -> int:
+        """The endpoint picker replicas of a profile: as stated, else two where the tier promises availability."""
+        if self.endpoint_picker_replicas is not None:
+            return self.endpoint_picker_replicas
+        return 2 if tier is Tier.ENTERPRISE else 1
 
 
 def _valid_cidrs(cidrs: list[str]) -> list[str]:
@@ -823,6 +840,11 @@ class AddonsConfig(ConfigModel):
     envoy_gateway: bool = Field(
         default=True,
         description="Install Envoy Gateway, the controller of the inference gateway (Gateway API).",
+    )
+    ai_gateway: bool = Field(
+        default=True,
+        description="Install the Envoy AI Gateway when routing is `cache-aware`: it lets Envoy Gateway send a "
+        "route to an InferencePool. Off when the cluster already runs it (v1.1.0 or later).",
     )
 
 

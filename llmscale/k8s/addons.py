@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmscale import versions
-from llmscale.config.models import GpuAmiType, Platform, StackConfig
+from llmscale.config.models import GpuAmiType, Platform, RoutingStrategy, StackConfig
+from llmscale.k8s import inference
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class AddonRelease:
     namespace: str
     chart: versions.HelmChart
     values: dict[str, Any] = field(default_factory=dict)
+    after: tuple[str, ...] = ()
+    """Releases of this list that must be installed first (their CRDs or controllers are this one's inputs)."""
 
 
 def addon_releases(config: StackConfig) -> list[AddonRelease]:
@@ -41,6 +44,23 @@ def addon_releases(config: StackConfig) -> list[AddonRelease]:
         )
     if k8s.addons.keda:
         releases.append(AddonRelease("keda", "keda", versions.KEDA_CHART, {}))
+    cache_aware = config.routing.strategy is RoutingStrategy.CACHE_AWARE
     if k8s.addons.envoy_gateway:
-        releases.append(AddonRelease("envoy-gateway", k8s.gateway_namespace, versions.ENVOY_GATEWAY_CHART, {}))
+        # Cache-aware routing needs Envoy Gateway's extension manager pointed at the AI Gateway controller.
+        values = inference.envoy_gateway_values() if cache_aware else {}
+        releases.append(AddonRelease("envoy-gateway", k8s.gateway_namespace, versions.ENVOY_GATEWAY_CHART, values))
+    if cache_aware and k8s.addons.ai_gateway:
+        # The AI Gateway's CRDs first, then its controller, which watches Envoy Gateway's resources
+        # (ai-gateway v1.1.0 site/docs/getting-started/installation.md: CRDs, then the controller).
+        installed = ("envoy-gateway",) if k8s.addons.envoy_gateway else ()
+        releases += [
+            AddonRelease("ai-gateway-crds", inference.AI_GATEWAY_NAMESPACE, versions.AI_GATEWAY_CRDS_CHART, {}),
+            AddonRelease(
+                "ai-gateway",
+                inference.AI_GATEWAY_NAMESPACE,
+                versions.AI_GATEWAY_CHART,
+                inference.ai_gateway_values(k8s.gateway_namespace),
+                after=("ai-gateway-crds", *installed),
+            ),
+        ]
     return releases

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmscale.config.models import ModelProfile, Platform, RoutingStrategy, StackConfig
+from llmscale.k8s.inference import objective_header_filter, pool_backend_ref
 from llmscale.k8s.labels import labels, workload_name
 from llmscale.k8s.workload import Manifest
 from llmscale.serving.vllm_args import VLLM_PORT
@@ -170,21 +171,32 @@ def _backend_refs(profile: ModelProfile) -> list[Manifest]:
     ]
 
 
+def cache_aware(config: StackConfig) -> bool:
+    """Whether the stack's profiles are routed through an InferencePool and its endpoint picker."""
+    return config.routing.strategy is RoutingStrategy.CACHE_AWARE
+
+
 def http_route_manifest(config: StackConfig, profile: ModelProfile) -> Manifest:
-    """The route of a profile: `/<profile>/v1/...` → its Service at `/v1/...`, with the canary's share if any."""
+    """The route of a profile: `/<profile>/v1/...` → its Service at `/v1/...`, with the canary's share if any.
+
+    With cache-aware routing the backend is the profile's InferencePool, and the route names the profile's
+    InferenceObjective in a header the endpoint picker reads.
+    """
     parent: Manifest = {"name": GATEWAY, "sectionName": "https"} if serves_https(config) else {"name": GATEWAY}
+    filters: list[Manifest] = [
+        {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1"}}}
+    ]
+    backends = _backend_refs(profile)
+    if cache_aware(config):
+        filters.append(objective_header_filter(profile))
+        backends = [pool_backend_ref(profile)]
     spec: Manifest = {
         "parentRefs": [parent],
         "rules": [
             {
                 "matches": [{"path": {"type": "PathPrefix", "value": path_prefix(profile)}}],
-                "filters": [
-                    {
-                        "type": "URLRewrite",
-                        "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1"}},
-                    }
-                ],
-                "backendRefs": _backend_refs(profile),
+                "filters": filters,
+                "backendRefs": backends,
                 # Envoy's default 15 s would cut off long generations.
                 "timeouts": {"request": f"{profile.request_timeout_seconds}s"},
             }
@@ -290,23 +302,30 @@ def passive_health_check() -> Manifest:
 
 def backend_traffic_policy_manifest(config: StackConfig, profile: ModelProfile) -> Manifest:
     """Balancing, retries, circuit breaking, outlier detection and per-key rate limits of a profile's route."""
+    triggers = ["connect-failure", "refused-stream", "reset-before-request"]
+    # Retry only what never reached a model: failed connections, refused streams and vLLM's admission 503.
+    retry_on: Manifest = {"triggers": [*triggers, "retriable-status-codes"], "httpStatusCodes": [503]}
+    if cache_aware(config):
+        # The AI Gateway's upstream cluster is ORIGINAL_DST on the endpoint the picker chose (ai-gateway v1.1.0
+        # internal/extensionserver/post_cluster_modify.go:67-96): a retry reaches the same pod, so retrying its
+        # admission 503 would only add load. The picker's own queue and KV scores keep requests off full pods.
+        retry_on = {"triggers": triggers}
     spec: Manifest = {
         "targetRefs": [_route_ref(route_name(profile))],
-        "loadBalancer": _load_balancer(config),
         "timeout": {"http": {"requestTimeout": f"{profile.request_timeout_seconds}s"}},
-        # Retry only what never reached a model: failed connections, refused streams and vLLM's admission 503.
         "retry": {
             "numRetries": 2,
-            "retryOn": {
-                "triggers": ["connect-failure", "refused-stream", "reset-before-request", "retriable-status-codes"],
-                "httpStatusCodes": [503],
-            },
+            "retryOn": retry_on,
             "perRetry": {"backOff": {"baseInterval": "100ms", "maxInterval": "1s"}},
         },
         # Beyond what the replicas can admit, answer 503 at once instead of queueing in Envoy.
         "circuitBreaker": circuit_breaker(config, profile),
-        "healthCheck": {"passive": passive_health_check()},
     }
+    if not cache_aware(config):
+        # With cache-aware routing the picker chooses the pod; the AI Gateway clears the cluster's load balancing
+        # policy (post_cluster_modify.go:70-92), so neither a balancer nor outlier ejection would take effect.
+        spec["loadBalancer"] = _load_balancer(config)
+        spec["healthCheck"] = {"passive": passive_health_check()}
     per_minute = config.gateway.rate_limit_requests_per_minute
     if per_minute:
         spec["rateLimit"] = {

@@ -47,7 +47,7 @@ OBJECTIVE_HEADER = "x-llm-d-inference-objective"  # llm-d-router v0.10.0 pkg/epp
 EPP_GRPC_PORT = 9002  # ext_proc, TLS with a self-signed certificate (--secure-serving defaults to true)
 EPP_HEALTH_PORT = 9003
 EPP_METRICS_PORT = 9090
-EPP_COMPONENT = "endpoint-picker"
+EPP_COMPONENT = "endpoint-picker"  # app.kubernetes.io/name of the pickers (the vLLM NetworkPolicy admits them)
 EPP_CONFIG_FILE = "plugins.yaml"
 # routerlib/templates/_deployment.yaml:14: "this timeout should mirror the longest grace period of the pods within
 # the pool"; 130 s is the chart's value.
@@ -465,6 +465,23 @@ def cache_aware_manifests(
     if monitoring:
         manifests.append(epp_pod_monitor_manifest(profile, namespace))
     return manifests
+
+
+CRD_FILES = (
+    "gateway-api-inference-extension/inference.networking.k8s.io_inferencepools.yaml",
+    "llm-d-router/llm-d.ai_inferenceobjectives.yaml",
+)
+
+
+def crd_manifests() -> list[Manifest]:
+    """The InferencePool and InferenceObjective CRDs, as vendored: no chart installs them at the pinned versions
+    (the AI Gateway's CRD chart holds only its own kinds), and Envoy Gateway must find the InferencePool kind
+    before it starts watching it as a custom backend."""
+    from llmscale.k8s.schema import CRD_DIR
+
+    documents = [yaml.safe_load((CRD_DIR / relative).read_text(encoding="utf-8")) for relative in CRD_FILES]
+    # The files carry an empty `status` (controller-gen's output); the API server owns it.
+    return [{key: value for key, value in crd.items() if key != "status"} for crd in documents]
 
 
 def pool_backend_ref(profile: ModelProfile) -> Manifest:

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from llmscale import versions
-from llmscale.config.models import ModelCacheType, ModelProfile, StackConfig
+from llmscale.config.models import ModelCacheType, ModelProfile, RoutingStrategy, StackConfig
 from llmscale.k8s.labels import PRIORITY_CLASSES, labels, selector_labels, workload_name
 from llmscale.serving.vllm_args import PRE_STOP_SECONDS, VLLM_PORT, termination_grace_seconds, vllm_args
 from llmscale.sizing import catalog
@@ -110,10 +110,13 @@ def model_cache_claim_manifest(config: StackConfig) -> Manifest | None:
 def network_policy_manifest(config: StackConfig) -> Manifest:
     """vLLM pods accept traffic only from the gateway and the monitoring namespace, only on the vLLM port."""
     k8s = config.kubernetes
-    sources = [
+    sources: list[Manifest] = [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
         for namespace in (k8s.gateway_namespace, k8s.monitoring_namespace)
     ]
+    if config.routing.strategy is RoutingStrategy.CACHE_AWARE:
+        # The endpoint pickers, in this namespace, read every vLLM pod's /metrics to score it.
+        sources.append({"podSelector": {"matchLabels": {"app.kubernetes.io/name": "endpoint-picker"}}})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from llmscale.config.models import DEFAULT_RUNBOOK_URL, StackConfig
+from llmscale.config.models import DEFAULT_RUNBOOK_URL, RoutingStrategy, StackConfig
 from llmscale.serving import metrics
 
 QUEUE_DEPTH_LIMIT = 10  # requests waiting per replica: overloaded above this
@@ -311,7 +311,38 @@ def alerting_rules(
             stack,
         ),
     ]
-    return alerts + _replica_alert(config, flavour, targets, runbook, stack)
+    per_profile = _replica_alert(config, flavour, targets, runbook, stack)
+    per_profile += _picker_alerts(config, flavour, runbook, stack)
+    if flavour is Flavour.KUBERNETES:
+        # Grouped by profile, in the stack's order: a profile added at the end only adds alerts at the end.
+        order = {profile.name: index for index, profile in enumerate(config.models)}
+        per_profile.sort(key=lambda alert: order[alert["labels"]["model_name"]])
+    return alerts + per_profile
+
+
+def _picker_alerts(config: StackConfig, flavour: Flavour, runbook: str, stack: str) -> list[dict[str, Any]]:
+    """With cache-aware routing, a profile whose endpoint picker is down fails every request (HTTP 500)."""
+    if flavour is Flavour.HOST or config.routing.strategy is not RoutingStrategy.CACHE_AWARE:
+        return []
+    namespace = config.kubernetes.namespace
+    alerts = []
+    for profile in config.models:
+        # The job of a PodMonitor's targets is `<namespace>/<PodMonitor name>`; the picker's is `<profile>-epp`.
+        job = f"{namespace}/{profile.name}-epp"
+        alert = _alert(
+            "LlmscaleEndpointPickerDown",
+            f'absent(up{{job="{job}"}} == 1)',
+            "2m",
+            "critical",
+            f"The endpoint picker of {profile.name} is down: its requests fail",
+            f"No endpoint picker of profile {profile.name} has answered a scrape for 2 minutes. With cache-aware "
+            "routing the gateway asks it for every request and answers HTTP 500 while it is down.",
+            runbook,
+            stack,
+        )
+        alert["labels"]["model_name"] = profile.name
+        alerts.append(alert)
+    return alerts
 
 
 def rule_groups(

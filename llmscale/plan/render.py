@@ -182,7 +182,7 @@ def _usage(cluster: Cluster) -> str:
     return "KUBE_CONTEXT"
 
 
-def _helm_script(document: dict[str, Any], cluster: Cluster) -> str:
+def _helm_script(document: dict[str, Any], cluster: Cluster, crd_files: list[str] | None = None) -> str:
     lines = [
         "#!/usr/bin/env bash",
         f"# Cluster add-ons of the {cluster.site} cluster ({cluster.describe()}), at the versions llmscale pins.",
@@ -192,9 +192,14 @@ def _helm_script(document: dict[str, Any], cluster: Cluster) -> str:
         *_context_guard(cluster),
         'echo "installing the add-ons into $context" >&2',
     ]
-    for resource in document["resources"]:
-        if resource["type"] != HELM_RELEASE or resource.get("provider") != cluster.provider:
-            continue
+    if crd_files:
+        # CRDs an add-on must find when it starts (Envoy Gateway watches the InferencePool kind it is configured
+        # with, and fails to start without it): applied before any chart. Server-side: they exceed the
+        # last-applied annotation's size limit.
+        lines += ["", 'here="$(cd "$(dirname "$0")" && pwd)"']
+        lines += [f'kubectl --context "$context" apply --server-side -f "$here/{name}"' for name in crd_files]
+    releases = [r for r in document["resources"] if r["type"] == HELM_RELEASE and r.get("provider") == cluster.provider]
+    for resource in _dependencies_first(releases):
         inputs = resource["inputs"]
         repo = (inputs.get("repositoryOpts") or {}).get("repo")
         chart = inputs["chart"]
@@ -209,6 +214,23 @@ def _helm_script(document: dict[str, Any], cluster: Cluster) -> str:
             "VALUES",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _dependencies_first(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The resources in plan order, except that each comes after those of the list it depends on."""
+    pending = list(resources)
+    names = {r["name"] for r in resources}
+    done: set[str] = set()
+    ordered: list[dict[str, Any]] = []
+    while pending:
+        ready = next(
+            (r for r in pending if not (set(r.get("dependsOn") or ()) & names) - done),
+            pending[0],  # a cycle cannot come from Pulumi's dependency graph; keep plan order if it did
+        )
+        pending.remove(ready)
+        done.add(ready["name"])
+        ordered.append(ready)
+    return ordered
 
 
 def _secret_lines(objects: list[dict[str, Any]], cluster: Cluster) -> list[str]:
@@ -253,18 +275,17 @@ def render_kubernetes(document: dict[str, Any]) -> list[BundleFile]:
     for cluster in found:
         objects = kubernetes_objects(document, cluster.provider)
         index = 0
+        crd_files: list[str] = []
         for manifest in objects:
             if manifest["kind"] == "Secret":
                 continue
             name = manifest["metadata"]["name"]
-            files.append(
-                BundleFile(
-                    f"{cluster.folder}{index:02d}-{manifest['kind'].lower()}-{name}.yaml",
-                    yaml.safe_dump(manifest, sort_keys=False),
-                )
-            )
+            file_name = f"{index:02d}-{manifest['kind'].lower()}-{name}.yaml"
+            files.append(BundleFile(f"{cluster.folder}{file_name}", yaml.safe_dump(manifest, sort_keys=False)))
+            if manifest["kind"] == "CustomResourceDefinition":
+                crd_files.append(file_name)
             index += 1
-        files.append(BundleFile(f"{cluster.folder}addons.sh", _helm_script(document, cluster), 0o755))
+        files.append(BundleFile(f"{cluster.folder}addons.sh", _helm_script(document, cluster, crd_files), 0o755))
         note = [
             f"Secrets of the {cluster.site} cluster ({cluster.describe()}).",
             "Create them after its namespaces and before its workloads (see STEPS.txt), with values from your "

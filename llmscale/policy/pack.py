@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from llmscale.policy import hardening, hygiene, redundancy, slo
+from llmscale.policy import hardening, hygiene, redundancy, routing, slo
 from llmscale.policy.model import (
     Enforcement,
     Inventory,
@@ -41,6 +41,18 @@ POLICIES: list[Policy] = [
         "gateway-redundancy",
         redundancy.gateway_redundancy.__doc__ or "",
         redundancy.gateway_redundancy,
+        {"multi-gpu": ADVISORY, "enterprise": MANDATORY},
+    ),
+    Policy(
+        "cache-aware-replicas",
+        routing.cache_aware_replicas.__doc__ or "",
+        routing.cache_aware_replicas,
+        clustered(ADVISORY),
+    ),
+    Policy(
+        "endpoint-picker-redundancy",
+        routing.endpoint_picker_redundancy.__doc__ or "",
+        routing.endpoint_picker_redundancy,
         {"multi-gpu": ADVISORY, "enterprise": MANDATORY},
     ),
     Policy("vllm-probes", redundancy.probes.__doc__ or "", redundancy.probes, everywhere(MANDATORY)),
