@@ -122,7 +122,7 @@ def test_a_calibration_file_overrides_the_table(tmp_path: Path) -> None:
     [
         (("--users", "0"), ("users must be",)),
         (("--users", "5", "--rps", "2"), ("not both",)),
-        (("--gpu", "B200"), ("gpu B200: unknown",)),
+        (("--gpu", "TPU-v5e"), ("gpu TPU-v5e: unknown",)),
         (("--model", "mistralai/Mistral-Nemo-Instruct"), ("cannot tell its size",)),
         (("--quantization", "int3"), ("quantization int3",)),
         (("--p99", "1", "--model", "70b", "--gpu", "L4"), ("unreachable",)),
