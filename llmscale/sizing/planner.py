@@ -277,6 +277,18 @@ def _size_once(inputs: SizingInputs, calibration: Sequence[CalibrationPoint]) ->
     )
 
 
+def build_replica(inputs: SizingInputs, tp: int, calibration: Sequence[CalibrationPoint] = ()) -> Replica:
+    """The replica model `size` weighs for `tp` GPUs per replica (for accuracy checks and the simulator)."""
+    gpu, _ = resolve_gpu(inputs.gpu)
+    params = model_params(inputs.model)
+    quant = inputs.quantization
+    usable = tp * (gpu.memory_gib * inputs.gpu_memory_utilization - OVERHEAD_GIB_PER_GPU)
+    kv_requests = (usable - params * 1e9 * bytes_per_param(quant) / 2**30) / kv_request_gib(inputs, params)
+    profile = decode_profile(gpu, params, quant, tp, _matching_user_points(calibration, gpu, params, quant))
+    prefill = inputs.prompt_tokens * (1 - inputs.prefix_reuse) / prefill_tokens_per_second(gpu, params, quant, tp)
+    return Replica(tp=tp, profile=profile, prefill_seconds=prefill, kv_requests=kv_requests, inputs=inputs)
+
+
 def serving_settings(inputs: SizingInputs, replica: Replica, state: ReplicaState) -> ServingSettings:
     """vLLM's `--max-num-seqs` and KEDA's per-replica queue-depth target for a sized replica, with the reasoning.
 
