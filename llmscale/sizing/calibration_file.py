@@ -33,14 +33,21 @@ def parse_quantization(value: str | None) -> Quantization | None:
 def load_calibration(path: Path) -> tuple[CalibrationPoint, ...]:
     """The points of a calibration file: one `vllm bench serve --save-result` JSON, or a list of them.
 
-    YAML or JSON; a list at the top, or a mapping with `points:`, or one result. Each result needs
-    `model_id` (or `model`), `gpu`, `max_concurrency` and `output_throughput` (tok/s); `tensor_parallel_size`
-    (or `tp`, default 1), `quantization` (default none), `mean_tpot_ms` and `p99_e2el_ms` are used when present.
+    YAML or JSON; a list at the top, or a mapping with `points:`, or one result; or a directory of such files.
+    A `replicas` field (the replicas a gateway spread the run over) turns the run into one replica's point.
+    Each result needs `model_id` (or `model`), `gpu`, `max_concurrency` and `output_throughput` (tok/s);
+    `tensor_parallel_size` (or `tp`, default 1), `quantization` (default none), `mean_tpot_ms` and
+    `p99_e2el_ms` are used when present.
     vLLM writes everything but `gpu`, `tensor_parallel_size`, `quantization` and `kv_cache_dtype`: add them with
     `--metadata gpu=L40S tensor_parallel_size=1 quantization=none kv_cache_dtype=auto`. The mean prompt and
     answer lengths (`total_input_tokens`, `total_output_tokens` over `completed`) and `mean_ttft_ms` are read
     too, so the fit can take the prompts' prefill out of the measured decode speed.
     """
+    if path.is_dir():
+        files = sorted(f for f in path.iterdir() if f.suffix.lower() in (".json", ".yaml", ".yml"))
+        if not files:
+            raise CalibrationError(f"{path}: a directory without .json or .yaml benchmark results")
+        return tuple(point for file in files for point in load_calibration(file))
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -84,6 +91,14 @@ def _point(record: object, where: str, source: str) -> CalibrationPoint:
     tp = 1 if tp is None else tp
     if tp not in (1, 2, 4, 8):
         raise CalibrationError(f"{where}: tensor_parallel_size must be 1, 2, 4 or 8")
+    replicas = _number(record, "replicas", where, required=False) or 1.0
+    if replicas < 1 or replicas != int(replicas):
+        raise CalibrationError(
+            f"{where}: replicas must be a whole number >= 1 (the replicas the gateway spread it over)"
+        )
+    if concurrency % replicas:
+        raise CalibrationError(f"{where}: max_concurrency must be a multiple of replicas ({replicas:g})")
+    concurrency, throughput = concurrency / replicas, throughput / replicas
     quant = record.get("quantization")
     tpot = _number(record, "mean_tpot_ms", where, required=False)
     ttft = _number(record, "mean_ttft_ms", where, required=False)
