@@ -39,7 +39,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from llmscale.config.models import Lane, ModelProfile, Quantization, StackConfig
+from llmscale.config.models import Lane, ModelProfile, StackConfig
 from llmscale.sizing.calibration import (
     PREFILL_OVERLAP,
     CalibrationError,
@@ -85,8 +85,16 @@ from llmscale.sizing.inputs import (
 )
 from llmscale.sizing.model_size import parameters_billions
 from llmscale.sizing.prices import on_demand_gpu_price
-from llmscale.sizing.replica import MAX_REPLICAS, P99_Z, Replica, ReplicaState
-from llmscale.sizing.results import ServingSettings, SizingResult, SizingSource, TensorParallelOption
+from llmscale.sizing.replica import MAX_REPLICAS, P99_Z, Replica
+from llmscale.sizing.results import SizingResult, SizingSource, TensorParallelOption
+from llmscale.sizing.serving import (
+    OVERHEAD_GIB_PER_GPU,
+    QUEUE_DEPTH_CAP,
+    build_replica,
+    kv_request_gib,
+    matching_user_points,
+    serving_settings,
+)
 
 __all__ = [
     "DEFAULT_GPU",
@@ -110,6 +118,7 @@ __all__ = [
     "OVERHEAD_GIB_PER_GPU",
     "P99_Z",
     "PREFILL_OVERLAP",
+    "QUEUE_DEPTH_CAP",
     "SINGLE_GPU_MAX_USERS",
     "TENSOR_PARALLEL_SIZES",
     "WEEKS_PER_MONTH",
@@ -118,6 +127,7 @@ __all__ = [
     "SizingInputs",
     "SizingResult",
     "SizingSource",
+    "build_replica",
     "curve",
     "headroom_gpus",
     "kv_bytes_per_token",
@@ -125,12 +135,12 @@ __all__ = [
     "monthly_cost",
     "recommend_tier",
     "schedule_hours",
+    "serving_settings",
     "size",
     "size_for_stack",
     "sizing_profile",
 ]
 
-OVERHEAD_GIB_PER_GPU = 1.5  # activations, CUDA graphs and the CUDA context, outside weights and KV cache
 # Relative error of gpusNeeded by the basis of the answer: at least the largest error the planner showed on
 # measured points it was not calibrated on (`python benchmarks/sizing_accuracy.py` prints them; a test keeps
 # these bands at least that wide). calibration-file: your own sweep of this very configuration.
@@ -140,25 +150,6 @@ ERROR_BANDS: dict[str, float] = {
     "scaled": 0.6,
     "bandwidth-estimate": 0.6,
 }
-QUEUE_DEPTH_CAP = 10  # the problem statement's "queue depth > 10 means overloaded"
-
-
-def _matching_user_points(
-    points: Iterable[CalibrationPoint], gpu: GpuSpec, params: float, quantization: Quantization | None
-) -> list[CalibrationPoint]:
-    return [
-        p
-        for p in points
-        if p.gpu == gpu.name and abs(p.params_billions / params - 1) <= 0.05 and p.quantization == quantization
-    ]
-
-
-def kv_request_gib(inputs: SizingInputs, params: float) -> float:
-    """GiB of KV cache one request holds on average: prompt + half the answer (blocks are allocated as tokens
-    are generated), at half the size with an FP8 cache."""
-    tokens = inputs.prompt_tokens + inputs.output_tokens / 2
-    per_token = kv_bytes_per_token(params) * (0.5 if inputs.kv_cache_dtype == "fp8" else 1.0)
-    return per_token * tokens / 2**30
 
 
 def size(inputs: SizingInputs, calibration: Sequence[CalibrationPoint] = ()) -> SizingResult:
@@ -199,7 +190,7 @@ def _size_once(inputs: SizingInputs, calibration: Sequence[CalibrationPoint]) ->
     per_request_gib = kv_request_gib(inputs, params)
     new_tokens = inputs.prompt_tokens * (1 - inputs.prefix_reuse)
 
-    user_points = _matching_user_points(calibration, gpu, params, quant)
+    user_points = matching_user_points(calibration, gpu.name, params, quant)
     sizes = sorted({p.tensor_parallel for p in user_points}) if user_points else list(TENSOR_PARALLEL_SIZES)
     sizes = [tp for tp in sizes if inputs.min_gpus_per_replica <= tp <= inputs.max_gpus_per_replica]
     if not sizes:
@@ -275,45 +266,6 @@ def _size_once(inputs: SizingInputs, calibration: Sequence[CalibrationPoint]) ->
         options=tuple(weighed),
         serving=serving_settings(inputs, replica, state),
     )
-
-
-def build_replica(inputs: SizingInputs, tp: int, calibration: Sequence[CalibrationPoint] = ()) -> Replica:
-    """The replica model `size` weighs for `tp` GPUs per replica (for accuracy checks and the simulator)."""
-    gpu, _ = resolve_gpu(inputs.gpu)
-    params = model_params(inputs.model)
-    quant = inputs.quantization
-    usable = tp * (gpu.memory_gib * inputs.gpu_memory_utilization - OVERHEAD_GIB_PER_GPU)
-    kv_requests = (usable - params * 1e9 * bytes_per_param(quant) / 2**30) / kv_request_gib(inputs, params)
-    profile = decode_profile(gpu, params, quant, tp, _matching_user_points(calibration, gpu, params, quant))
-    prefill = inputs.prompt_tokens * (1 - inputs.prefix_reuse) / prefill_tokens_per_second(gpu, params, quant, tp)
-    return Replica(tp=tp, profile=profile, prefill_seconds=prefill, kv_requests=kv_requests, inputs=inputs)
-
-
-def serving_settings(inputs: SizingInputs, replica: Replica, state: ReplicaState) -> ServingSettings:
-    """vLLM's `--max-num-seqs` and KEDA's per-replica queue-depth target for a sized replica, with the reasoning.
-
-    max-num-seqs: the 99th percentile of requests in flight with a quarter more room, rounded up to a multiple
-    of 8, no more than the KV cache holds (beyond it vLLM would preempt) nor the stated limit. Queue depth: a
-    request that waits behind q others waits about q / (requests a replica completes per second); the target
-    is the q whose wait still fits the TTFT budget left (the TTFT SLO, else the p99 budget) after the estimated
-    TTFT, at least 1 and at most 10.
-    """
-    room = math.ceil(state.in_flight_p99 * 1.25 / 8) * 8
-    kv_cap = max(1, math.floor(replica.kv_requests))
-    seqs = max(1, min(room, kv_cap, inputs.max_num_seqs))
-    budget = inputs.ttft_seconds if inputs.ttft_seconds is not None else inputs.p99_seconds - state.p99 + state.ttft
-    slack = max(budget - state.ttft, 0.0)
-    depth = max(1, min(QUEUE_DEPTH_CAP, math.floor(slack * state.rate)))
-    which = "TTFT SLO" if inputs.ttft_seconds is not None else "p99 budget"
-    reasoning = (
-        f"max-num-seqs {seqs}: {state.in_flight_p99:.1f} requests in flight per replica at the 99th percentile, "
-        f"+25 % rounded up to a multiple of 8 ({room}), at most the {kv_cap} the KV cache holds and the stated "
-        f"limit {inputs.max_num_seqs}",
-        f"queue-depth target {depth}: a replica completes {state.rate:.2f} requests/s, so each waiting request "
-        f"adds about {1 / state.rate if state.rate else math.inf:.2f} s to TTFT; the {which} leaves "
-        f"{slack:.2f} s after the estimated {state.ttft:.2f} s TTFT (kept between 1 and {QUEUE_DEPTH_CAP})",
-    )
-    return ServingSettings(seqs, depth, reasoning)
 
 
 def _cost(inputs: SizingInputs, gpus: int, gpus_per_replica: int) -> MonthlyCost:
