@@ -102,7 +102,11 @@ def loadtest_command(
         levels = ", ".join(str(c) for c in sweep.concurrencies)
         typer.echo(f"  {sweep.profile}: concurrency {levels} through {sweep.base_url}", err=True)
     if host:
-        typer.echo(f"then: llmscale size --calibration {out}/results (or llmscale new --calibration ...)", err=True)
+        typer.echo(
+            "then: run loadtest.sh on the host, copy its results/ directory back, and "
+            "llmscale size --calibration results (or llmscale new --calibration results)",
+            err=True,
+        )
     else:
         typer.echo(
             f"then: kubectl logs job/loadtest-<profile> -n {config.kubernetes.namespace} | "
