@@ -98,7 +98,7 @@ inputs_strategy = st.builds(
 def gpus(inputs: SizingInputs) -> int | None:
     """GPUs needed, or None when the planner says the SLO is unreachable."""
     try:
-        return size(inputs).gpus_needed
+        return size(inputs, with_range=False).gpus_needed
     except SizingError:
         return None
 

@@ -124,7 +124,7 @@ inputs_strategy = st.builds(
 
 def gpus(inputs: SizingInputs) -> int | None:
     try:
-        return size(inputs).gpus_needed
+        return size(inputs, with_range=False).gpus_needed
     except SizingError:
         return None
 
@@ -168,3 +168,13 @@ def test_more_users_never_need_fewer_gpus(inputs: SizingInputs, extra: int) -> N
 @given(inputs_strategy, st.sampled_from([("H100", "H200"), ("H200", "B200"), ("H100", "B200"), ("L40S", "H200")]))
 def test_a_faster_gpu_never_needs_more_gpus(inputs: SizingInputs, pair: tuple[str, str]) -> None:
     never_fewer(replace(inputs, gpu=pair[1]), replace(inputs, gpu=pair[0]))
+
+
+def test_the_range_can_be_skipped_and_changes_nothing_else() -> None:
+    full, bare = size(LONG_PROMPT_70B), size(LONG_PROMPT_70B, with_range=False)
+    assert bare.range_low is None and bare.range_high is None
+    assert (full.gpus_needed, full.replicas, full.gpus_per_replica) == (
+        bare.gpus_needed,
+        bare.replicas,
+        bare.gpus_per_replica,
+    )

@@ -310,7 +310,7 @@ def users_served(gpus: int, inputs: SizingInputs, limit: int = 100_000) -> int:
 
     def fits(users: int) -> bool:
         try:
-            return size(replace(inputs, users=users, requests_per_second=None)).gpus_needed <= gpus
+            return size(replace(inputs, users=users, requests_per_second=None), with_range=False).gpus_needed <= gpus
         except SizingError:
             return False
 

@@ -152,16 +152,21 @@ ERROR_BANDS: dict[str, float] = {
 }
 
 
-def size(inputs: SizingInputs, calibration: Sequence[CalibrationPoint] = ()) -> SizingResult:
+def size(
+    inputs: SizingInputs, calibration: Sequence[CalibrationPoint] = (), *, with_range: bool = True
+) -> SizingResult:
     """Size a deployment for `inputs`: GPUs needed at peak to meet the SLO, its error range, headroom, tier,
     serving settings and cost.
 
     `calibration` holds points from the user's `vllm bench serve` results (`load_calibration`); when some
     match the GPU, model size and quantization they replace the built-in table and the bandwidth estimate,
     and only their tensor-parallel sizes are considered. Raises SizingError when no tensor-parallel size
-    fits the model in memory or reaches the SLO, with what would.
+    fits the model in memory or reaches the SLO, with what would. `with_range=False` skips the two extra
+    sizings the error range takes (for callers that only need `gpusNeeded`, such as load sweeps).
     """
     result = _size_once(inputs, calibration)
+    if not with_range:
+        return result
     band = ERROR_BANDS[result.source.basis]
     low = _gpus_at_speed(inputs, calibration, 1 / (1 - band) if band < 1 else math.inf) if band else None
     high = _gpus_at_speed(inputs, calibration, 1 / (1 + band)) if band else None
@@ -340,7 +345,7 @@ def curve(
         else:
             varied = replace(inputs, users=int(load))
         try:
-            points.append((load, size(varied, calibration)))
+            points.append((load, size(varied, calibration, with_range=False)))
         except SizingError:
             points.append((load, None))
     return points
