@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmscale.config.models import Quantization
-from llmscale.sizing.accuracy import TOLERANCE, check, held_out_checks
+from llmscale.sizing.accuracy import TOLERANCE, check, held_out_checks, out_of_sweep_checks
 from llmscale.sizing.inputs import SizingError
 from llmscale.sizing.measurements import HELD_OUT_POINTS, REFERENCE_POINTS
-from llmscale.sizing.planner import ERROR_BANDS, SizingInputs, size
+from llmscale.sizing.planner import SPEED_BANDS, SizingInputs, size
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LONG_PROMPT_70B = SizingInputs(
@@ -47,10 +47,17 @@ def test_predicted_gpus_are_within_25_percent_of_measured(point) -> None:
     assert abs(result.error) <= TOLERANCE, f"{point.describe()}: {result.predicted_gpus} vs {result.measured_gpus}"
 
 
-def test_the_stated_error_bands_cover_the_held_out_errors() -> None:
-    for item in held_out_checks():
-        assert item.error is not None
-        assert abs(item.error) <= ERROR_BANDS[item.basis], item.point.describe()
+def test_the_stated_speed_bands_cover_what_held_out_and_out_of_sweep_points_show() -> None:
+    checks = [*held_out_checks(), *out_of_sweep_checks()]
+    assert {c.basis for c in checks} >= {"measured", "scaled", "bandwidth-estimate"}
+    for item in checks:
+        assert item.speed_ratio is not None
+        slowest, fastest = SPEED_BANDS[item.basis]
+        assert slowest <= item.speed_ratio <= fastest, item.point.describe()
+
+
+def test_the_measured_band_is_narrower_than_the_scaled_ones() -> None:
+    assert SPEED_BANDS["measured"][1] < SPEED_BANDS["scaled"][1] <= SPEED_BANDS["bandwidth-estimate"][1]
 
 
 def test_a_slower_measurement_reads_as_more_gpus() -> None:
@@ -65,7 +72,7 @@ def test_every_answer_carries_a_range_around_gpus_needed_and_its_rows() -> None:
     document = result.to_json()
     low, high = document["range"]["low"], document["range"]["high"]
     assert low <= document["gpusNeeded"] <= high
-    assert document["range"]["errorBand"] == ERROR_BANDS[result.source.basis]
+    assert tuple(document["range"]["speedBand"]) == SPEED_BANDS[result.source.basis]
     rows = document["calibrationRows"]
     assert rows and all(row["source"] and row["engine"] for row in rows)
     assert {row["concurrency"] for row in rows} == {1, 5, 25, 50}

@@ -255,7 +255,11 @@ def render_text(result: SizingResult) -> str:
     high = "unreachable" if result.range_high is None else str(result.range_high)
     rows = [
         ("GPUs needed at peak", f"{result.gpus_needed} ({result.replicas} {replica_word} x {result.gpus_per_replica})"),
-        ("range (stated error)", f"{result.range_low}-{high} (±{result.error_band:.0%}, {result.source.basis})"),
+        (
+            "range (stated error)",
+            f"{result.range_low}-{high} (measured speed x{result.speed_band[0]:g} to x{result.speed_band[1]:g} "
+            f"of the model's, {result.source.basis})",
+        ),
         ("GPUs to provision", f"{result.gpus_to_provision} (N+2 headroom, {result.replicas_to_provision} replicas)"),
         ("recommended tier", result.recommended_tier),
         ("estimated p99 / TTFT", f"{result.estimated_p99_seconds:.1f} s / {result.estimated_ttft_seconds:.2f} s"),

@@ -355,6 +355,8 @@ class _DraftSizing:
     estimated_p99_seconds = 0.0
     requests_per_second = 1.0
     source = type("Source", (), {"basis": "draft", "bandwidth_estimate": False})()
+    range_low = range_high = None
+    speed_band = (1.0, 1.0)
 
 
 def render_stack(request: StackRequest) -> tuple[str, ScaffoldPlan]:

@@ -7,6 +7,10 @@ given the point's GPU, model, tensor parallelism, lengths and KV cache type and 
 replica, predicts L_planner; to carry the same requests/s at that concurrency it needs
 K × tp × L_planner / L_measured GPUs. K = 100 keeps whole replicas from hiding errors below one replica.
 
+The same question is asked of every measured sweep the planner is calibrated on, predicted without that sweep
+(`out_of_sweep_checks`: the 2024 anchor suite scaled by weight size, tensor parallelism and memory bandwidth,
+no per-GPU correction): that is how far `scaled` and `bandwidth-estimate` answers can be off.
+
 Asking `size` for the fewest GPUs under the bound p99 ≤ L_measured instead is ill-conditioned near a lone
 request (at concurrency 1 the bound is the single-stream time, and a 7 % faster engine packs two requests per
 replica: half the GPUs); the fixed-concurrency question measures the planner's speed model without that cliff.
@@ -15,10 +19,20 @@ replica: half the GPUs); the fixed-concurrency question measures the planner's s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from llmscale.sizing.calibration import (
+    ANCHOR_GPU,
+    GPU_SPECS,
+    SATURATED_BATCH,
+    DecodeProfile,
+    _fit_line,
+    _nearest_anchor,
+    _scaled_step,
+    single_stream_seconds,
+)
 from llmscale.sizing.inputs import SizingError, SizingInputs
-from llmscale.sizing.measurements import HELD_OUT_POINTS, CalibrationPoint
+from llmscale.sizing.measurements import HELD_OUT_POINTS, REFERENCE_POINTS, CalibrationPoint
 from llmscale.sizing.planner import build_replica
 
 FLEET_MULTIPLE = 100
@@ -38,6 +52,11 @@ class Check:
     def error(self) -> float | None:
         """predicted / measured - 1 (None when the planner called the load unreachable)."""
         return None if self.predicted_gpus is None else self.predicted_gpus / self.measured_gpus - 1
+
+    @property
+    def speed_ratio(self) -> float | None:
+        """Measured speed over the model's: the latency the model predicts over the one measured (1 + error)."""
+        return None if self.error is None else 1 + self.error
 
 
 def held_out_inputs(point: CalibrationPoint) -> SizingInputs:
@@ -62,16 +81,36 @@ def held_out_inputs(point: CalibrationPoint) -> SizingInputs:
     )
 
 
-def check(point: CalibrationPoint) -> Check:
-    """Predict a held-out point and compare the GPUs with what was measured."""
+def check(point: CalibrationPoint, profile: DecodeProfile | None = None) -> Check:
+    """Predict a held-out point (with `profile` instead of the planner's own, if given) and compare the GPUs."""
     measured = FLEET_MULTIPLE * point.tensor_parallel
     inputs = held_out_inputs(point)
     replica = build_replica(inputs, point.tensor_parallel)
+    if profile is not None:
+        replica = replace(replica, profile=profile)
     state = replica.state(FLEET_MULTIPLE)
     if state is None:
         return Check(point, measured, None, "unreachable")
     predicted = math.ceil(measured * state.latency / inputs.p99_seconds)
     return Check(point, measured, predicted, replica.profile.basis)
+
+
+def anchor_scaled_profile(point: CalibrationPoint) -> DecodeProfile:
+    """The decode line the planner would use for the point's configuration without any sweep or per-GPU
+    correction: the nearest anchor point (on the point's GPU when the anchor suite measured it, else on the
+    A100-80GB) scaled by weight size, tensor parallelism and memory bandwidth."""
+    gpu = GPU_SPECS[point.gpu]
+    t1 = single_stream_seconds(gpu, point.weight_gb, point.tensor_parallel)
+    on_gpu = any(p.used and p.anchor and p.gpu == gpu.name for p in REFERENCE_POINTS)
+    anchor = _nearest_anchor(gpu.name if on_gpu else ANCHOR_GPU, point.weight_gb, point.tensor_parallel)
+    _, c = _fit_line([(SATURATED_BATCH, _scaled_step(anchor, point.weight_gb, point.tensor_parallel, gpu))], t1)
+    return DecodeProfile(t1, c, "scaled" if on_gpu else "bandwidth-estimate", anchor.describe(), (), (anchor,))
+
+
+def out_of_sweep_checks() -> list[Check]:
+    """Every measured sweep row with lengths, predicted by anchor scaling alone (see the module docstring)."""
+    rows = [p for p in REFERENCE_POINTS if p.used and not p.anchor and p.output_tokens and p.prompt_tokens]
+    return [check(point, anchor_scaled_profile(point)) for point in rows]
 
 
 def held_out_checks(points: tuple[CalibrationPoint, ...] = HELD_OUT_POINTS) -> list[Check]:

@@ -88,7 +88,7 @@ class SizingResult:
     estimated_tpot_seconds: float = 0.0
     range_low: int | None = None
     range_high: int | None = None
-    error_band: float = 0.0
+    speed_band: tuple[float, float] = (1.0, 1.0)
     rows: tuple[CalibrationPoint, ...] = ()
     options: tuple[TensorParallelOption, ...] = ()
     serving: ServingSettings | None = None
@@ -100,7 +100,7 @@ class SizingResult:
             "range": {
                 "low": self.range_low if self.range_low is not None else self.gpus_needed,
                 "high": self.range_high,
-                "errorBand": round(self.error_band, 3),
+                "speedBand": list(self.speed_band),
                 "basis": self.source.basis,
             },
             "gpusToProvision": self.gpus_to_provision,
