@@ -54,6 +54,7 @@ def test_kubernetes_tiers_get_a_valid_job_per_profile_reading_the_key_from_the_s
         }
         assert all("value" not in e or "KEY" not in e["name"] for e in container["env"])
         assert "--save-result" in container["command"][2] and "vllm bench serve" in container["command"][2]
+    assert "autoscaling.keda.sh/paused-replicas=" in result.stderr
 
 
 def test_no_literal_key_reaches_the_rendered_files(tmp_path: Path) -> None:

@@ -101,6 +101,13 @@ def loadtest_command(
     for sweep in planned:
         levels = ", ".join(str(c) for c in sweep.concurrencies)
         typer.echo(f"  {sweep.profile}: concurrency {levels} through {sweep.base_url}", err=True)
+        if not host:
+            typer.echo(
+                f"    hold it at {sweep.metadata['replicas']} replica(s) while it runs: kubectl annotate scaledobject "
+                f"{sweep.profile} -n {config.kubernetes.namespace} "
+                f"autoscaling.keda.sh/paused-replicas={sweep.metadata['replicas']} --overwrite",
+                err=True,
+            )
     if host:
         typer.echo(
             "then: run loadtest.sh on the host, copy its results/ directory back, and "
