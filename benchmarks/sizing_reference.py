@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from llmscale.config.models import Quantization
 from llmscale.sizing.planner import DEFAULT_GPU, SizingError, SizingInputs, size
 
 USERS = (10, 50, 100, 200, 500, 1000)
@@ -37,6 +38,28 @@ def grid(gpu: str) -> list[str]:
     return rows
 
 
+TP_GPUS = ("L40S", "A100-80GB", "H100", "H200", "B200", "MI300X")
+TP_MODELS = (("8b", None), ("32b", None), ("70b", Quantization.FP8), ("70b", None), ("405b", Quantization.FP8))
+
+
+def tp_table(users: int = 200) -> list[str]:
+    """GPUs per replica (tensor parallelism) the planner picks per model size and GPU, for `users` users with every
+    other input at its default: the fewest GPUs in total wins, ties go to the smaller replica."""
+    header = f"{'model':<10}" + "".join(f"{gpu:>11}" for gpu in TP_GPUS)
+    rows = [header]
+    for model, quant in TP_MODELS:
+        label = f"{model} {quant.value if quant else 'bf16'}"
+        cells = []
+        for gpu in TP_GPUS:
+            try:
+                r = size(SizingInputs(users=users, model=model, quantization=quant, gpu=gpu), with_range=False)
+                cells.append(f"{r.replicas}x TP{r.gpus_per_replica}")
+            except SizingError:
+                cells.append("-")
+        rows.append(f"{label:<10}" + "".join(f"{cell:>11}" for cell in cells))
+    return rows
+
+
 def reference_check() -> tuple[list[str], bool]:
     """The reference points with the documented defaults: lines to print and whether all are in range."""
     lines, ok = [], True
@@ -60,6 +83,9 @@ def main() -> int:
         print(f"## {gpu} (defaults: BF16, 1000 in / 250 out, p99 20 s, think 10 s)")
         print("\n".join(grid(gpu)))
         print()
+    print("## tensor parallelism per model size (200 users, replicas x GPUs per replica)")
+    print("\n".join(tp_table()))
+    print()
     lines, ok = reference_check()
     print("## reference points")
     print("\n".join(lines))

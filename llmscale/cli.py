@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 
 from llmscale import __version__
 from llmscale.commands.diff import register as register_diff
+from llmscale.commands.loadtest import register as register_loadtest
 from llmscale.commands.new import register as register_new
 from llmscale.commands.preflight import register as register_preflight
 from llmscale.commands.simulate import register as register_simulate
@@ -293,6 +294,7 @@ def render(
 register_preflight(app)
 register_diff(app)
 register_size(app)
+register_loadtest(app)
 register_new(app)
 register_simulate(app)
 

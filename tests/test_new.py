@@ -494,3 +494,53 @@ def test_a_new_stacks_rate_limit_follows_its_declared_peak(project: Path) -> Non
     loaded = load_stack(str(project / "stacks" / "Pulumi.acme.yaml"))
     peak = size_for_stack(loaded.config).requests_per_second
     assert loaded.config.gateway.rate_limit_requests_per_minute == per_key_rate_limit(peak)
+
+
+# --- sized from measured results (llmscale loadtest) --------------------------------------------------------
+
+
+def _l40s_results(path: Path, tpot_ms: float) -> Path:
+    """A sweep of `vllm bench serve` results for MODEL on one L40S, as `llmscale loadtest` saves them."""
+    points = [
+        {
+            "model_id": MODEL, "max_concurrency": c, "output_throughput": c * 1000 / tpot, "mean_tpot_ms": tpot,
+            "completed": 100, "total_input_tokens": 100_000, "total_output_tokens": 25_000,
+            "gpu": "L40S", "tensor_parallel_size": "1", "quantization": "none", "replicas": "1",
+        }
+        for c, tpot in ((1, tpot_ms), (16, tpot_ms * 1.3), (64, tpot_ms * 2.2))
+    ]  # fmt: skip
+    path.mkdir(parents=True, exist_ok=True)
+    for point in points:
+        (path / f"chat-c{point['max_concurrency']}.json").write_text(json.dumps(point), encoding="utf-8")
+    return path
+
+
+def test_new_sizes_from_a_calibration_and_names_it_in_the_size_command(project: Path) -> None:
+    args = ["--tier", "multi-gpu", "--platform", "kubernetes", "--users", "200", "--kube-context", "onprem"]
+    slow = _l40s_results(project / "slow", 25.0)
+    fast = _l40s_results(project / "fast", 10.0)
+    assert run("slow", *args, "--model", MODEL, "--calibration", str(slow)).exit_code == 0
+    result = run("fast", *args, "--model", MODEL, "--calibration", str(fast))
+    assert result.exit_code == 0, result.stderr
+
+    def needed(text: str) -> int:
+        stated = re.search(r"#   (\d+) GPU\(s\) needed at peak", text)
+        assert stated is not None
+        return int(stated.group(1))
+
+    slow_text, fast_text = written(project, "slow"), written(project, "fast")
+    assert needed(fast_text) < needed(slow_text)
+    command = size_command(fast_text)
+    assert command[command.index("--calibration") + 1] == str(fast)
+    sized = CliRunner().invoke(app, ["size", *command, "--json"])
+    assert sized.exit_code == 0, sized.stderr
+    document = json.loads(sized.stdout)
+    assert document["gpusNeeded"] == needed(fast_text)
+    assert document["source"]["basis"] == "calibration-file"
+
+
+def test_a_bad_calibration_is_one_line_naming_the_option(project: Path) -> None:
+    bad = project / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    args = ["--tier", "multi-gpu", "--platform", "kubernetes", "--users", "60", "--kube-context", "onprem"]
+    one_line_error(run("acme", *args, "--model", MODEL, "--calibration", str(bad)), "--calibration", "not valid JSON")

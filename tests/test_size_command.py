@@ -122,7 +122,7 @@ def test_a_calibration_file_overrides_the_table(tmp_path: Path) -> None:
     [
         (("--users", "0"), ("users must be",)),
         (("--users", "5", "--rps", "2"), ("not both",)),
-        (("--gpu", "B200"), ("gpu B200: unknown",)),
+        (("--gpu", "TPU-v5e"), ("gpu TPU-v5e: unknown",)),
         (("--model", "mistralai/Mistral-Nemo-Instruct"), ("cannot tell its size",)),
         (("--quantization", "int3"), ("quantization int3",)),
         (("--p99", "1", "--model", "70b", "--gpu", "L4"), ("unreachable",)),
@@ -234,3 +234,35 @@ def test_the_command_line_reproduces_its_inputs() -> None:
     )
     document = json.loads(invoke(*line.split()[2:], "--json").stdout)
     assert document["inputs"]["maxNumSeqs"] == 64 and document["inputs"]["region"] == "eu-west-1"
+
+
+def test_json_states_the_range_rows_and_serving_settings_for_the_long_prompt_70b_case() -> None:
+    args = ["--users", "50", "--think-time", "0", "--model", "70b", "--quantization", "fp8", "--gpu", "H100"]
+    args += ["--kv-cache-dtype", "fp8", "--prompt-tokens", "5000", "--output-tokens", "500", "--p99", "40", "--json"]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["replicas"], document["gpusPerReplica"]) == (1, 2)
+    assert document["range"]["low"] <= document["gpusNeeded"] <= document["range"]["high"]
+    assert document["calibrationRows"] and document["serving"]["maxNumSeqs"] >= 50
+    assert "range (stated error)" in result.stderr and "queue-depth target" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("--tpot", "0"), "--tpot"),
+        (("--prefix-reuse", "1.5"), "--prefix-reuse"),
+        (("--batch-rps", "-1"), "--batch-rps"),
+        (("--kv-cache-dtype", "int3"), "--kv-cache-dtype"),
+    ],
+)
+def test_workload_shape_options_reject_bad_values_naming_the_option(args: tuple[str, str], option: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert option in result.stderr and "Traceback" not in result.stderr
+
+
+def test_prefix_reuse_and_tpot_reach_the_command_line_that_reproduces_a_sizing() -> None:
+    line = size_command_line(SizingInputs(tpot_seconds=0.05, prefix_reuse=0.5, kv_cache_dtype="fp8"))
+    assert "--tpot 0.05" in line and "--prefix-reuse 0.5" in line and "--kv-cache-dtype fp8" in line

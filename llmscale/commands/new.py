@@ -154,6 +154,14 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--stacks-dir", metavar="DIR", help="Write into DIR (default: the project's stacks/)."),
         ] = None,
+        calibration: Annotated[
+            Path | None,
+            typer.Option(
+                "--calibration",
+                metavar="FILE|DIR",
+                help="`vllm bench serve` results (llmscale loadtest) to size from instead of the built-in figures.",
+            ),
+        ] = None,
         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing stack file.")] = False,
     ) -> None:
         """Write stacks/Pulumi.NAME.yaml for a customer, sized for its peak load; never overwrites without --force."""
@@ -167,6 +175,12 @@ def register(app: typer.Typer) -> None:
             required_answers,
         )
         from llmscale.config.scaffold import does_not_apply as applies
+        from llmscale.sizing.calibration_file import CalibrationError, load_calibration
+
+        try:
+            measured = load_calibration(calibration) if calibration is not None else ()
+        except CalibrationError as error:
+            raise usage_error("--calibration", str(error)) from None
 
         target_dir = stacks_dir(stacks)
         if target_dir.exists() and not target_dir.is_dir():
@@ -257,7 +271,11 @@ def register(app: typer.Typer) -> None:
                 _err(f"NAME: {_shown(target)} exists; choose another name (or run again with --force)")
                 answers["name"] = None
                 continue
-            request = StackRequest(**{k: v for k, v in answers.items() if v is not None})
+            request = StackRequest(
+                **{k: v for k, v in answers.items() if v is not None},
+                calibration=measured,
+                calibration_file=str(calibration) if calibration is not None else None,
+            )
             try:
                 text, plan = render_stack(request)
             except TierMisfitError as misfit:

@@ -70,6 +70,10 @@ _MESSAGE_OPTIONS: tuple[tuple[str, str], ...] = (
     ("p99 latency", "--p99"),
     ("p99 SLO", "--p99"),
     ("TTFT SLO", "--ttft"),
+    ("TPOT SLO", "--tpot"),
+    ("prefix reuse", "--prefix-reuse"),
+    ("batch requests", "--batch-rps"),
+    ("kv cache dtype", "--kv-cache-dtype"),
     ("think time", "--think-time"),
     ("price per GPU-hour", "--price-per-gpu-hour"),
     ("max-num-seqs", "--max-num-seqs"),
@@ -130,6 +134,23 @@ def size_command(
     ttft: Annotated[
         float | None, typer.Option("--ttft", help="Time-to-first-token SLO, seconds (chat: 2). Off by default.")
     ] = None,
+    tpot: Annotated[
+        float | None,
+        typer.Option(
+            "--tpot", help="Time-per-output-token SLO, seconds (0.05 = 20 tokens/s per stream). Off by default."
+        ),
+    ] = None,
+    prefix_reuse: Annotated[
+        float,
+        typer.Option("--prefix-reuse", help="Share of prompt tokens served by the prefix cache (0-0.95), e.g. 0.6."),
+    ] = 0.0,
+    batch_rps: Annotated[
+        float,
+        typer.Option("--batch-rps", help="Batch requests/s sharing the replicas (no latency SLO of their own)."),
+    ] = 0.0,
+    kv_cache_dtype: Annotated[
+        str, typer.Option("--kv-cache-dtype", help="vLLM --kv-cache-dtype: auto (16-bit) or fp8 (half the memory).")
+    ] = "auto",
     think_time: Annotated[
         float, typer.Option("--think-time", help="Seconds a user reads and types between requests.")
     ] = DEFAULT_THINK_TIME_SECONDS,
@@ -203,6 +224,10 @@ def size_command(
             region=region,
             max_num_seqs=max_num_seqs,
             max_gpus_per_replica=min(per_node, 8) if per_node is not None else 8,
+            tpot_seconds=tpot,
+            prefix_reuse=prefix_reuse,
+            batch_requests_per_second=batch_rps,
+            kv_cache_dtype=kv_cache_dtype.strip().lower(),
         )
         result = size(inputs, points)
     except (SizingError, CalibrationError) as error:
@@ -227,8 +252,14 @@ def render_text(result: SizingResult) -> str:
         f"p99 <= {inputs.p99_seconds:g} s{ttft_slo}{think}"
     )
     replica_word = "replica" if result.replicas == 1 else "replicas"
+    high = "unreachable" if result.range_high is None else str(result.range_high)
     rows = [
         ("GPUs needed at peak", f"{result.gpus_needed} ({result.replicas} {replica_word} x {result.gpus_per_replica})"),
+        (
+            "range (stated error)",
+            f"{result.range_low}-{high} (measured speed x{result.speed_band[0]:g} to x{result.speed_band[1]:g} "
+            f"of the model's, {result.source.basis})",
+        ),
         ("GPUs to provision", f"{result.gpus_to_provision} (N+2 headroom, {result.replicas_to_provision} replicas)"),
         ("recommended tier", result.recommended_tier),
         ("estimated p99 / TTFT", f"{result.estimated_p99_seconds:.1f} s / {result.estimated_ttft_seconds:.2f} s"),
@@ -238,6 +269,7 @@ def render_text(result: SizingResult) -> str:
             f"{result.concurrent_requests:.1f} requests ({result.requests_per_second:.2f} req/s), "
             f"{result.required_tokens_per_second_per_stream:.1f} tok/s per stream",
         ),
+        *_serving_rows(result),
         *_cost_rows(result),
         ("throughput basis", f"{result.source.basis}: {result.source.calibration}"),
     ]
@@ -249,7 +281,18 @@ def render_text(result: SizingResult) -> str:
             "calibrate with --calibration FILE"
         )
     lines.extend(f"  - {note}" for note in result.source.notes)
+    if result.serving is not None:
+        lines.extend(f"  - {line}" for line in result.serving.reasoning)
     return "\n".join(lines)
+
+
+def _serving_rows(result: SizingResult) -> list[tuple[str, str]]:
+    if result.serving is None:
+        return []
+    return [
+        ("vLLM --max-num-seqs", str(result.serving.max_num_seqs)),
+        ("KEDA queue-depth target", f"{result.serving.queue_depth_target} waiting requests per replica"),
+    ]
 
 
 def _cost_rows(result: SizingResult) -> list[tuple[str, str]]:
@@ -271,7 +314,7 @@ def users_served(gpus: int, inputs: SizingInputs, limit: int = 100_000) -> int:
 
     def fits(users: int) -> bool:
         try:
-            return size(replace(inputs, users=users, requests_per_second=None)).gpus_needed <= gpus
+            return size(replace(inputs, users=users, requests_per_second=None), with_range=False).gpus_needed <= gpus
         except SizingError:
             return False
 
@@ -307,6 +350,14 @@ def size_command_line(inputs: SizingInputs) -> str:
         parts.append(f"--p99 {inputs.p99_seconds:g}")
     if inputs.ttft_seconds is not None:
         parts.append(f"--ttft {inputs.ttft_seconds:g}")
+    if inputs.tpot_seconds is not None:
+        parts.append(f"--tpot {inputs.tpot_seconds:g}")
+    if inputs.prefix_reuse:
+        parts.append(f"--prefix-reuse {inputs.prefix_reuse:g}")
+    if inputs.batch_requests_per_second:
+        parts.append(f"--batch-rps {inputs.batch_requests_per_second:g}")
+    if inputs.kv_cache_dtype != "auto":
+        parts.append(f"--kv-cache-dtype {inputs.kv_cache_dtype}")
     for option, value, default in (
         ("--prompt-tokens", inputs.prompt_tokens, DEFAULT_PROMPT_TOKENS),
         ("--output-tokens", inputs.output_tokens, DEFAULT_OUTPUT_TOKENS),

@@ -1,16 +1,18 @@
-"""What the capacity planner knows about GPUs and measured vLLM throughput, and how it turns that into speeds.
+"""How the capacity planner turns GPUs and measured throughput into the decode speed of one replica.
 
 Three layers, the first that applies wins:
 
-1. **Your calibration file**: `vllm bench serve --save-result` results (JSON, or YAML/JSON lists of them) for
+1. **Your calibration file**: `vllm bench serve --save-result` results (`llmscale.sizing.calibration_file`) for
    the GPU, model, quantization and tensor-parallel size you plan for. They replace everything below.
-2. **Measured reference points** (`REFERENCE_POINTS`, each with its source, from ../shared/reference/FACTS.md).
-   The anchor suite (Lambda Labs, vLLM 0.5.4, one method on A100-80GB and H100) covers 7-8B and 70B models at
-   tensor-parallel sizes 1 to 8: on those GPUs the nearest point is scaled to the model's weight size and
-   tensor-parallel size. Other GPUs scale the nearest A100-80GB point by the ratio of memory bandwidths,
-   corrected by one factor per GPU when the GPU has a saturated measurement of its own (A10G: 1.03).
-3. **Memory-bandwidth estimate**: the same scaling without a correction, for GPUs with no saturated vLLM
-   measurement in FACTS.md (L4, L40S, T4, A100-40GB). The answer says so (`bandwidth_estimate`).
+2. **Measured rows** (`llmscale.sizing.measurements.REFERENCE_POINTS`, each with its source). A concurrency
+   sweep of the very configuration (GPU, model size ±5 %, quantization, tensor parallelism) is fitted directly,
+   like a calibration file. Otherwise the anchor suite (Lambda Labs, vLLM 0.5.4, one method on A100-80GB and
+   H100, 7-8B and 70B at tensor parallelism 1 to 8) is scaled: on those GPUs the nearest point is scaled to the
+   model's weight size and tensor-parallel size; other GPUs scale the nearest A100-80GB point by the ratio of
+   memory bandwidths, corrected by one factor per GPU when the GPU has a saturated measurement of its own
+   (A10G, MI300X).
+3. **Memory-bandwidth estimate**: the same scaling without a correction, for GPUs with no saturated
+   measurement (L4, L40S, T4, A100-40GB, H200, B200). The answer says so (`bandwidth_estimate`).
 
 Everything reduces to one line per replica, the decode step time at a batch of b requests in flight:
 
@@ -18,27 +20,48 @@ Everything reduces to one line per replica, the decode step time at a batch of b
 
 `t1` is the single-stream time per output token (decode is memory-bound at low batch: a token reads every
 weight once, so t1 = bytes of weights / (0.77 × memory bandwidth), the 0.77 measured on an A100-40GB), and `c`
-is what each extra request adds, fitted so that step(b) passes through the measured point. Aggregate output
-throughput is b / step(b): it grows with batch and saturates at 1 / c. The NIM Llama-3.3-70B curve in FACTS
-(concurrency 1 to 100) fits this line within about 10 %.
+is what each extra request adds. Aggregate output throughput is b / step(b): it grows with batch and
+saturates at 1 / c. Measured steps include the slowdown the run's own prompts caused (prefill steals GPU time
+from decode); the fit takes it out with the planner's prefill model, so that the line holds for other prompts.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
+from dataclasses import dataclass, replace
 
 from llmscale.config.models import Quantization
-from llmscale.sizing import catalog
-from llmscale.sizing.model_size import BYTES_PER_PARAM, parameters_billions
+from llmscale.sizing.calibration_file import load_calibration, parse_quantization
+from llmscale.sizing.gpus import GPU_SPECS, CalibrationError, GpuSpec, bytes_per_param, resolve_gpu
+from llmscale.sizing.measurements import HELD_OUT_POINTS, REFERENCE_POINTS, SATURATED_BATCH, CalibrationPoint
+
+__all__ = [
+    "ANCHOR_GPU",
+    "BANDWIDTH_EFFICIENCY",
+    "GPU_SPECS",
+    "HELD_OUT_POINTS",
+    "PREFILL_MFU",
+    "PREFILL_OVERLAP",
+    "REFERENCE_POINTS",
+    "SATURATED_BATCH",
+    "TP_EFFICIENCY",
+    "CalibrationError",
+    "CalibrationPoint",
+    "DecodeProfile",
+    "GpuSpec",
+    "bytes_per_param",
+    "decode_profile",
+    "gpu_correction",
+    "load_calibration",
+    "parse_quantization",
+    "prefill_tokens_per_second",
+    "resolve_gpu",
+    "single_stream_seconds",
+]
 
 # Single-stream decode ≈ 0.77 × bandwidth / bytes of weights: 75 tok/s measured for Llama-3.1-8B BF16 on an
-# A100-40GB (1555 GB/s, 16.06 GB of weights), FACTS.md.
+# A100-40GB (1555 GB/s, 16.06 GB of weights), johnmusgrave.com (vLLM 0.23).
 BANDWIDTH_EFFICIENCY = 0.77
 # A tensor-parallel replica of tp GPUs is worth tp × 0.8 GPUs of bandwidth and FLOPs for one stream (all-reduce
 # per layer). NIM Llama-3.3-70B FP8 TP2 on H100: 52 tok/s at concurrency 1 against 58 from this rule.
@@ -46,206 +69,12 @@ TP_EFFICIENCY = 0.8
 # Saturated throughput grows with the square root of the tensor-parallel size: Lambda's Llama-3.1-70B FP8 runs
 # went x1.44 (A100) and x1.30 (H100) from TP2 to TP4, x1.22 and x1.15 from TP4 to TP8.
 TP_THROUGHPUT_EXPONENT = 0.5
-# "Saturated" benchmark runs (burst of prompts) are taken to run at vLLM's default --max-num-seqs.
-SATURATED_BATCH = 256
 # Prefill is compute-bound: it runs at about half of the GPU's dense peak FLOPs (2 FLOPs per parameter per token).
 PREFILL_MFU = 0.5
-
-
-class CalibrationError(ValueError):
-    """A calibration file, or a GPU name, the planner cannot use; the message says what to fix."""
-
-
-@dataclass(frozen=True)
-class GpuSpec:
-    """One GPU model: what the planner needs to scale throughput to it."""
-
-    name: str
-    bandwidth_gb_s: float
-    memory_gib: int
-    dense_tflops: float  # dense BF16/FP16 tensor throughput
-    fp8: bool  # FP8 tensor cores: FP8 weights also double prefill speed
-    source: str
-
-
-_DATASHEET = "NVIDIA datasheet value, UNVERIFIED here"
-GPU_SPECS: dict[str, GpuSpec] = {
-    spec.name: spec
-    for spec in (
-        GpuSpec("T4", 320, 16, 65, False, _DATASHEET),
-        GpuSpec("A10G", 600, 24, 70, False, f"bandwidth FACTS.md; FLOPs {_DATASHEET}"),
-        GpuSpec("L4", 300, 24, 121, True, f"bandwidth FACTS.md (datasheet); FLOPs {_DATASHEET}"),
-        GpuSpec("L40S", 864, 48, 362, True, f"bandwidth FACTS.md (datasheet); FLOPs {_DATASHEET}"),
-        GpuSpec("A100-40GB", 1555, 40, 312, False, f"bandwidth FACTS.md; FLOPs {_DATASHEET}"),
-        GpuSpec("A100-80GB", 2039, 80, 312, False, f"bandwidth FACTS.md (SXM, datasheet); FLOPs {_DATASHEET}"),
-        GpuSpec("H100", 3350, 80, 989, True, f"bandwidth FACTS.md (SXM, datasheet); FLOPs {_DATASHEET}"),
-    )
-}
-_ALIASES = {
-    "a10g": "A10G",
-    "t4": "T4",
-    "l4": "L4",
-    "l40s": "L40S",
-    "a100-40gb": "A100-40GB",
-    "a100-40": "A100-40GB",
-    "a100-80gb": "A100-80GB",
-    "a100-80": "A100-80GB",
-    "h100": "H100",
-    "h100-80gb": "H100",
-    "h100-sxm": "H100",
-}
-
-
-def resolve_gpu(name: str) -> tuple[GpuSpec, int | None]:
-    """The GPU model behind `name` and, for an EC2 instance type, how many GPUs one instance has.
-
-    Accepts a GPU model (A10G, L4, L40S, A100-40GB, A100-80GB, H100, T4), an EC2 instance type from the
-    catalogue (g5.xlarge → A10G), or a node type that names its GPU (onprem.l40s-x4 → L40S).
-    """
-    key = name.strip().lower()
-    if key in _ALIASES:
-        return GPU_SPECS[_ALIASES[key]], None
-    if key == "a100":
-        raise CalibrationError("gpu A100 is ambiguous: use A100-40GB or A100-80GB")
-    instance = catalog.lookup(key)
-    if instance is not None:
-        model = instance.gpu_model if instance.gpu_model != "A100" else f"A100-{instance.gpu_memory_gib}GB"
-        return GPU_SPECS[_ALIASES[model.lower()]], instance.gpus
-    tokens = [token for token in _split(key) if token]
-    for token in tokens:
-        if token in _ALIASES:
-            return GPU_SPECS[_ALIASES[token]], None
-        if token == "a100":
-            memory = "80" if any(t.startswith("80") for t in tokens) else "40" if "40gb" in tokens else None
-            if memory:
-                return GPU_SPECS[f"A100-{memory}GB"], None
-    known = ", ".join(GPU_SPECS)
-    raise CalibrationError(
-        f"gpu {name}: unknown; use a GPU model ({known}) or a catalogued EC2 instance type such as g5.xlarge"
-    )
-
-
-def _split(text: str) -> list[str]:
-    out, current = [], ""
-    for char in text:
-        if char.isalnum():
-            current += char
-        else:
-            out.append(current)
-            current = ""
-    out.append(current)
-    return out
-
-
-def bytes_per_param(quantization: Quantization | None) -> float:
-    """Bytes per weight for a quantization (None = BF16/FP16)."""
-    return BYTES_PER_PARAM[quantization]
-
-
-@dataclass(frozen=True)
-class CalibrationPoint:
-    """One throughput measurement: a replica of `tensor_parallel` GPUs serving `concurrency` requests at once.
-
-    `output_tokens_per_second` is the aggregate over the replica. `tpot_ms` (mean time per output token) is
-    used instead of concurrency / throughput when a benchmark reports it. `anchor` marks the one benchmark
-    suite (same method on every GPU) that may be scaled across GPUs; other points only speak for their own GPU.
-    """
-
-    model: str
-    params_billions: float
-    quantization: Quantization | None
-    gpu: str
-    tensor_parallel: int
-    concurrency: int
-    output_tokens_per_second: float
-    engine: str
-    workload: str
-    source: str
-    anchor: bool = False
-    used: bool = True
-    tpot_ms: float | None = None
-    p99_e2el_ms: float | None = None
-
-    @property
-    def weight_gb(self) -> float:
-        """Bytes of weights read per decoded token, in GB (1e9)."""
-        return self.params_billions * bytes_per_param(self.quantization)
-
-    @property
-    def step_seconds(self) -> float:
-        """Seconds per decode step at this point's concurrency (every in-flight request gains one token)."""
-        if self.tpot_ms is not None:
-            return self.tpot_ms / 1000
-        return self.concurrency / self.output_tokens_per_second
-
-    def describe(self) -> str:
-        """One line naming the measurement and where it comes from."""
-        quant = self.quantization.value if self.quantization else "BF16"
-        load = "single stream" if self.concurrency == 1 else f"concurrency {self.concurrency}"
-        return (
-            f"{self.model} {quant} on {self.tensor_parallel}x {self.gpu}, {self.engine}, {self.workload}, {load}: "
-            f"{self.output_tokens_per_second:g} tok/s ({self.source})"
-        )
-
-
-_LAMBDA = "LambdaLabsML/vllm-benchmark benchmark_v0.md"
-_LAMBDA_WORKLOAD = "ShareGPT, burst"
-_NIM = "docs.nvidia.com/nim/benchmarking/llm"
-
-
-def _lambda(model: str, params: float, quant: Quantization | None, gpu: str, tp: int, tps: float) -> CalibrationPoint:
-    return CalibrationPoint(
-        model, params, quant, gpu, tp, SATURATED_BATCH, tps, "vLLM 0.5.4", _LAMBDA_WORKLOAD, _LAMBDA, anchor=True
-    )
-
-
-def _nim(concurrency: int, tps: float) -> CalibrationPoint:
-    return CalibrationPoint(
-        "Llama-3.3-70B-Instruct", 70.6, Quantization.FP8, "H100", 2, concurrency, tps, "NIM 1.8.0",
-        "5000 in / 500 out", _NIM, used=False,
-    )  # fmt: skip
-
-
-# The throughput reference points of FACTS.md. "Saturated" runs count as concurrency 256 (vLLM's default
-# --max-num-seqs). Points with used=False are kept for reference and for the tests that check the model
-# against them, but never size anything: their GPU is unverified or their engine is not vLLM.
-REFERENCE_POINTS: tuple[CalibrationPoint, ...] = (
-    CalibrationPoint(
-        "Llama-3.1-8B-Instruct", 8.03, None, "A100-40GB", 1, 1, 75, "vLLM 0.23", "1024 in / 128 out",
-        "johnmusgrave.com/p/vllm-throughput-latency-sweep-on",
-    ),
-    _lambda("Llama-3.1-8B", 8.03, Quantization.FP8, "A100-80GB", 1, 1518),
-    _lambda("Llama-3.1-8B", 8.03, Quantization.FP8, "H100", 1, 3400),
-    _lambda("Mistral-7B-Instruct-v0.3", 7.25, None, "A100-80GB", 1, 1591),
-    _lambda("Mistral-7B-Instruct-v0.3", 7.25, None, "H100", 1, 3281),
-    _lambda("Llama-3.1-70B", 70.6, Quantization.FP8, "A100-80GB", 2, 663),
-    _lambda("Llama-3.1-70B", 70.6, Quantization.FP8, "A100-80GB", 4, 957),
-    _lambda("Llama-3.1-70B", 70.6, Quantization.FP8, "A100-80GB", 8, 1163),
-    _lambda("Llama-3.1-70B", 70.6, Quantization.FP8, "H100", 2, 1728),
-    _lambda("Llama-3.1-70B", 70.6, Quantization.FP8, "H100", 4, 2243),
-    _lambda("Llama-3.1-70B", 70.6, Quantization.FP8, "H100", 8, 2573),
-    CalibrationPoint(
-        "Llama-3.1-8B", 8.03, None, "H100", 1, SATURATED_BATCH, 8088, "vLLM 0.6.0", "5000 prompts, max-num-seqs 256",
-        f"{_LAMBDA} (v0.5.4 vs v0.6.0 table; GPU UNVERIFIED)", used=False,
-    ),
-    CalibrationPoint(
-        "Llama-3.1-70B", 70.6, None, "H100", 4, SATURATED_BATCH, 3543, "vLLM 0.6.0", "5000 prompts",
-        f"{_LAMBDA} (v0.5.4 vs v0.6.0 table; GPU UNVERIFIED)", used=False,
-    ),
-    _nim(1, 52),
-    _nim(5, 219),
-    _nim(25, 623),
-    _nim(50, 814),
-    _nim(100, 917),
-    CalibrationPoint(
-        "Llama-3.1-8B-Instruct", 8.03, None, "A40", 1, 50, 1017, "vLLM (recent)", "100 in / 600 out",
-        "databasemart.com/blog/vllm-gpu-benchmark-a40", used=False,
-    ),
-    CalibrationPoint(
-        "Llama-2-7b-chat", 6.74, None, "A10G", 1, SATURATED_BATCH, 489, "vLLM (old), offline", "256 in / 128 out",
-        "neuralmagic/nm-vllm benchmark JSON",
-    ),
-)  # fmt: skip
+# Half of the prefill work hides in memory-bound decode steps; the other half slows them: step / (1 - 0.5 ρ).
+PREFILL_OVERLAP = 0.5
+MAX_PREFILL_SHARE = 0.95
+ANCHOR_GPU = "A100-80GB"  # the GPU whose anchor points scale to GPUs without anchor points of their own
 
 
 @dataclass(frozen=True)
@@ -257,6 +86,7 @@ class DecodeProfile:
     basis: str  # "calibration-file", "measured", "scaled" or "bandwidth-estimate"
     calibration: str
     notes: tuple[str, ...] = ()
+    points: tuple[CalibrationPoint, ...] = ()  # the measured rows the line rests on
 
     @property
     def bandwidth_estimate(self) -> bool:
@@ -291,6 +121,24 @@ def _tp_factor(tensor_parallel: int) -> float:
     return 1.0 if tensor_parallel == 1 else tensor_parallel * TP_EFFICIENCY
 
 
+def decode_step_without_prefill(point: CalibrationPoint, gpu: GpuSpec) -> float:
+    """The point's measured step with its own prompts' prefill slowdown taken out (the planner's prefill model).
+
+    The other requests' prefill share ρ = their request rate × prompt / prefill speed, the rate from Little's
+    law (concurrency over mean latency, times (C - 1) / C: a request's own prompt is not in its TPOT); the
+    measured step is then step × (1 - 0.5 ρ). Points without lengths are taken as they are.
+    """
+    latency = point.mean_latency_seconds()
+    if point.prompt_tokens is None or latency is None or latency <= 0:
+        return point.step_seconds
+    rate = (point.concurrency - 1) / latency
+    prefill = point.prompt_tokens / prefill_tokens_per_second(
+        gpu, point.params_billions, point.quantization, point.tensor_parallel
+    )
+    rho = min(rate * prefill, MAX_PREFILL_SHARE)
+    return point.step_seconds * (1 - PREFILL_OVERLAP * rho)
+
+
 def _fit_line(points: Sequence[tuple[float, float]], t1: float) -> tuple[float, float]:
     """(t1, c) of step(b) = t1 + (b - 1) c through (batch, step) points; t1 is kept unless a point has batch 1."""
     singles = [step for batch, step in points if batch <= 1]
@@ -299,9 +147,6 @@ def _fit_line(points: Sequence[tuple[float, float]], t1: float) -> tuple[float, 
     slopes = [(step - t1) / (batch - 1) for batch, step in points if batch > 1]
     c = sum(slopes) / len(slopes) if slopes else t1
     return t1, min(max(c, t1 / 1000), t1)
-
-
-ANCHOR_GPU = "A100-80GB"  # the GPU whose anchor points scale to GPUs without anchor points of their own
 
 
 def _distance(point: CalibrationPoint, weight_gb: float, tensor_parallel: int) -> float:
@@ -326,30 +171,40 @@ def _scaled_step(point: CalibrationPoint, weight_gb: float, tensor_parallel: int
 def gpu_correction(gpu: GpuSpec) -> tuple[float, tuple[CalibrationPoint, ...]]:
     """How much slower (> 1) or faster than bandwidth scaling of the anchor suite this GPU measured, and the points.
 
-    1.0 with no points for GPUs that have no saturated measurement of their own (a pure bandwidth estimate).
-    One factor per GPU (a geometric mean) keeps GPUs in the same order for every model size.
+    Only saturated measurements (concurrency >= 256) of the GPU's own count; 1.0 with no points for GPUs that
+    have none (a pure bandwidth estimate). One factor per GPU (a geometric mean) keeps GPUs in the same order
+    for every model size.
     """
     own = tuple(
         p
         for p in REFERENCE_POINTS
-        if p.used and not p.anchor and p.gpu == gpu.name and p.concurrency == SATURATED_BATCH
+        if p.used and not p.anchor and p.gpu == gpu.name and p.concurrency >= SATURATED_BATCH
     )
     if not own:
         return 1.0, ()
-    logs = [
-        math.log(
-            p.step_seconds
-            / _scaled_step(
-                _nearest_anchor(ANCHOR_GPU, p.weight_gb, p.tensor_parallel), p.weight_gb, p.tensor_parallel, gpu
-            )
-        )
-        for p in own
-    ]
+    logs = []
+    for p in own:
+        anchor = _nearest_anchor(ANCHOR_GPU, p.weight_gb, p.tensor_parallel)
+        t1 = single_stream_seconds(gpu, p.weight_gb, p.tensor_parallel)
+        _, c = _fit_line([(SATURATED_BATCH, _scaled_step(anchor, p.weight_gb, p.tensor_parallel, gpu))], t1)
+        predicted = t1 + (p.concurrency - 1) * c
+        logs.append(math.log(decode_step_without_prefill(p, gpu) / predicted))
     return math.exp(sum(logs) / len(logs)), own
 
 
 def _near(point: CalibrationPoint, weight_gb: float, tensor_parallel: int) -> bool:
     return abs(point.weight_gb / weight_gb - 1) <= 0.05 and point.tensor_parallel == tensor_parallel
+
+
+def _same_configuration(
+    point: CalibrationPoint, gpu: GpuSpec, params: float, quantization: Quantization | None, tp: int
+) -> bool:
+    return (
+        point.gpu == gpu.name
+        and abs(point.params_billions / params - 1) <= 0.05
+        and point.quantization == quantization
+        and point.tensor_parallel == tp
+    )
 
 
 def decode_profile(
@@ -359,14 +214,8 @@ def decode_profile(
     tensor_parallel: int,
     user_points: Iterable[CalibrationPoint] = (),
 ) -> DecodeProfile:
-    """The decode line of one replica: from the user's points, the GPU's own anchor points, or bandwidth scaling.
-
-    User points are used when they match the GPU, the model size (±5 %), the quantization and the
-    tensor-parallel size; several concurrencies are fitted together. A GPU of the anchor suite (A100-80GB,
-    H100) scales its own nearest point (in log weight size + log tensor-parallel size). Any other GPU scales
-    the nearest A100-80GB point by the ratio of memory bandwidths, times the GPU's correction when it has a
-    measurement of its own (A10G); without one the answer is a bandwidth estimate.
-    """
+    """The decode line of one replica: from the user's points, a measured sweep of this configuration, the GPU's
+    own anchor points, or bandwidth scaling (see the module docstring for the order)."""
     weight_gb = params_billions * bytes_per_param(quantization)
     t1 = single_stream_seconds(gpu, weight_gb, tensor_parallel)
     parallel = f" × {tensor_parallel} GPUs × {TP_EFFICIENCY}" if tensor_parallel > 1 else ""
@@ -374,31 +223,101 @@ def decode_profile(
         f"single-stream speed {1 / t1:.0f} tok/s from the bandwidth model "
         f"({BANDWIDTH_EFFICIENCY} × {gpu.bandwidth_gb_s:g} GB/s{parallel} / {weight_gb:.1f} GB of weights)"
     )
-    mine = [
-        p
-        for p in user_points
-        if p.gpu == gpu.name
-        and abs(p.params_billions / params_billions - 1) <= 0.05
-        and p.quantization == quantization
-        and p.tensor_parallel == tensor_parallel
-    ]
+    mine = [p for p in user_points if _same_configuration(p, gpu, params_billions, quantization, tensor_parallel)]
     if mine:
-        fit_t1, c = _fit_line([(p.concurrency, p.step_seconds) for p in mine], t1)
-        if all(p.concurrency == 1 for p in mine):  # a single-stream measurement: the slope stays built in
-            c = min(decode_profile(gpu, params_billions, quantization, tensor_parallel).c, fit_t1)
-        levels = ", ".join(str(p.concurrency) for p in sorted(mine, key=lambda p: p.concurrency))
-        notes = [f"your calibration: {p.describe()}" for p in mine]
-        if fit_t1 == t1:
-            notes.append(t1_note)
-        return DecodeProfile(
-            fit_t1, c, "calibration-file", f"your calibration file, concurrency {levels}: {mine[0].model}", tuple(notes)
-        )
+        return _fitted_profile(gpu, weight_gb, tensor_parallel, t1, t1_note, mine, "calibration-file")
+    swept = _sweep(gpu, params_billions, quantization, tensor_parallel)
+    if swept:
+        profile = _fitted_profile(gpu, weight_gb, tensor_parallel, t1, t1_note, swept, "measured")
+    else:
+        profile = _scaled_profile(gpu, weight_gb, tensor_parallel, t1, t1_note)
+    return _no_slower_than_slower_gpus(profile, gpu, params_billions, quantization, tensor_parallel)
+
+
+def _sweep(
+    gpu: GpuSpec, params_billions: float, quantization: Quantization | None, tensor_parallel: int
+) -> list[CalibrationPoint]:
+    return [
+        p
+        for p in REFERENCE_POINTS
+        if p.used and not p.anchor and _same_configuration(p, gpu, params_billions, quantization, tensor_parallel)
+    ]
+
+
+def _fitted_profile(
+    gpu: GpuSpec,
+    weight_gb: float,
+    tensor_parallel: int,
+    t1: float,
+    t1_note: str,
+    mine: Sequence[CalibrationPoint],
+    basis: str,
+) -> DecodeProfile:
+    fit_t1, c = _fit_line([(p.concurrency, decode_step_without_prefill(p, gpu)) for p in mine], t1)
+    if all(p.concurrency == 1 for p in mine):  # a single-stream measurement: the slope stays built in
+        c = min(_scaled_profile(gpu, weight_gb, tensor_parallel, t1, t1_note).c, fit_t1)
+    levels = ", ".join(str(p.concurrency) for p in sorted(mine, key=lambda p: p.concurrency))
+    mine_file = basis == "calibration-file"
+    owner = "your calibration file" if mine_file else f"measured sweep ({mine[0].engine})"
+    notes = [f"{'your calibration' if mine_file else 'measured'}: {p.describe()}" for p in mine]
+    notes.extend(p.note for p in mine if p.note)
+    if fit_t1 == t1:
+        notes.append(t1_note)
+    described = f"{owner}, concurrency {levels}: {mine[0].model}"
+    return DecodeProfile(fit_t1, c, basis, described, tuple(dict.fromkeys(notes)), tuple(mine))
+
+
+def _dominates(faster: GpuSpec, slower: GpuSpec) -> bool:
+    return (
+        faster.name != slower.name
+        and faster.bandwidth_gb_s >= slower.bandwidth_gb_s
+        and faster.memory_gib >= slower.memory_gib
+        and faster.dense_tflops >= slower.dense_tflops
+    )
+
+
+def _no_slower_than_slower_gpus(
+    profile: DecodeProfile,
+    gpu: GpuSpec,
+    params_billions: float,
+    quantization: Quantization | None,
+    tensor_parallel: int,
+) -> DecodeProfile:
+    """A GPU with at least the bandwidth, memory and FLOPs of another decodes at least as fast as that GPU was
+    measured to: where a slower GPU has a measured sweep of this configuration (a newer engine than the anchor
+    suite, say), the line takes the faster t1 and c of the two."""
+    weight_gb = params_billions * bytes_per_param(quantization)
+    for other in GPU_SPECS.values():
+        if not _dominates(gpu, other):
+            continue
+        swept = _sweep(other, params_billions, quantization, tensor_parallel)
+        if not swept:
+            continue
+        other_t1 = single_stream_seconds(other, weight_gb, tensor_parallel)
+        measured = _fitted_profile(other, weight_gb, tensor_parallel, other_t1, "", swept, "measured")
+        if measured.t1 < profile.t1 or measured.c < profile.c:
+            profile = replace(
+                profile,
+                t1=min(profile.t1, measured.t1),
+                c=min(profile.c, measured.c),
+                notes=(
+                    *profile.notes,
+                    f"no slower than the {other.name} measured ({measured.calibration}): {gpu.name} has at least its "
+                    "bandwidth, memory and FLOPs",
+                ),
+                points=(*profile.points, *swept),
+            )
+    return profile
+
+
+def _scaled_profile(gpu: GpuSpec, weight_gb: float, tensor_parallel: int, t1: float, t1_note: str) -> DecodeProfile:
     notes = [t1_note]
     if any(p.used and p.anchor and p.gpu == gpu.name for p in REFERENCE_POINTS):
         point = _nearest_anchor(gpu.name, weight_gb, tensor_parallel)
         step = _scaled_step(point, weight_gb, tensor_parallel, gpu)
         basis = "measured" if _near(point, weight_gb, tensor_parallel) else "scaled"
         calibration = point.describe()
+        points: tuple[CalibrationPoint, ...] = (point,)
         if basis == "scaled":
             notes.append(
                 f"scaled from that point by weight size ({point.weight_gb:.1f} → {weight_gb:.1f} GB) and "
@@ -409,6 +328,7 @@ def decode_profile(
         correction, own = gpu_correction(gpu)
         step = _scaled_step(point, weight_gb, tensor_parallel, gpu) * correction
         ratio = f"{gpu.bandwidth_gb_s:g} / {GPU_SPECS[point.gpu].bandwidth_gb_s:g} GB/s"
+        points = (point, *own)
         if own:
             basis = "measured" if any(_near(p, weight_gb, tensor_parallel) for p in own) else "scaled"
             calibration = "; ".join(p.describe() for p in own)
@@ -424,112 +344,4 @@ def decode_profile(
                 "calibrate with `vllm bench serve` results (--calibration)"
             )
     _, c = _fit_line([(SATURATED_BATCH, step)], t1)
-    return DecodeProfile(t1, c, basis, calibration, tuple(notes))
-
-
-# --- calibration files -------------------------------------------------------------------------------------
-
-_NONE_QUANT = {"", "none", "bf16", "fp16", "float16", "bfloat16", "auto"}
-
-
-def parse_quantization(value: str | None) -> Quantization | None:
-    """A quantization name as users write it; none/bf16/fp16 (or nothing) mean unquantized 16-bit weights."""
-    if value is None or value.strip().lower() in _NONE_QUANT:
-        return None
-    try:
-        return Quantization(value.strip().lower())
-    except ValueError:
-        allowed = ", ".join(["none", *(q.value for q in Quantization)])
-        raise CalibrationError(f"quantization {value}: unknown; use one of {allowed}") from None
-
-
-def load_calibration(path: Path) -> tuple[CalibrationPoint, ...]:
-    """The points of a calibration file: one `vllm bench serve --save-result` JSON, or a list of them.
-
-    YAML or JSON; a list at the top, or a mapping with `points:`, or one result. Each result needs
-    `model_id` (or `model`), `gpu`, `max_concurrency` and `output_throughput` (tok/s); `tensor_parallel_size`
-    (or `tp`, default 1), `quantization` (default none), `mean_tpot_ms` and `p99_e2el_ms` are used when present.
-    vLLM writes everything but `gpu`, `tensor_parallel_size` and `quantization`: add them with
-    `--metadata gpu=L40S tensor_parallel_size=1 quantization=none`.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise CalibrationError(f"{path}: cannot read ({error.strerror or error})") from None
-    except UnicodeDecodeError:
-        raise CalibrationError(f"{path}: cannot read (not UTF-8 text: a JSON or YAML file is expected)") from None
-    try:
-        document = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError, RecursionError):
-        raise CalibrationError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}") from None
-    if isinstance(document, dict) and "points" in document:
-        document = document["points"]
-    records = document if isinstance(document, list) else [document]
-    if not records:
-        raise CalibrationError(f"{path}: holds no benchmark results")
-    return tuple(_point(record, f"{path}[{index}]", str(path)) for index, record in enumerate(records))
-
-
-def _point(record: object, where: str, source: str) -> CalibrationPoint:
-    if not isinstance(record, dict):
-        raise CalibrationError(f"{where}: is not a mapping of `vllm bench serve` result fields")
-    model = record.get("model_id") or record.get("model")
-    if not isinstance(model, str) or not model:
-        raise CalibrationError(f"{where}: model_id is missing (vLLM writes it; or set model)")
-    params = parameters_billions(model)
-    if params is None:
-        params = _number(record, "params_billions", where, required=False)
-        if params is None:
-            raise CalibrationError(f"{where}: cannot tell the size of {model} from its name; add params_billions: 8")
-    gpu_name = record.get("gpu")
-    if not isinstance(gpu_name, str):
-        raise CalibrationError(f"{where}: gpu is missing; run vllm bench serve with --metadata gpu=L40S")
-    gpu, _ = resolve_gpu(gpu_name)
-    concurrency = _number(record, "max_concurrency", where)
-    if concurrency is None or concurrency < 1 or concurrency != int(concurrency):
-        raise CalibrationError(f"{where}: max_concurrency must be a whole number >= 1 (run with --max-concurrency N)")
-    throughput = _number(record, "output_throughput", where)
-    if throughput is None or throughput <= 0:
-        raise CalibrationError(f"{where}: output_throughput must be a positive number of tokens/s")
-    tp = _number(record, "tensor_parallel_size", where, required=False) or _number(record, "tp", where, required=False)
-    tp = 1 if tp is None else tp
-    if tp not in (1, 2, 4, 8):
-        raise CalibrationError(f"{where}: tensor_parallel_size must be 1, 2, 4 or 8")
-    quant = record.get("quantization")
-    tpot = _number(record, "mean_tpot_ms", where, required=False)
-    return CalibrationPoint(
-        model=model,
-        params_billions=params,
-        quantization=parse_quantization(quant if isinstance(quant, str) else None),
-        gpu=gpu.name,
-        tensor_parallel=int(tp),
-        concurrency=int(concurrency),
-        output_tokens_per_second=float(throughput),
-        engine=str(record.get("backend") or record.get("endpoint_type") or "vllm bench serve"),
-        workload=_workload(record),
-        source=source,
-        tpot_ms=tpot if tpot and tpot > 0 else None,
-        p99_e2el_ms=_number(record, "p99_e2el_ms", where, required=False),
-    )
-
-
-def _number(record: dict, key: str, where: str, required: bool = True) -> float | None:
-    value = record.get(key)
-    if value is None:
-        if required:
-            raise CalibrationError(f"{where}: {key} is missing")
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise CalibrationError(f"{where}: {key} must be a number")
-    try:
-        return float(value)
-    except ValueError:
-        raise CalibrationError(f"{where}: {key} must be a number") from None
-
-
-def _workload(record: dict) -> str:
-    completed = record.get("completed")
-    inputs, outputs = record.get("total_input_tokens"), record.get("total_output_tokens")
-    if isinstance(completed, int) and completed > 0 and isinstance(inputs, int) and isinstance(outputs, int):
-        return f"{inputs // completed} in / {outputs // completed} out"
-    return "your workload"
+    return DecodeProfile(t1, c, basis, calibration, tuple(notes), points)

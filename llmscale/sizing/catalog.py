@@ -102,6 +102,8 @@ INSTANCE_TYPES: dict[str, GpuInstanceType] = {
     **_family("p4d", "A100-40GB", 40, [("24xlarge", 8, 96, 1152)]),
     **_family("p4de", "A100-80GB", 80, [("24xlarge", 8, 96, 1152)]),
     **_family("p5", "H100", 80, [("48xlarge", 8, 192, 2048)]),
+    **_family("p5en", "H200", 141, [("48xlarge", 8, 192, 2048)]),
+    **_family("p6-b200", "B200", 179, [("48xlarge", 8, 192, 2048)]),
 }
 
 

@@ -5,7 +5,9 @@ generated into aws/karpenter-provider-aws `pkg/providers/pricing/zz_generated.pr
 "generated at 2026-07-20T13:44:30Z") and `zz_generated.pricing_aws_us_gov.go` (us-gov-east-1 and us-gov-west-1,
 "generated at 2026-07-20T13:44:38Z"), commit 6fc13b5236fd04fd16ff3f9dc7490d0813994099. Only the instance types
 of `llmscale.sizing.catalog` are kept. No figure for another region was found in a source that can be cited, so
-other regions use the us-east-1 rate and every answer says so; a stack states its own rate with
+other regions use the us-east-1 rate and every answer says so (H200 `p5en` and B200 `p6-b200` from the same
+files). Spot prices are left out: the generated files hold on-demand rates only, and no citable static source of
+spot rates was found (they change hourly; Karpenter reads them live); a stack states its own rate with
 `gpu.pricePerGpuHour` (which always wins), `llmscale size` with `--price-per-gpu-hour`.
 """
 
@@ -59,6 +61,8 @@ ON_DEMAND_PER_HOUR: dict[str, dict[str, float]] = {
         "p4d.24xlarge": 21.957642,
         "p4de.24xlarge": 27.44705,
         "p5.48xlarge": 55.04,
+        "p5en.48xlarge": 63.296,
+        "p6-b200.48xlarge": 113.9328,
     },
     "us-gov-east-1": {
         "g4dn.xlarge": 0.663,
@@ -75,6 +79,7 @@ ON_DEMAND_PER_HOUR: dict[str, dict[str, float]] = {
         "g6.12xlarge": 5.80003,
         "g6.24xlarge": 8.41367,
         "g6.48xlarge": 16.82734,
+        "p6-b200.48xlarge": 136.71936,
     },
     "us-gov-west-1": {
         "g4dn.xlarge": 0.663,
@@ -94,6 +99,8 @@ ON_DEMAND_PER_HOUR: dict[str, dict[str, float]] = {
         "g6.48xlarge": 16.82734,
         "p4d.24xlarge": 26.3511,
         "p5.48xlarge": 66.048,
+        "p5en.48xlarge": 75.9552,
+        "p6-b200.48xlarge": 136.71936,
     },
 }
 
