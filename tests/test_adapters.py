@@ -305,3 +305,10 @@ def test_lora_memory_grows_with_slots_and_rank_and_shrinks_with_tensor_paralleli
 def test_the_reference_shape_is_never_smaller_than_the_model(params: float) -> None:
     shape = model_shape(params)
     assert shape.params_billions >= params or shape is REFERENCE_SHAPES[-1]
+
+
+@pytest.mark.parametrize("flag", ["--enable-lora", "--max-loras=4", "--max-lora-rank=64", "--lora-modules"])
+def test_lora_flags_come_from_the_adapters_list_not_extra_args(flag: str) -> None:
+    [line] = adapters_problems(config(models(extraArgs=[flag])))
+    assert "llmscale:models[0].extraArgs: " in line
+    assert "is set by llmscale from the profile's keys" in line
