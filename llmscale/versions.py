@@ -47,6 +47,10 @@ NODE_EXPORTER = Image("prom/node-exporter", "v1.12.1", "hub.docker.com/r/prom/no
 ALERTMANAGER = Image("prom/alertmanager", "v0.34.0", "hub.docker.com/r/prom/alertmanager")
 # Only to hand a node-local (hostPath) model cache to vLLM's user before vLLM starts.
 BUSYBOX = Image("busybox", "1.37.0", "hub.docker.com/_/busybox")
+# Copies model-store weights and adapters into a vLLM pod before vLLM starts (`aws s3 sync`). AWS CLI v2 reads
+# EKS Pod Identity credentials from 2.15.0 on (docs.aws.amazon.com/eks/latest/userguide/pod-id-minimum-sdk.html);
+# the image is built from the CLI's own docker/Dockerfile (amazonlinux:2023, ENTRYPOINT /usr/local/bin/aws).
+AWS_CLI = Image("amazon/aws-cli", "2.36.7", "aws/aws-cli tag 2.36.7 (2026-07-23), docker/Dockerfile")
 DCGM_EXPORTER = Image(
     "nvcr.io/nvidia/k8s/dcgm-exporter", "4.5.3-4.8.2-ubuntu22.04", "NVIDIA/dcgm-exporter tag 4.5.3-4.8.2"
 )
@@ -66,6 +70,7 @@ GRAFANA_IMAGE = GRAFANA.ref
 NODE_EXPORTER_IMAGE = NODE_EXPORTER.ref
 ALERTMANAGER_IMAGE = ALERTMANAGER.ref
 BUSYBOX_IMAGE = BUSYBOX.ref
+AWS_CLI_IMAGE = AWS_CLI.ref
 DCGM_EXPORTER_IMAGE = DCGM_EXPORTER.ref
 
 # The GPU-ready AMI for the single host: NVIDIA driver, Docker and the NVIDIA container toolkit preinstalled.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -118,16 +119,21 @@ def test_clients_use_https_on_the_failover_name(enterprise: dict[str, Any]) -> N
 # --- each site reads its own region's copy of the model store ------------------------------------------------
 
 
-def _with_store_model(tmp_path: Path) -> LoadedStack:
+def _with_store_model(tmp_path: Path, *, stream: bool = False) -> LoadedStack:
     document = yaml.safe_load((PACKAGE_ROOT / "stacks" / "Pulumi.enterprise.yaml").read_text(encoding="utf-8"))
-    document["config"]["llmscale:models"][0]["model"] = "store://meta-llama/Llama-3.1-8B-Instruct/"
+    profile = document["config"]["llmscale:models"][0]
+    profile["model"] = "store://meta-llama/Llama-3.1-8B-Instruct/"
+    profile["adapters"] = [{"name": "sql", "source": "store://adapters/sql-lora/", "rank": 16}]
+    if stream:
+        kubernetes = document["config"].setdefault("llmscale:kubernetes", {})
+        kubernetes.setdefault("modelCache", {})["streamWeights"] = True
     path = tmp_path / "Pulumi.enterprise.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return load_stack(str(path))
 
 
-def test_each_site_streams_a_store_model_from_its_own_bucket(tmp_path: Path) -> None:
-    stack = _with_store_model(tmp_path)
+def _store_stack(tmp_path: Path, *, stream: bool) -> tuple[Any, str, str]:
+    stack = _with_store_model(tmp_path, stream=stream)
 
     def program() -> None:
         runtime_config.set_all_config(dict(stack.pulumi_config), sorted(stack.secret_keys))
@@ -137,18 +143,41 @@ def test_each_site_streams_a_store_model_from_its_own_bucket(tmp_path: Path) -> 
     buckets = {r.name: r for r in result.of_type("aws:s3/bucket:Bucket")}
     primary_bucket = next(r for name, r in buckets.items() if "replica" not in name)
     replica_bucket = next(r for name, r in buckets.items() if "replica" in name)
+    return result, primary_bucket.inputs["bucketPrefix"], replica_bucket.inputs["bucketPrefix"]
 
-    def model_arg(name: str) -> str:
-        deployment = result.one("kubernetes:apps/v1:Deployment", name)
-        return deployment.inputs["spec"]["template"]["spec"]["containers"][0]["args"][0]
 
-    primary = model_arg("t-chat-deployment")
-    standby = model_arg("t-standby-chat-deployment")
-    assert primary.startswith(f"s3://{primary_bucket.inputs['bucketPrefix']}")
-    assert standby.startswith(f"s3://{replica_bucket.inputs['bucketPrefix']}")
-    assert primary.endswith("/meta-llama/Llama-3.1-8B-Instruct/") and standby.endswith(
-        "/meta-llama/Llama-3.1-8B-Instruct/"
-    )
+def _pod(result: Any, name: str) -> dict[str, Any]:
+    return result.one("kubernetes:apps/v1:Deployment", name).inputs["spec"]["template"]["spec"]
+
+
+def test_each_site_streams_a_store_model_from_its_own_bucket(tmp_path: Path) -> None:
+    result, primary_prefix, replica_prefix = _store_stack(tmp_path, stream=True)
+    for deployment, prefix in (("t-chat-deployment", primary_prefix), ("t-standby-chat-deployment", replica_prefix)):
+        args = _pod(result, deployment)["containers"][0]["args"]
+        assert args[0].startswith(f"s3://{prefix}") and args[0].endswith("/meta-llama/Llama-3.1-8B-Instruct/")
+        assert args[args.index("--load-format") + 1] == "runai_streamer"
+
+
+def test_each_site_copies_store_weights_and_adapters_from_its_own_bucket(tmp_path: Path) -> None:
+    """By default the weights are copied into the model cache by an init container, as store adapters always are:
+    each site's copies read that site's bucket, and vLLM loads the local copies."""
+    result, primary_prefix, replica_prefix = _store_stack(tmp_path, stream=False)
+    for deployment, prefix in (("t-chat-deployment", primary_prefix), ("t-standby-chat-deployment", replica_prefix)):
+        pod = _pod(result, deployment)
+        copies = {c["name"]: c["args"] for c in pod["initContainers"]}
+        model, adapter = copies["copy-model"], copies["copy-adapter-sql"]
+        assert model[:2] == adapter[:2] == ["s3", "sync"]
+        assert model[2].startswith(f"s3://{prefix}") and model[2].endswith("/meta-llama/Llama-3.1-8B-Instruct/")
+        assert model[3] == "/models/store/meta-llama/Llama-3.1-8B-Instruct/"
+        assert adapter[2].startswith(f"s3://{prefix}") and adapter[2].endswith("/adapters/sql-lora/")
+        assert adapter[3] == "/models/adapters/sql/"
+        args = pod["containers"][0]["args"]
+        assert args[0] == "/models/store/meta-llama/Llama-3.1-8B-Instruct"
+        assert "--load-format" not in args
+        module = json.loads(args[args.index("--lora-modules") + 1])
+        assert module == {"name": "sql", "path": "/models/adapters/sql", "base_model_name": "chat"}
+        # The copies run as the pod's service account, whose Pod Identity role reads the model store.
+        assert pod["serviceAccountName"] == "vllm"
 
 
 def test_a_literal_bucket_with_a_standby_region_is_refused(tmp_path: Path) -> None:

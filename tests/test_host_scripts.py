@@ -393,3 +393,36 @@ def test_hf_check_skips_models_that_are_not_on_the_hub(tmp_path: Path, monkeypat
     install(dirs, bundle_for(config_with(**values), STACK, SecretSource.SSM))
     result = check(dirs, f"http://127.0.0.1:{free_port()}")
     assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("models", "granted", "status", "message"),
+    [
+        ({MODEL: False, "org/sql-lora": False}, set(), 0, ""),
+        ({MODEL: False}, set(), 2, "adapter org/sql-lora does not exist or the token's account cannot see it"),
+        (
+            {MODEL: False, "org/sql-lora": "manual"},
+            set(),
+            2,
+            "has no access to the gated adapter org/sql-lora (the Hub answered 403)",
+        ),
+        ({MODEL: False, "org/sql-lora": "manual"}, {"org/sql-lora"}, 0, ""),
+    ],
+    ids=["public", "no-such-adapter", "gated-not-granted", "gated-granted"],
+)
+def test_hf_check_covers_the_adapters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models: dict, granted: set, status: int, message: str
+) -> None:
+    """vLLM stops its start when an adapter cannot be downloaded: the start script asks the Hub first."""
+    dirs = HostDirs(tmp_path)
+    point_at(monkeypatch, dirs)
+    adapters = [{"name": "sql", "source": "org/sql-lora", "rank": 8}]
+    values = {"llmscale:hfToken": HF_TOKEN, "llmscale:models": [{"name": "chat", "model": MODEL, "adapters": adapters}]}
+    install(dirs, bundle_for(config_with(**values), STACK, SecretSource.SSM))
+    dirs.secrets.mkdir(parents=True, exist_ok=True)
+    (dirs.secrets / "hf_token").write_text(HF_TOKEN + "\n")
+    with serve(FakeHubHandler, FakeHub(token=HF_TOKEN, models=models, granted=granted)) as server:
+        result = check(dirs, f"http://127.0.0.1:{server.server_port}")
+    assert result.returncode == status, result.stderr
+    assert message in result.stderr
+    assert HF_TOKEN not in result.stdout + result.stderr

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from llmscale.config.loader import load_stack
+from llmscale.k8s.workload import weights_plan
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.policy.model import Inventory
@@ -59,7 +60,10 @@ def test_enterprise_sites_servers_and_routes(enterprise: SimStack) -> None:
         384,
         300,
     )
-    assert (chat.grace_seconds, chat.pre_stop_seconds, chat.startup_budget_seconds) == (340, 10, 1800)
+    # The startup probe's window follows the model's size and its path, here a download from the Hub.
+    config = load_stack("enterprise").config
+    window = weights_plan(config, next(p for p in config.models if p.name == "chat")).startup_window_seconds
+    assert (chat.grace_seconds, chat.pre_stop_seconds, chat.startup_budget_seconds) == (340, 10, window)
     assert chat.zone_spread and chat.load_path == "hub" and chat.model_cache == "emptyDir"
     assert chat.scrape_seconds == 15
     route = next(r for r in primary.routes if r.name == "chat")

@@ -7,6 +7,7 @@ name the key to change.
 from __future__ import annotations
 
 from llmscale import versions
+from llmscale.config.adapters import adapter_problems
 from llmscale.config.deploy_checks import deploy_checks
 from llmscale.config.errors import Problem, dotted_key
 from llmscale.config.models import Platform, RoutingStrategy, StackConfig, Tier
@@ -325,4 +326,5 @@ def cross_checks(config: StackConfig, region: str | None) -> list[Problem]:
         *_failover(config, region),
         *_api_keys(config),
         *deploy_checks(config),
+        *adapter_problems(config),
     ]

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from llmscale import versions
+from llmscale.config.adapters import AdapterConfig
 from llmscale.config.credentials import extra_args_problem
 from llmscale.config.regions import region_problem
 from llmscale.sizing import catalog
@@ -361,6 +362,11 @@ class ModelProfile(ConfigModel):
         default=None,
         description="A canary: a new image or model that takes a share of the profile's traffic; none by default.",
         json_schema_extra=scope(tiers=CLUSTER_TIERS),
+    )
+    adapters: list[AdapterConfig] = Field(
+        default=[],
+        description="LoRA adapters served by the profile's replicas beside the base model (llmscale/config/"
+        "adapters.py); a client selects one by its name in the OpenAI `model` field. None by default.",
     )
 
     _image_is_pinned = field_validator("image")(_pinned)
@@ -826,6 +832,13 @@ class ModelCacheConfig(ConfigModel):
         str,
         Field(pattern=ABS_PATH, description="The node directory of the `hostPath` cache, handed to vLLM's user."),
     ] = "/var/lib/llmscale/models"
+    stream_weights: bool = Field(
+        default=False,
+        description="Stream `store://` and `s3://` weights from S3 into GPU memory with the Run:ai model streamer "
+        "(`--load-format runai_streamer`) instead of copying them into this cache first (an init container, "
+        "`aws s3 sync`). Off by default: that the pinned vLLM image ships `runai-model-streamer[s3]` is not "
+        "verified at its tag (docs/model-loading.md).",
+    )
 
 
 class AddonsConfig(ConfigModel):

@@ -28,7 +28,9 @@ from llmscale.monitoring.alertmanager import file_secrets_config
 from llmscale.monitoring.dashboards import dashboard
 from llmscale.monitoring.rules import Flavour, rule_groups
 from llmscale.paths import TEMPLATES
+from llmscale.serving.loading import hub_adapters_gib, load_path, startup_window_seconds
 from llmscale.serving.vllm_args import VLLM_PORT, termination_grace_seconds, vllm_args
+from llmscale.sizing.model_size import weights_gib
 
 INSTALL_DIR = "/opt/llmscale"
 MODEL_DIR = "/opt/llmscale/models"
@@ -121,6 +123,18 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def start_period_seconds(config: StackConfig) -> int:
+    """The vLLM healthcheck's `start_period`: the startup window for the model's size and path on the host.
+
+    The host downloads a Hub model (and its adapters) into its model directory, streams an `s3://` model (vLLM
+    0.33 loads an object-store model only with the Run:ai streamer) and reads a local path from disk
+    (`llmscale.serving.loading`).
+    """
+    profile = config.models[0]
+    path = load_path(profile.model, stream=True)
+    return startup_window_seconds(weights_gib(profile), path, hub_gib=hub_adapters_gib(profile))
+
+
 def render_bundle(
     config: StackConfig,
     stack: str,
@@ -143,6 +157,8 @@ def render_bundle(
         "profile": profile,
         "vllm_args": vllm_args(profile, model_source=None),
         "stop_grace_seconds": termination_grace_seconds(profile),
+        "start_period_seconds": start_period_seconds(config),
+        "adapter_repositories": [a.source for a in profile.adapters if a.store_path is None],
         "vllm_port": VLLM_PORT,
         "meter_port": METER_PORT,
         "meter_metrics_port": METER_METRICS_PORT,

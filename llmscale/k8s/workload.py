@@ -7,13 +7,33 @@ exactly what the components create.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from llmscale import versions
 from llmscale.config.models import ModelCacheType, ModelProfile, RoutingStrategy, StackConfig
 from llmscale.k8s.labels import PRIORITY_CLASSES, labels, selector_labels, workload_name
-from llmscale.serving.vllm_args import PRE_STOP_SECONDS, VLLM_PORT, termination_grace_seconds, vllm_args
+from llmscale.serving.loading import (
+    PROBE_PERIOD_SECONDS,
+    LoadPath,
+    adapter_sizes,
+    hub_adapters_gib,
+    load_path,
+    local_copy,
+    object_store,
+    rollout_seconds,
+    startup_window_seconds,
+)
+from llmscale.serving.vllm_args import (
+    MODELS_DIR,
+    PRE_STOP_SECONDS,
+    VLLM_PORT,
+    adapter_dir,
+    termination_grace_seconds,
+    vllm_args,
+)
 from llmscale.sizing import catalog
+from llmscale.sizing.model_size import weights_gib
 
 Manifest = dict[str, Any]
 
@@ -25,10 +45,10 @@ MODEL_CACHE_CLAIM = "model-cache"
 RUN_AS = 10001
 RUN_AS_NAME = "vllm"
 HOME = "/home/vllm"
-MODEL_MOUNT = "/models"
+MODEL_MOUNT = MODELS_DIR
 HF_TOKEN_MOUNT = "/var/run/secrets/huggingface"
-STARTUP_PROBE_SECONDS = 1800  # downloading and loading large weights takes many minutes
-ROLLOUT_SECONDS = 3600  # a new GPU node, a multi-GB image and the weights: allow an hour
+# Where the AWS CLI of a copying init container may write (its HOME): the pod's /tmp volume.
+COPY_HOME = "/tmp"
 
 
 def _metadata(name: str, namespace: str | None, extra_labels: dict[str, str] | None = None) -> Manifest:
@@ -225,6 +245,71 @@ def identity_env() -> list[Manifest]:
     ]
 
 
+@dataclass(frozen=True)
+class WeightsPlan:
+    """How one Deployment's replicas get their weights and adapters, and how long a start may take."""
+
+    path: LoadPath
+    model_source: str | None  # the local copy vLLM loads instead of the object-store model, when copied
+    copies: tuple[tuple[str, str, str], ...]  # (init container name, source, destination) for `aws s3 sync`
+    startup_window_seconds: int
+    rollout_seconds: int
+
+
+def weights_plan(config: StackConfig, profile: ModelProfile) -> WeightsPlan:
+    """Streamed, copied or downloaded weights (`kubernetes.modelCache.streamWeights`), the model-store adapters
+    to copy, and the startup probe's and the rollout's windows for that path and the model's size."""
+    path = load_path(profile.model, stream=config.kubernetes.model_cache.stream_weights)
+    weights = weights_gib(profile)
+    sizes = adapter_sizes(profile)
+    copies: list[tuple[str, str, str]] = []
+    copy_gib = 0.0
+    model_source = None
+    if object_store(profile.model) and path is LoadPath.DISK:
+        model_source = local_copy(profile.model)
+        copies.append(("copy-model", profile.model, model_source))
+        copy_gib += weights if weights is not None else 0.0
+    for adapter in profile.adapters:
+        if adapter.store_path is not None:
+            copies.append((f"copy-adapter-{adapter.name}", adapter.source, adapter_dir(adapter)))
+            copy_gib += sizes[adapter.name]
+    window = startup_window_seconds(weights, path, hub_gib=hub_adapters_gib(profile))
+    return WeightsPlan(path, model_source, tuple(copies), window, rollout_seconds(window, copy_gib))
+
+
+def _copy_container(name: str, source: str, destination: str, aws_region: str | None) -> Manifest:
+    """An init container that copies an object-store prefix into the model cache with the AWS CLI.
+
+    It runs as the pod's user with the pod's identity: the EKS Pod Identity webhook injects its credentials into
+    init containers as into containers (aws/amazon-eks-pod-identity-webhook `pkg/handler/handler.go`
+    `getPodSpecPatch`, which patches `InitContainers` first), and the model store's read policy is the role's.
+    `aws s3 sync` copies only what changed, so a cache kept across restarts (hostPath, pvc) is copied once. A
+    `store://` source is resolved to the site's bucket by the serving layer, as the model argument is.
+    """
+    env = [{"name": "HOME", "value": COPY_HOME}]
+    if aws_region:
+        env.append({"name": "AWS_REGION", "value": aws_region})
+    return {
+        "name": name,
+        "image": versions.AWS_CLI_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["s3", "sync", source.rstrip("/") + "/", destination + "/", "--only-show-errors"],
+        "env": env,
+        "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "model-cache", "mountPath": MODEL_MOUNT},
+            {"name": "tmp", "mountPath": COPY_HOME},
+        ],
+    }
+
+
 def deployment_manifest(
     config: StackConfig,
     profile: ModelProfile,
@@ -237,6 +322,7 @@ def deployment_manifest(
     """The vLLM Deployment of a profile (or of its canary): probes, GPU limits, tolerations, tight security."""
     served = canary_profile(profile) if canary else profile
     namespace = config.kubernetes.namespace
+    plan = weights_plan(config, served)
     env = [
         *identity_env(),
         {"name": "HF_HOME", "value": f"{MODEL_MOUNT}/huggingface"},
@@ -279,11 +365,12 @@ def deployment_manifest(
         # The tag is pinned and the image is many GB: pulling it again on every start only slows cold starts.
         "imagePullPolicy": "IfNotPresent",
         "command": ["vllm", "serve"],
-        "args": vllm_args(served),
+        "args": vllm_args(served, model_source=plan.model_source),
         "ports": [{"name": "http", "containerPort": VLLM_PORT, "protocol": "TCP"}],
         "env": env,
         "resources": replica_resources(served, config),
-        "startupProbe": _probe("/health", 10, STARTUP_PROBE_SECONDS // 10),
+        # Long enough for the weights' size and path (llmscale.serving.loading), not a constant.
+        "startupProbe": _probe("/health", PROBE_PERIOD_SECONDS, plan.startup_window_seconds // PROBE_PERIOD_SECONDS),
         "readinessProbe": _probe("/health", 5, 3),
         "livenessProbe": _probe("/health", 15, 4, timeout=10),
         # Let the gateway stop sending before vLLM stops accepting.
@@ -320,6 +407,7 @@ def deployment_manifest(
                 "volumeMounts": [{"name": "model-cache", "mountPath": MODEL_MOUNT}],
             }
         )
+    init_containers += [_copy_container(*copy, aws_region) for copy in plan.copies]
     replicas = profile.canary.replicas if canary and profile.canary else max(profile.min_replicas, 1)
     return {
         "apiVersion": "apps/v1",
@@ -328,14 +416,14 @@ def deployment_manifest(
             **_metadata(workload_name(profile, canary), namespace),
             "labels": labels(profile, canary, standby),
             # pulumi-kubernetes waits 10 minutes for a Deployment by default: too short for a cold GPU start.
-            "annotations": {"pulumi.com/timeoutSeconds": str(ROLLOUT_SECONDS)},
+            "annotations": {"pulumi.com/timeoutSeconds": str(plan.rollout_seconds)},
         },
         "spec": {
             # The initial size: afterwards the autoscaler owns `replicas` (the component ignores changes to it).
             "replicas": replicas,
             "revisionHistoryLimit": 3,
-            # Loading weights can take most of an hour on a cold node.
-            "progressDeadlineSeconds": ROLLOUT_SECONDS,
+            # A new node, the image, copies of weights and adapters, then the startup probe's window.
+            "progressDeadlineSeconds": plan.rollout_seconds,
             "selector": {"matchLabels": selector_labels(profile, canary)},
             # Never fewer serving replicas than wanted during a rollout: start the new one, then stop the old.
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},

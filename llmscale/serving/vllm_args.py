@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from llmscale.config.adapters import AdapterConfig, lora_rank
 from llmscale.config.models import ModelProfile
 
 VLLM_PORT = 8000
@@ -20,6 +23,11 @@ MODELLED_FLAGS = (
     "--api-key",
     "--load-format",
     "--shutdown-timeout",
+    "--enable-lora",
+    "--lora-modules",
+    "--max-loras",
+    "--max-lora-rank",
+    "--max-cpu-loras",
 )
 
 
@@ -36,6 +44,63 @@ def store_path(model: str) -> str | None:
 def store_uri(bucket: str, path: str) -> str:
     """The S3 URI vLLM reads a model-store path from, in one site's bucket."""
     return f"s3://{bucket}/{path}"
+
+
+MODELS_DIR = "/models"  # the model cache's mount in the vLLM container, on Kubernetes and on the single host
+ADAPTERS_DIR = f"{MODELS_DIR}/adapters"
+
+
+def adapter_dir(adapter: AdapterConfig) -> str:
+    """Where a `store://` adapter is copied to before vLLM starts (names are unique in the stack)."""
+    return f"{ADAPTERS_DIR}/{adapter.name}"
+
+
+def adapter_path(adapter: AdapterConfig) -> str:
+    """The `path` vLLM loads an adapter from: its Hugging Face id (vLLM downloads it), or the local copy of a
+    model-store adapter (vLLM 0.33 reads no s3:// adapter: `get_adapter_absolute_path` in vllm/lora/utils.py
+    takes a local path or else a Hub id)."""
+    return adapter_dir(adapter) if adapter.store_path is not None else adapter.source
+
+
+def lora_args(profile: ModelProfile) -> list[str]:
+    """vLLM's LoRA flags for a profile's adapters, or none.
+
+    `--lora-modules` is one flag followed by one JSON object per adapter: vLLM 0.33's `LoRAParserAction`
+    (vllm/entrypoints/common/cli_args.py) reads each value with `json.loads` into a `LoRAModulePath` (`name`,
+    `path`, `base_model_name`); a JSON list in one value is rejected. Every adapter may be in the same batch
+    (`--max-loras`) and stays in CPU memory (`--max-cpu-loras`, at least `--max-loras`, vllm/config/lora.py), so
+    none is evicted and read again from its path.
+    """
+    if not profile.adapters:
+        return []
+    count = str(len(profile.adapters))
+    modules = [
+        json.dumps({"name": a.name, "path": adapter_path(a), "base_model_name": profile.name}, separators=(",", ":"))
+        for a in profile.adapters
+    ]
+    return [
+        "--enable-lora",
+        "--max-loras",
+        count,
+        "--max-cpu-loras",
+        count,
+        "--max-lora-rank",
+        str(lora_rank(profile)),
+        "--lora-modules",
+        *modules,
+    ]
+
+
+def served_model_names(profile: ModelProfile) -> list[str]:
+    """vLLM's `--served-model-name` values of a profile: its name, then its model id when that differs.
+
+    The profile name is served first so that vLLM's `model_name` metric label, which alerts and dashboards
+    select on, is the profile name; the model id is served too so OpenAI clients may use either (the store path
+    without a site's bucket for a `store://` model).
+    """
+    path = store_path(profile.model)
+    model_id = path.rstrip("/") if path is not None else profile.model
+    return [profile.name] if profile.name == model_id else [profile.name, model_id]
 
 
 PRE_STOP_SECONDS = 10  # the gateway stops sending to a terminating pod before vLLM stops accepting
@@ -59,21 +124,16 @@ def flag_name(arg: str) -> str:
 
 
 def vllm_args(profile: ModelProfile, *, model_source: str | None = None) -> list[str]:
-    """Arguments after `vllm serve`: the model, its served names, and the capacity and backpressure limits.
+    """Arguments after `vllm serve`: the model, its served names, its adapters, and the capacity and
+    backpressure limits.
 
-    The profile name is served first so that vLLM's `model_name` metric label, which alerts and dashboards
-    select on, is the profile name; the model id is served too so OpenAI clients may use either.
-    `model_source` replaces the model id as the weights' location (a local path or a model store). A
+    `model_source` replaces the model id as the weights' location (a local copy of a model-store model). A
     `store://` model stays as it is here: the serving layer resolves it to its own site's bucket.
     """
-    path = store_path(profile.model)
-    # Clients may name the model by its profile or by its id (the store path, without the bucket of a site).
-    model_id = path.rstrip("/") if path is not None else profile.model
-    served = [profile.name] if profile.name == model_id else [profile.name, model_id]
     args = [
         model_source or profile.model,
         "--served-model-name",
-        *served,
+        *served_model_names(profile),
         "--host",
         "0.0.0.0",
         "--port",
@@ -96,6 +156,7 @@ def vllm_args(profile: ModelProfile, *, model_source: str | None = None) -> list
         args += ["--tensor-parallel-size", str(profile.gpus_per_replica)]
     if profile.quantization is not None:
         args += ["--quantization", str(profile.quantization)]
+    args += lora_args(profile)
     if (model_source or profile.model).startswith(("s3://", MODEL_STORE_SCHEME)):
         # Weights from the model store: streamed from S3 with the Run:ai model streamer, not from the hub.
         args += ["--load-format", "runai_streamer"]
