@@ -20,6 +20,7 @@ from llmscale.policy import routing
 from llmscale.policy.model import Inventory, Record
 from llmscale.serving.vllm_args import VLLM_PORT
 
+REPO = Path(__file__).resolve().parent.parent
 NAMESPACE = "llmscale"
 GATEWAY_NAMESPACE = "envoy-gateway-system"
 MONITORING_NAMESPACE = "monitoring"
@@ -302,7 +303,26 @@ def test_a_pool_whose_picker_service_is_missing_is_flagged() -> None:
 
 
 def test_the_values_docs_give_for_an_existing_envoy_gateway_are_the_ones_llmscale_sets() -> None:
-    text = (Path(__file__).resolve().parent.parent / "docs" / "routing.md").read_text(encoding="utf-8")
+    text = (REPO / "docs" / "routing.md").read_text(encoding="utf-8")
     block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert yaml.safe_load(block) == {"config": inference.envoy_gateway_values()["config"]}
 
+
+def test_a_cache_aware_profile_with_adapters_gets_adapter_affinity(tmp_path: Path) -> None:
+    from llmscale.config.loader import load_stack
+    from llmscale.plan.runner import run_program
+    from llmscale.program import main as program
+
+    document = yaml.safe_load((REPO / "stacks" / "Pulumi.onprem.yaml").read_text(encoding="utf-8"))
+    document["config"]["llmscale:models"][0]["adapters"] = [{"name": "support-bot", "source": "acme/support-lora"}]
+    path = tmp_path / "Pulumi.adapters.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    resources = run_program(load_stack(str(path)), program).resources
+    maps = {r.name: r.inputs for r in resources if r.type == "kubernetes:core/v1:ConfigMap"}
+    plugins = {
+        name: {p["type"] for p in yaml.safe_load(inputs["data"][inference.EPP_CONFIG_FILE])["plugins"]}
+        for name, inputs in maps.items()
+        if name.endswith("-epp-configmap")
+    }
+    assert "lora-affinity-scorer" in plugins["adapters-chat-epp-configmap"]
+    assert "lora-affinity-scorer" not in plugins["adapters-analysis-epp-configmap"]

@@ -111,6 +111,8 @@ class ServingLayer(pulumi.ComponentResource):
                     gateway_namespace=k8s_config.gateway_namespace,
                     monitoring_namespace=k8s_config.monitoring_namespace,
                     monitoring=False,
+                    # With LoRA adapters the picker prefers a pod that already holds the requested one.
+                    adapters=bool(profile.adapters),
                 ):
                     kind = manifest["kind"].lower()
                     register(manifest, after_addons, name=f"{name}-{manifest['metadata']['name']}-{kind}")
