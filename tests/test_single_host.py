@@ -562,11 +562,12 @@ def test_every_taggable_resource_carries_the_stack_tag(plan: PlanResult) -> None
 
 
 def test_every_resource_hangs_under_the_top_component(plan: PlanResult) -> None:
-    top = one(plan, TOP_COMPONENT)
-    assert top.parent is not None and "pulumi:pulumi:Stack" in top.parent
+    tier = one(plan, "llmscale:index:SingleGpuTier")
+    assert tier.parent is not None and "pulumi:pulumi:Stack" in tier.parent
+    assert one(plan, TOP_COMPONENT).parent == tier.urn
     components = {r.urn for r in plan.resources if not r.custom}
     for resource in plan.resources:
-        if resource is top or resource.type == "llmscale:index:StackSettings":
+        if resource is tier:
             continue
         assert resource.parent in components, f"{resource.type} {resource.name} has parent {resource.parent}"
 
@@ -589,7 +590,7 @@ def test_variant_names_follow_their_stack(dns_plan: PlanResult) -> None:
 
 def test_platform_host_stack_registers_nothing() -> None:
     result = run_program(load_stack("single-gpu-host"), llmscale.program.main)
-    assert [r.type for r in result.resources] == ["llmscale:index:StackSettings"]
+    assert [r.type for r in result.resources] == ["llmscale:index:SingleGpuTier", "llmscale:index:StackSettings"]
     assert result.invokes == []
 
 

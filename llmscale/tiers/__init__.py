@@ -1,0 +1,1 @@
+"""The three tiers as typed arguments: what a tier component needs, and how a stack's config becomes them."""
