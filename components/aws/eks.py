@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws.node_pools import GpuNodePool, launch_template_ref, node_launch_template
+from components.aws.node_pools import GpuNodePool, node_launch_template
 from components.k8s.objects import register
 from llmscale.aws import iam
 from llmscale.aws.eks import (
@@ -17,6 +17,8 @@ from llmscale.aws.eks import (
     STORAGE_CLASS,
     SYSTEM_AMI_TYPE,
     SYSTEM_DISK_GIB,
+    kubeconfig,
+    launch_template_ref,
     node_monitoring_configuration,
     pod_identity_trust_policy,
     storage_class_manifest,
@@ -31,33 +33,6 @@ NODE_POLICIES = (
 )
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
-
-
-def kubeconfig(cluster_name: str, endpoint: str, certificate: str, region: str) -> str:
-    """A kubeconfig that authenticates with `aws eks get-token`: no long-lived credentials in the state."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate}}
-            ],
-            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-            "current-context": cluster_name,
-            "users": [
-                {
-                    "name": cluster_name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "aws",
-                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
-                        }
-                    },
-                }
-            ],
-        }
-    )
 
 
 class EksCluster(pulumi.ComponentResource):

@@ -10,6 +10,7 @@ from llmscale.aws.eks import (
     autoscaler_tags,
     gpu_disk_gib,
     gpu_node_groups,
+    launch_template_ref,
     node_metadata_options,
     node_volumes,
 )
@@ -37,16 +38,6 @@ def node_launch_template(
         tags=tags,
         opts=opts,
     )
-
-
-def launch_template_ref(template: aws.ec2.LaunchTemplate) -> dict[str, pulumi.Input[str]]:
-    """A node group's `launch_template` argument: the template at its latest version, so a change rolls nodes.
-
-    The version updates in place; the template's id does not (terraform-provider-aws
-    internal/service/eks/node_group.go: `launch_template.id` ForceNew, `disk_size` ForceNew, `remote_access`
-    conflicts with `launch_template`), so node groups created without a template are replaced once.
-    """
-    return {"id": template.id, "version": template.latest_version.apply(str)}
 
 
 class GpuNodePool(pulumi.ComponentResource):

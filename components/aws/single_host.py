@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_aws as aws
 
@@ -15,45 +11,18 @@ from components.aws.instance_recovery import InstanceRecovery
 from components.aws.instance_schedule import InstanceSchedule
 from llmscale import versions
 from llmscale.aws import iam
+from llmscale.aws.host import ingress_rules, secret_parameter_values
 from llmscale.config.models import StackConfig
 from llmscale.host.bundle import (
     BUNDLE_PREFIX,
     SecretSource,
     bundle_manifest,
-    host_secrets,
     render_bootstrap,
     render_bundle,
     ssm_prefix,
 )
 from llmscale.serving.schedules import with_lead_time
 from llmscale.sizing.model_size import host_disk_gib
-
-HTTPS = 443
-
-
-@dataclass(frozen=True)
-class IngressRule:
-    """One inbound rule of the host's security group."""
-
-    cidr: str
-    port: int
-    description: str
-
-    @property
-    def is_ipv6(self) -> bool:
-        """Whether the rule's network is IPv6 (the security group keeps those in a separate list)."""
-        return ipaddress.ip_network(self.cidr).version == 6
-
-
-def ingress_rules(allowed_cidrs: Sequence[str]) -> list[IngressRule]:
-    """HTTPS from each allowed network and nothing else: no SSH (SSM Session Manager replaces it)."""
-    return [IngressRule(cidr, HTTPS, f"HTTPS to the LLM endpoint from {cidr}") for cidr in allowed_cidrs]
-
-
-def secret_parameters(config: StackConfig) -> dict[str, pulumi.Output[str]]:
-    """The SSM parameter names (under the stack's prefix) and secret values the host reads at start-up."""
-    values = {secret.parameter: getattr(config, secret.setting) for secret in host_secrets(config)}
-    return {name: pulumi.Output.secret(value.get_secret_value()) for name, value in values.items() if value}
 
 
 class SingleGpuHost(pulumi.ComponentResource):
@@ -131,12 +100,12 @@ class SingleGpuHost(pulumi.ComponentResource):
                 f"{name}-{key}",
                 name=f"{ssm_prefix(stack)}/{key}",
                 type="SecureString",
-                value=value,
+                value=pulumi.Output.secret(value.get_secret_value()),
                 description=f"llmscale {stack}: {key} read by the GPU host at start-up",
                 tags=tags,
                 opts=child,
             )
-            for key, value in secret_parameters(config).items()
+            for key, value in secret_parameter_values(config).items()
         ]
 
         role = aws.iam.Role(

@@ -9,7 +9,7 @@ from components.k8s.objects import register
 from llmscale.config.models import StackConfig
 from llmscale.k8s.monitoring import (
     GRAFANA_SECRET,
-    alertmanager_config,
+    alertmanager_values,
     dashboard_config_map_manifest,
     dcgm_service_monitor_manifest,
     gateway_pod_monitor_manifest,
@@ -17,19 +17,6 @@ from llmscale.k8s.monitoring import (
     pod_monitor_manifest,
     prometheus_rule_manifest,
 )
-
-
-def _alertmanager_values(config: StackConfig) -> pulumi.Output[dict] | None:
-    slack, pager = config.slack_webhook_url, config.pagerduty_routing_key
-    if slack is None and pager is None:
-        return None
-    routing = alertmanager_config(has_slack=slack is not None, has_pagerduty=pager is not None)
-    for receiver in routing["receivers"]:
-        for slack_config in receiver.get("slack_configs", []):
-            slack_config["api_url"] = slack.get_secret_value() if slack else None
-        for pager_config in receiver.get("pagerduty_configs", []):
-            pager_config["routing_key"] = pager.get_secret_value() if pager else None
-    return pulumi.Output.secret({"alertmanager": {"config": routing}})
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -84,11 +71,12 @@ class Monitoring(pulumi.ComponentResource):
             )
             owned.append(secret)
         releases = monitoring_releases(config)
-        extra = _alertmanager_values(config)
+        # The receivers' webhook and routing key merge into the chart's values as a Pulumi secret.
+        extra = alertmanager_values(config)
         stack_release = ClusterAddons(
             f"{name}-stack",
             releases=releases,
-            extra_values={"kube-prometheus-stack": extra} if extra is not None else {},
+            extra_values={"kube-prometheus-stack": pulumi.Output.secret(extra)} if extra is not None else {},
             depends_on=owned,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 
 from components.k8s.objects import register
 from llmscale.config.models import ModelProfile, StackConfig
 from llmscale.k8s.autoscaling import scaled_object_manifest
 from llmscale.k8s.labels import workload_name
+from llmscale.k8s.model_store import in_site_store
 from llmscale.k8s.workload import deployment_manifest, pod_disruption_budget_manifest, service_manifest
-from llmscale.serving.vllm_args import store_path, store_uri
-
-
-def _in_site_store(manifest: dict[str, Any], bucket: pulumi.Input[str] | None) -> dict[str, Any]:
-    """The Deployment with its `store://` model argument read from this site's model store bucket."""
-    container = manifest["spec"]["template"]["spec"]["containers"][0]
-    resolved: list[Any] = []
-    for arg in container["args"]:
-        path = store_path(arg)
-        if path is None:
-            resolved.append(arg)
-            continue
-        if bucket is None:
-            raise ValueError(f"{arg}: this site has no model store to read store:// models from")
-        resolved.append(pulumi.Output.from_input(bucket).apply(lambda name, path=path: store_uri(name, path)))
-    container["args"] = resolved
-    return manifest
 
 
 class VllmModel(pulumi.ComponentResource):
@@ -58,7 +40,7 @@ class VllmModel(pulumi.ComponentResource):
         # Children do not inherit a component's dependencies: each waits for the namespace itself.
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         deployment = register(
-            _in_site_store(
+            in_site_store(
                 deployment_manifest(config, profile, has_hf_token=has_hf_token, standby=standby, aws_region=aws_region),
                 model_store_bucket,
             ),
@@ -75,7 +57,7 @@ class VllmModel(pulumi.ComponentResource):
         )
         if profile.canary is not None:
             register(
-                _in_site_store(
+                in_site_store(
                     deployment_manifest(
                         config, profile, canary=True, has_hf_token=has_hf_token, standby=standby, aws_region=aws_region
                     ),
