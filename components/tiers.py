@@ -21,6 +21,7 @@ from components.aws.certificate import DnsValidatedCertificate
 from components.aws.model_store import ModelStore
 from components.k8s.serving import ServingLayer
 from components.settings import StackSettings
+from llmscale.aws.cluster_args import eks_cluster_args
 from llmscale.aws.dns import ROUTE53_SIGNING_REGION, endpoint_kind
 from llmscale.aws.tags import stack_tags
 from llmscale.config.errors import ConfigError
@@ -267,13 +268,11 @@ class _ClusterTier(_Tier):
         )
         cluster = EksCluster(
             f"{name}-eks",
-            config=config,
-            cluster_name=name,
-            region=region,
+            eks_cluster_args(
+                config, cluster_name=name, region=region, site="standby" if standby else "primary", tags=self.tags
+            ),
             private_subnet_ids=network.private_subnet_ids,
             public_subnet_ids=network.public_subnet_ids,
-            tags=self.tags,
-            site="standby" if standby else "primary",
             opts=in_region,
         )
         # Pod Identity hands credentials to pods created after the association: it comes before the vLLM pods.

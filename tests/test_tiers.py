@@ -152,6 +152,15 @@ def test_every_direct_child_of_the_tier_keeps_its_former_root_urn(aliases: dict[
     assert deeper and not [r.name for r in deeper if any(a.spec.noParent for a in aliases[r.urn])]
 
 
+def test_the_renamed_gpu_pool_keeps_its_former_name(aliases: dict[str, list[Any]]) -> None:
+    """The pool's children take their names from it: it is `<cluster>-gpu` now, `<cluster>-gpu-pool` before."""
+    result: PlanResult = aliases["plan"][0]
+    pools = [r for r in result.resources if r.type == "llmscale:index:GpuNodePool"]
+    assert sorted(r.name for r in pools) == ["enterprise-eks-gpu", "enterprise-standby-eks-gpu"]
+    for pool in pools:
+        assert [a.spec.name for a in aliases[pool.urn]] == [f"{pool.name}-pool"]
+
+
 def test_the_tier_registers_its_outputs() -> None:
     result = run_program(load_stack("enterprise"), llmscale.program.main)
     assert set(result.outputs) >= {"endpoint", "baseUrls", "clusterName", "modelStore", "models", "failoverName"}
