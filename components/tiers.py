@@ -27,6 +27,7 @@ from llmscale.aws.tags import stack_tags
 from llmscale.config.errors import ConfigError
 from llmscale.config.models import FailoverConfig, StackConfig, Tier
 from llmscale.k8s.gateway import path_prefix
+from llmscale.k8s.serving_args import serving_layer_args
 from llmscale.policy.settings import stack_settings
 from llmscale.serving.vllm_args import termination_grace_seconds
 from llmscale.tiers.args import (
@@ -159,7 +160,9 @@ class _ClusterTier(_Tier):
             namespace=cluster.namespace,
             opts=self.child(),
         )
-        self.serving = ServingLayer(self._name, config=self.config, provider=provider, opts=self.child())
+        self.serving = ServingLayer(
+            self._name, serving_layer_args(self.config, self._name), provider=provider, opts=self.child()
+        )
         outputs: Outputs = {"endpoint": self.serving.endpoint, "baseUrls": self.serving.base_urls}
         if self.config.failover is not None:
             outputs.update(self._external_failover(self.config.failover, platform.region))
@@ -293,11 +296,8 @@ class _ClusterTier(_Tier):
         )
         serving = ServingLayer(
             name,
-            config=config,
+            serving_layer_args(config, name, expose=True, standby=standby, aws_region=region),
             provider=cluster.provider,
-            expose=True,
-            standby=standby,
-            aws_region=region,
             model_access=readers,
             model_store_bucket=store_bucket,
             certificate_arn=certificate_arn,
