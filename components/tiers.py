@@ -23,6 +23,7 @@ from components.k8s.serving import ServingLayer
 from components.settings import StackSettings
 from llmscale.aws.cluster_args import eks_cluster_args
 from llmscale.aws.dns import ROUTE53_SIGNING_REGION, endpoint_kind
+from llmscale.aws.host import single_gpu_host_args
 from llmscale.aws.tags import stack_tags
 from llmscale.config.errors import ConfigError
 from llmscale.config.models import FailoverConfig, StackConfig, Tier
@@ -107,7 +108,9 @@ class SingleGpuTier(_Tier):
         from components.aws.single_host import SingleGpuHost
 
         self.host = SingleGpuHost(
-            self._name, config=self.config, stack=self._name, region=platform.region, tags=self.tags, opts=self.child()
+            self._name,
+            single_gpu_host_args(self.config, stack=self._name, region=platform.region, tags=self.tags),
+            opts=self.child(),
         )
         return {
             "endpoint": self.host.endpoint,

@@ -31,3 +31,33 @@ def test_the_cluster_args_carry_the_eks_section_and_nothing_else_of_the_stack() 
     assert args.admin_principal_arns == ("arn:aws:iam::123456789012:role/platform-admins",)
     assert (args.system_instance_type, args.system_nodes) == (config.eks.system_instance_type, config.eks.system_nodes)
     assert args.gpu_pool.labels["llmscale.io/site"] == "primary"
+
+
+def test_the_host_args_hold_the_bundle_and_the_secrets_it_reads() -> None:
+    from llmscale.aws.host import single_gpu_host_args
+    from llmscale.host.bundle import SecretSource, render_bundle
+
+    loaded = load_stack("single-gpu")
+    args = single_gpu_host_args(loaded.config, stack="single-gpu", region="eu-west-1", tags={})
+    bundle = render_bundle(loaded.config, "single-gpu", secret_source=SecretSource.SSM, region="eu-west-1")
+    assert [f.path for f in args.bundle] == [f.path for f in bundle]
+    assert args.allowed_cidrs == tuple(loaded.config.host.allowed_cidrs)
+    assert args.instance_type == loaded.config.gpu.instance_type
+    # The night schedule opens early enough for the host to boot and load the model.
+    assert args.schedule is not None and args.schedule.start != loaded.config.schedule.start
+    assert "hunter" not in repr(args)  # secret values stay out of reprs
+
+
+def test_the_serving_args_hold_every_profile_and_the_sites_differences() -> None:
+    from llmscale.k8s.serving_args import serving_layer_args
+
+    config = load_stack("enterprise").config
+    primary = serving_layer_args(config, "enterprise", expose=True, aws_region="eu-west-1")
+    standby = serving_layer_args(config, "enterprise-standby", expose=True, standby=True, aws_region="eu-central-1")
+    assert [m.profile for m in primary.models] == ["chat", "analysis"]
+    assert [r.path for r in primary.gateway.routes] == ["/chat/v1", "/analysis/v1"]
+    assert primary.public_service == (config.kubernetes.gateway_namespace, config.kubernetes.namespace)
+    assert serving_layer_args(config, "x").public_service is None
+    # The standby's Deployments know their site; its alert rules are named after it.
+    assert primary.models[0].deployment != standby.models[0].deployment
+    assert primary.monitoring.rules != standby.monitoring.rules

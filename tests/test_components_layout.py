@@ -95,3 +95,10 @@ def test_the_check_tells_a_registering_function_from_a_pure_one() -> None:
 
     assert registers(pod_identity_role)
     assert not registers(kubeconfig)
+
+
+def test_every_component_registers_outputs() -> None:
+    """`register_outputs({})` tells the engine the component has nothing to show: each has something."""
+    for module in component_modules():
+        source = inspect.getsource(module)
+        assert "register_outputs({})" not in source, module.__name__

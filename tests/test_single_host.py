@@ -742,6 +742,7 @@ def test_host_role_reads_its_bundle_and_its_secrets_versions() -> None:
     """llmscale-sync calls ssm:GetParameters on the manifest, the location and every secret (versions only),
     and s3:GetObject under the bundle's prefix; start.sh calls ssm:GetParameter (with decryption) on the secrets."""
     from components.aws.single_host import SingleGpuHost
+    from llmscale.aws.host import single_gpu_host_args
     from llmscale.config.loader import parse_values
     from tests.aws_harness import ACCOUNT, run
 
@@ -767,7 +768,7 @@ def test_host_role_reads_its_bundle_and_its_secrets_versions() -> None:
     }
 
     def program() -> None:
-        SingleGpuHost("h", config=parsed, stack="h", region=REGION, tags={})
+        SingleGpuHost("h", single_gpu_host_args(parsed, stack="h", region=REGION, tags={}))
 
     result = run(program, invokes=answers)
     policies = {p.name: json.loads(p.inputs["policy"]) for p in result.of_type(ROLE_POLICY)}

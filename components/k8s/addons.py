@@ -52,4 +52,4 @@ class ClusterAddons(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
                 )
             )
-        self.register_outputs({})
+        self.register_outputs({"releases": pulumi.Output.from_input([release.name for release in releases])})
