@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import runpy
+from pathlib import Path
 
 import pytest
 import yaml
@@ -78,3 +79,19 @@ def test_the_example_keeps_its_api_keys_secret(example: PlanResult) -> None:
 def test_the_example_without_a_region_stops_before_registering_anything() -> None:
     with pytest.raises(Exception, match="aws:region"):
         run_example({"llmscale:apiKeys": KEYS})
+
+
+def test_the_readme_snippet_builds_the_same_tier(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Use the tiers from your own program", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) <= 10
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text(code, encoding="utf-8")
+    stack = dataclasses.replace(
+        load_stack("enterprise"), name="dev", pulumi_config={"llmscale:apiKeys": KEYS}, secret_keys=frozenset()
+    )
+    result = run_program(stack, lambda: runpy.run_path(str(snippet), run_name="__main__"))
+    (tier,) = [r for r in result.resources if r.type == "llmscale:index:EnterpriseTier"]
+    assert tier.name == "acme-llm"
+    assert result.outputs["llmEndpoint"] == "https://llm.acme.io"
