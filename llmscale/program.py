@@ -1,14 +1,18 @@
-"""The Pulumi program: load the stack config, build the tier, export its outputs.
+"""The Pulumi program: load the stack config, build its one tier, export the tier's outputs.
 
 Run by `pulumi up` through `__main__.py`, and in-process by `llmscale plan` under mocks.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 from llmscale.config.errors import ConfigError, Problem
 from llmscale.config.loader import load_from_pulumi
+from llmscale.config.models import StackConfig
+from llmscale.tiers.config import tier_args
 
 
 class StackConfigError(pulumi.RunError):
@@ -20,13 +24,20 @@ class StackConfigError(pulumi.RunError):
         super().__init__("invalid stack config:\n" + "\n".join(error.lines()))
 
 
-def main() -> None:
-    """Validate the config before registering anything, then build the tier."""
-    from components.tiers import build_tier
+def build_tier(config: StackConfig, *, stack: str, region: str | None) -> Any:
+    """Register the stack's tier component (named after the stack) from its validated config, and return it."""
+    from components.tiers import TIERS
 
+    args = tier_args(config, region)
+    return TIERS[type(args)](stack, args)
+
+
+def main() -> None:
+    """Validate the config before registering anything, then build the tier and export its outputs."""
     try:
         config, region = load_from_pulumi()
     except ConfigError as error:
         raise StackConfigError(error) from None
-    for name, value in build_tier(config, stack=pulumi.get_stack(), region=region).items():
+    tier = build_tier(config, stack=pulumi.get_stack(), region=region)
+    for name, value in tier.outputs.items():
         pulumi.export(name, value)

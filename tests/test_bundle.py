@@ -7,7 +7,6 @@ only, and no secret value in any file (secrets are read on the host at start-up)
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -398,16 +397,9 @@ def test_start_sh_reads_ssm(stacks: dict[str, LoadedStack]) -> None:
 
 def test_start_sh_fetches_the_parameters_the_stack_creates(secret_config: StackConfig) -> None:
     """The SSM names start.sh reads are those the AWS component writes, under the same prefix."""
-    from components.aws.single_host import secret_parameters
+    from llmscale.aws.host import secret_parameter_values
 
-    # secret_parameters builds pulumi Outputs, which need an event loop of their own.
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        created = set(secret_parameters(secret_config))
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    created = set(secret_parameter_values(secret_config))
     bundle = render_bundle(secret_config, "secret", secret_source=SecretSource.SSM, region="eu-west-1")
     [start] = [file for file in bundle if file.path == "bin/start.sh"]
     fetched = set(re.findall(r"^fetch ([a-z-]+) ", start.content, flags=re.MULTILINE))

@@ -380,10 +380,13 @@ def test_plan_missing_stack_exits_2() -> None:
 def test_plan_host_stack_has_no_resources(host_plan: Result) -> None:
     assert host_plan.exit_code == 0, everything(host_plan)
     document = json.loads(host_plan.stdout)
-    # Only the stack's settings record: no cloud resource for an existing server.
-    assert [r["type"] for r in document["resources"]] == ["llmscale:index:StackSettings"]
+    # Only the tier and the stack's settings record: no cloud resource for an existing server.
+    assert [r["type"] for r in document["resources"]] == [
+        "llmscale:index:SingleGpuTier",
+        "llmscale:index:StackSettings",
+    ]
     assert document["summary"]["customResources"] == 0
-    assert "1 resources to create (0 cloud resources, 1 components)" in host_plan.stderr
+    assert "2 resources to create (0 cloud resources, 2 components)" in host_plan.stderr
 
 
 def test_plan_runs_repeatedly_in_one_process(aws_document: dict[str, Any]) -> None:
@@ -570,7 +573,7 @@ def test_config_errors_the_program_finds_name_the_file_plan_was_given(
 # --- internal errors exit 3 -----------------------------------------------------------------------------------
 
 CRASH_SITES = {
-    "in-the-program": ("components.tiers", "build_tier"),
+    "in-the-program": ("llmscale.program", "build_tier"),
     "building-the-document": ("llmscale.plan.report", "plan_document"),
     "rendering-the-tree": ("llmscale.plan.report", "render_text"),
     "rendering-markdown": ("llmscale.plan.markdown", "plan_markdown"),

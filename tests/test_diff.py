@@ -1589,7 +1589,7 @@ def test_the_preview_script_writes_one_comment_for_every_stack(
     assert comment.count("<details><summary><b>") == 4
     assert "<details><summary><b>multi-gpu</b>: DESTRUCTIVE: " in comment
     assert re.search(r"<details><summary><b>onprem</b>: DESTRUCTIVE: \d+ to delete, including ", comment)
-    assert "<details><summary><b>brandnew</b>: new stack: 1 resource to create.</summary>" in comment
+    assert "<details><summary><b>brandnew</b>: new stack: 2 resources to create.</summary>" in comment
     assert INVALID in comment
     assert comment.index("<b>broken</b>") < comment.index("<b>multi-gpu</b>") < comment.index("<b>brandnew</b>")
     assert "**Failing:** `broken`, `multi-gpu`." in comment

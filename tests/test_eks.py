@@ -24,6 +24,7 @@ import llmscale.program
 import tests.aws_harness as harness
 from components.aws.eks import CLUSTER_ADMIN_POLICY, EksCluster
 from llmscale import versions
+from llmscale.aws.cluster_args import eks_cluster_args
 from llmscale.aws.eks import (
     GPU_LABEL,
     GPU_TAINT_KEY,
@@ -760,12 +761,11 @@ def applied_enterprise_cluster(enterprise: Plan) -> Iterator[harness.Run]:
     def program() -> dict[str, Any]:
         cluster = EksCluster(
             "c",
-            config=enterprise.config,
-            cluster_name="c",
-            region="eu-west-1",
+            eks_cluster_args(
+                enterprise.config, cluster_name="c", region="eu-west-1", site="primary", tags={"llmscale:stack": "c"}
+            ),
             private_subnet_ids=pulumi.Output.from_input(private),
             public_subnet_ids=pulumi.Output.from_input(public),
-            tags={"llmscale:stack": "c"},
         )
         return {"name": cluster.cluster_name}
 
@@ -850,12 +850,9 @@ def test_the_private_networks_reach_the_cluster_security_group(private: Plan) ->
     def program() -> None:
         EksCluster(
             "p",
-            config=private.config,
-            cluster_name="p",
-            region="eu-west-1",
+            eks_cluster_args(private.config, cluster_name="p", region="eu-west-1", site="primary", tags={}),
             private_subnet_ids=pulumi.Output.from_input(["subnet-0a", "subnet-0b"]),
             public_subnet_ids=pulumi.Output.from_input(["subnet-0c", "subnet-0d"]),
-            tags={},
         )
 
     with pytest.MonkeyPatch.context() as patch:

@@ -139,7 +139,8 @@ def test_parents_are_components_in_the_plan(aws_document: dict[str, Any]) -> Non
     components = {r["name"] for r in resources if not r["custom"]}
     urns = {r["urn"]: r for r in resources}
     top_level = [r for r in resources if r["parent"] is None]
-    assert sorted(r["type"] for r in top_level) == ["llmscale:index:SingleGpuHost", "llmscale:index:StackSettings"]
+    # The tier is the root of the tree.
+    assert [r["type"] for r in top_level] == ["llmscale:index:SingleGpuTier"]
     for resource in resources:
         if resource["parent"] is None:
             continue
@@ -186,7 +187,7 @@ def test_expected_resources(aws_document: dict[str, Any]) -> None:
 
 
 def test_host_stack_has_no_resources(host_document: dict[str, Any]) -> None:
-    assert host_document["counts"] == {"llmscale:index:StackSettings": 1}
+    assert host_document["counts"] == {"llmscale:index:SingleGpuTier": 1, "llmscale:index:StackSettings": 1}
     assert host_document["summary"]["customResources"] == 0
     assert host_document["invokes"] == []
     assert host_document["region"] is None
@@ -367,7 +368,7 @@ def test_render_text_details_shows_inputs_redacted(aws_document: dict[str, Any])
 
 def test_render_text_for_empty_plan(host_document: dict[str, Any]) -> None:
     text = render_text(host_document)
-    assert "(0 cloud resources, 1 components)" in text
+    assert "(0 cloud resources, 2 components)" in text
     assert "llmscale-single-gpu-host" in text
     assert "Encrypted config" not in text
 

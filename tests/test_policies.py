@@ -265,8 +265,8 @@ def test_example_stacks_are_what_the_passing_cases_assume(inventories: dict[str,
     }
     assert any(inventories["onprem"].kubernetes("Deployment"))
     assert any(inventories["single-gpu"].of_type(INSTANCE))
-    # The existing server's stack records only its settings: its bundle is rendered outside the stack.
-    assert [r.type for r in inventories["single-gpu-host"].records] == [SETTINGS_TYPE]
+    # The existing server's stack records only its tier and settings: its bundle is rendered outside the stack.
+    assert [r.type for r in inventories["single-gpu-host"].records] == ["llmscale:index:SingleGpuTier", SETTINGS_TYPE]
 
 
 # --- min-active-replicas ---------------------------------------------------------------------------------

@@ -562,11 +562,12 @@ def test_every_taggable_resource_carries_the_stack_tag(plan: PlanResult) -> None
 
 
 def test_every_resource_hangs_under_the_top_component(plan: PlanResult) -> None:
-    top = one(plan, TOP_COMPONENT)
-    assert top.parent is not None and "pulumi:pulumi:Stack" in top.parent
+    tier = one(plan, "llmscale:index:SingleGpuTier")
+    assert tier.parent is not None and "pulumi:pulumi:Stack" in tier.parent
+    assert one(plan, TOP_COMPONENT).parent == tier.urn
     components = {r.urn for r in plan.resources if not r.custom}
     for resource in plan.resources:
-        if resource is top or resource.type == "llmscale:index:StackSettings":
+        if resource is tier:
             continue
         assert resource.parent in components, f"{resource.type} {resource.name} has parent {resource.parent}"
 
@@ -589,7 +590,7 @@ def test_variant_names_follow_their_stack(dns_plan: PlanResult) -> None:
 
 def test_platform_host_stack_registers_nothing() -> None:
     result = run_program(load_stack("single-gpu-host"), llmscale.program.main)
-    assert [r.type for r in result.resources] == ["llmscale:index:StackSettings"]
+    assert [r.type for r in result.resources] == ["llmscale:index:SingleGpuTier", "llmscale:index:StackSettings"]
     assert result.invokes == []
 
 
@@ -741,6 +742,7 @@ def test_host_role_reads_its_bundle_and_its_secrets_versions() -> None:
     """llmscale-sync calls ssm:GetParameters on the manifest, the location and every secret (versions only),
     and s3:GetObject under the bundle's prefix; start.sh calls ssm:GetParameter (with decryption) on the secrets."""
     from components.aws.single_host import SingleGpuHost
+    from llmscale.aws.host import single_gpu_host_args
     from llmscale.config.loader import parse_values
     from tests.aws_harness import ACCOUNT, run
 
@@ -766,7 +768,7 @@ def test_host_role_reads_its_bundle_and_its_secrets_versions() -> None:
     }
 
     def program() -> None:
-        SingleGpuHost("h", config=parsed, stack="h", region=REGION, tags={})
+        SingleGpuHost("h", single_gpu_host_args(parsed, stack="h", region=REGION, tags={}))
 
     result = run(program, invokes=answers)
     policies = {p.name: json.loads(p.inputs["policy"]) for p in result.of_type(ROLE_POLICY)}

@@ -17,31 +17,12 @@ known offline and `llmscale diff` shows which files a change touches.
 
 from __future__ import annotations
 
-import re
-
 import pulumi
 import pulumi_aws as aws
 
 from llmscale.aws.model_store import bucket_prefix, tls_only_bucket_policy
 from llmscale.host.bundle import BUNDLE_PREFIX, BundleFile, location_parameter, manifest_parameter
-
-
-def object_key(path: str) -> str:
-    """The S3 key of a bundle file."""
-    return f"{BUNDLE_PREFIX}/{path}"
-
-
-def _slug(path: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
-
-
-def content_type(path: str) -> str:
-    """The Content-Type S3 stores with a bundle file (what a person opening it in the console sees)."""
-    if path.endswith(".json"):
-        return "application/json"
-    if path.endswith((".yml", ".yaml")):
-        return "application/yaml"
-    return "text/plain; charset=utf-8"
+from llmscale.host.store import content_type, object_key, slug
 
 
 class BundleStore(pulumi.ComponentResource):
@@ -102,7 +83,7 @@ class BundleStore(pulumi.ComponentResource):
         )
         objects = [
             aws.s3.BucketObjectv2(
-                f"{name}-{_slug(file.path)}",
+                f"{name}-{slug(file.path)}",
                 bucket=bucket.id,
                 key=object_key(file.path),
                 content=file.content,

@@ -46,7 +46,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         )
         release = versions.EKS_RELEASES[kubernetes_version]
         chart = release.autoscaler_chart
-        k8s.helm.v3.Release(
+        self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name="cluster-autoscaler",
             namespace=NAMESPACE,
@@ -73,4 +73,4 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[identity]),
         )
-        self.register_outputs({})
+        self.register_outputs({"release": self.release.name, "chartVersion": pulumi.Output.from_input(chart.version)})

@@ -9,19 +9,21 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.aws.node_pools import GpuNodePool, launch_template_ref, node_launch_template
+from components.aws.node_pools import GpuNodePool, node_launch_template
 from components.k8s.objects import register
 from llmscale.aws import iam
+from llmscale.aws.cluster_args import EksClusterArgs
 from llmscale.aws.eks import (
     CONTROL_PLANE_LOGS,
     STORAGE_CLASS,
     SYSTEM_AMI_TYPE,
     SYSTEM_DISK_GIB,
+    kubeconfig,
+    launch_template_ref,
     node_monitoring_configuration,
     pod_identity_trust_policy,
     storage_class_manifest,
 )
-from llmscale.config.models import StackConfig
 
 NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
@@ -33,43 +35,16 @@ CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterA
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 
 
-def kubeconfig(cluster_name: str, endpoint: str, certificate: str, region: str) -> str:
-    """A kubeconfig that authenticates with `aws eks get-token`: no long-lived credentials in the state."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate}}
-            ],
-            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-            "current-context": cluster_name,
-            "users": [
-                {
-                    "name": cluster_name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "aws",
-                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
-                        }
-                    },
-                }
-            ],
-        }
-    )
-
-
 class EksCluster(pulumi.ComponentResource):
-    """An EKS cluster ready for GPU serving.
+    """An EKS cluster ready for GPU serving (`EksClusterArgs`, from `llmscale.aws.cluster_args.eks_cluster_args`).
 
     API authentication mode with access entries (the deploying principal is cluster admin, plus the configured
-    admins), an API endpoint public to `eks.publicAccessCidrs` only or private (`eks.endpointPublicAccess`,
-    with `eks.privateAccessCidrs` allowed to port 443), secrets envelope-encrypted with a dedicated KMS key, all
+    admins), an API endpoint public to `public_access_cidrs` only or private (`endpoint_public_access`, with
+    `private_access_cidrs` allowed to port 443), secrets envelope-encrypted with a dedicated KMS key, all
     control-plane logs, managed add-ons (VPC CNI, CoreDNS, kube-proxy, Pod Identity agent, EBS CSI driver
     through Pod Identity), a small CPU system pool for add-ons and a `GpuNodePool`, both on launch templates
     with encrypted disks and IMDSv2. `provider` deploys into the cluster only once the nodes and add-ons
-    are ready.
+    are ready; `cluster` and `gpu_pool` are the control plane and the GPU node groups.
     """
 
     cluster_name: pulumi.Output[str]
@@ -81,19 +56,15 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
+        args: EksClusterArgs,
         *,
-        config: StackConfig,
-        cluster_name: str,
-        region: str,
         private_subnet_ids: pulumi.Output[list[str]],
         public_subnet_ids: pulumi.Output[list[str]],
-        tags: dict[str, str],
-        site: str = "primary",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:EksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        eks = config.eks
+        eks, tags, cluster_name, region = args, args.tags, args.cluster_name, args.region
 
         cluster_role = aws.iam.Role(
             f"{name}-cluster",
@@ -129,7 +100,7 @@ class EksCluster(pulumi.ComponentResource):
                 "endpoint_private_access": True,
                 # Public only when the stack asks, and then only from its networks (eks.publicAccessCidrs).
                 "endpoint_public_access": eks.endpoint_public_access,
-                **({"public_access_cidrs": eks.public_access_cidrs} if eks.endpoint_public_access else {}),
+                **({"public_access_cidrs": list(eks.public_access_cidrs)} if eks.endpoint_public_access else {}),
             },
             access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
             encryption_config={"provider": {"key_arn": secrets_key.arn}, "resources": ["secrets"]},
@@ -255,28 +226,27 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-eks-node-monitoring-agent",
             cluster_name=cluster.name,
             addon_name="eks-node-monitoring-agent",
-            configuration_values=json.dumps(node_monitoring_configuration(config.kubernetes.gpu_taint_key)),
+            configuration_values=json.dumps(node_monitoring_configuration(args.gpu_pool.taint_key)),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[system_pool]),
         )
 
+        # The pool was named `{name}-gpu-pool` before its children took their names from it.
         gpu_pool = GpuNodePool(
-            f"{name}-gpu-pool",
-            prefix=name,
-            config=config,
+            f"{name}-gpu",
+            args.gpu_pool,
             cluster_name=cluster.name,
-            autoscaler_cluster_name=cluster_name,
             node_role_arn=node_role.arn,
             private_subnet_ids=private_subnet_ids,
-            site=site,
-            tags=tags,
             depends_on=[*node_policies, *networking],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=f"{name}-gpu-pool")]),
         )
+        self.gpu_pool = gpu_pool
         gpu_groups = gpu_pool.groups
 
+        self.cluster = cluster
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
         self.node_role_arn = node_role.arn

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 import pulumi
 import pulumi_aws as aws
 
-
-def host_subnet_cidr(vpc_cidr: str) -> str:
-    """The public subnet of the host network: the first /24 of the VPC."""
-    return str(next(ipaddress.IPv4Network(vpc_cidr).subnets(new_prefix=24)))
+from llmscale.aws.network import host_subnet_cidr
 
 
 class HostNetwork(pulumi.ComponentResource):

@@ -5,16 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from llmscale.aws.eks import (
-    accelerator_label,
-    autoscaler_tags,
-    gpu_disk_gib,
-    gpu_node_groups,
-    node_metadata_options,
-    node_volumes,
-)
-from llmscale.config.models import StackConfig
-from llmscale.sizing import catalog
+from llmscale.aws.cluster_args import GpuNodePoolArgs
+from llmscale.aws.eks import launch_template_ref, node_metadata_options, node_volumes
 
 
 def node_launch_template(
@@ -39,24 +31,13 @@ def node_launch_template(
     )
 
 
-def launch_template_ref(template: aws.ec2.LaunchTemplate) -> dict[str, pulumi.Input[str]]:
-    """A node group's `launch_template` argument: the template at its latest version, so a change rolls nodes.
-
-    The version updates in place; the template's id does not (terraform-provider-aws
-    internal/service/eks/node_group.go: `launch_template.id` ForceNew, `disk_size` ForceNew, `remote_access`
-    conflicts with `launch_template`), so node groups created without a template are replaced once.
-    """
-    return {"id": template.id, "version": template.latest_version.apply(str)}
-
-
 class GpuNodePool(pulumi.ComponentResource):
-    """The GPU node groups of a cluster, sized by `llmscale.aws.eks.gpu_node_groups`.
+    """The GPU node groups of a cluster (`GpuNodePoolArgs`, from `llmscale.aws.cluster_args.gpu_node_pool_args`).
 
-    NVIDIA AMI (`eks.gpuAmiType`), the stack's GPU instance type, an encrypted disk sized for the models and
-    IMDSv2 with one hop (a launch template shared by the groups, `node_launch_template`), the labels and
-    taint the serving layer's pods select and tolerate (`kubernetes.gpuNodeSelector`, `kubernetes.gpuTaintKey`),
-    node auto-repair for failed GPUs, and cluster-autoscaler tags so that an empty group scales from zero. On
-    enterprise one group per zone, so the autoscaler can balance zones; the autoscaler owns the current size.
+    One launch template shared by the groups (`{name}-nodes`: encrypted disk, IMDSv2 with one hop) and a
+    managed node group per `args.groups` entry (`{name}` for one group, `{name}-{zone}` for one per zone), with
+    the labels and taint the serving layer's pods select and tolerate, node auto-repair for failed GPUs, and
+    cluster-autoscaler tags so that an empty group scales from zero; the autoscaler owns the current size.
     """
 
     groups: list[aws.eks.NodeGroup]
@@ -65,53 +46,55 @@ class GpuNodePool(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
+        args: GpuNodePoolArgs,
         *,
-        prefix: str,
-        config: StackConfig,
         cluster_name: pulumi.Input[str],
-        autoscaler_cluster_name: str,
         node_role_arn: pulumi.Input[str],
         private_subnet_ids: pulumi.Output[list[str]],
-        site: str,
-        tags: dict[str, str],
         depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:GpuNodePool", name, None, opts)
-        disk = gpu_disk_gib(config)
-        known = catalog.lookup(config.gpu.instance_type)
-        labels = {**config.kubernetes.gpu_node_selector, **accelerator_label(known.gpu_model if known else "gpu")}
-        taint = config.kubernetes.gpu_taint_key
-        ami_type = str(config.eks.gpu_ami_type)
+        tags = args.tags
         template = node_launch_template(
-            f"{prefix}-gpu-nodes", ami_type=ami_type, disk_gib=disk, tags=tags, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-nodes",
+            ami_type=args.ami_type,
+            disk_gib=args.disk_gib,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.launch_template = template
         self.groups = [
             aws.eks.NodeGroup(
-                f"{prefix}-{plan.name}",
+                # Groups are named gpu (one over all zones) or gpu-<zone>: the pool's name plus that suffix.
+                f"{name}{plan.name.removeprefix('gpu')}",
                 cluster_name=cluster_name,
                 node_role_arn=node_role_arn,
                 subnet_ids=private_subnet_ids.apply(lambda ids, zones=plan.zone_indexes: [ids[i] for i in zones]),
-                ami_type=ami_type,
-                instance_types=[config.gpu.instance_type],
+                ami_type=args.ami_type,
+                instance_types=[args.instance_type],
                 # The disk is in the launch template: EKS refuses `disk_size` beside one.
                 launch_template=launch_template_ref(template),
                 scaling_config={"min_size": plan.min_size, "max_size": plan.max_size,
                                 "desired_size": plan.desired_size},
-                labels={**labels, "llmscale.io/node-pool": "gpu", "llmscale.io/site": site},
+                labels=dict(args.labels),
                 # Only pods that tolerate the taint (vLLM, GPU daemons) land on GPU nodes.
-                taints=[{"key": taint, "value": "true", "effect": "NO_SCHEDULE"}],
+                taints=[{"key": args.taint_key, "value": "true", "effect": "NO_SCHEDULE"}],
                 # Replace nodes whose GPU fails health checks.
                 node_repair_config={"enabled": True},
                 update_config={"max_unavailable": 1},
-                tags={**tags, **autoscaler_tags(autoscaler_cluster_name, config.gpu.gpus, labels, taint)},
+                tags={**tags, **args.autoscaler_tags},
                 # The cluster autoscaler owns the current size.
                 # Nodes join only once the node role's policies and the CNI are in place.
                 opts=pulumi.ResourceOptions(
                     parent=self, depends_on=depends_on, ignore_changes=["scalingConfig.desiredSize"]
                 ),
             )
-            for plan in gpu_node_groups(config)
+            for plan in args.groups
         ]  # fmt: skip
-        self.register_outputs({})
+        self.register_outputs(
+            {
+                "launchTemplateId": template.id,
+                "nodeGroupNames": pulumi.Output.all(*[group.node_group_name for group in self.groups]),
+            }
+        )

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_aws as aws
 
@@ -15,55 +11,20 @@ from components.aws.instance_recovery import InstanceRecovery
 from components.aws.instance_schedule import InstanceSchedule
 from llmscale import versions
 from llmscale.aws import iam
-from llmscale.config.models import StackConfig
-from llmscale.host.bundle import (
-    BUNDLE_PREFIX,
-    SecretSource,
-    bundle_manifest,
-    host_secrets,
-    render_bootstrap,
-    render_bundle,
-    ssm_prefix,
-)
-from llmscale.serving.schedules import with_lead_time
-from llmscale.sizing.model_size import host_disk_gib
-
-HTTPS = 443
-
-
-@dataclass(frozen=True)
-class IngressRule:
-    """One inbound rule of the host's security group."""
-
-    cidr: str
-    port: int
-    description: str
-
-    @property
-    def is_ipv6(self) -> bool:
-        """Whether the rule's network is IPv6 (the security group keeps those in a separate list)."""
-        return ipaddress.ip_network(self.cidr).version == 6
-
-
-def ingress_rules(allowed_cidrs: Sequence[str]) -> list[IngressRule]:
-    """HTTPS from each allowed network and nothing else: no SSH (SSM Session Manager replaces it)."""
-    return [IngressRule(cidr, HTTPS, f"HTTPS to the LLM endpoint from {cidr}") for cidr in allowed_cidrs]
-
-
-def secret_parameters(config: StackConfig) -> dict[str, pulumi.Output[str]]:
-    """The SSM parameter names (under the stack's prefix) and secret values the host reads at start-up."""
-    values = {secret.parameter: getattr(config, secret.setting) for secret in host_secrets(config)}
-    return {name: pulumi.Output.secret(value.get_secret_value()) for name, value in values.items() if value}
+from llmscale.aws.host import SingleGpuHostArgs, ingress_rules
+from llmscale.host.bundle import BUNDLE_PREFIX, render_bootstrap, ssm_prefix
 
 
 class SingleGpuHost(pulumi.ComponentResource):
-    """One EC2 GPU instance serving one model profile with vLLM, behind Caddy (TLS + API keys).
+    """One EC2 GPU instance serving one model profile with vLLM, behind Caddy (TLS + API keys)
+    (`SingleGpuHostArgs`, from `llmscale.aws.host.single_gpu_host_args`).
 
     Builds the network (or uses a given subnet), an HTTPS-only security group, the bundle in S3 with its
     manifest in SSM (`BundleStore`), an IAM instance profile with SSM access and read access to the stack's
     secret parameters and bundle, the instance from the GPU AMI resolved at deploy time (IMDSv2 only,
     encrypted gp3 root sized for the model) with a bootstrap as user data, an Elastic IP, an optional DNS
-    record, recovery alarms (notifying `host.alarmTopicArn`) and the night schedule.
+    record, recovery alarms (notifying `alarm_topic_arn`) and the night schedule. `instance`, `network` and
+    `bundle_store` are its main children.
 
     Only the instance type, the AMI (a newer one is ignored), the disk, the subnet and the bootstrap itself
     touch the instance; a changed bundle or secret is applied on the running host by llmscale-sync.
@@ -77,21 +38,17 @@ class SingleGpuHost(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
+        args: SingleGpuHostArgs,
         *,
-        config: StackConfig,
-        stack: str,
-        region: str,
-        tags: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:SingleGpuHost", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        host = config.host
-        profile = config.models[0]
+        host, stack, region, tags = args, args.stack, args.region, args.tags
 
         network = HostNetwork(
             f"{name}-net",
-            instance_type=config.gpu.instance_type,
+            instance_type=args.instance_type,
             vpc_cidr=host.vpc_cidr,
             subnet_id=host.subnet_id,
             availability_zone=host.availability_zone,
@@ -131,12 +88,12 @@ class SingleGpuHost(pulumi.ComponentResource):
                 f"{name}-{key}",
                 name=f"{ssm_prefix(stack)}/{key}",
                 type="SecureString",
-                value=value,
+                value=pulumi.Output.secret(value.get_secret_value()),
                 description=f"llmscale {stack}: {key} read by the GPU host at start-up",
                 tags=tags,
                 opts=child,
             )
-            for key, value in secret_parameters(config).items()
+            for key, value in args.secret_parameters.items()
         ]
 
         role = aws.iam.Role(
@@ -157,12 +114,11 @@ class SingleGpuHost(pulumi.ComponentResource):
             )
             boot_prerequisites.append(read_secrets)
 
-        bundle = render_bundle(config, stack, secret_source=SecretSource.SSM, region=region)
         store = BundleStore(
             f"{name}-bundle",
             stack=stack,
-            bundle=bundle,
-            manifest=bundle_manifest(config, bundle),
+            bundle=list(args.bundle),
+            manifest=args.bundle_manifest,
             tags=tags,
             opts=child,
         )
@@ -186,7 +142,7 @@ class SingleGpuHost(pulumi.ComponentResource):
         instance = aws.ec2.Instance(
             f"{name}-gpu",
             ami=ami.value,
-            instance_type=config.gpu.instance_type,
+            instance_type=args.instance_type,
             subnet_id=network.subnet_id,
             vpc_security_group_ids=[security_group.id],
             iam_instance_profile=profile_resource.name,
@@ -199,7 +155,7 @@ class SingleGpuHost(pulumi.ComponentResource):
             },
             root_block_device={
                 "volume_type": "gp3",
-                "volume_size": host_disk_gib(profile, config.gpu.disk_gb),
+                "volume_size": args.disk_gib,
                 "encrypted": True,
                 "delete_on_termination": True,
             },
@@ -239,18 +195,18 @@ class SingleGpuHost(pulumi.ComponentResource):
                 notify_topic_arn=host.alarm_topic_arn,
                 opts=child,
             )
-        if config.schedule.enabled:
+        if args.schedule is not None:
             InstanceSchedule(
                 f"{name}-schedule",
                 instance_id=instance.id,
                 instance_arn=instance.arn,
-                # The instance boots, starts its containers and loads the model before the users arrive.
-                schedule=with_lead_time(config.schedule, config.schedule.warm_up_minutes),
+                schedule=args.schedule,
                 region=region,
                 tags=tags,
                 opts=child,
             )
 
+        self.instance, self.network, self.bundle_store = instance, network, store
         self.public_ip = address.public_ip
         self.instance_id = instance.id
         self.endpoint = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from llmscale.k8s.addons import AddonRelease
+from llmscale.k8s.addons import AddonRelease, deep_merge
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -43,7 +43,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 repository_opts={"repo": chart.repository} if chart.repository else None,
                 # Secret values (alert receivers) merge in as a Pulumi secret, kept encrypted in the state.
                 values=pulumi.Output.all(release.values, extra_values[release.name]).apply(
-                    lambda parts: _deep_merge(parts[0], parts[1])
+                    lambda parts: deep_merge(parts[0], parts[1])
                 )
                 if release.name in extra_values
                 else release.values,
@@ -54,13 +54,4 @@ class ClusterAddons(pulumi.ComponentResource):
             )
             by_name[release.name] = created
             self.releases.append(created)
-        self.register_outputs({})
-
-
-def _deep_merge(base: dict, extra: dict) -> dict:
-    merged = dict(base)
-    for key, value in extra.items():
-        merged[key] = (
-            _deep_merge(merged[key], value) if isinstance(merged.get(key), dict) and isinstance(value, dict) else value
-        )
-    return merged
+        self.register_outputs({"releases": pulumi.Output.from_input([release.name for release in releases])})

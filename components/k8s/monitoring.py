@@ -6,78 +6,36 @@ import pulumi
 
 from components.k8s.addons import ClusterAddons
 from components.k8s.objects import register
-from llmscale.config.models import StackConfig
-from llmscale.k8s.gateway import cache_aware
-from llmscale.k8s.inference import epp_pod_monitor_manifest
-from llmscale.k8s.monitoring import (
-    GRAFANA_SECRET,
-    alertmanager_config,
-    dashboard_config_map_manifest,
-    dcgm_service_monitor_manifest,
-    gateway_pod_monitor_manifest,
-    monitoring_releases,
-    pod_monitor_manifest,
-    prometheus_rule_manifest,
-)
-
-
-def _alertmanager_values(config: StackConfig) -> pulumi.Output[dict] | None:
-    slack, pager = config.slack_webhook_url, config.pagerduty_routing_key
-    if slack is None and pager is None:
-        return None
-    routing = alertmanager_config(has_slack=slack is not None, has_pagerduty=pager is not None)
-    for receiver in routing["receivers"]:
-        for slack_config in receiver.get("slack_configs", []):
-            slack_config["api_url"] = slack.get_secret_value() if slack else None
-        for pager_config in receiver.get("pagerduty_configs", []):
-            pager_config["routing_key"] = pager.get_secret_value() if pager else None
-    return pulumi.Output.secret({"alertmanager": {"config": routing}})
+from llmscale.k8s.serving_args import MonitoringArgs
 
 
 class Monitoring(pulumi.ComponentResource):
-    """Metrics, alerts and dashboards for every model profile and GPU of the stack.
+    """Metrics, alerts and dashboards for every model profile and GPU of the stack (`MonitoringArgs`).
 
     The Helm releases are skippable (`monitoring.installStack`, `monitoring.installDcgmExporter`) for clusters
     that run their own; the PodMonitors, ServiceMonitor, PrometheusRule and dashboard are always created.
+    `releases` are the Helm releases; the rule and dashboard names are registered as outputs.
     """
+
+    releases: list[pulumi.Resource]
 
     def __init__(
         self,
         name: str,
+        args: MonitoringArgs,
         *,
-        config: StackConfig,
-        stack: str,
         depends_on: list[pulumi.Resource],
         gateway_ready: list[pulumi.Resource] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:Monitoring", name, None, opts)
         owned: list[pulumi.Resource] = []
-        if config.monitoring.install_stack:
-            # The stack's namespace is ours: create it first, so the Grafana Secret has somewhere to go.
-            owned.append(
-                register(
-                    {
-                        "apiVersion": "v1",
-                        "kind": "Namespace",
-                        "metadata": {
-                            "name": config.kubernetes.monitoring_namespace,
-                            "labels": {"app.kubernetes.io/part-of": "llmscale"},
-                        },
-                    },
-                    pulumi.ResourceOptions(parent=self),
-                    name=f"{name}-namespace",
-                )
-            )
-        password = config.grafana_admin_password
-        if config.monitoring.install_stack and password is not None:
+        if args.namespace is not None:
+            owned.append(register(args.namespace, pulumi.ResourceOptions(parent=self), name=f"{name}-namespace"))
+        password = args.grafana_admin_password
+        if args.grafana_secret is not None and password is not None:
             secret = register(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Secret",
-                    "metadata": {"name": GRAFANA_SECRET, "namespace": config.kubernetes.monitoring_namespace},
-                    "type": "Opaque",
-                },
+                args.grafana_secret,
                 pulumi.ResourceOptions(parent=self, depends_on=owned),
                 name=f"{name}-grafana-admin",
                 string_data=pulumi.Output.secret(
@@ -85,34 +43,37 @@ class Monitoring(pulumi.ComponentResource):
                 ),
             )
             owned.append(secret)
-        releases = monitoring_releases(config)
-        extra = _alertmanager_values(config)
+        # The receivers' webhook and routing key merge into the chart's values as a Pulumi secret.
+        extra = args.alertmanager_values
         stack_release = ClusterAddons(
             f"{name}-stack",
-            releases=releases,
-            extra_values={"kube-prometheus-stack": extra} if extra is not None else {},
+            releases=list(args.releases),
+            extra_values={"kube-prometheus-stack": pulumi.Output.secret(extra)} if extra is not None else {},
             depends_on=owned,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.releases = stack_release.releases
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *stack_release.releases])
-        for profile in config.models:
-            register(pod_monitor_manifest(config, profile), after_crds, name=f"{name}-{profile.name}-pods")
-            if cache_aware(config):
-                register(
-                    epp_pod_monitor_manifest(profile, config.kubernetes.namespace),
-                    after_crds,
-                    name=f"{name}-{profile.name}-picker",
-                )
-        register(dcgm_service_monitor_manifest(config), after_crds, name=f"{name}-dcgm")
-        if config.kubernetes.addons.envoy_gateway:
-            # Its namespace is created by the Envoy Gateway release.
+        for profile, monitor in args.pod_monitors:
+            register(monitor, after_crds, name=f"{name}-{profile}-pods")
+        for profile, monitor in args.picker_monitors:
+            register(monitor, after_crds, name=f"{name}-{profile}-picker")
+        register(args.dcgm_monitor, after_crds, name=f"{name}-dcgm")
+        if args.gateway_monitor is not None:
             register(
-                gateway_pod_monitor_manifest(config),
+                args.gateway_monitor,
                 pulumi.ResourceOptions(
                     parent=self, depends_on=[*depends_on, *stack_release.releases, *(gateway_ready or [])]
                 ),
                 name=f"{name}-gateway",
             )
-        register(prometheus_rule_manifest(config, stack), after_crds, name=f"{name}-rules")
-        register(dashboard_config_map_manifest(config, stack), after_crds, name=f"{name}-dashboard")
-        self.register_outputs({})
+        rules = register(args.rules, after_crds, name=f"{name}-rules")
+        dashboard = register(args.dashboard, after_crds, name=f"{name}-dashboard")
+        self.register_outputs(
+            {
+                "rules": pulumi.Output.from_input(args.rules["metadata"]["name"]),
+                "dashboard": pulumi.Output.from_input(args.dashboard["metadata"]["name"]),
+                "releases": pulumi.Output.from_input([r.name for r in args.releases]),
+            }
+        )
+        self.rules, self.dashboard = rules, dashboard

@@ -3,11 +3,12 @@ functions decided without restating it."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from llmscale.k8s.objects import resource_name, snake_case
 
 BUILT_IN: dict[tuple[str, str], type[pulumi.CustomResource]] = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
@@ -27,17 +28,6 @@ BUILT_IN: dict[tuple[str, str], type[pulumi.CustomResource]] = {
 }
 
 
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
-
-
-def resource_name(manifest: dict[str, Any]) -> str:
-    """A stack-unique resource name for a manifest: kind, namespace and name."""
-    metadata = manifest["metadata"]
-    parts = [manifest["kind"].lower(), metadata.get("namespace"), metadata["name"]]
-    return "-".join(part for part in parts if part)
-
-
 def register(
     manifest: dict[str, Any], opts: pulumi.ResourceOptions, name: str | None = None, **extra: Any
 ) -> pulumi.CustomResource:
@@ -50,7 +40,7 @@ def register(
     fields = {key: value for key, value in manifest.items() if key not in ("apiVersion", "kind")}
     resource_class = BUILT_IN.get((api_version, kind))
     if resource_class is not None:
-        return resource_class(name, opts=opts, **{_snake(key): value for key, value in fields.items()}, **extra)
+        return resource_class(name, opts=opts, **{snake_case(key): value for key, value in fields.items()}, **extra)
     unexpected = set(fields) - {"metadata", "spec"}
     if unexpected:
         raise ValueError(f"{kind} {name}: custom resources carry only metadata and spec, not {sorted(unexpected)}")

@@ -10,25 +10,18 @@ from components.k8s.gateway import InferenceGateway
 from components.k8s.monitoring import Monitoring
 from components.k8s.objects import register
 from components.k8s.vllm_model import VllmModel
-from llmscale.config.models import StackConfig
-from llmscale.k8s.addons import addon_releases
-from llmscale.k8s.gateway import cache_aware, load_balancer_service_manifest, path_prefix
-from llmscale.k8s.inference import cache_aware_manifests, crd_manifests
-from llmscale.k8s.workload import (
-    HF_TOKEN_SECRET,
-    model_cache_claim_manifest,
-    namespace_manifest,
-    network_policy_manifest,
-    priority_class_manifests,
-    service_account_manifest,
-)
+from llmscale.k8s.gateway import public_service_manifest
+from llmscale.k8s.serving_args import ServingLayerArgs
 
 
 class ServingLayer(pulumi.ComponentResource):
-    """Everything that serves the stack's model profiles on a cluster reached through `provider`.
+    """Everything that serves the stack's model profiles (`ServingLayerArgs`) on a cluster reached through
+    `provider`.
 
     Every child uses that provider (EKS built by llmscale, or an existing cluster by kubeconfig); custom
-    resources wait for the add-ons that define them.
+    resources wait for the add-ons that define them. With `args.public_service` a load balancer fronts the
+    gateway, terminating TLS with `certificate_arn` when given. `models`, `monitoring` and `gateway` are its
+    components; `endpoint`, `base_urls` and the load balancer's `public_hostname` are its outputs.
     """
 
     endpoint: pulumi.Output[str]
@@ -38,12 +31,9 @@ class ServingLayer(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
+        args: ServingLayerArgs,
         *,
-        config: StackConfig,
         provider: k8s.Provider,
-        expose: bool = False,
-        standby: bool = False,
-        aws_region: str | None = None,
         model_access: list[pulumi.Resource] | None = None,
         model_store_bucket: pulumi.Input[str] | None = None,
         certificate_arn: pulumi.Input[str] | None = None,
@@ -56,84 +46,55 @@ class ServingLayer(pulumi.ComponentResource):
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers={"kubernetes": provider})),
         )
         child = pulumi.ResourceOptions(parent=self)
-        routed_by_picker = cache_aware(config)
         # Envoy Gateway watches the InferencePool kind it is configured with and fails to start without its CRD
         # (envoyproxy/gateway v1.9.0 internal/provider/kubernetes/controller.go:2935-2946): CRDs before add-ons.
-        crds = (
-            [register(crd, child, name=f"{name}-crd-{crd['spec']['names']['plural']}") for crd in crd_manifests()]
-            if routed_by_picker
-            else []
-        )
-        addons = ClusterAddons(f"{name}-addons", releases=addon_releases(config), depends_on=crds, opts=child)
-        namespace = register(namespace_manifest(config), child, name=f"{name}-namespace")
+        crds = [register(crd, child, name=f"{name}-crd-{crd['spec']['names']['plural']}") for crd in args.crds]
+        addons = ClusterAddons(f"{name}-addons", releases=list(args.addons), depends_on=crds, opts=child)
+        namespace = register(args.namespace, child, name=f"{name}-namespace")
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
-        for manifest in priority_class_manifests():
+        for manifest in args.priority_classes:
             register(manifest, child, name=f"{name}-{manifest['metadata']['name']}")
-        register(service_account_manifest(config), in_namespace, name=f"{name}-service-account")
-        register(network_policy_manifest(config), in_namespace, name=f"{name}-network-policy")
-        claim = model_cache_claim_manifest(config)
-        if claim is not None:
-            register(claim, in_namespace, name=f"{name}-model-cache")
-        has_hf_token = config.hf_token is not None
-        if config.hf_token is not None:
+        register(args.service_account, in_namespace, name=f"{name}-service-account")
+        register(args.network_policy, in_namespace, name=f"{name}-network-policy")
+        if args.model_cache is not None:
+            register(args.model_cache, in_namespace, name=f"{name}-model-cache")
+        if args.hf_token_secret is not None and args.hf_token is not None:
             register(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Secret",
-                    "metadata": {"name": HF_TOKEN_SECRET, "namespace": config.kubernetes.namespace},
-                    "type": "Opaque",
-                },
+                args.hf_token_secret,
                 in_namespace,
                 name=f"{name}-hf-token",
-                string_data=pulumi.Output.secret({"token": config.hf_token.get_secret_value()}),
+                string_data=pulumi.Output.secret({"token": args.hf_token.get_secret_value()}),
             )
-        for profile in config.models:
+        self.models = [
             VllmModel(
-                f"{name}-{profile.name}",
-                config=config,
-                profile=profile,
-                has_hf_token=has_hf_token,
+                f"{name}-{model.profile}",
+                model,
                 autoscaler_ready=addons.releases,
-                standby=standby,
-                aws_region=aws_region,
                 model_store_bucket=model_store_bucket,
                 depends_on=[namespace, *(model_access or [])],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        if routed_by_picker:
-            after_addons = pulumi.ResourceOptions(parent=self, depends_on=[namespace, *crds, *addons.releases])
-            k8s_config = config.kubernetes
-            for profile in config.models:
-                for manifest in cache_aware_manifests(
-                    profile,
-                    k8s_config.namespace,
-                    replicas=config.routing.picker_replicas(config.tier),
-                    gateway_namespace=k8s_config.gateway_namespace,
-                    monitoring_namespace=k8s_config.monitoring_namespace,
-                    monitoring=False,
-                    # With LoRA adapters the picker prefers a pod that already holds the requested one.
-                    adapters=bool(profile.adapters),
-                ):
-                    kind = manifest["kind"].lower()
-                    register(manifest, after_addons, name=f"{name}-{manifest['metadata']['name']}-{kind}")
-        Monitoring(
-            f"{name}-monitoring",
-            config=config,
-            stack=name,
-            depends_on=[namespace],
-            gateway_ready=addons.releases,
-            opts=child,
+            for model in args.models
+        ]
+        # Cache-aware routing: each profile's InferencePool, its endpoint picker and objective.
+        after_addons = pulumi.ResourceOptions(parent=self, depends_on=[namespace, *crds, *addons.releases])
+        for manifest in args.routing:
+            kind = manifest["kind"].lower()
+            register(manifest, after_addons, name=f"{name}-{manifest['metadata']['name']}-{kind}")
+        self.monitoring = Monitoring(
+            f"{name}-monitoring", args.monitoring, depends_on=[namespace], gateway_ready=addons.releases, opts=child
         )
-        gateway = InferenceGateway(
-            f"{name}-gateway", config=config, depends_on=[namespace, *addons.releases], opts=child
+        self.gateway = InferenceGateway(
+            f"{name}-gateway", args.gateway, depends_on=[namespace, *addons.releases], opts=child
         )
         self.public_hostname = None
-        self.endpoint = gateway.endpoint
-        self.base_urls = gateway.base_urls
-        if expose:
+        self.endpoint = self.gateway.endpoint
+        self.base_urls = self.gateway.base_urls
+        if args.public_service is not None:
+            gateway_namespace, gateway_owner_namespace = args.public_service
             service = register(
-                load_balancer_service_manifest(config, certificate_arn),
-                pulumi.ResourceOptions(parent=self, depends_on=[gateway, *addons.releases]),
+                public_service_manifest(gateway_namespace, gateway_owner_namespace, certificate_arn),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.gateway, *addons.releases]),
                 name=f"{name}-public",
             )
             # Pulumi waits for the load balancer and reports its host name.
@@ -143,6 +104,8 @@ class ServingLayer(pulumi.ComponentResource):
             scheme = "https" if certificate_arn is not None else "http"
             self.endpoint = pulumi.Output.concat(f"{scheme}://", self.public_hostname)
             self.base_urls = self.endpoint.apply(
-                lambda endpoint: {p.name: f"{endpoint}{path_prefix(p)}" for p in config.models}
+                lambda endpoint: {route.profile: f"{endpoint}{route.path}" for route in args.gateway.routes}
             )
-        self.register_outputs({"endpoint": self.endpoint, "baseUrls": self.base_urls})
+        self.register_outputs(
+            {"endpoint": self.endpoint, "baseUrls": self.base_urls, "publicHostname": self.public_hostname}
+        )

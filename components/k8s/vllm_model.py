@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+import copy
 
 import pulumi
 
 from components.k8s.objects import register
-from llmscale.config.models import ModelProfile, StackConfig
-from llmscale.k8s.autoscaling import scaled_object_manifest
-from llmscale.k8s.labels import workload_name
-from llmscale.k8s.workload import deployment_manifest, pod_disruption_budget_manifest, service_manifest
-from llmscale.serving.vllm_args import store_path, store_uri
-
-
-def _in_site_store(manifest: dict[str, Any], bucket: pulumi.Input[str] | None) -> dict[str, Any]:
-    """The Deployment with its `store://` arguments (vLLM's model, the copying init containers' sources) read
-    from this site's model store bucket."""
-    pod = manifest["spec"]["template"]["spec"]
-    for container in [*pod.get("initContainers", []), *pod["containers"]]:
-        resolved: list[Any] = []
-        for arg in container.get("args", []):
-            path = store_path(arg)
-            if path is None:
-                resolved.append(arg)
-                continue
-            if bucket is None:
-                raise ValueError(f"{arg}: this site has no model store to read store:// models from")
-            resolved.append(pulumi.Output.from_input(bucket).apply(lambda name, path=path: store_uri(name, path)))
-        container["args"] = resolved
-    return manifest
+from llmscale.k8s.model_store import in_site_store
+from llmscale.k8s.serving_args import VllmModelArgs
 
 
 class VllmModel(pulumi.ComponentResource):
-    """A model profile served by vLLM: its own Deployment and scaling, so one lane cannot starve another.
+    """A model profile served by vLLM (`VllmModelArgs`): its own Deployment and scaling, so one lane cannot
+    starve another.
 
     With a canary, a second Deployment and Service run the new image or model at a fixed size; the gateway
-    sends them the canary's share of the traffic.
+    sends them the canary's share of the traffic. `store://` models load from `model_store_bucket`, the model
+    store of the site the Deployment runs in. `deployment` and `service` are the profile's main objects.
     """
 
     service_name: pulumi.Output[str]
@@ -45,49 +26,37 @@ class VllmModel(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
+        args: VllmModelArgs,
         *,
-        config: StackConfig,
-        profile: ModelProfile,
-        has_hf_token: bool,
         autoscaler_ready: list[pulumi.Resource],
         depends_on: list[pulumi.Resource],
-        standby: bool = False,
-        aws_region: str | None = None,
         model_store_bucket: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("llmscale:index:VllmModel", name, None, opts)
         # Children do not inherit a component's dependencies: each waits for the namespace itself.
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
-        deployment = register(
-            _in_site_store(
-                deployment_manifest(config, profile, has_hf_token=has_hf_token, standby=standby, aws_region=aws_region),
-                model_store_bucket,
-            ),
+        self.deployment = register(
+            in_site_store(copy.deepcopy(args.deployment), model_store_bucket),
             # The autoscaler owns the replica count once the Deployment exists.
             pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=["spec.replicas"]),
             name=f"{name}-deployment",
         )
-        service = register(service_manifest(config, profile), child, name=f"{name}-service")
-        register(pod_disruption_budget_manifest(config, profile), child, name=f"{name}-pdb")
+        self.service = register(args.service, child, name=f"{name}-service")
+        register(args.disruption_budget, child, name=f"{name}-pdb")
         register(
-            scaled_object_manifest(config, profile),
-            pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, deployment, *autoscaler_ready]),
+            args.scaler,
+            pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, self.deployment, *autoscaler_ready]),
             name=f"{name}-scaler",
         )
-        if profile.canary is not None:
+        if args.canary_deployment is not None:
             register(
-                _in_site_store(
-                    deployment_manifest(
-                        config, profile, canary=True, has_hf_token=has_hf_token, standby=standby, aws_region=aws_region
-                    ),
-                    model_store_bucket,
-                ),
+                in_site_store(copy.deepcopy(args.canary_deployment), model_store_bucket),
                 child,
                 name=f"{name}-canary-deployment",
             )
-            register(service_manifest(config, profile, canary=True), child, name=f"{name}-canary-service")
-        self.service_name = pulumi.Output.from_input(workload_name(profile))
-        self.deployment_name = pulumi.Output.from_input(workload_name(profile))
+        if args.canary_service is not None:
+            register(args.canary_service, child, name=f"{name}-canary-service")
+        self.service_name = pulumi.Output.from_input(args.workload)
+        self.deployment_name = pulumi.Output.from_input(args.workload)
         self.register_outputs({"serviceName": self.service_name, "deploymentName": self.deployment_name})
-        self._service = service

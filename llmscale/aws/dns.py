@@ -24,6 +24,10 @@ def _normalise(value: str) -> str:
     return value.strip().lower().rstrip(".")
 
 
+# Route 53 is a global service, but the AWS provider still needs a region to sign its calls.
+ROUTE53_SIGNING_REGION = "us-east-1"
+
+
 def endpoint_kind(value: str) -> EndpointKind:
     """`ip` for an IPv4 address, `hostname` for a DNS name; anything else (a URL, IPv6, a port) is an error."""
     text = _normalise(value)

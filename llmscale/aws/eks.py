@@ -3,6 +3,7 @@ cluster-autoscaler tags that let a group scale from zero."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -245,3 +246,40 @@ def pod_identity_trust_policy() -> str:
             }
         ]
     )
+
+
+def kubeconfig(cluster_name: str, endpoint: str, certificate: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token`: no long-lived credentials in the state."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate}}
+            ],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+def launch_template_ref(template: Any) -> dict[str, Any]:
+    """A node group's `launch_template` argument: the template at its latest version, so a change rolls nodes.
+
+    The version updates in place; the template's id does not (terraform-provider-aws
+    internal/service/eks/node_group.go: `launch_template.id` ForceNew, `disk_size` ForceNew, `remote_access`
+    conflicts with `launch_template`), so node groups created without a template are replaced once.
+    """
+    return {"id": template.id, "version": template.latest_version.apply(str)}

@@ -138,3 +138,8 @@ def subnet_tags(tier: SubnetTier, cluster_name: str) -> dict[str, str]:
 def s3_gateway_service(region: str) -> str:
     """The service name of the S3 gateway endpoint of a region (free; keeps weight downloads off the NAT)."""
     return f"com.amazonaws.{region}.s3"
+
+
+def host_subnet_cidr(vpc_cidr: str) -> str:
+    """The public subnet of the host network: the first /24 of the VPC."""
+    return str(next(ipaddress.IPv4Network(vpc_cidr).subnets(new_prefix=24)))

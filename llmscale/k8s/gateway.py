@@ -394,6 +394,12 @@ def load_balancer_service_manifest(config: StackConfig, certificate_arn: Any = N
     Load Balancer Controller (kubernetes/cloud-provider-aws v1.35, `pkg/providers/v1/aws.go`): `-type: nlb`,
     `-internal`, `-ssl-cert` with `-ssl-ports` (TLS listeners on an NLB), `-cross-zone-load-balancing-enabled`.
     """
+    return public_service_manifest(config.kubernetes.gateway_namespace, config.kubernetes.namespace, certificate_arn)
+
+
+def public_service_manifest(gateway_namespace: str, namespace: str, certificate_arn: Any = None) -> Manifest:
+    """`load_balancer_service_manifest` from the two namespaces it needs: the Envoy pods' (`gateway_namespace`)
+    and the Gateway's (`namespace`)."""
     annotations = {
         "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
         "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
@@ -410,7 +416,7 @@ def load_balancer_service_manifest(config: StackConfig, certificate_arn: Any = N
         "kind": "Service",
         "metadata": {
             "name": PUBLIC_SERVICE,
-            "namespace": config.kubernetes.gateway_namespace,
+            "namespace": gateway_namespace,
             "labels": {"app.kubernetes.io/part-of": "llmscale"},
             "annotations": annotations,
         },
@@ -419,7 +425,7 @@ def load_balancer_service_manifest(config: StackConfig, certificate_arn: Any = N
             "externalTrafficPolicy": "Local",
             "selector": {
                 "gateway.envoyproxy.io/owning-gateway-name": GATEWAY,
-                "gateway.envoyproxy.io/owning-gateway-namespace": config.kubernetes.namespace,
+                "gateway.envoyproxy.io/owning-gateway-namespace": namespace,
             },
             "ports": ports,
         },

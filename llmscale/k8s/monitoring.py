@@ -163,3 +163,18 @@ def monitoring_releases(config: StackConfig) -> list[AddonRelease]:
             )
         )
     return releases
+
+
+def alertmanager_values(config: StackConfig) -> dict[str, Any] | None:
+    """kube-prometheus-stack values routing alerts to the stack's Slack and PagerDuty, with their secrets in clear
+    (to be wrapped as a Pulumi secret); None without either."""
+    slack, pager = config.slack_webhook_url, config.pagerduty_routing_key
+    if slack is None and pager is None:
+        return None
+    routing = alertmanager_config(has_slack=slack is not None, has_pagerduty=pager is not None)
+    for receiver in routing["receivers"]:
+        for slack_config in receiver.get("slack_configs", []):
+            slack_config["api_url"] = slack.get_secret_value() if slack else None
+        for pager_config in receiver.get("pagerduty_configs", []):
+            pager_config["routing_key"] = pager.get_secret_value() if pager else None
+    return {"alertmanager": {"config": routing}}
