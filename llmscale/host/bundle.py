@@ -17,8 +17,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import jinja2
 import yaml
 
 from llmscale import versions
@@ -29,6 +29,9 @@ from llmscale.monitoring.dashboards import dashboard
 from llmscale.monitoring.rules import Flavour, rule_groups
 from llmscale.paths import TEMPLATES
 from llmscale.serving.vllm_args import VLLM_PORT, termination_grace_seconds, vllm_args
+
+if TYPE_CHECKING:
+    import jinja2
 
 INSTALL_DIR = "/opt/llmscale"
 MODEL_DIR = "/opt/llmscale/models"
@@ -111,6 +114,8 @@ def location_parameter(stack: str) -> str:
 
 
 def _environment() -> jinja2.Environment:
+    import jinja2  # only where a bundle is rendered: policies and plans of other stacks import this module too
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES / "single_host"),
         undefined=jinja2.StrictUndefined,
