@@ -9,9 +9,16 @@ For each stack in stacks/ this prints the CPU seconds (user + system, all thread
 * the floor, measured both ways: a bare Pulumi program under `pulumi.runtime.set_mocks` that imports the same
   pulumi / pulumi_aws / pulumi_kubernetes modules the plan imported and registers the same resources (same
   type tokens, names, parents, providers and input values, as plain `CustomResource` / `ComponentResource` /
-  `ProviderResource` registrations) — what any Pulumi program of that size costs before it decides anything;
+  `ProviderResource` registrations) — what any Pulumi program of that size costs before it decides anything.
+  As a fresh process it is measured twice: with Python's default garbage collector, and with the collector
+  off, as the `llmscale` console script runs;
+* the simulated business day (and region failure) that the simulation policies play, the largest part of the
+  in-process figure that the floor has no counterpart for;
 
-and the ratio plan / floor. CPU time, not wall time, so that other work on a shared machine does not count.
+and the ratios plan / floor. CPU time, not wall time, so that other work on a shared machine does not count.
+
+The command's figure counts llmscale's own sources byte-compiled (the script compiles them first, as pip does on
+install), so that PYTHONDONTWRITEBYTECODE does not bill the plan for compiling them on every run.
 
 Usage: python benchmarks/plan_time.py [--runs N] [--stack NAME ...]
 """
@@ -19,6 +26,8 @@ Usage: python benchmarks/plan_time.py [--runs N] [--stack NAME ...]
 from __future__ import annotations
 
 import argparse
+import compileall
+import gc
 import importlib
 import json
 import resource
@@ -158,27 +167,47 @@ def median_command(command: list[str], runs: int) -> float:
     return statistics.median(child_cpu_seconds(command) for _ in range(runs))
 
 
+def simulated_day(document: dict[str, Any]) -> None:
+    """The simulated business day (and region failure) the simulation policies share, for a fresh inventory."""
+    from llmscale.policy.pack import inventory_from_plan
+    from llmscale.simulate.policies import simulated
+
+    simulated(inventory_from_plan({"resources": document["resources"]}))
+
+
 def main() -> None:
     """Print one row per example stack: plan, floor and their ratio, in-process and as a command."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--stack", action="append", help="only this example stack (repeatable)")
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)  # run the floor program of a spec file
+    parser.add_argument("--no-collector", action="store_true", help=argparse.SUPPRESS)  # ... with gc disabled
     args = parser.parse_args()
     if args.floor is not None:
+        if args.no_collector:
+            gc.disable()
         floor_program(json.loads(args.floor.read_text(encoding="utf-8")))
         return
 
+    from llmscale.paths import PACKAGE_ROOT
+
+    # Byte-compiled first, as pip does on install (the SDKs are): PYTHONDONTWRITEBYTECODE must not bill llmscale
+    # for compiling its own sources on every run.
+    for package in ("llmscale", "components"):
+        compileall.compile_dir(PACKAGE_ROOT / package, quiet=1)
     stacks = args.stack or example_stacks()
     llmscale = str(Path(sys.executable).with_name("llmscale"))
     plan_in_process(stacks[0])  # imports and caches warm, as for any later plan in a long-lived process
     print(
-        f"CPU seconds, median of {args.runs} (in-process: imports done, caches warm; command: a fresh process)",
+        f"CPU seconds (user + system), median of {args.runs}. In-process: imports done, caches warm; "
+        "sim: the simulated day inside it.\n"
+        "Command: `llmscale plan STACK --json` as a fresh process (its collector is off); floor: the bare mock "
+        "program as a fresh process, with Python's default collector, and with it off.",
         flush=True,
     )
     print(
-        f"{'stack':<16} {'resources':>9} | {'in-process':>10} {'floor':>6} {'ratio':>5} | "
-        f"{'command':>7} {'floor':>6} {'ratio':>5}",
+        f"{'stack':<16} {'resources':>9} | {'in-process':>10} {'sim':>5} {'floor':>5} {'ratio':>5} | "
+        f"{'command':>7} {'floor':>5} {'ratio':>5} | {'floor, gc off':>13} {'ratio':>5}",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as scratch:
@@ -187,14 +216,18 @@ def main() -> None:
             spec = floor_spec(stack, document, sdk_modules_of_a_plan(stack))
             spec_file = Path(scratch) / f"{stack}.json"
             spec_file.write_text(json.dumps(spec), encoding="utf-8")
+            floor_command = [sys.executable, __file__, "--floor", str(spec_file)]
 
             plan = median_in_process(lambda stack=stack: plan_in_process(stack), args.runs)
+            sim = median_in_process(lambda document=document: simulated_day(document), args.runs)
             floor = median_in_process(lambda spec=spec: floor_program(spec), args.runs)
             command = median_command([llmscale, "plan", stack, "--json"], args.runs)
-            floor_command = median_command([sys.executable, __file__, "--floor", str(spec_file)], args.runs)
+            floor_cold = median_command(floor_command, args.runs)
+            floor_no_gc = median_command([*floor_command, "--no-collector"], args.runs)
             print(
-                f"{stack:<16} {len(spec['resources']):>9} | {plan:>10.2f} {floor:>6.2f} {plan / floor:>5.2f} | "
-                f"{command:>7.2f} {floor_command:>6.2f} {command / floor_command:>5.2f}",
+                f"{stack:<16} {len(spec['resources']):>9} | {plan:>10.2f} {sim:>5.2f} {floor:>5.2f} "
+                f"{plan / floor:>5.2f} | {command:>7.2f} {floor_cold:>5.2f} {command / floor_cold:>5.2f} | "
+                f"{floor_no_gc:>13.2f} {command / floor_no_gc:>5.2f}",
                 flush=True,
             )
 
