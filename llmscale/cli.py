@@ -8,6 +8,7 @@ messages included), never a traceback.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -224,7 +225,6 @@ def plan(
     stacks_dir: StacksDirOption = None,
 ) -> None:
     """Run the Pulumi program offline under mocks and show what `pulumi up` would create."""
-    from llmscale.plan.markdown import plan_markdown
     from llmscale.plan.report import render_text
 
     if markdown is not None and markdown.is_dir():
@@ -233,7 +233,11 @@ def plan(
     # Everything is rendered before anything is written, so that a failure leaves no partial output behind.
     tree = render_text(document, details=details)
     text = json.dumps(document, indent=2, sort_keys=False) if as_json else None
-    summary = plan_markdown(document) if markdown is not None else None
+    summary = None
+    if markdown is not None:
+        from llmscale.plan.markdown import plan_markdown  # with the diff machinery: only when asked for
+
+        summary = plan_markdown(document)
     if markdown is not None and summary is not None:
         try:
             markdown.write_text(summary, encoding="utf-8")
@@ -300,7 +304,13 @@ register_simulate(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    The process runs one command and exits, so Python's cyclic garbage collector is off: its passes over the
+    hundreds of thousands of objects the Pulumi SDKs create cost a fifth of a plan's CPU time and free almost
+    nothing (reference counting frees the rest; a simulated week peaks 3 % higher).
+    """
+    gc.disable()
     sys.exit(app())
 
 

@@ -17,8 +17,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import jinja2
 import yaml
 
 from llmscale import versions
@@ -31,6 +31,9 @@ from llmscale.paths import TEMPLATES
 from llmscale.serving.loading import hub_adapters_gib, load_path, startup_window_seconds
 from llmscale.serving.vllm_args import VLLM_PORT, termination_grace_seconds, vllm_args
 from llmscale.sizing.model_size import weights_gib
+
+if TYPE_CHECKING:
+    import jinja2
 
 INSTALL_DIR = "/opt/llmscale"
 MODEL_DIR = "/opt/llmscale/models"
@@ -113,6 +116,8 @@ def location_parameter(stack: str) -> str:
 
 
 def _environment() -> jinja2.Environment:
+    import jinja2  # only where a bundle is rendered: policies and plans of other stacks import this module too
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES / "single_host"),
         undefined=jinja2.StrictUndefined,

@@ -479,7 +479,8 @@ def crd_manifests() -> list[Manifest]:
     before it starts watching it as a custom backend."""
     from llmscale.k8s.schema import CRD_DIR
 
-    documents = [yaml.safe_load((CRD_DIR / relative).read_text(encoding="utf-8")) for relative in CRD_FILES]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    documents = [yaml.load((CRD_DIR / relative).read_text(encoding="utf-8"), Loader=loader) for relative in CRD_FILES]
     # The files carry an empty `status` (controller-gen's output); the API server owns it.
     return [{key: value for key, value in crd.items() if key != "status"} for crd in documents]
 

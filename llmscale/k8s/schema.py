@@ -9,8 +9,8 @@ only fails, or is silently pruned, when the API server sees it. `validate_object
 * Custom resources (KEDA, Gateway API, Envoy Gateway, prometheus-operator) are checked against the
   `openAPIV3Schema` of the matching served version in the CRD files vendored under `llmscale/schemas/crds/`
   (see SOURCES.md there for their releases and license). The OpenAPI v3 schema is converted to JSON Schema
-  2020-12 (`openapi_to_json_schema`) with unknown fields rejected, and the CRD's `default` values are applied
-  before validation, as the API server does.
+  2020-12 (`openapi_to_json_schema`, in `llmscale.k8s.crds`) with unknown fields rejected, and the CRD's
+  `default` values are applied before validation, as the API server does.
 * `metadata` is checked for every kind: the strict ObjectMeta schema, plus the name rules the API server
   enforces (DNS-1123 subdomain for most kinds, DNS-1123 label for Namespace, DNS-1035 label for Service),
   namespace (DNS-1123 label), label keys and values, and annotation keys.
@@ -22,8 +22,9 @@ and anything only a live cluster knows (admission webhooks, quotas, references b
 Each problem is one line `Kind/name: dotted.path: message`, e.g.
 `ScaledObject/chat: spec.triggers[0].metadata.threshold: 5 is not of type 'string'`.
 
-Schemas are parsed once and validators built once (cached), so validating a hundred objects takes a few
-milliseconds after the first use of each kind. This module needs the `test` extras (jsonschema,
+Converted CRD schemas come from the compiled file `llmscale.k8s.crds` keeps beside the YAML (which is parsed
+only when that file is stale), and each kind's validator is built on its first use and cached, so validating a
+hundred objects takes a few milliseconds. This module needs the `test` extras (jsonschema,
 kubernetes-validate).
 """
 
@@ -34,41 +35,28 @@ import functools
 import re
 import reprlib
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate.utils as kv
-import yaml
 from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 
+from llmscale.k8s.crds import CRD_DIR, CRD_FILES, openapi_to_json_schema, served_schema
+
+__all__ = [
+    "CRD_DIR",
+    "CRD_FILES",
+    "KUBERNETES_VERSION",
+    "MAX_MESSAGE_CHARS",
+    "openapi_to_json_schema",
+    "validate_object",
+    "validate_objects",
+    "with_crd_defaults",
+]
+
 KUBERNETES_VERSION = "1.35.0"
 """The Kubernetes release whose built-in schemas are used (must be bundled with kubernetes-validate)."""
-
-CRD_DIR = Path(__file__).resolve().parent.parent / "schemas" / "crds"
-"""The vendored CustomResourceDefinition files, copied unchanged from the upstream releases in SOURCES.md."""
-
-CRD_FILES: Mapping[tuple[str, str], str] = {
-    (group, kind): f"{folder}/{group}_{plural}.yaml"
-    for folder, group, kind, plural in (
-        ("keda", "keda.sh", "ScaledObject", "scaledobjects"),
-        ("keda", "keda.sh", "TriggerAuthentication", "triggerauthentications"),
-        ("gateway-api", "gateway.networking.k8s.io", "Gateway", "gateways"),
-        ("gateway-api", "gateway.networking.k8s.io", "GatewayClass", "gatewayclasses"),
-        ("gateway-api", "gateway.networking.k8s.io", "HTTPRoute", "httproutes"),
-        ("envoy-gateway", "gateway.envoyproxy.io", "BackendTrafficPolicy", "backendtrafficpolicies"),
-        ("envoy-gateway", "gateway.envoyproxy.io", "SecurityPolicy", "securitypolicies"),
-        ("envoy-gateway", "gateway.envoyproxy.io", "ClientTrafficPolicy", "clienttrafficpolicies"),
-        ("envoy-gateway", "gateway.envoyproxy.io", "EnvoyProxy", "envoyproxies"),
-        ("prometheus-operator", "monitoring.coreos.com", "ServiceMonitor", "servicemonitors"),
-        ("prometheus-operator", "monitoring.coreos.com", "PodMonitor", "podmonitors"),
-        ("prometheus-operator", "monitoring.coreos.com", "PrometheusRule", "prometheusrules"),
-        ("gateway-api-inference-extension", "inference.networking.k8s.io", "InferencePool", "inferencepools"),
-        ("llm-d-router", "llm-d.ai", "InferenceObjective", "inferenceobjectives"),
-    )
-}
-"""(API group, kind) -> CRD file under CRD_DIR. Add a line here when vendoring a new CRD."""
 
 MAX_MESSAGE_CHARS = 200
 """Longest message part of an error line (oneOf and pattern messages can run to kilobytes)."""
@@ -76,26 +64,6 @@ MAX_MESSAGE_CHARS = 200
 _K8S_DEFINITIONS_ID = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META_REF = f"{_K8S_DEFINITIONS_ID}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _CRD_ID_PREFIX = "https://llmscale.invalid/crds/"  # the $id of converted CRD schemas (never fetched)
-
-# OpenAPI keywords that have no JSON Schema meaning, or that this module deliberately does not check.
-_OPENAPI_ONLY = frozenset(
-    {
-        "description",
-        "example",
-        "externalDocs",
-        "format",
-        "nullable",
-        "x-kubernetes-embedded-resource",
-        "x-kubernetes-int-or-string",
-        "x-kubernetes-list-map-keys",
-        "x-kubernetes-list-type",
-        "x-kubernetes-map-type",
-        "x-kubernetes-preserve-unknown-fields",
-        "x-kubernetes-validations",
-    }
-)
-_JUNCTORS = ("allOf", "anyOf", "oneOf")
-_GO_INLINE_FLAGS = re.compile(r"\(\?([imsU]+)\)")
 
 _API_VERSION_SYNTAX = re.compile(r"^(?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?$")
 _KIND_SYNTAX = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -169,57 +137,6 @@ def validate_objects(objs: Iterable[Mapping[str, Any]]) -> list[str]:
     return [problem for obj in objs for problem in validate_object(obj)]
 
 
-def openapi_to_json_schema(schema: Mapping[str, Any], *, in_junctor: bool = False) -> dict[str, Any]:
-    """Convert a CRD's OpenAPI v3 (structural) schema to a JSON Schema 2020-12 schema that rejects unknown fields.
-
-    Why not use the OpenAPI schema as is: the API server prunes (or, with strict field validation, rejects)
-    fields a structural schema does not declare, while JSON Schema allows them. So every object schema that
-    declares `properties` (or is `type: object`) and has neither `additionalProperties` nor
-    `x-kubernetes-preserve-unknown-fields: true` gets `additionalProperties: false`. Schemas inside
-    allOf/anyOf/oneOf/not (`in_junctor`) are left open: structural schemas only repeat parent fields there.
-
-    Also: `nullable: true` admits null; `x-kubernetes-int-or-string: true` admits integer or string; `format` is
-    dropped (int32/int64/date-time are not checked); `x-kubernetes-validations` (CEL) is dropped, so CEL rules are
-    NOT checked; Go (RE2) patterns with inline flags such as `^(?i)(a|b)$` are rewritten for Python's re, and a
-    pattern Python cannot compile is dropped. `default` is kept (JSON Schema ignores it; `validate_object`
-    applies it first).
-    """
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in _OPENAPI_ONLY:
-            continue
-        if key == "properties":
-            out[key] = {name: openapi_to_json_schema(sub) for name, sub in value.items()}
-        elif key in ("items", "additionalProperties") and isinstance(value, Mapping):
-            out[key] = openapi_to_json_schema(value)
-        elif key in _JUNCTORS:
-            out[key] = [openapi_to_json_schema(sub, in_junctor=True) for sub in value]
-        elif key == "not":
-            out[key] = openapi_to_json_schema(value, in_junctor=True)
-        elif key == "pattern":
-            pattern = _python_pattern(value)
-            if pattern is not None:
-                out[key] = pattern
-        else:
-            out[key] = value
-
-    if schema.get("x-kubernetes-int-or-string") and "type" not in out:
-        out["type"] = ["integer", "string"]
-    preserve = schema.get("x-kubernetes-preserve-unknown-fields") is True
-    is_object = out.get("type") == "object" or "properties" in out
-    if is_object and not in_junctor and not preserve and "additionalProperties" not in out:
-        out["additionalProperties"] = False
-    if schema.get("nullable"):
-        if any(key in out for key in (*_JUNCTORS, "not")):
-            return {"anyOf": [{"type": "null"}, out]}
-        if "type" in out:
-            types = out["type"] if isinstance(out["type"], list) else [out["type"]]
-            out["type"] = [*types, "null"]
-        if "enum" in out and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
-    return out
-
-
 # --- schema lookup -------------------------------------------------------------------------------------------
 
 
@@ -247,7 +164,10 @@ def _k8s_registry() -> Registry:
     """The bundled Kubernetes definitions (every $ref target of the built-in schemas), loaded once."""
     definitions = kv.schema_contents(f"{_builtin_schema_dir()}/_definitions.json", KUBERNETES_VERSION)
     resource = Resource.from_contents(definitions)
-    return Registry().with_resource(resource.id() or _K8S_DEFINITIONS_ID, resource).crawl()
+    # Not crawled up front (a tenth of a second over 5000 definitions): every $ref into it is a JSON pointer
+    # (`/api/_definitions.json#/$defs/...`), which resolves against the registered document as it is, and the
+    # registry crawls by itself should an anchor ever be looked up.
+    return Registry().with_resource(resource.id() or _K8S_DEFINITIONS_ID, resource)
 
 
 def _builtin_schema(group: str, version: str, kind: str) -> dict[str, Any] | None:
@@ -265,43 +185,14 @@ def _builtin_schema(group: str, version: str, kind: str) -> dict[str, Any] | Non
     return schema
 
 
-@functools.cache
-def _crd_document(relative_path: str) -> dict[str, Any]:
-    """One vendored CRD file, parsed once (the C loader when available: the largest file is over 500 kB)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with (CRD_DIR / relative_path).open(encoding="utf-8") as stream:
-        return yaml.load(stream, Loader=loader)  # a safe loader: plain data only
-
-
 def _crd_schema(group: str, version: str, kind: str) -> dict[str, Any] | None:
     """The JSON Schema of a served version of a vendored CRD, with metadata checked as a strict ObjectMeta."""
-    crd = _crd_document(CRD_FILES[(group, kind)])
-    spec = crd["spec"]
-    if spec["group"] != group or spec["names"]["kind"] != kind:
-        raise ValueError(f"{CRD_FILES[(group, kind)]} defines {spec['group']} {spec['names']['kind']}, not {kind}")
-    for served in spec["versions"]:
-        if served["name"] == version and served.get("served", False):
-            schema = openapi_to_json_schema(served["schema"]["openAPIV3Schema"])
-            schema["properties"]["metadata"] = {"$ref": _OBJECT_META_REF}
-            schema["$id"] = f"{_CRD_ID_PREFIX}{group}/{version}/{kind}"
-            return schema
-    return None
-
-
-def _python_pattern(pattern: str) -> str | None:
-    """A Go (RE2) pattern as a Python pattern; None if Python cannot compile it."""
-    candidates = [pattern]
-    flags = _GO_INLINE_FLAGS.search(pattern)
-    if flags and flags.start() > 0:
-        # RE2 allows `^(?i)x$` (flags from here on); Python only at the start, or scoped as `^(?i:x$)`.
-        candidates.append(f"{pattern[: flags.start()]}(?{flags.group(1)}:{pattern[flags.end() :]})")
-    for candidate in candidates:
-        try:
-            re.compile(candidate)
-        except re.error:
-            continue
-        return candidate
-    return None
+    schema = served_schema(group, version, kind)
+    if schema is None:
+        return None
+    schema["properties"] = {**schema["properties"], "metadata": {"$ref": _OBJECT_META_REF}}
+    schema["$id"] = f"{_CRD_ID_PREFIX}{group}/{version}/{kind}"
+    return schema
 
 
 def _apply_defaults(value: Any, schema: Mapping[str, Any]) -> None:

@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 from llmscale.plan.recorder import REDACTED, UNKNOWN_TEXT, RecordedResource, redact
-from llmscale.plan.runner import PlanResult
+from llmscale.plan.runner import PlanResult, collector_paused
 from llmscale.policy.pack import evaluate, inventory_from_plan
 from llmscale.sizing.cost import money, stack_cost
 
@@ -218,6 +218,11 @@ def _checkable(value: Any) -> Any:
 def plan_document(result: PlanResult) -> dict[str, Any]:
     """The plan as JSON-ready data: stack, tier, resources with redacted inputs, invokes, outputs, counts, and the
     monthly GPU cost (`llmscale.sizing.cost`)."""
+    with collector_paused():  # the checks and the simulated day allocate much, in cycles almost never
+        return _plan_document(result)
+
+
+def _plan_document(result: PlanResult) -> dict[str, Any]:
     secrets = known_secret_values(result)
     resources = [_resource_entry(r, secrets) for r in _stable_order(result.resources)]
     invokes = sorted(
