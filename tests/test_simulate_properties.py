@@ -22,8 +22,9 @@ from functools import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmscale.simulate.engine import Options, Run, reference_start, simulate
+from llmscale.simulate.engine import simulate
 from llmscale.simulate.report import build_report
+from llmscale.simulate.run import Options, Run, reference_start
 from llmscale.simulate.stack import SimStack, stack_from_plan
 from llmscale.simulate.traffic import Traffic, business_day
 from tests.test_simulate_stack import planned
