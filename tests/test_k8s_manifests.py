@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import copy
 import zoneinfo
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic.alias_generators import to_camel
@@ -54,12 +52,11 @@ from llmscale.k8s.workload import (
     service_account_manifest,
     service_manifest,
 )
-from llmscale.paths import PACKAGE_ROOT
 from llmscale.serving.metrics import VLLM_QUEUE_DEPTH
 from llmscale.serving.schedules import cron_window, with_lead_time
 from llmscale.serving.vllm_args import VLLM_PORT, vllm_args
+from tests.helpers import example_config
 
-ONPREM_FILE = PACKAGE_ROOT / "stacks" / "Pulumi.onprem.yaml"
 SECRET_KEYS = frozenset({"llmscale:apiKeys", "llmscale:hfToken"})
 CANARY_IMAGE = "vllm/vllm-openai:v0.34.0"
 CANARY_MODEL = "Qwen/Qwen2.5-32B-Instruct-AWQ-rev2"
@@ -73,8 +70,7 @@ RETRY_TRIGGERS = {"connect-failure", "refused-stream", "reset-before-request", "
 
 def onprem_values() -> dict[str, Any]:
     """The onprem stack's `config:` mapping, secrets as placeholder strings (as the offline tools read them)."""
-    document = yaml.safe_load(Path(ONPREM_FILE).read_text(encoding="utf-8"))
-    values = copy.deepcopy(document["config"])
+    values = example_config("onprem")
     for key in SECRET_KEYS:
         values[key] = "[secret]"
     return values
