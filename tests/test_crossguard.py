@@ -355,6 +355,7 @@ def test_each_variant_reports_only_its_own_level(scenario: tuple[Inventory, list
         assert urn is None or urn in {r.urn for r in inventory.records}
 
 
+@pytest.mark.slow
 def test_scenarios_cover_both_variants_and_both_levels(plans: dict) -> None:
     """The parity tests above see mandatory and advisory reports, and both variants of slo-declared."""
     reports = []

@@ -490,6 +490,7 @@ def test_a_region_move_replaces_every_resource_of_the_stack(edited: Callable[...
     assert render_diff_text(diff).startswith(f"Verdict: {verdict.text}\n")
 
 
+@pytest.mark.slow
 def test_a_standby_region_move_replaces_what_the_standby_provider_manages(edited: Callable[..., Any]) -> None:
     """The explicit `aws:Provider` of the standby region is replaced (its `region` forces it), with every resource
     under it; the primary region's resources stay, except those that read a standby resource's id."""
@@ -1535,6 +1536,7 @@ def _run_preview(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.slow
 def test_the_preview_script_writes_one_comment_for_every_stack(
     tmp_path: Path, example_plans: Mapping[str, dict[str, Any]], edited: Callable[..., Any]
 ) -> None:
@@ -1586,6 +1588,7 @@ def test_the_preview_script_writes_one_comment_for_every_stack(
     assert (out / "failed").read_text(encoding="utf-8").splitlines() == failed.split("; ")
 
 
+@pytest.mark.slow
 def test_the_preview_script_without_the_base_branchs_llmscale(
     tmp_path: Path, example_plans: Mapping[str, dict[str, Any]], edited: Callable[..., Any]
 ) -> None:

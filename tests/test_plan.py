@@ -309,6 +309,7 @@ def test_real_secrets_in_the_tier_program_are_redacted() -> None:
 # --- determinism -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_plan_is_deterministic(aws_document: dict[str, Any]) -> None:
     """The same stack gives the same document, byte for byte, every time (resource order included)."""
     first = json.dumps(aws_document, indent=2)

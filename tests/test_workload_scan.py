@@ -30,6 +30,8 @@ from llmscale.config.models import Tier
 from llmscale.paths import PACKAGE_ROOT
 from tests.helpers import EXAMPLE_STACKS
 
+pytestmark = pytest.mark.slow
+
 SECURITY_DOC = PACKAGE_ROOT / "docs" / "security.md"
 CHECKOV_VENV = PACKAGE_ROOT / ".venv" / "checkov"
 Manifest = dict[str, Any]
