@@ -17,8 +17,9 @@ from llmscale.config.loader import load_stack
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.program import main as program
-from llmscale.simulate.engine import Options, simulate
+from llmscale.simulate.engine import simulate
 from llmscale.simulate.report import build_report
+from llmscale.simulate.run import Options
 from llmscale.simulate.stack import stack_from_plan
 
 TARGET_SECONDS = 5.0

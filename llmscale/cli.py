@@ -28,11 +28,20 @@ from llmscale.commands.new import register as register_new
 from llmscale.commands.preflight import register as register_preflight
 from llmscale.commands.simulate import register as register_simulate
 from llmscale.commands.size import register as register_size
-from llmscale.commands.usage import Abort, ClickException, NoArgsIsHelpError, click_error_line, one_line, usage_error
+from llmscale.commands.stacks import load_stack_ref
+from llmscale.commands.usage import (
+    Abort,
+    ClickException,
+    NoArgsIsHelpError,
+    click_error_line,
+    err,
+    fail,
+    usage_error,
+)
 from llmscale.config.errors import ConfigError
-from llmscale.config.loader import LoadedStack, load_stack
+from llmscale.config.loader import LoadedStack
 from llmscale.config.models import Tier
-from llmscale.paths import PACKAGE_ROOT, StackRefError, stack_file
+from llmscale.paths import PACKAGE_ROOT
 
 INTERNAL_ERROR = 3
 DEBUG_VARIABLE = "LLMSCALE_DEBUG"
@@ -106,13 +115,13 @@ class _Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except ConfigError as error:
-            raise _fail(error.lines()) from None
+            raise fail(error.lines()) from None
         except Exception as error:
             if _ends_on_purpose(error):
                 raise
             if os.environ.get(DEBUG_VARIABLE):
                 traceback.print_exception(error, file=sys.stderr)
-            _err(internal_error_line(ctx.invoked_subcommand or "llmscale", error))
+            err(internal_error_line(ctx.invoked_subcommand or "llmscale", error))
             raise typer.Exit(INTERNAL_ERROR) from None
 
 
@@ -141,34 +150,6 @@ StacksDirOption = Annotated[
 ]
 
 
-def _err(message: str) -> None:
-    typer.echo(message, err=True)
-
-
-def _fail(lines: list[str], code: int = 2) -> typer.Exit:
-    for line in lines:
-        _err(one_line(line))
-    return typer.Exit(code)
-
-
-def load_stack_ref(stack: str, stacks_dir: Path | None = None) -> LoadedStack:
-    """A STACK argument's stack, loaded and validated; exits 2 with one line per problem."""
-    if stacks_dir is not None and stacks_dir.exists() and not stacks_dir.is_dir():
-        raise usage_error("--stacks-dir", "is a file, not a directory")
-    try:
-        path = stack_file(stack, stacks_dir)
-    except StackRefError as error:
-        raise usage_error("STACK", str(error)) from None
-    try:
-        return load_stack(str(path))
-    except ConfigError as error:
-        raise _fail(error.lines()) from None
-
-
-def _load(stack: str, stacks_dir: Path | None = None) -> LoadedStack:
-    return load_stack_ref(stack, stacks_dir)
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"llmscale {__version__}")
@@ -187,9 +168,9 @@ def _root(
 @app.command()
 def validate(stack: StackArg, stacks_dir: StacksDirOption = None) -> None:
     """Check a stack's config: exit 0 when valid, 2 with one line per problem."""
-    loaded = _load(stack, stacks_dir)
+    loaded = load_stack_ref(stack, stacks_dir)
     config = loaded.config
-    _err(
+    err(
         f"{loaded.source}: valid (tier {config.tier}, platform {config.platform}, "
         f"{len(config.models)} model profile{'s' if len(config.models) != 1 else ''})"
     )
@@ -205,9 +186,9 @@ def _plan_document(loaded: LoadedStack) -> dict:
         result = run_program(loaded, program)
     except StackConfigError as error:
         # The program validates the config as `pulumi up` will; name the file this command was given.
-        raise _fail([problem.render(loaded.source) for problem in error.problems]) from None
+        raise fail([problem.render(loaded.source) for problem in error.problems]) from None
     except pulumi.RunError as error:
-        raise _fail([f"{loaded.source}: {line}" for line in str(error).splitlines()]) from None
+        raise fail([f"{loaded.source}: {line}" for line in str(error).splitlines()]) from None
     return plan_document(result)
 
 
@@ -229,7 +210,7 @@ def plan(
 
     if markdown is not None and markdown.is_dir():
         raise usage_error("--markdown", "is a directory: name the file to write")
-    document = _plan_document(_load(stack, stacks_dir))
+    document = _plan_document(load_stack_ref(stack, stacks_dir))
     # Everything is rendered before anything is written, so that a failure leaves no partial output behind.
     tree = render_text(document, details=details)
     text = json.dumps(document, indent=2, sort_keys=False) if as_json else None
@@ -243,11 +224,11 @@ def plan(
             markdown.write_text(summary, encoding="utf-8")
         except OSError as error:
             raise usage_error("--markdown", f"cannot be written ({error.__class__.__name__})") from None
-    _err(tree)
+    err(tree)
     if text is not None:
         typer.echo(text)
     if markdown is not None:
-        _err(f"wrote the plan summary to {markdown}")
+        err(f"wrote the plan summary to {markdown}")
     mandatory = [v for v in document["violations"] if v["enforcement"] == "mandatory"]
     if mandatory or document["schemaErrors"] or document["runtimeErrors"]:
         raise typer.Exit(1)
@@ -263,7 +244,7 @@ def render(
     """Write what a stack deploys as files: the single host's bundle, or the Kubernetes manifests per cluster."""
     if out.exists() and not out.is_dir():
         raise usage_error("--out", "is a file, not a directory: name a directory to write into")
-    loaded = _load(stack, stacks_dir)
+    loaded = load_stack_ref(stack, stacks_dir)
     config = loaded.config
     steps = ""
     if config.tier is Tier.SINGLE_GPU:
@@ -290,9 +271,9 @@ def render(
             target.chmod(file.mode)
     except OSError as error:
         raise usage_error("--out", f"cannot write there ({error.strerror or type(error).__name__})") from None
-    _err(f"wrote {len(files)} files to {out} for stack {loaded.name}; {hint}")
+    err(f"wrote {len(files)} files to {out} for stack {loaded.name}; {hint}")
     if steps:
-        _err(steps)
+        err(steps)
 
 
 register_preflight(app)

@@ -7,26 +7,22 @@ outputs (ids, ARNs, bucket names), and runs in update mode so `apply` callbacks 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
+from llmscale.plan.mock_runtime import mock_runtime, resolve, run_to_completion
 from llmscale.plan.recorder import RecordedInvoke, RecordedResource, RecordingMocks, RecordingMonitor
+from tests.resource_types import CALLER_IDENTITY
 
 PROJECT = "llmscale"
 STACK = "t"
 ACCOUNT = "123456789012"
 DEFAULT_REGION = "eu-west-1"
-CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
 CALLER = {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:role/deployer", "userId": "AROADEPLOYER", "id": ACCOUNT}
 
 InvokeAnswer = Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
@@ -113,11 +109,6 @@ class Run:
         return urn
 
 
-def _resolve(value: Any) -> Any:
-    output = pulumi.Output.from_input(value)
-    return _sync_await(output.future()) if _sync_await(output.is_known()) else None
-
-
 def run(
     program: Callable[[], Mapping[str, Any] | None],
     *,
@@ -132,27 +123,14 @@ def run(
     """
     recording = RecordingMocks() if offline_plan else AwsMocks(invokes)
     monitor = RecordingMonitor(recording) if offline_plan else AwsMonitor(recording)
-    preview = offline_plan
-    try:
-        callers_loop: asyncio.AbstractEventLoop | None = asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:
-        callers_loop = None
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
     returned: dict[str, Any] = {}
 
     def wrapped() -> None:
         returned.update(program() or {})
 
-    try:
-        runtime_settings.reset_options(project=PROJECT, stack=STACK, preview=preview)
-        runtime_config.set_all_config({}, [])
-        pulumi.runtime.set_mocks(recording, project=PROJECT, stack=STACK, preview=preview, monitor=monitor)
-        _sync_await(run_pulumi_func(wrapped))
-        values = {key: _resolve(value) for key, value in returned.items()}
-    finally:
-        asyncio.set_event_loop(callers_loop)
-        loop.close()
+    with mock_runtime(recording, monitor, project=PROJECT, stack=STACK, preview=offline_plan):
+        run_to_completion(wrapped)
+        values = {key: resolve(value) for key, value in returned.items()}
     return Run(resources=monitor.recorded, invokes=recording.invokes, values=values)
 
 

@@ -18,7 +18,7 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from llmscale import __version__
-from tests.helpers import REPO
+from tests.helpers import REPO, write_stack
 
 STACKS = REPO / "stacks"
 AWS_STACK = "single-gpu"
@@ -78,12 +78,6 @@ def shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-def write_stack(directory: Path, name: str, config: dict[str, Any]) -> Path:
-    path = directory / f"Pulumi.{name}.yaml"
-    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def assert_clean_failure(result: Result) -> None:

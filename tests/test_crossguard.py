@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import copy
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 from unittest.mock import MagicMock, patch
@@ -36,12 +36,8 @@ from pulumi_policy import (
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-import llmscale.program
-from llmscale.config.loader import load_stack
 from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.recorder import UNKNOWN_TEXT
-from llmscale.plan.report import plan_document
-from llmscale.plan.runner import run_program
 from llmscale.policy import redundancy
 from llmscale.policy.crossguard import PACK_NAME, crossguard_policies, inventory_from_crossguard, validator
 from llmscale.policy.model import Enforcement, Finding, Inventory, Policy, Record
@@ -262,11 +258,11 @@ SCENARIOS: dict[str, tuple[str, Callable[[Inventory], Inventory]]] = {
 
 
 @pytest.fixture(scope="module")
-def plans() -> dict[str, tuple[Inventory, dict[str, str | None]]]:
+def plans(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, tuple[Inventory, dict[str, str | None]]]:
     """Each example stack's plan inventory, with the parent URN of each resource."""
     found = {}
     for stack in EXAMPLE_STACKS:
-        document = plan_document(run_program(load_stack(stack), llmscale.program.main))
+        document = example_plans[stack]
         found[stack] = (inventory_from_plan(document), {r["urn"]: r["parentUrn"] for r in document["resources"]})
     return found
 
@@ -359,6 +355,7 @@ def test_each_variant_reports_only_its_own_level(scenario: tuple[Inventory, list
         assert urn is None or urn in {r.urn for r in inventory.records}
 
 
+@pytest.mark.slow
 def test_scenarios_cover_both_variants_and_both_levels(plans: dict) -> None:
     """The parity tests above see mandatory and advisory reports, and both variants of slo-declared."""
     reports = []

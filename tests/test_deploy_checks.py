@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 import llmscale.program
 from llmscale.config.deploy_checks import LONGEST_ROLE_SUFFIX, MAX_STACK_NAME, PULUMI_SUFFIX
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import load_stack
-from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.runner import run_program
+from tests.helpers import write_variant
 
 # AWS name limits of the auto-named resources llmscale registers (Pulumi appends `-` and 7 hex digits), and the
 # input that, when set, names the resource instead.
@@ -32,14 +31,6 @@ NAME_LIMITS: dict[str, tuple[int, str]] = {
 }
 
 
-def variant(tmp_path: Path, example: str, change: Callable[[dict[str, Any]], Any], name: str | None = None) -> Path:
-    document = yaml.safe_load((PACKAGE_ROOT / "stacks" / f"Pulumi.{example}.yaml").read_text(encoding="utf-8"))
-    change(document["config"])
-    path = tmp_path / f"Pulumi.{name or example}.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return path
-
-
 def problems(path: Path) -> list[str]:
     with pytest.raises(ConfigError) as error:
         load_stack(str(path))
@@ -54,7 +45,7 @@ def gateway(**values: Any) -> Callable[[dict[str, Any]], None]:
 
 
 def test_aws_takes_tls_from_its_own_certificate_not_a_secret(tmp_path: Path) -> None:
-    (line,) = problems(variant(tmp_path, "multi-gpu", gateway(tlsSecretName="llm-tls")))
+    (line,) = problems(write_variant(tmp_path, "multi-gpu", gateway(tlsSecretName="llm-tls")))
     assert line.endswith(
         "llmscale:gateway.tlsSecretName: platform aws terminates TLS at its load balancer with an ACM certificate: "
         "set gateway.hostname and gateway.hostedZoneId instead"
@@ -65,7 +56,7 @@ def test_a_hosted_zone_needs_the_host_name(tmp_path: Path) -> None:
     def no_hostname(config: dict[str, Any]) -> None:
         del config["llmscale:gateway"]["hostname"]
 
-    (line,) = problems(variant(tmp_path, "multi-gpu", no_hostname))
+    (line,) = problems(write_variant(tmp_path, "multi-gpu", no_hostname))
     assert "llmscale:gateway.hostname: gateway.hostedZoneId is set" in line
 
 
@@ -74,12 +65,12 @@ def test_a_hosted_zone_needs_the_host_name(tmp_path: Path) -> None:
     [({"tlsTerminatedUpstream": True}, "tlsTerminatedUpstream"), ({"serviceType": "NodePort"}, "serviceType")],
 )
 def test_existing_cluster_keys_are_refused_on_aws(tmp_path: Path, values: dict[str, Any], key: str) -> None:
-    (line,) = problems(variant(tmp_path, "multi-gpu", gateway(**values)))
+    (line,) = problems(write_variant(tmp_path, "multi-gpu", gateway(**values)))
     assert f"llmscale:gateway.{key}: only for an existing cluster" in line
 
 
 def test_a_hosted_zone_is_refused_on_an_existing_cluster(tmp_path: Path) -> None:
-    (line,) = problems(variant(tmp_path, "onprem", gateway(hostedZoneId="Z0123456789ABCDEFGHIJ")))
+    (line,) = problems(write_variant(tmp_path, "onprem", gateway(hostedZoneId="Z0123456789ABCDEFGHIJ")))
     assert "llmscale:gateway.hostedZoneId: only used on platform aws" in line
 
 
@@ -87,22 +78,22 @@ def test_store_models_need_the_stacks_model_store(tmp_path: Path) -> None:
     def store(config: dict[str, Any]) -> None:
         config["llmscale:models"][0]["model"] = "store://org/model/"
 
-    (line,) = problems(variant(tmp_path, "onprem", store))
+    (line,) = problems(write_variant(tmp_path, "onprem", store))
     assert "llmscale:models[0].model: store:// reads the stack's model store" in line
-    load_stack(str(variant(tmp_path, "multi-gpu", store)))  # the multi-gpu tier on aws has one
+    load_stack(str(write_variant(tmp_path, "multi-gpu", store)))  # the multi-gpu tier on aws has one
 
 
 def test_a_shared_cache_on_eks_needs_a_read_write_many_class(tmp_path: Path) -> None:
     def pvc(config: dict[str, Any]) -> None:
         config["llmscale:kubernetes"] = {"modelCache": {"type": "pvc"}}
 
-    (line,) = problems(variant(tmp_path, "multi-gpu", pvc))
+    (line,) = problems(write_variant(tmp_path, "multi-gpu", pvc))
     assert "llmscale:kubernetes.modelCache.storageClass: a shared cache needs ReadWriteMany volumes" in line
 
     def efs(config: dict[str, Any]) -> None:
         config["llmscale:kubernetes"] = {"modelCache": {"type": "pvc", "storageClass": "efs-sc"}}
 
-    load_stack(str(variant(tmp_path, "multi-gpu", efs)))
+    load_stack(str(write_variant(tmp_path, "multi-gpu", efs)))
 
 
 # --- names within AWS limits -------------------------------------------------------------------------------------
@@ -114,7 +105,7 @@ def test_the_longest_role_suffix_is_the_standby_autoscalers() -> None:
 
 def test_a_stack_name_past_the_limit_is_refused_on_aws(tmp_path: Path) -> None:
     name = "a" * (MAX_STACK_NAME + 1)
-    (line,) = problems(variant(tmp_path, "enterprise", lambda c: None, name=name))
+    (line,) = problems(write_variant(tmp_path, "enterprise", lambda c: None, name=name))
     assert line.endswith(
         f"stack name: is {MAX_STACK_NAME + 1} characters; on platform aws at most {MAX_STACK_NAME}, so that the IAM "
         "role names derived from it stay within AWS's 64-character limit"
@@ -122,13 +113,15 @@ def test_a_stack_name_past_the_limit_is_refused_on_aws(tmp_path: Path) -> None:
 
 
 def test_long_names_are_fine_off_aws(tmp_path: Path) -> None:
-    load_stack(str(variant(tmp_path, "onprem", lambda c: None, name="o" * 60)))
+    load_stack(str(write_variant(tmp_path, "onprem", lambda c: None, name="o" * 60)))
 
 
 @pytest.mark.parametrize("example", ["single-gpu", "multi-gpu", "enterprise"])
 def test_every_auto_named_resource_fits_under_the_longest_accepted_name(tmp_path: Path, example: str) -> None:
     name = "n" * MAX_STACK_NAME
-    result = run_program(load_stack(str(variant(tmp_path, example, lambda c: None, name=name))), llmscale.program.main)
+    result = run_program(
+        load_stack(str(write_variant(tmp_path, example, lambda c: None, name=name))), llmscale.program.main
+    )
     checked = 0
     for resource in result.resources:
         if resource.type not in NAME_LIMITS:

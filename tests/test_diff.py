@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +53,22 @@ from llmscale.plan.recorder import REDACTED, SECRET_SIG_KEY, SECRET_SIG_VALUE, U
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.program import main as program
+from tests.helpers import example_config, write_stack
+from tests.resource_types import (
+    BUCKET_OBJECT,
+    DEPLOYMENT,
+    ENVOY_PROXY,
+    INSTANCE,
+    LAUNCH_TEMPLATE,
+    NODE_GROUP,
+    SERVICE,
+    SSM_PARAMETER,
+    STORAGE_CLASS,
+)
 
 STACKS = PACKAGE_ROOT / "stacks"
 WORKFLOW = PACKAGE_ROOT / ".github" / "workflows" / "preview.yml"
 PREVIEW_SCRIPT = PACKAGE_ROOT / "scripts" / "pr-preview.sh"
-INSTANCE = "aws:ec2/instance:Instance"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SERVICE = "kubernetes:core/v1:Service"
-SSM_PARAMETER = "aws:ssm/parameter:Parameter"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
-ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
-BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 PLAINTEXT = "hunter2-PLAINTEXT-should-never-print"
 OLD_KEY, NEW_KEY = "sk-live-OLDkey0123456789abcdef", "sk-live-NEWkey9876543210fedcba"
 OLD_TOKEN, NEW_TOKEN = "hf_OLDtokenABCDEFGHIJKLMNOPQRS", "hf_NEWtokenZYXWVUTSRQPONMLKJIH"
@@ -78,22 +81,16 @@ def plan(ref: str) -> dict[str, Any]:
     return plan_document(run_program(load_stack(ref), program))
 
 
-def stack_config(stack: str) -> dict[str, Any]:
-    return yaml.safe_load((STACKS / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))["config"]
-
-
 def variant(tmp_path: Path, stack: str, edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """The plan of an example stack with one change to its config, from a stack file of the same name."""
-    config = stack_config(stack)
+    config = example_config(stack)
     edit(config)
-    path = tmp_path / f"Pulumi.{stack}.yaml"
-    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
-    return plan(str(path))
+    return plan(str(write_stack(tmp_path, stack, config)))
 
 
 def with_secrets(stack: str, secrets: dict[str, str]) -> dict[str, Any]:
     """The plan of an example stack whose secrets are decrypted (as during `pulumi up`) to these values."""
-    values = {k: v for k, v in stack_config(stack).items() if not (isinstance(v, dict) and set(v) == {"secure"})}
+    values = {k: v for k, v in example_config(stack).items() if not (isinstance(v, dict) and set(v) == {"secure"})}
     values.update(secrets)
     secret_keys = frozenset(secrets)
     config, region = parse_values(values, secret_keys, f"stacks/Pulumi.{stack}.yaml")
@@ -147,30 +144,19 @@ def assert_no_changes(diff: PlanDiff, resources: int) -> None:
 # --- fixtures --------------------------------------------------------------------------------------------
 
 
-EXAMPLE_STACKS = sorted(
-    path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in STACKS.glob("Pulumi.*.yaml")
-)
+@pytest.fixture(scope="session")
+def aws_plan(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    return example_plans["single-gpu"]
 
 
 @pytest.fixture(scope="session")
-def stack_plans() -> dict[str, dict[str, Any]]:
-    """The plan of every example stack, planned once for the session (tests copy before editing)."""
-    return {stack: plan(stack) for stack in EXAMPLE_STACKS}
+def k8s_plan(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    return example_plans["onprem"]
 
 
 @pytest.fixture(scope="session")
-def aws_plan(stack_plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return stack_plans["single-gpu"]
-
-
-@pytest.fixture(scope="session")
-def k8s_plan(stack_plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return stack_plans["onprem"]
-
-
-@pytest.fixture(scope="session")
-def host_plan(stack_plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return stack_plans["single-gpu-host"]
+def host_plan(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    return example_plans["single-gpu-host"]
 
 
 def _region(config: dict[str, Any]) -> None:
@@ -225,7 +211,7 @@ EDITS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
 
 @pytest.fixture(scope="session")
 def edited(
-    tmp_path_factory: pytest.TempPathFactory, stack_plans: dict[str, dict[str, Any]]
+    tmp_path_factory: pytest.TempPathFactory, example_plans: Mapping[str, dict[str, Any]]
 ) -> Callable[[str], tuple[dict[str, Any], dict[str, Any]]]:
     """(before, after) plans for an entry of EDITS; each variant is planned once for the session."""
     cache: dict[str, dict[str, Any]] = {}
@@ -234,7 +220,7 @@ def edited(
         stack, edit = EDITS[name]
         if name not in cache:
             cache[name] = variant(tmp_path_factory.mktemp(name), stack, edit)
-        return stack_plans[stack], cache[name]
+        return example_plans[stack], cache[name]
 
     return get
 
@@ -243,8 +229,8 @@ def edited(
 
 
 @pytest.mark.parametrize("stack", ["single-gpu", "single-gpu-host", "onprem"])
-def test_two_runs_of_the_same_stack_differ_in_nothing(stack: str) -> None:
-    first, second = plan(stack), plan(stack)
+def test_two_runs_of_the_same_stack_differ_in_nothing(example_plans: Mapping[str, dict[str, Any]], stack: str) -> None:
+    first, second = example_plans[stack], plan(stack)
     diff = diff_plans(first, second)
     assert_no_changes(diff, len(first["resources"]))
     text = render_diff_text(diff)
@@ -504,6 +490,7 @@ def test_a_region_move_replaces_every_resource_of_the_stack(edited: Callable[...
     assert render_diff_text(diff).startswith(f"Verdict: {verdict.text}\n")
 
 
+@pytest.mark.slow
 def test_a_standby_region_move_replaces_what_the_standby_provider_manages(edited: Callable[..., Any]) -> None:
     """The explicit `aws:Provider` of the standby region is replaced (its `region` forces it), with every resource
     under it; the primary region's resources stay, except those that read a standby resource's id."""
@@ -587,11 +574,11 @@ def test_a_bigger_model_grows_the_gpu_disk_in_a_new_template_version_and_updates
 
 
 def test_a_launch_template_gets_a_new_version_for_any_change_but_its_name_or_description(
-    stack_plans: dict[str, dict[str, Any]],
+    example_plans: Mapping[str, dict[str, Any]],
 ) -> None:
     """aws_launch_template's ComputedIf rules: `latest_version` is renewed by a change to anything but the name,
     description and default-version settings; `default_version` too, when `update_default_version` is set."""
-    base = stack_plans["multi-gpu"]
+    base = example_plans["multi-gpu"]
     described = copy.deepcopy(base)
     resource(described, "multi-gpu-eks-gpu-nodes")["inputs"]["description"] = "GPU nodes"
     diff = diff_plans(base, described)
@@ -609,10 +596,10 @@ def test_a_launch_template_gets_a_new_version_for_any_change_but_its_name_or_des
     assert diff.replaced == diff.possibly_replaced == []
 
 
-def test_a_replaced_launch_template_may_replace_its_node_group(stack_plans: dict[str, dict[str, Any]]) -> None:
+def test_a_replaced_launch_template_may_replace_its_node_group(example_plans: Mapping[str, dict[str, Any]]) -> None:
     """A template renamed is a new template (`name` is ForceNew): the node group's `launchTemplate.id` then changes,
     and that is ForceNew in aws_eks_node_group."""
-    base = stack_plans["multi-gpu"]
+    base = example_plans["multi-gpu"]
     renamed = copy.deepcopy(base)
     resource(renamed, "multi-gpu-eks-gpu-nodes")["inputs"]["name"] = "gpu-nodes"
     diff = diff_plans(base, renamed)
@@ -622,10 +609,10 @@ def test_a_replaced_launch_template_may_replace_its_node_group(stack_plans: dict
     assert gpu.reasons == ("launchTemplate ← multi-gpu-eks-gpu-nodes (replace: name)",)
 
 
-def test_a_storage_class_is_replaced_when_its_parameters_change(stack_plans: dict[str, dict[str, Any]]) -> None:
+def test_a_storage_class_is_replaced_when_its_parameters_change(example_plans: Mapping[str, dict[str, Any]]) -> None:
     """pulumi-kubernetes diff.go forceNew for storage.k8s.io/v1 StorageClass: `.parameters` and `.provisioner`;
     other fields are updated in place."""
-    base = stack_plans["multi-gpu"]
+    base = example_plans["multi-gpu"]
     expandable = copy.deepcopy(base)
     resource(expandable, "multi-gpu-eks-storage-class")["inputs"]["allowVolumeExpansion"] = False
     assert action_of(diff_plans(base, expandable), "multi-gpu-eks-storage-class", STORAGE_CLASS).action == "update"
@@ -840,11 +827,11 @@ def test_violations_are_keyed_by_rule_and_resource() -> None:
 # --- the replace-on-change table -----------------------------------------------------------------------
 
 
-def test_the_table_covers_every_type_the_example_stacks_register(stack_plans: dict[str, dict[str, Any]]) -> None:
+def test_the_table_covers_every_type_the_example_stacks_register(example_plans: Mapping[str, dict[str, Any]]) -> None:
     """Generated by scripts/replace_table.py from the providers' source (replacements/SOURCES.md): a type the
     program registers without an entry would silently show every change as an update."""
     table = replace_table()
-    registered = {r["type"] for document in stack_plans.values() for r in document["resources"] if r["custom"]}
+    registered = {r["type"] for document in example_plans.values() for r in document["resources"] if r["custom"]}
     assert registered - set(table) == set()
     vendored = json.loads(REPLACE_TABLE.read_text(encoding="utf-8"))
     sources = (REPLACE_TABLE.parent / "SOURCES.md").read_text(encoding="utf-8")
@@ -888,14 +875,14 @@ def test_a_configmap_change_replaces_it_unless_the_provider_makes_configmaps_mut
     assert (names(diff.replaced), names(diff.changed)) == ([], ["onprem-monitoring-dashboard"])
 
 
-def test_conditional_rules(aws_plan: dict[str, Any], stack_plans: dict[str, dict[str, Any]]) -> None:
+def test_conditional_rules(aws_plan: dict[str, Any], example_plans: Mapping[str, dict[str, Any]]) -> None:
     """Upstream rules that replace only sometimes: evaluated when the plans tell (an SSM parameter's tier going
     from Advanced to Standard), "possibly replaced" when they cannot (EKS encryption config, CustomizeDiff)."""
     old, new = copy.deepcopy(aws_plan), copy.deepcopy(aws_plan)
     _ssm_value(old)["tier"], _ssm_value(new)["tier"] = "Advanced", "Standard"
     assert names(diff_plans(old, new).replaced) == ["single-gpu-api-keys"]
     assert names(diff_plans(new, old).changed) == ["single-gpu-api-keys"]  # Standard → Advanced: in place
-    eks = stack_plans["multi-gpu"]
+    eks = example_plans["multi-gpu"]
     changed = copy.deepcopy(eks)
     resource(changed, "multi-gpu-eks-cluster", "aws:eks/cluster:Cluster")["inputs"]["encryptionConfig"][
         "resources"
@@ -906,10 +893,10 @@ def test_conditional_rules(aws_plan: dict[str, Any], stack_plans: dict[str, dict
     assert "CustomizeDiff" in str(change.changes[0].note)
 
 
-def test_an_input_the_table_knows_nothing_about_may_replace(stack_plans: dict[str, dict[str, Any]]) -> None:
+def test_an_input_the_table_knows_nothing_about_may_replace(example_plans: Mapping[str, dict[str, Any]]) -> None:
     """An SDK input newer than the provider source the table was read from: the diff cannot say, so it says so."""
     assert ("deletionProtection",) in replace_table()["aws:eks/cluster:Cluster"].unverified
-    old = stack_plans["multi-gpu"]
+    old = example_plans["multi-gpu"]
     new = copy.deepcopy(old)
     resource(new, "multi-gpu-eks-cluster", "aws:eks/cluster:Cluster")["inputs"]["deletionProtection"] = True
     change = only_change(diff_plans(old, new).possibly_replaced, "multi-gpu-eks-cluster")
@@ -945,7 +932,7 @@ def test_plans_without_property_dependencies_fall_back_to_names(aws_plan: dict[s
 
 def test_plans_record_the_default_providers_config_without_credentials(k8s_plan: dict[str, Any]) -> None:
     """What a diff needs to see a provider move, and nothing that could be a credential."""
-    values = {k: v for k, v in stack_config("onprem").items() if not (isinstance(v, dict) and set(v) == {"secure"})}
+    values = {k: v for k, v in example_config("onprem").items() if not (isinstance(v, dict) and set(v) == {"secure"})}
     kubeconfig = "apiVersion: v1\nusers:\n- name: admin\n  user:\n    token: TOKEN-should-never-print\n"
     values.update({"kubernetes:kubeconfig": kubeconfig, "kubernetes:context": "a", "aws:secretKey": "SECRET-KEY"})
     secrets = {"llmscale:apiKeys": json.dumps({"team": OLD_KEY}), "llmscale:hfToken": OLD_TOKEN}
@@ -1504,24 +1491,24 @@ INVALID = "stacks/Pulumi.broken.yaml: llmscale:tier: must be one of single-gpu, 
 
 
 def _preview_tree(
-    tmp_path: Path, stack_plans: dict[str, dict[str, Any]], edited: Callable[..., Any]
+    tmp_path: Path, example_plans: Mapping[str, dict[str, Any]], edited: Callable[..., Any]
 ) -> dict[str, Path]:
     """Two checkouts (pull request, base branch) with their llmscale shims: one stack unchanged, one region move,
     one renamed profile, one new, one invalid, one removed."""
     real = Path(sys.executable).parent / "llmscale"
     sides = {
         "pr": {
-            "single-gpu": stack_plans["single-gpu"],
+            "single-gpu": example_plans["single-gpu"],
             "multi-gpu": edited("region")[1],
             "onprem": edited("rename-profile")[1],
-            "brandnew": stack_plans["single-gpu-host"],
+            "brandnew": example_plans["single-gpu-host"],
             "broken": None,
         },
         "base": {
-            "single-gpu": stack_plans["single-gpu"],
-            "multi-gpu": stack_plans["multi-gpu"],
-            "onprem": stack_plans["onprem"],
-            "gone": stack_plans["single-gpu-host"],
+            "single-gpu": example_plans["single-gpu"],
+            "multi-gpu": example_plans["multi-gpu"],
+            "onprem": example_plans["onprem"],
+            "gone": example_plans["single-gpu-host"],
         },
     }
     paths: dict[str, Path] = {}
@@ -1550,10 +1537,11 @@ def _run_preview(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.slow
 def test_the_preview_script_writes_one_comment_for_every_stack(
-    tmp_path: Path, stack_plans: dict[str, dict[str, Any]], edited: Callable[..., Any]
+    tmp_path: Path, example_plans: Mapping[str, dict[str, Any]], edited: Callable[..., Any]
 ) -> None:
-    paths = _preview_tree(tmp_path, stack_plans, edited)
+    paths = _preview_tree(tmp_path, example_plans, edited)
     outputs, summary = tmp_path / "github-output", tmp_path / "step-summary"
     result = _run_preview(
         tmp_path,
@@ -1601,10 +1589,11 @@ def test_the_preview_script_writes_one_comment_for_every_stack(
     assert (out / "failed").read_text(encoding="utf-8").splitlines() == failed.split("; ")
 
 
+@pytest.mark.slow
 def test_the_preview_script_without_the_base_branchs_llmscale(
-    tmp_path: Path, stack_plans: dict[str, dict[str, Any]], edited: Callable[..., Any]
+    tmp_path: Path, example_plans: Mapping[str, dict[str, Any]], edited: Callable[..., Any]
 ) -> None:
-    paths = _preview_tree(tmp_path, stack_plans, edited)
+    paths = _preview_tree(tmp_path, example_plans, edited)
     result = _run_preview(tmp_path, PR_LLMSCALE=str(paths["pr-llmscale"]), BASE_LLMSCALE=str(tmp_path / "missing"))
     assert result.returncode == 0, result.stderr
     comment = (tmp_path / "out" / "comment.md").read_text(encoding="utf-8")
@@ -1612,11 +1601,11 @@ def test_the_preview_script_without_the_base_branchs_llmscale(
     assert "<b>single-gpu</b>: not compared: no usable plan on the base branch; see the job log." in comment
 
 
-def test_the_preview_script_lists_the_stacks_for_the_cloud_preview(stack_plans: dict[str, dict[str, Any]]) -> None:
+def test_the_preview_script_lists_the_stacks_for_the_cloud_preview(example_plans: Mapping[str, dict[str, Any]]) -> None:
     result = subprocess.run(
         ["bash", str(PREVIEW_SCRIPT), "aws-stacks", str(STACKS)], capture_output=True, text=True, check=True
     )
-    assert json.loads(result.stdout) == sorted(stack for stack, d in stack_plans.items() if d["platform"] == "aws")
+    assert json.loads(result.stdout) == sorted(stack for stack, d in example_plans.items() if d["platform"] == "aws")
     assert "scripts/pr-preview.sh aws-stacks" in yaml.safe_dump(workflow()["jobs"]["cloud-stacks"])
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmscale import versions
-from llmscale.config.loader import LoadedStack, load_stack, parse_values, read_stack_file
+from llmscale.config.loader import LoadedStack, parse_values, read_stack_file
 from llmscale.k8s.helm_values import (
     FREE_FORM,
     HELM_DIR,
@@ -39,11 +40,9 @@ from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.recorder import is_secret
 from llmscale.plan.runner import PlanResult, run_program
 from llmscale.program import main as program
+from tests.helpers import EXAMPLE_STACKS
+from tests.resource_types import HELM_RELEASE
 
-RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
-STACKS = sorted(
-    p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (PACKAGE_ROOT / "stacks").glob("Pulumi.*.yaml")
-)
 ENTERPRISE_FILE = PACKAGE_ROOT / "stacks" / "Pulumi.enterprise.yaml"
 ONPREM_FILE = PACKAGE_ROOT / "stacks" / "Pulumi.onprem.yaml"
 KEYS = {"llmscale:apiKeys": '{"team": "sk-0123456789abcdef0123"}', "llmscale:hfToken": "hf_0123456789abcdef"}
@@ -86,7 +85,7 @@ def reveal(value: Any) -> Any:
 def releases_of(result: PlanResult) -> list[Release]:
     releases = []
     for resource in result.resources:
-        if resource.type != RELEASE_TYPE:
+        if resource.type != HELM_RELEASE:
             continue
         inputs = reveal(resource.inputs)
         assert isinstance(inputs.get("values"), dict), f"{resource.name}: values unknown in the plan"
@@ -120,9 +119,9 @@ def release(releases: list[Release], chart: str) -> Release:
 
 
 @pytest.fixture(scope="session")
-def example_releases() -> list[Release]:
+def example_releases(example_runs: Mapping[str, PlanResult]) -> list[Release]:
     """Every Helm release of every example stack, planned as `llmscale plan` does (secrets undecrypted)."""
-    return [r for stack in STACKS for r in releases_of(run_program(load_stack(stack), program))]
+    return [r for stack in EXAMPLE_STACKS for r in releases_of(example_runs[stack])]
 
 
 @pytest.fixture(scope="session")

@@ -16,14 +16,12 @@ from typing import Any
 import pytest
 
 import llmscale.host.bundle as host_bundle
-import llmscale.program
 from llmscale.config.loader import load_stack, parse_values
 from llmscale.config.models import StackConfig
 from llmscale.host.bundle import SecretSource, render_bootstrap, user_data_files
 from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.render import render_kubernetes
-from llmscale.plan.report import plan_document
-from llmscale.plan.runner import run_program
+from tests.helpers import example_plan
 from tests.host_fakes import (
     FakeHub,
     FakeHubHandler,
@@ -89,7 +87,7 @@ def shell_scripts() -> dict[str, str]:
         for source in SecretSource:
             scripts[f"{name}-{source}-start.sh"] = bundle_for(config, name, source)["bin/start.sh"].content
     for stack in ("onprem", "multi-gpu"):
-        files = render_kubernetes(plan_document(run_program(load_stack(stack), llmscale.program.main)))
+        files = render_kubernetes(example_plan(stack))
         [addons] = [f for f in files if f.path == "addons.sh"]
         scripts[f"{stack}-addons.sh"] = addons.content
     for path in ("scripts/test.sh", "scripts/plan-example.sh", ".ci/run"):

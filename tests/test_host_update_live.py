@@ -52,6 +52,8 @@ from tests.host_fakes import (
     wait_for,
 )
 
+pytestmark = pytest.mark.slow
+
 STACK = "day2"
 BUCKET = "day2-bundle-20260101"
 MODEL = "Qwen/Qwen2.5-7B-Instruct"

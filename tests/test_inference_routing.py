@@ -11,7 +11,7 @@ import yaml
 
 from llmscale import versions
 from llmscale.config.models import Lane, ModelProfile
-from llmscale.k8s import inference
+from llmscale.k8s import inference, picker
 from llmscale.k8s.defaults import defaulted
 from llmscale.k8s.helm_values import unknown_keys
 from llmscale.k8s.labels import labels
@@ -104,7 +104,7 @@ def test_ports_the_objects_name_are_ports_the_container_opens() -> None:
     assert {port["targetPort"] for port in only(manifests, "Service")["spec"]["ports"]} <= opened
     assert {e["port"] for e in only(manifests, "PodMonitor")["spec"]["podMetricsEndpoints"]} <= named
     allowed = {p["port"] for rule in only(manifests, "NetworkPolicy")["spec"]["ingress"] for p in rule["ports"]}
-    assert allowed == {inference.EPP_GRPC_PORT, inference.EPP_METRICS_PORT}
+    assert allowed == {picker.EPP_GRPC_PORT, picker.EPP_METRICS_PORT}
     for probe in ("livenessProbe", "readinessProbe"):
         assert container[probe]["grpc"]["port"] in opened
 
@@ -112,8 +112,8 @@ def test_ports_the_objects_name_are_ports_the_container_opens() -> None:
 def test_only_the_gateway_reaches_ext_proc_and_only_monitoring_the_metrics() -> None:
     rules = only(objects(), "NetworkPolicy")["spec"]["ingress"]
     by_port = {rule["ports"][0]["port"]: rule["from"][0]["namespaceSelector"]["matchLabels"] for rule in rules}
-    assert by_port[inference.EPP_GRPC_PORT] == {"kubernetes.io/metadata.name": GATEWAY_NAMESPACE}
-    assert by_port[inference.EPP_METRICS_PORT] == {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}
+    assert by_port[picker.EPP_GRPC_PORT] == {"kubernetes.io/metadata.name": GATEWAY_NAMESPACE}
+    assert by_port[picker.EPP_METRICS_PORT] == {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}
 
 
 def granted(manifests: list[dict[str, Any]], account: str) -> set[tuple[str, str, str]]:
@@ -174,7 +174,7 @@ def test_the_picker_reads_its_pool_and_plugin_file() -> None:
 
 def test_the_plugin_file_scores_queue_kv_cache_and_prefix_and_adapters_when_served() -> None:
     def weights(adapters: bool) -> dict[str, int]:
-        text = inference.epp_config_map_manifest(CHAT, NAMESPACE, adapters=adapters)["data"][inference.EPP_CONFIG_FILE]
+        text = picker.epp_config_map_manifest(CHAT, NAMESPACE, adapters=adapters)["data"][picker.EPP_CONFIG_FILE]
         config = yaml.safe_load(text)
         declared = {plugin["type"] for plugin in config["plugins"]}
         profile = config["schedulingProfiles"][0]["plugins"]
@@ -182,7 +182,7 @@ def test_the_plugin_file_scores_queue_kv_cache_and_prefix_and_adapters_when_serv
         return {entry["pluginRef"]: entry["weight"] for entry in profile}
 
     assert weights(False) == {"queue-scorer": 2, "kv-cache-utilization-scorer": 2, "prefix-cache-scorer": 3}
-    assert weights(True)["lora-affinity-scorer"] == inference.LORA_AFFINITY_WEIGHT
+    assert weights(True)["lora-affinity-scorer"] == picker.LORA_AFFINITY_WEIGHT
 
 
 def test_lanes_become_priorities_and_only_batch_is_sheddable() -> None:
@@ -320,7 +320,7 @@ def test_a_cache_aware_profile_with_adapters_gets_adapter_affinity(tmp_path: Pat
     resources = run_program(load_stack(str(path)), program).resources
     maps = {r.name: r.inputs for r in resources if r.type == "kubernetes:core/v1:ConfigMap"}
     plugins = {
-        name: {p["type"] for p in yaml.safe_load(inputs["data"][inference.EPP_CONFIG_FILE])["plugins"]}
+        name: {p["type"] for p in yaml.safe_load(inputs["data"][picker.EPP_CONFIG_FILE])["plugins"]}
         for name, inputs in maps.items()
         if name.endswith("-epp-configmap")
     }

@@ -23,7 +23,7 @@ import pytest
 
 from tests.helpers import REPO
 
-pytestmark = pytest.mark.wheel
+pytestmark = [pytest.mark.wheel, pytest.mark.slow]
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 
 

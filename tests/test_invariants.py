@@ -5,31 +5,27 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-import llmscale.program
 from llmscale.cli import app
-from llmscale.config.loader import load_stack
 from llmscale.k8s import invariants
 from llmscale.k8s.defaults import defaulted
 from llmscale.plan.render import kubernetes_objects
-from llmscale.plan.report import plan_document, runtime_errors
-from llmscale.plan.runner import run_program
+from llmscale.plan.report import runtime_errors
+from tests.resource_types import HELM_RELEASE
 
 KUBERNETES_EXAMPLES = ("multi-gpu", "enterprise", "onprem")
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 Objects = list[dict[str, Any]]
 
 
 class Planned:
     """A stack's Kubernetes objects and Helm release inputs, and whether llmscale builds its cluster."""
 
-    def __init__(self, stack: str) -> None:
-        document = plan_document(run_program(load_stack(stack), llmscale.program.main))
+    def __init__(self, document: dict[str, Any]) -> None:
         self.objects = kubernetes_objects(document)
         self.releases = [r["inputs"] for r in document["resources"] if r["type"] == HELM_RELEASE]
         self.aws = document["platform"] == "aws"
@@ -57,8 +53,8 @@ class Planned:
 
 
 @pytest.fixture(scope="module")
-def planned() -> dict[str, Planned]:
-    return {stack: Planned(stack) for stack in KUBERNETES_EXAMPLES}
+def planned(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, Planned]:
+    return {stack: Planned(example_plans[stack]) for stack in KUBERNETES_EXAMPLES}
 
 
 @pytest.fixture(scope="module")
@@ -217,8 +213,8 @@ def test_durations(text: str, value: float) -> None:
 # --- in the offline plan ----------------------------------------------------------------------------------------
 
 
-def test_plan_documents_report_run_time_problems_per_cluster() -> None:
-    document = plan_document(run_program(load_stack("enterprise"), llmscale.program.main))
+def test_plan_documents_report_run_time_problems_per_cluster(example_plans: Mapping[str, dict[str, Any]]) -> None:
+    document = example_plans["enterprise"]
     assert document["runtimeErrors"] == []
     # Both clusters hold a ScaledObject named chat: each cluster is checked on its own, and reported once.
     doubled = copy.deepcopy(document)

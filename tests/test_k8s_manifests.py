@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import copy
 import zoneinfo
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic.alias_generators import to_camel
@@ -30,7 +28,7 @@ from llmscale.config.models import (
     ScheduleConfig,
     StackConfig,
 )
-from llmscale.k8s import inference
+from llmscale.k8s import inference, picker
 from llmscale.k8s.addons import addon_releases
 from llmscale.k8s.autoscaling import (
     cron_expressions,
@@ -65,12 +63,11 @@ from llmscale.k8s.workload import (
     service_manifest,
     weights_plan,
 )
-from llmscale.paths import PACKAGE_ROOT
 from llmscale.serving.metrics import VLLM_QUEUE_DEPTH
 from llmscale.serving.schedules import cron_window, with_lead_time
 from llmscale.serving.vllm_args import VLLM_PORT, vllm_args
+from tests.helpers import example_config
 
-ONPREM_FILE = PACKAGE_ROOT / "stacks" / "Pulumi.onprem.yaml"
 SECRET_KEYS = frozenset({"llmscale:apiKeys", "llmscale:hfToken"})
 CANARY_IMAGE = "vllm/vllm-openai:v0.34.0"
 CANARY_MODEL = "Qwen/Qwen2.5-32B-Instruct-AWQ-rev2"
@@ -84,8 +81,7 @@ RETRY_TRIGGERS = {"connect-failure", "refused-stream", "reset-before-request", "
 
 def onprem_values() -> dict[str, Any]:
     """The onprem stack's `config:` mapping, secrets as placeholder strings (as the offline tools read them)."""
-    document = yaml.safe_load(Path(ONPREM_FILE).read_text(encoding="utf-8"))
-    values = copy.deepcopy(document["config"])
+    values = example_config("onprem")
     for key in SECRET_KEYS:
         values[key] = "[secret]"
     return values
@@ -996,9 +992,9 @@ def test_network_policy_admits_only_gateway_monitoring_and_the_pickers(cfg: Stac
     pods = [s["podSelector"]["matchLabels"] for s in rule["from"] if "podSelector" in s]
     if cfg.routing.strategy is RoutingStrategy.CACHE_AWARE:
         # The endpoint pickers scrape every vLLM pod's /metrics from the stack's own namespace.
-        picker = inference.epp_deployment_manifest(cfg.models[0], cfg.kubernetes.namespace, 1)
+        deployment = picker.epp_deployment_manifest(cfg.models[0], cfg.kubernetes.namespace, 1)
         (selector,) = pods
-        assert selects(selector, picker["spec"]["template"]["metadata"]["labels"])
+        assert selects(selector, deployment["spec"]["template"]["metadata"]["labels"])
     else:
         assert pods == []
     assert rule["ports"] == [{"protocol": "TCP", "port": VLLM_PORT}]

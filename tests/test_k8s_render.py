@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,8 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from llmscale import versions
-from llmscale.config.loader import load_stack
 from llmscale.k8s.schema import validate_object
 from llmscale.plan.render import HELM_RELEASE, clusters, kubernetes_objects
-from llmscale.plan.report import plan_document
-from llmscale.plan.runner import run_program
-from llmscale.program import main as program
 
 STACK = "onprem"
 SECRETS = {"hf-token", "llmscale-api-keys"}
@@ -60,8 +57,8 @@ def rendered(first_run: Result, out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def document() -> dict[str, Any]:
-    return plan_document(run_program(load_stack(STACK), program))
+def document(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    return example_plans[STACK]
 
 
 @pytest.fixture(scope="module")
@@ -224,12 +221,13 @@ def test_addons_refuse_another_context_and_pin_the_right_one(rendered: Path, tmp
 
 
 @pytest.fixture(scope="module")
-def two_clusters(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result, dict[str, Any]]:
+def two_clusters(
+    tmp_path_factory: pytest.TempPathFactory, example_plans: Mapping[str, dict[str, Any]]
+) -> tuple[Path, Result, dict[str, Any]]:
     out = tmp_path_factory.mktemp("render-enterprise") / "out"
     result = invoke("render", "enterprise", "--out", str(out))
     assert result.exit_code == 0, result.stdout + result.stderr
-    document = plan_document(run_program(load_stack("enterprise"), program))
-    return out, result, document
+    return out, result, example_plans["enterprise"]
 
 
 def test_each_cluster_gets_its_own_folder(two_clusters: tuple[Path, Result, dict[str, Any]]) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 import yaml
 
-from llmscale.config.loader import LoadedStack, load_stack, parse_values
+from llmscale.config.loader import LoadedStack, parse_values
 from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.diff import AUTHORITATIVE_NOTE, diff_plans
 from llmscale.plan.markdown import (
@@ -45,10 +46,6 @@ FENCE = re.compile(r"^(`{3,})(.*)$")
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
-
-
-def plan(stack: str) -> dict[str, Any]:
-    return plan_document(run_program(load_stack(stack), program))
 
 
 def fenced_blocks(markdown: str) -> list[tuple[str, list[str]]]:
@@ -188,8 +185,8 @@ def table_rows(markdown: str, heading: str) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def plans() -> dict[str, dict[str, Any]]:
-    return {stack: plan(stack) for stack in EXAMPLE_STACKS}
+def plans(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {stack: example_plans[stack] for stack in EXAMPLE_STACKS}
 
 
 # --- the plan summary ------------------------------------------------------------------------------------
@@ -454,8 +451,8 @@ def details_balanced(markdown: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def enterprise() -> dict[str, Any]:
-    return plan("enterprise")
+def enterprise(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    return example_plans["enterprise"]
 
 
 def _reports(plans: dict[str, dict[str, Any]], enterprise: dict[str, Any], copies: int) -> list[StackReport]:

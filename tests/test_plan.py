@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -22,8 +23,8 @@ from llmscale.plan.report import known_secret_values, plan_document, render_text
 from llmscale.plan.runner import PlanResult, run_program
 from llmscale.program import main as program
 from tests.helpers import strings
+from tests.resource_types import STACK_TYPE
 
-STACK_TYPE = "pulumi:pulumi:Stack"
 LEAKED_KEY = "sk-live-LEAKEDkey0123456789abcdef"
 OTHER_KEY = "sk-live-OTHERkey9876543210fedcba"
 HF_TOKEN = "hf_LEAKEDtokenABCDEFGHIJKLMNOP"
@@ -101,18 +102,18 @@ def leaky_program(*leaks: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def aws_result() -> PlanResult:
-    return run_program(load_stack("single-gpu"), program)
+def aws_result(example_runs: Mapping[str, PlanResult]) -> PlanResult:
+    return example_runs["single-gpu"]
 
 
 @pytest.fixture(scope="module")
-def aws_document(aws_result: PlanResult) -> dict[str, Any]:
-    return plan_document(aws_result)
+def aws_document(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    return example_plans["single-gpu"]
 
 
 @pytest.fixture(scope="module")
-def host_document() -> dict[str, Any]:
-    return plan("single-gpu-host")
+def host_document(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    return example_plans["single-gpu-host"]
 
 
 # --- the document ----------------------------------------------------------------------------------------
@@ -309,6 +310,7 @@ def test_real_secrets_in_the_tier_program_are_redacted() -> None:
 # --- determinism -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_plan_is_deterministic(aws_document: dict[str, Any]) -> None:
     """The same stack gives the same document, byte for byte, every time (resource order included)."""
     first = json.dumps(aws_document, indent=2)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ from typer.testing import CliRunner, Result
 
 import llmscale.program
 from llmscale.config.loader import load_stack
-from llmscale.paths import PACKAGE_ROOT
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
 from llmscale.policy.model import TIERS, Enforcement, Finding, Inventory, Policy, Record, Violation
@@ -28,7 +27,18 @@ from llmscale.policy.pack import POLICIES, evaluate, inventory_from_plan
 from llmscale.policy.settings import SETTINGS_TYPE
 from llmscale.serving import metrics
 from llmscale.sizing.planner import size_for_stack
-from tests.helpers import edit
+from tests.helpers import edit, example_config, write_stack, write_variant
+from tests.resource_types import (
+    BUCKET,
+    BUCKET_OBJECT,
+    CLUSTER,
+    DNS_RECORD,
+    HEALTH_CHECK,
+    INSTANCE,
+    LAUNCH_TEMPLATE,
+    NODE_GROUP,
+    PUBLIC_ACCESS_BLOCK,
+)
 from tests.test_simulate_policies import FIRING as SIMULATED_FIRING
 from tests.test_simulate_stack import inventory as planned_inventory
 
@@ -38,17 +48,6 @@ M, A, D = Enforcement.MANDATORY, Enforcement.ADVISORY, Enforcement.DISABLED
 
 MONITORING_KINDS = ("PodMonitor", "ServiceMonitor", "PrometheusRule")
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
-PDB = "kubernetes:policy/v1:PodDisruptionBudget"
-HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
-TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy"
-SECRET = "kubernetes:core/v1:Secret"
-INSTANCE = "aws:ec2/instance:Instance"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
-DNS_RECORD = "aws:route53/record:Record"
 
 CHAT_DEPLOYMENT = "onprem-chat-deployment"
 CHAT_SCALER = "onprem-chat-scaler"
@@ -58,7 +57,6 @@ CHAT_TRAFFIC = "onprem-gateway-chat-traffic"
 HOST_INSTANCE = "single-gpu-gpu"
 # The single host's docker compose file: an S3 object of its bundle store.
 HOST_COMPOSE = "single-gpu-bundle-docker-compose-yml"
-BUNDLE_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 HOST_SECURITY_GROUP = "single-gpu-https"
 
 HF_TOKEN = "hf_" + "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3h"  # "hf_" and 34 letters and digits
@@ -123,7 +121,7 @@ def edit_compose(inventory: Inventory, change: Callable[[dict[str, Any]], Any]) 
         change(compose)
         props["content"] = yaml.safe_dump(compose, sort_keys=False)
 
-    return edit(inventory, HOST_COMPOSE, rewrite, BUNDLE_OBJECT)
+    return edit(inventory, HOST_COMPOSE, rewrite, BUCKET_OBJECT)
 
 
 def cron_trigger(spec: dict[str, Any]) -> dict[str, Any]:
@@ -157,9 +155,9 @@ def fires(*policies: str) -> Callable[[Callable[..., None]], Callable[..., None]
 
 
 @pytest.fixture(scope="module")
-def inventories() -> dict[str, Inventory]:
+def inventories(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, Inventory]:
     """The inventory of each example stack's offline plan."""
-    return {name: plan_inventory(name) for name in EXAMPLE_STACKS}
+    return {name: inventory_from_plan(example_plans[name]) for name in EXAMPLE_STACKS}
 
 
 @pytest.fixture(scope="module")
@@ -175,12 +173,12 @@ def multi_gpu(inventories: dict[str, Inventory]) -> Inventory:
 @pytest.fixture(scope="module")
 def multi_gpu_internal(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
     """The multi-gpu example without a public name: its load balancer stays inside the VPC."""
-    document = yaml.safe_load((PACKAGE_ROOT / "stacks" / "Pulumi.multi-gpu.yaml").read_text(encoding="utf-8"))
-    del document["config"]["llmscale:gateway"]["hostname"]
-    del document["config"]["llmscale:gateway"]["hostedZoneId"]
-    path = tmp_path_factory.mktemp("internal") / "Pulumi.internal.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return plan_inventory(str(path))
+
+    def internal(config: dict[str, Any]) -> None:
+        del config["llmscale:gateway"]["hostname"]
+        del config["llmscale:gateway"]["hostedZoneId"]
+
+    return plan_inventory(str(write_variant(tmp_path_factory.mktemp("internal"), "multi-gpu", internal, "internal")))
 
 
 @pytest.fixture(scope="module")
@@ -648,7 +646,7 @@ def test_monitoring_fires_when_the_single_host_runs_no_gpu_exporter(host: Invent
 @fires("monitoring")
 def test_monitoring_reads_the_single_host_rules_from_its_bundle(host: Inventory) -> None:
     assert findings("monitoring", host) == []
-    (rules,) = [r.name for r in host.of_type(BUNDLE_OBJECT) if r.props["key"] == "bundle/prometheus/rules/llmscale.yml"]
+    (rules,) = [r.name for r in host.of_type(BUCKET_OBJECT) if r.props["key"] == "bundle/prometheus/rules/llmscale.yml"]
     found = messages("monitoring", without(host, rules))
     assert f"no alert rule on latency ({metrics.VLLM_E2E_LATENCY})" in found
     assert f"no alert rule on GPU utilisation ({metrics.DCGM_GPU_UTIL})" in found
@@ -744,10 +742,6 @@ def test_encryption_at_rest_fires_on_a_bucket_without_encryption_configuration(h
     assert findings("encryption-at-rest", adding(host, bucket, sse)) == []
 
 
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-CLUSTER = "aws:eks/cluster:Cluster"
-BUCKET = "aws:s3/bucket:Bucket"
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 GPU_TEMPLATE = "multi-gpu-eks-gpu-nodes"
 GPU_GROUP = "multi-gpu-eks-gpu"
 MG_CLUSTER = "multi-gpu-eks-cluster"
@@ -901,18 +895,16 @@ def test_eks_endpoint_access_accepts_private_endpoints_and_a_declared_open_one(e
 
 def test_the_stack_records_whether_a_world_open_endpoint_is_intended(eks: Inventory, tmp_path: Path) -> None:
     assert eks.settings["eksPublicEndpointOpenToInternet"] is False
-    document = yaml.safe_load((PACKAGE_ROOT / "stacks" / "Pulumi.multi-gpu.yaml").read_text(encoding="utf-8"))
-    document["config"]["llmscale:eks"].update(publicAccessCidrs=["0.0.0.0/0"])
-    closed = tmp_path / "Pulumi.world.yaml"
-    closed.write_text(yaml.safe_dump(document), encoding="utf-8")
+    config = example_config("multi-gpu")
+    config["llmscale:eks"].update(publicAccessCidrs=["0.0.0.0/0"])
+    closed = write_stack(tmp_path, "world", config)
     result = invoke("plan", str(closed), "--json")
     assert result.exit_code == 1, everything(result)
     assert [v["policy"] for v in json.loads(result.stdout)["violations"] if v["enforcement"] == "mandatory"] == [
         "eks-endpoint-access"
     ]
-    document["config"]["llmscale:eks"].update(publicEndpointOpenToInternet=True)
-    intended = tmp_path / "Pulumi.world-intended.yaml"
-    intended.write_text(yaml.safe_dump(document), encoding="utf-8")
+    config["llmscale:eks"].update(publicEndpointOpenToInternet=True)
+    intended = write_stack(tmp_path, "world-intended", config)
     result = invoke("plan", str(intended), "--json")
     assert result.exit_code == 0, everything(result)
     assert "eks-endpoint-access" not in {v["policy"] for v in json.loads(result.stdout)["violations"]}
@@ -1112,15 +1104,6 @@ def everything(result: Result) -> str:
     return text
 
 
-def variant_stack(directory: Path, name: str, change: Callable[[dict[str, Any]], Any]) -> Path:
-    """The on-prem example stack with one change, written as a stack file."""
-    document = yaml.safe_load((PACKAGE_ROOT / "stacks" / "Pulumi.onprem.yaml").read_text(encoding="utf-8"))
-    change(document["config"])
-    path = directory / f"Pulumi.{name}.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return path
-
-
 def assert_violation_dicts(violations: list[dict[str, Any]]) -> None:
     for violation in violations:
         assert set(violation) == {"policy", "enforcement", "resource", "message"}
@@ -1151,7 +1134,9 @@ def test_plan_json_lists_violations(onprem_plan: Result, onprem: Inventory) -> N
 
 
 def test_plan_exits_1_and_lists_a_mandatory_violation(tmp_path: Path) -> None:
-    path = variant_stack(tmp_path, "one-replica", lambda c: c["llmscale:models"][0].update(minReplicas=1))
+    path = write_variant(
+        tmp_path, "onprem", name="one-replica", change=lambda c: c["llmscale:models"][0].update(minReplicas=1)
+    )
     result = invoke("plan", str(path), "--json")
     assert result.exit_code == 1, everything(result)
     assert "Traceback" not in everything(result)
@@ -1173,15 +1158,17 @@ def test_plan_with_advisory_violations_only_exits_0(tmp_path: Path) -> None:
         config["llmscale:environment"] = "development"
         config["llmscale:schedule"] = {"enabled": False}
 
-    result = invoke("plan", str(variant_stack(tmp_path, "dev", development)))
+    result = invoke("plan", str(write_variant(tmp_path, "onprem", name="dev", change=development)))
     assert result.exit_code == 0, everything(result)
     assert "advisory  night-schedule: a development stack keeps its GPUs all night" in result.stderr
     assert "mandatory" not in result.stderr
 
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
-def test_plan_documents_carry_the_violations_of_their_inventory(inventories: dict[str, Inventory], stack: str) -> None:
-    document = plan_document(run_program(load_stack(stack), llmscale.program.main))
+def test_plan_documents_carry_the_violations_of_their_inventory(
+    example_plans: Mapping[str, dict[str, Any]], inventories: dict[str, Inventory], stack: str
+) -> None:
+    document = example_plans[stack]
     assert document["violations"] == [v.as_dict() for v in evaluate(inventories[stack])]
 
 

@@ -51,7 +51,7 @@ from llmscale.config.errors import ConfigError
 from llmscale.config.loader import load_stack, parse_values
 from llmscale.config.models import StackConfig
 from llmscale.versions import DEFAULT_KUBERNETES_VERSION
-from tests.helpers import REPO
+from tests.helpers import REPO, write_stack
 
 REGION = "us-east-1"
 GPU_TYPE = "g6e.xlarge"
@@ -141,12 +141,6 @@ def example_config(region: str = REGION, **host: Any) -> dict[str, Any]:
     config["aws:region"] = region
     config["llmscale:host"] = {**config["llmscale:host"], **host}
     return config
-
-
-def write_stack(directory: Path, config: dict[str, Any], name: str = "preflight") -> Path:
-    path = directory / f"Pulumi.{name}.yaml"
-    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def make_app() -> typer.Typer:
@@ -248,6 +242,7 @@ def test_all_checks_pass_in_an_offered_zone_with_its_hosted_zone(
     zone_id = create_zone(aws, client("route53"), "example.com")
     stack = write_stack(
         tmp_path,
+        "preflight",
         example_config(availabilityZone=offered[0], domain="llm.example.com", hostedZoneId=zone_id),
     )
 
@@ -276,7 +271,7 @@ def test_quota_is_unknown_when_service_quotas_cannot_answer(
 ) -> None:
     """moto's Service Quotas knows only vpc quotas: get_service_quota for ec2 answers NoSuchResourceException."""
     offered, _ = offered_and_not(client("ec2"), GPU_TYPE)
-    stack = write_stack(tmp_path, example_config(availabilityZone=offered[0]))
+    stack = write_stack(tmp_path, "preflight", example_config(availabilityZone=offered[0]))
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -298,7 +293,7 @@ def test_instance_type_not_offered_in_the_configured_zone_fails(
 ) -> None:
     offered, not_offered = offered_and_not(client("ec2"), GPU_TYPE)
     assert not_offered, f"moto offers {GPU_TYPE} in every zone of {REGION}; pick a rarer type"
-    stack = write_stack(tmp_path, example_config(availabilityZone=not_offered[0]))
+    stack = write_stack(tmp_path, "preflight", example_config(availabilityZone=not_offered[0]))
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -315,7 +310,7 @@ def test_without_a_pinned_zone_the_offering_zones_are_reported(
     aws: str, client: Callable[..., Any], tmp_path: Path
 ) -> None:
     offered, _ = offered_and_not(client("ec2"), GPU_TYPE)
-    stack = write_stack(tmp_path, example_config())
+    stack = write_stack(tmp_path, "preflight", example_config())
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -330,7 +325,7 @@ def test_the_zone_of_the_configured_subnet_is_checked(aws: str, client: Callable
     _, not_offered = offered_and_not(ec2, GPU_TYPE)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone=not_offered[0])["Subnet"]
-    stack = write_stack(tmp_path, example_config(subnetId=subnet["SubnetId"]))
+    stack = write_stack(tmp_path, "preflight", example_config(subnetId=subnet["SubnetId"]))
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -342,7 +337,7 @@ def test_the_zone_of_the_configured_subnet_is_checked(aws: str, client: Callable
 
 
 def test_a_subnet_that_does_not_exist_fails(aws: str, tmp_path: Path) -> None:
-    stack = write_stack(tmp_path, example_config(subnetId="subnet-0123456789abcdef0"))
+    stack = write_stack(tmp_path, "preflight", example_config(subnetId="subnet-0123456789abcdef0"))
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -356,7 +351,7 @@ def test_an_instance_type_ec2_does_not_have_fails_offering_and_quota(aws: str, t
     """A G-family name EC2 does not know: not offered anywhere, and its vCPUs (for the quota) cannot be found."""
     config = example_config()
     config["llmscale:gpu"] = {"instanceType": "g99.xlarge", "gpusPerNode": 1}
-    stack = write_stack(tmp_path, config)
+    stack = write_stack(tmp_path, "preflight", config)
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -372,6 +367,7 @@ def test_missing_hosted_zone_fails(aws: str, client: Callable[..., Any], tmp_pat
     offered, _ = offered_and_not(client("ec2"), GPU_TYPE)
     stack = write_stack(
         tmp_path,
+        "preflight",
         example_config(availabilityZone=offered[0], domain="llm.example.com", hostedZoneId="Z0123456789ABCDEFGHIJ"),
     )
 
@@ -388,7 +384,9 @@ def test_hosted_zone_for_another_domain_fails(aws: str, client: Callable[..., An
     offered, _ = offered_and_not(client("ec2"), GPU_TYPE)
     zone_id = create_zone(aws, client("route53"), "example.org")
     stack = write_stack(
-        tmp_path, example_config(availabilityZone=offered[0], domain="llm.example.com", hostedZoneId=zone_id)
+        tmp_path,
+        "preflight",
+        example_config(availabilityZone=offered[0], domain="llm.example.com", hostedZoneId=zone_id),
     )
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
@@ -407,7 +405,9 @@ def test_a_zone_name_that_only_ends_in_the_same_letters_is_not_a_parent(
     offered, _ = offered_and_not(client("ec2"), GPU_TYPE)
     zone_id = create_zone(aws, client("route53"), "example.com")
     stack = write_stack(
-        tmp_path, example_config(availabilityZone=offered[0], domain="badexample.com", hostedZoneId=zone_id)
+        tmp_path,
+        "preflight",
+        example_config(availabilityZone=offered[0], domain="badexample.com", hostedZoneId=zone_id),
     )
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
@@ -421,7 +421,7 @@ def test_a_region_the_account_has_not_enabled_fails_and_skips_the_rest(
     regions = client("ec2").describe_regions(AllRegions=True)["Regions"]
     opt_in = sorted(entry["RegionName"] for entry in regions if entry.get("OptInStatus") == "not-opted-in")
     assert opt_in, "moto lists no opt-in region that is not enabled"
-    stack = write_stack(tmp_path, example_config(region=opt_in[0]))
+    stack = write_stack(tmp_path, "preflight", example_config(region=opt_in[0]))
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -435,7 +435,7 @@ def test_a_region_the_account_has_not_enabled_fails_and_skips_the_rest(
 
 def test_credentials_never_appear_in_the_output(aws: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", PLANTED_SECRET)
-    stack = write_stack(tmp_path, example_config())
+    stack = write_stack(tmp_path, "preflight", example_config())
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -459,7 +459,7 @@ def test_an_invalid_stack_exits_2_with_the_config_error_lines(aws: str, tmp_path
     config = example_config()
     config["llmscale:models"] = [{"name": "chat", "model": "org/model", "minReplicas": 3, "maxReplicas": 2}]
     config["llmscale:gpu"] = {"instanceType": GPU_TYPE, "gpuCout": 1}
-    stack = write_stack(tmp_path, config)
+    stack = write_stack(tmp_path, "preflight", config)
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -476,7 +476,7 @@ def test_an_invalid_stack_exits_2_with_the_config_error_lines(aws: str, tmp_path
 
 def test_missing_credentials_exit_2_with_a_hint(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     _no_ambient_aws(monkeypatch, tmp_path)
-    stack = write_stack(tmp_path, example_config())
+    stack = write_stack(tmp_path, "preflight", example_config())
 
     result = preflight(stack, "--endpoint-url", moto_url)
 
@@ -489,7 +489,7 @@ def test_missing_credentials_exit_2_with_a_hint(moto_url: str, monkeypatch: pyte
 
 
 def test_an_invalid_endpoint_url_exits_2(aws: str, tmp_path: Path) -> None:
-    stack = write_stack(tmp_path, example_config())
+    stack = write_stack(tmp_path, "preflight", example_config())
 
     result = preflight(stack, "--endpoint-url", "not a url")
 
@@ -737,7 +737,7 @@ def test_an_enterprise_stack_is_checked_in_both_regions_and_its_failover_zone(
     aws: str, client: Callable[..., Any], tmp_path: Path
 ) -> None:
     zone_id = create_zone(aws, client("route53"), "example.com")
-    stack = write_stack(tmp_path, enterprise_config(zone_id))
+    stack = write_stack(tmp_path, "preflight", enterprise_config(zone_id))
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -759,7 +759,7 @@ def test_an_enterprise_stack_is_checked_in_both_regions_and_its_failover_zone(
 def test_a_multi_gpu_stack_gets_the_kubernetes_version_check(aws: str, tmp_path: Path) -> None:
     config = yaml.safe_load((REPO / "stacks" / "Pulumi.multi-gpu.yaml").read_text(encoding="utf-8"))["config"]
     config["aws:region"] = REGION
-    stack = write_stack(tmp_path, config)
+    stack = write_stack(tmp_path, "preflight", config)
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -770,7 +770,7 @@ def test_a_multi_gpu_stack_gets_the_kubernetes_version_check(aws: str, tmp_path:
 
 
 def test_a_missing_failover_zone_fails(aws: str, tmp_path: Path) -> None:
-    stack = write_stack(tmp_path, enterprise_config("Z0123456789ABCDEFGHIJ"))
+    stack = write_stack(tmp_path, "preflight", enterprise_config("Z0123456789ABCDEFGHIJ"))
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 
@@ -781,7 +781,7 @@ def test_a_missing_failover_zone_fails(aws: str, tmp_path: Path) -> None:
 
 def test_a_failover_zone_for_another_domain_fails(aws: str, client: Callable[..., Any], tmp_path: Path) -> None:
     zone_id = create_zone(aws, client("route53"), "example.org")
-    stack = write_stack(tmp_path, enterprise_config(zone_id, "llm.example.com"))
+    stack = write_stack(tmp_path, "preflight", enterprise_config(zone_id, "llm.example.com"))
 
     result = preflight(stack, "--endpoint-url", aws, "--json")
 

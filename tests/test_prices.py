@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -17,9 +18,7 @@ from typer.testing import CliRunner
 from llmscale.cli import app
 from llmscale.config.loader import load_stack, parse_values
 from llmscale.plan.markdown import plan_markdown
-from llmscale.plan.report import plan_document, render_text
-from llmscale.plan.runner import run_program
-from llmscale.program import main as program
+from llmscale.plan.report import render_text
 from llmscale.sizing import catalog
 from llmscale.sizing.cost import stack_cost, stack_gpu_price
 from llmscale.sizing.planner import (
@@ -186,8 +185,8 @@ def test_a_warm_standby_adds_its_minimum_at_its_regions_price() -> None:
 
 
 @pytest.fixture(scope="module")
-def enterprise_plan() -> dict[str, Any]:
-    return plan_document(run_program(load_stack("enterprise"), program))
+def enterprise_plan(example_plans: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    return example_plans["enterprise"]
 
 
 def test_the_plan_document_text_and_comment_carry_the_cost(enterprise_plan: dict[str, Any]) -> None:
@@ -198,8 +197,8 @@ def test_the_plan_document_text_and_comment_carry_the_cost(enterprise_plan: dict
     assert f"Monthly GPU cost: \\${always} always on" in plan_markdown(enterprise_plan)
 
 
-def test_a_plan_without_a_price_says_why(tmp_path: Any) -> None:
-    document = plan_document(run_program(load_stack("onprem"), program))
+def test_a_plan_without_a_price_says_why(example_plans: Mapping[str, dict[str, Any]]) -> None:
+    document = example_plans["onprem"]
     assert document["cost"]["monthlyAlwaysOn"] is None
     assert "Monthly GPU cost: unknown (no on-demand price for onprem.l40s-x4" in render_text(document)
 

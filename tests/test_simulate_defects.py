@@ -17,10 +17,12 @@ import pytest
 
 from llmscale.policy.model import Inventory
 from llmscale.serving.vllm_args import PRE_STOP_SECONDS, SHUTDOWN_MARGIN_SECONDS
-from llmscale.simulate.engine import Options, Run, simulate
+from llmscale.simulate.engine import simulate
 from llmscale.simulate.report import build_report
+from llmscale.simulate.run import Options, Run
 from llmscale.simulate.stack import stack_from_inventory
 from tests.helpers import edit
+from tests.resource_types import BUCKET_OBJECT
 from tests.test_simulate_stack import inventory, kind
 
 
@@ -97,9 +99,6 @@ def test_example_stacks_cut_no_request(stack: str) -> None:
     assert sum(run.killed_by.values()) == pytest.approx(0.0, abs=1e-6)
 
 
-COMPOSE_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
-
-
 def docker_default_stop_grace(props: dict[str, Any]) -> None:
     """The host's compose file as it was before it set `stop_grace_period` on vLLM: docker's 10 s default."""
     lines = props["content"].splitlines(keepends=True)
@@ -121,7 +120,7 @@ def _host_run(records: Inventory) -> Run:
 def test_the_single_host_stop_cuts_long_answers_after_docker_stop_grace(single_host: Inventory) -> None:
     """EventBridge stops the host at the window's end; docker gives vLLM 10 s (compose `stop_grace_period`
     default), less than its 600 s drain: long answers still running at 20:00 are cut."""
-    broken = edit(single_host, "single-gpu-bundle-docker-compose-yml", docker_default_stop_grace, COMPOSE_OBJECT)
+    broken = edit(single_host, "single-gpu-bundle-docker-compose-yml", docker_default_stop_grace, BUCKET_OBJECT)
     stack = stack_from_inventory(broken, "single-gpu")
     assert stack.primary.servers[0].grace_seconds == 10
     run = _host_run(broken)

@@ -14,16 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from llmscale.simulate import nodes
-from llmscale.simulate.engine import (
-    Options,
-    Run,
-    evolve,
-    planner_inputs,
-    reference_start,
-    replicas_for_rate,
-    simulate,
-)
+from llmscale.simulate.engine import evolve, simulate
+from llmscale.simulate.peaks import planner_inputs, replicas_for_rate
 from llmscale.simulate.report import build_report, minute_violates
+from llmscale.simulate.run import Options, Run, reference_start
 from llmscale.simulate.stack import SimStack, SimulationError, stack_from_plan
 from llmscale.simulate.state import Minute
 from llmscale.simulate.traffic import (

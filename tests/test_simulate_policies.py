@@ -15,8 +15,8 @@ from llmscale.policy.model import Enforcement, Finding, Inventory
 from llmscale.policy.pack import POLICIES, evaluate
 from llmscale.simulate import policies
 from tests.helpers import edit
+from tests.resource_types import BUCKET_OBJECT
 from tests.test_simulate_defects import (
-    COMPOSE_OBJECT,
     docker_default_stop_grace,
     long_answers,
     no_drain,
@@ -87,7 +87,7 @@ def check_night_kills_fires(stacks: Inventories) -> None:
     assert levels == {Enforcement.MANDATORY}
     # The single host with docker's 10 s stop grace: the EventBridge stop cuts long answers, a mandatory finding.
     host = _settings(stacks("single-gpu"), long_answers)
-    host = edit(host, "single-gpu-bundle-docker-compose-yml", docker_default_stop_grace, COMPOSE_OBJECT)
+    host = edit(host, "single-gpu-bundle-docker-compose-yml", docker_default_stop_grace, BUCKET_OBJECT)
     (finding,) = policies.night_kills(host)
     assert "primary/chat" in finding.message and "stopping the host" in finding.message
     assert finding.resource == "single-gpu-bundle-docker-compose-yml"

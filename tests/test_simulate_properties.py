@@ -19,11 +19,13 @@ from __future__ import annotations
 import dataclasses
 from functools import cache
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmscale.simulate.engine import Options, Run, reference_start, simulate
+from llmscale.simulate.engine import simulate
 from llmscale.simulate.report import build_report
+from llmscale.simulate.run import Options, Run, reference_start
 from llmscale.simulate.stack import SimStack, stack_from_plan
 from llmscale.simulate.traffic import Traffic, business_day
 from tests.test_simulate_stack import planned
@@ -76,6 +78,7 @@ def scale_to_zero_events(run: Run) -> int:
     return sum(1 for w in run.workloads for e in w.events if e.after == 0 and e.before > 0)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     name=st.sampled_from(["multi-gpu", "onprem"]),
@@ -92,6 +95,7 @@ def test_more_traffic_never_means_fewer_gpu_hours(name: str, peak: float, more: 
     assert high.gpu_seconds >= low.gpu_seconds - 1e-6
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     seed=st.integers(min_value=0, max_value=10_000),
@@ -106,6 +110,7 @@ def test_longer_cooldown_never_means_more_scale_to_zero_events(seed: int, shorte
     assert scale_to_zero_events(long_run) <= scale_to_zero_events(short_run)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     seed=st.integers(min_value=0, max_value=10_000),

@@ -28,7 +28,7 @@ from llmscale.simulate.stack import (
     Failover,
     HealthCheck,
     Route,
-    _effective_timeout,
+    effective_timeout,
     scaler_from_spec,
 )
 
@@ -415,9 +415,9 @@ def test_retries_only_place_refused_requests_when_they_retry_on_503() -> None:
 def test_effective_request_timeout_route_wins_then_policy_then_envoy_default() -> None:
     """`getEffectiveRequestTimeout` (internal/xds/translator/route.go)."""
     policy = {"timeout": {"http": {"requestTimeout": "1800s"}}}
-    assert _effective_timeout({"timeouts": {"request": "300s"}}, policy, "x") == 300
-    assert _effective_timeout({}, policy, "x") == 1800
-    assert _effective_timeout({}, None, "x") == 15
+    assert effective_timeout({"timeouts": {"request": "300s"}}, policy, "x") == 300
+    assert effective_timeout({}, policy, "x") == 1800
+    assert effective_timeout({}, None, "x") == 15
 
 
 # --- Route 53 ---------------------------------------------------------------------------------------------

@@ -4,30 +4,21 @@ API servers and controllers fill in, and one-line errors for what it cannot play
 from __future__ import annotations
 
 import copy
-from functools import cache
 from typing import Any
 
 import pytest
 
 from llmscale.config.loader import load_stack
 from llmscale.k8s.workload import weights_plan
-from llmscale.plan.report import plan_document
-from llmscale.plan.runner import run_program
 from llmscale.policy.model import Inventory
 from llmscale.policy.pack import inventory_from_plan
-from llmscale.program import main as program
 from llmscale.simulate.stack import SimStack, SimulationError, stack_from_inventory, stack_from_plan
-from tests.helpers import edit
-
-
-@cache
-def _planned(stack: str) -> dict[str, Any]:
-    return plan_document(run_program(load_stack(stack), program))
+from tests.helpers import edit, example_plan
 
 
 def planned(stack: str) -> dict[str, Any]:
     """The offline plan document of an example stack (planned once per test session; a copy each call)."""
-    return copy.deepcopy(_planned(stack))
+    return copy.deepcopy(example_plan(stack))
 
 
 def inventory(stack: str) -> Inventory:

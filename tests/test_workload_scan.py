@@ -28,6 +28,9 @@ from llmscale.cli import app
 from llmscale.config.loader import load_stack
 from llmscale.config.models import Tier
 from llmscale.paths import PACKAGE_ROOT
+from tests.helpers import EXAMPLE_STACKS
+
+pytestmark = pytest.mark.slow
 
 SECURITY_DOC = PACKAGE_ROOT / "docs" / "security.md"
 CHECKOV_VENV = PACKAGE_ROOT / ".venv" / "checkov"
@@ -65,10 +68,7 @@ def checkov_executable() -> Path:
 
 def kubernetes_example_stacks() -> list[str]:
     """The example stacks that deploy onto Kubernetes (multi-gpu and enterprise, any platform)."""
-    names = sorted(
-        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (PACKAGE_ROOT / "stacks").glob("*.yaml")
-    )
-    return [name for name in names if load_stack(name).config.tier in (Tier.MULTI_GPU, Tier.ENTERPRISE)]
+    return [name for name in EXAMPLE_STACKS if load_stack(name).config.tier in (Tier.MULTI_GPU, Tier.ENTERPRISE)]
 
 
 @dataclass(frozen=True)

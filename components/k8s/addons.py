@@ -5,7 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from llmscale.k8s.addons import AddonRelease, deep_merge
+from llmscale.k8s.addons import AddonRelease
+from llmscale.merge import deep_merge
 
 
 class ClusterAddons(pulumi.ComponentResource):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from llmscale.commands.usage import one_line, usage_error
+from llmscale.commands.usage import fail, usage_error
 
 if TYPE_CHECKING:
     from llmscale.plan.markdown import StackReport
@@ -42,22 +42,19 @@ def diff(
     from llmscale.plan.markdown import diff_markdown
 
     if markdown and as_json:
-        typer.echo("--markdown and --json: choose one", err=True)
-        raise typer.Exit(2)
+        raise fail(["--markdown and --json: choose one"])
     plans = []
     for label, path in (("OLD.json", old), ("NEW.json", new)):
         try:
             plans.append(load_plan(path))
         except PlanFileError as error:
-            typer.echo(one_line(str(error)), err=True)
-            raise typer.Exit(2) from None
+            raise fail([str(error)]) from None
         except RecursionError:
             raise usage_error(label, "nested too deeply to be a plan file") from None
     try:
         result = diff_plans(*plans)
     except PlanFileError as error:
-        typer.echo(one_line(str(error)), err=True)
-        raise typer.Exit(2) from None
+        raise fail([str(error)]) from None
     if as_json:
         typer.echo(json.dumps(diff_document(result), indent=2, ensure_ascii=False, default=str))
         for warning in result.warnings:
@@ -125,13 +122,11 @@ def diff_comment(
     from llmscale.plan.markdown import pr_comment
 
     if not folder.is_dir():
-        typer.echo(f"{folder}: no such directory", err=True)
-        raise typer.Exit(2)
+        raise fail([f"{folder}: no such directory"])
     try:
         reports = [read_stack_report(path) for path in sorted(folder.iterdir()) if path.is_dir()]
     except ValueError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+        raise fail([str(error)]) from None
     typer.echo(pr_comment(reports, intro, full=full), nl=False)
     for report in reports:
         typer.echo(f"{report.name}: {report.diff.summary_line() if report.diff else report.status}", err=True)

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from llmscale.commands.usage import one_line, usage_error
+from llmscale.commands.usage import err_line, fail, usage_error
 from llmscale.config.checks import PLATFORMS_BY_TIER
 from llmscale.config.models import Platform, Quantization, Tier
 from llmscale.paths import PROJECT_FILE, project_root, stacks_dir
@@ -28,20 +28,16 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
-def _err(line: str) -> None:
-    typer.echo(one_line(line), err=True)
-
-
 def _choose(label: str, choices: list[str]) -> str:
     """Ask until the answer is one of `choices` (one choice is taken without asking)."""
     if len(choices) == 1:
-        _err(f"{label}: {choices[0]} (the only one that fits)")
+        err_line(f"{label}: {choices[0]} (the only one that fits)")
         return choices[0]
     while True:
         answer = typer.prompt(f"{label} ({', '.join(choices)})", err=True).strip()
         if answer in choices:
             return answer
-        _err(f"choose one of {', '.join(choices)}")
+        err_line(f"choose one of {', '.join(choices)}")
 
 
 def _ask(label: str, key: str, parse: Callable[[str], Any] = str, partial: Any = None) -> Any:
@@ -53,12 +49,12 @@ def _ask(label: str, key: str, parse: Callable[[str], Any] = str, partial: Any =
         try:
             value = parse(raw)
         except ValueError:
-            _err(f"{OPTIONS.get(key, key)}: not a valid answer; try again")
+            err_line(f"{OPTIONS.get(key, key)}: not a valid answer; try again")
             continue
         problem = answer_problem(key, value, partial)
         if problem is None:
             return value
-        _err(f"{OPTIONS.get(key, key)}: {problem}")
+        err_line(f"{OPTIONS.get(key, key)}: {problem}")
 
 
 def _cidrs(text: str) -> tuple[str, ...]:
@@ -217,9 +213,7 @@ def register(app: typer.Typer) -> None:
             allowed = ", ".join(PLATFORMS_BY_TIER[tier])
             bad.append(f"--platform: {platform} does not fit tier {tier} (use {allowed})")
         if bad:
-            for line in bad:
-                _err(line)
-            raise typer.Exit(2)
+            raise fail(bad)
 
         interactive = _interactive()
 
@@ -230,9 +224,7 @@ def register(app: typer.Typer) -> None:
             return keys
 
         if missing() and not interactive:
-            for key in missing():
-                _err(f"{OPTIONS.get(key, '--' + key)}: required (no terminal to ask on)")
-            raise typer.Exit(2)
+            raise fail(f"{OPTIONS.get(key, '--' + key)}: required (no terminal to ask on)" for key in missing())
 
         def ask_missing() -> None:
             partial = _partial(answers)
@@ -268,7 +260,7 @@ def register(app: typer.Typer) -> None:
             if target.exists() and not force:
                 if not interactive:
                     raise usage_error("NAME", f"{_shown(target)} exists; pass --force to overwrite")
-                _err(f"NAME: {_shown(target)} exists; choose another name (or run again with --force)")
+                err_line(f"NAME: {_shown(target)} exists; choose another name (or run again with --force)")
                 answers["name"] = None
                 continue
             request = StackRequest(
@@ -279,7 +271,7 @@ def register(app: typer.Typer) -> None:
             try:
                 text, plan = render_stack(request)
             except TierMisfitError as misfit:
-                _err(misfit.problems[0].line())
+                err_line(misfit.problems[0].line())
                 if not interactive:
                     raise typer.Exit(2) from None
                 answers["tier"] = Tier(_choose("Tier that fits", [t.value for t in misfit.fits]))
@@ -293,7 +285,7 @@ def register(app: typer.Typer) -> None:
                 continue
             except RequestError as error:
                 for problem in error.problems:
-                    _err(problem.line())
+                    err_line(problem.line())
                 if interactive and all(re_ask(problem.option) for problem in error.problems):
                     continue
                 raise typer.Exit(2) from None
@@ -308,11 +300,11 @@ def register(app: typer.Typer) -> None:
                 f"{result.gpus_needed} GPUs needed at peak, {result.gpus_to_provision} with headroom; "
                 f"maxReplicas {plan.max_replicas}"
             )
-        _err(f"wrote {_shown(target)} (tier {request.tier}, platform {request.platform}): {sized}")
-        _err(plan.cost.summary())
+        err_line(f"wrote {_shown(target)} (tier {request.tier}, platform {request.platform}): {sized}")
+        err_line(plan.cost.summary())
         if written:
-            _err(f"wrote the Pulumi project around it: {', '.join(written)}")
-        _err(f"next: set the secrets the file lists, then `llmscale plan {request.name}`")
+            err_line(f"wrote the Pulumi project around it: {', '.join(written)}")
+        err_line(f"next: set the secrets the file lists, then `llmscale plan {request.name}`")
 
 
 def _partial(answers: dict[str, Any]) -> Any:

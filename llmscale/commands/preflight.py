@@ -17,26 +17,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from llmscale.commands.usage import one_line, usage_error
-from llmscale.config.errors import ConfigError
-from llmscale.config.loader import LoadedStack, load_stack
+from llmscale.commands.stacks import load_stack_ref
+from llmscale.commands.usage import err, fail, usage_error
 from llmscale.config.models import Platform
-from llmscale.paths import StackRefError, stack_file
 
 if TYPE_CHECKING:
     from llmscale.aws.preflight import AwsClients, CheckResult
 
 STATUS_LABELS = {"pass": ("PASS", "green"), "fail": ("FAIL", "red"), "unknown": ("UNKNOWN", "yellow")}
-
-
-def _err(message: str) -> None:
-    typer.echo(message, err=True)
-
-
-def _fail(lines: Sequence[str], code: int = 2) -> typer.Exit:
-    for line in lines:
-        _err(one_line(line))
-    return typer.Exit(code)
 
 
 def build_clients(region: str, endpoint_url: str | None) -> AwsClients:
@@ -84,19 +72,6 @@ def summary(results: Sequence[CheckResult]) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in ("pass", "fail", "unknown")}
 
 
-def _load(stack: str, stacks_dir: Path | None) -> LoadedStack:
-    if stacks_dir is not None and stacks_dir.exists() and not stacks_dir.is_dir():
-        raise usage_error("--stacks-dir", "is a file, not a directory")
-    try:
-        path = stack_file(stack, stacks_dir)
-    except StackRefError as error:
-        raise usage_error("STACK", str(error)) from None
-    try:
-        return load_stack(str(path))
-    except ConfigError as error:
-        raise _fail(error.lines()) from None
-
-
 def preflight(
     stack: Annotated[
         str, typer.Argument(metavar="STACK", help="A stack name (stacks/Pulumi.STACK.yaml) or a stack file path.")
@@ -117,18 +92,16 @@ def preflight(
     """
     if endpoint_url is not None and not endpoint_url.startswith(("http://", "https://")):
         raise usage_error("--endpoint-url", "is not a URL such as http://127.0.0.1:5000")
-    loaded = _load(stack, stacks_dir)
+    loaded = load_stack_ref(stack, stacks_dir)
     config = loaded.config
     if config.platform is not Platform.AWS:
-        raise _fail(
-            [f"{loaded.source}: preflight checks AWS accounts; platform {config.platform} has nothing to check"]
-        )
+        raise fail([f"{loaded.source}: preflight checks AWS accounts; platform {config.platform} has nothing to check"])
     region = loaded.region
     assert region is not None  # the loader requires aws:region on platform aws
     try:
         from llmscale.aws.preflight import PreflightError, failed, run_stack_checks
     except ImportError:
-        raise _fail(["preflight needs boto3: pip install 'boto3>=1.34,<2'"]) from None
+        raise fail(["preflight needs boto3: pip install 'boto3>=1.34,<2'"]) from None
     made: dict[str, AwsClients] = {}
 
     def clients_for(name: str) -> AwsClients:
@@ -141,18 +114,18 @@ def preflight(
     except ValueError:
         raise usage_error("--endpoint-url", "is not a valid URL such as http://127.0.0.1:5000") from None
     except PreflightError as error:
-        raise _fail([f"{loaded.source}: preflight: {error}"]) from None
+        raise fail([f"{loaded.source}: preflight: {error}"]) from None
 
     counts = summary(results)
     standby = config.failover.standby_region if config.failover else None
     where = f"regions {region} and {standby} (standby)" if standby else f"region {region}"
-    _err(f"preflight of stack {loaded.name} ({config.tier}, platform aws, {where}):")
+    err(f"preflight of stack {loaded.name} ({config.tier}, platform aws, {where}):")
     for line in render_table(results):
-        _err(line)
-    _err(f"{counts['pass']} passed, {counts['fail']} failed, {counts['unknown']} unknown")
+        err(line)
+    err(f"{counts['pass']} passed, {counts['fail']} failed, {counts['unknown']} unknown")
     if counts["unknown"]:
         noun = "check" if counts["unknown"] == 1 else "checks"
-        _err(
+        err(
             typer.style(
                 f"UNKNOWN: {counts['unknown']} {noun} could not be answered by the account; check by hand as the "
                 "detail says before `pulumi up`",

@@ -16,14 +16,10 @@ from typing import Annotated, Any
 
 import typer
 
+from llmscale.commands.usage import fail
+
 PROFILES = ("business-day",)
 FAIL_REGION = re.compile(r"^(?P<site>[a-z]+)@(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)$")
-
-
-def _fail(lines: list[str]) -> typer.Exit:
-    for line in lines:
-        typer.echo(line, err=True)
-    return typer.Exit(2)
 
 
 def _plan(stack: str, plan_file: Path | None) -> tuple[dict[str, Any], float | None]:
@@ -37,7 +33,7 @@ def _plan(stack: str, plan_file: Path | None) -> tuple[dict[str, Any], float | N
     try:
         loaded = load_stack(stack)
     except ConfigError as error:
-        raise _fail(error.lines()) from None
+        raise fail(error.lines()) from None
     # As the plan's cost: the stated rate, else the on-demand price of the instance type in the stack's region.
     stack_price = stack_gpu_price(loaded.config, loaded.region)
     price = None if stack_price is None else stack_price.per_gpu_hour
@@ -47,9 +43,9 @@ def _plan(stack: str, plan_file: Path | None) -> tuple[dict[str, Any], float | N
         try:
             document = load_plan(plan_file)
         except PlanFileError as error:
-            raise _fail([str(error)]) from None
+            raise fail([str(error)]) from None
         if document.get("stack") != loaded.name:
-            raise _fail([f"--plan {plan_file}: is a plan of stack {document.get('stack')}, not {loaded.name}"])
+            raise fail([f"--plan {plan_file}: is a plan of stack {document.get('stack')}, not {loaded.name}"])
         return document, price
     from llmscale.plan.report import plan_document
     from llmscale.plan.runner import run_program
@@ -58,7 +54,7 @@ def _plan(stack: str, plan_file: Path | None) -> tuple[dict[str, Any], float | N
     try:
         return plan_document(run_program(loaded, program)), price
     except pulumi.RunError as error:
-        raise _fail([f"{loaded.source}: {line}" for line in str(error).splitlines()]) from None
+        raise fail([f"{loaded.source}: {line}" for line in str(error).splitlines()]) from None
 
 
 def _fail_minute(value: str | None, days: float) -> int | None:
@@ -66,12 +62,12 @@ def _fail_minute(value: str | None, days: float) -> int | None:
         return None
     match = FAIL_REGION.match(value)
     if not match:
-        raise _fail([f"--fail-region {value}: expected primary@HH:MM (24-hour time on the first simulated day)"])
+        raise fail([f"--fail-region {value}: expected primary@HH:MM (24-hour time on the first simulated day)"])
     if match.group("site") != "primary":
-        raise _fail([f"--fail-region {value}: only the primary region's failure is simulated (primary@HH:MM)"])
+        raise fail([f"--fail-region {value}: only the primary region's failure is simulated (primary@HH:MM)"])
     minute = int(match.group("hour")) * 60 + int(match.group("minute"))
     if minute >= days * 1440:
-        raise _fail([f"--fail-region {value}: falls after the simulated {days:g} day(s)"])
+        raise fail([f"--fail-region {value}: falls after the simulated {days:g} day(s)"])
     return minute
 
 
@@ -120,25 +116,26 @@ def simulate_command(
     ] = None,
 ) -> None:
     """Play a day of traffic (and a region failure) through the stack's planned objects: what users and the bill see."""
-    from llmscale.simulate.engine import Options, simulate
+    from llmscale.simulate.engine import simulate
     from llmscale.simulate.report import build_report, render_text
+    from llmscale.simulate.run import Options
     from llmscale.simulate.stack import SimulationError, stack_from_plan
     from llmscale.simulate.traffic import load_traffic_file
 
     if profile not in PROFILES:
-        raise _fail([f"--profile {profile}: unknown; built-in profiles: {', '.join(PROFILES)}"])
+        raise fail([f"--profile {profile}: unknown; built-in profiles: {', '.join(PROFILES)}"])
     if plot is not None:
         if plot.suffix.lower() != ".svg":
-            raise _fail([f"--plot {plot}: must be an .svg file"])
+            raise fail([f"--plot {plot}: must be an .svg file"])
         try:
             import matplotlib  # noqa: F401  (the optional `plot` extra)
         except ImportError:
-            raise _fail(["--plot needs matplotlib: install llmscale[plot] (pip install 'llmscale[plot]')"]) from None
+            raise fail(["--plot needs matplotlib: install llmscale[plot] (pip install 'llmscale[plot]')"]) from None
     fail_minute = _fail_minute(fail_region, days)
     try:
         played = load_traffic_file(traffic) if traffic is not None else None
     except SimulationError as error:
-        raise _fail([str(error)]) from None
+        raise fail([str(error)]) from None
     document, stack_price = _plan(stack, plan_file)
     try:
         run = simulate(
@@ -153,7 +150,7 @@ def simulate_command(
             ),
         )
     except SimulationError as error:
-        raise _fail([f"{document.get('source', stack)}: {error}"]) from None
+        raise fail([f"{document.get('source', stack)}: {error}"]) from None
     report = build_report(run)
     typer.echo(render_text(report), err=True)
     if plot is not None:
@@ -162,7 +159,7 @@ def simulate_command(
         try:
             plot_run(run, plot)
         except OSError as error:
-            raise _fail([f"--plot {plot}: cannot write ({error.strerror or error.__class__.__name__})"]) from None
+            raise fail([f"--plot {plot}: cannot write ({error.strerror or error.__class__.__name__})"]) from None
         typer.echo(f"wrote {plot}", err=True)
     if as_json:
         typer.echo(json.dumps(report, indent=2))

@@ -7,6 +7,8 @@ a value that is not a number) into the same shape, for the top-level command gro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import typer
 
 try:  # typer vendors click as typer._click (0.26 on) and no longer installs click itself
@@ -32,11 +34,27 @@ def shown(value: object, limit: int = 60) -> str:
     return repr(one_line(str(value), limit))
 
 
+def err(text: str) -> None:
+    """Human output on stderr, as it is (a plan tree, next steps)."""
+    typer.echo(text, err=True)
+
+
+def err_line(text: str) -> None:
+    """One message on stderr, kept to one line (`one_line`) whatever it quotes."""
+    typer.echo(one_line(text), err=True)
+
+
+def fail(lines: Iterable[str], code: int = 2) -> typer.Exit:
+    """Print each problem as one line on stderr; the Exit (code 2 unless told) to raise."""
+    for line in lines:
+        err_line(line)
+    return typer.Exit(code)
+
+
 def usage_error(option: str, message: str, prefix: str = "") -> typer.Exit:
     """Print `[prefix: ]option: message` on stderr as one line; the Exit (code 2) to raise."""
     head = f"{prefix}: " if prefix else ""
-    typer.echo(one_line(f"{head}{option}: {message}"), err=True)
-    return typer.Exit(2)
+    return fail([f"{head}{option}: {message}"])
 
 
 def _param_name(error: ClickException) -> str | None:

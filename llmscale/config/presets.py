@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from llmscale.config.models import Tier
+from llmscale.merge import deep_merge
 
 PRESETS: dict[Tier, dict[str, Any]] = {
     Tier.SINGLE_GPU: {
@@ -48,22 +49,12 @@ PRESETS: dict[Tier, dict[str, Any]] = {
 }
 
 
-def _merge(base: Any, override: Any) -> Any:
-    """Deep-merge two config values: mappings merge key by key, anything else is replaced by the override."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = _merge(base[key], value) if key in base else value
-        return merged
-    return override
-
-
 def apply_preset(tier: Tier, values: dict[str, Any]) -> dict[str, Any]:
     """The stack's values over its tier's preset; model defaults are spread into every model profile."""
     preset = copy.deepcopy(PRESETS[tier])
     model_defaults = preset.pop("modelDefaults")
-    merged = _merge(preset, values)
+    merged = deep_merge(preset, values)
     models = merged.get("models")
     if isinstance(models, list):
-        merged["models"] = [_merge(model_defaults, m) if isinstance(m, dict) else m for m in models]
+        merged["models"] = [deep_merge(model_defaults, m) if isinstance(m, dict) else m for m in models]
     return merged

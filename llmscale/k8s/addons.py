@@ -64,13 +64,3 @@ def addon_releases(config: StackConfig) -> list[AddonRelease]:
             ),
         ]
     return releases
-
-
-def deep_merge(base: dict, extra: dict) -> dict:
-    """`extra` merged into `base` key by key: nested mappings merge, anything else in `extra` replaces."""
-    merged = dict(base)
-    for key, value in extra.items():
-        merged[key] = (
-            deep_merge(merged[key], value) if isinstance(merged.get(key), dict) and isinstance(value, dict) else value
-        )
-    return merged

@@ -29,7 +29,7 @@ from llmscale.k8s.gateway import (
     security_policy_manifest,
     serves_https,
 )
-from llmscale.k8s.inference import cache_aware_manifests, crd_manifests, epp_pod_monitor_manifest
+from llmscale.k8s.inference import cache_aware_manifests, crd_manifests
 from llmscale.k8s.labels import workload_name
 from llmscale.k8s.monitoring import (
     GRAFANA_SECRET,
@@ -41,6 +41,7 @@ from llmscale.k8s.monitoring import (
     pod_monitor_manifest,
     prometheus_rule_manifest,
 )
+from llmscale.k8s.picker import epp_pod_monitor_manifest
 from llmscale.k8s.workload import (
     HF_TOKEN_SECRET,
     Manifest,

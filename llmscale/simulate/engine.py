@@ -18,129 +18,19 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
-from llmscale.simulate import cron, failover, gateway, hpa, keda, nodes, vllm
-from llmscale.simulate.cluster import Cluster
-from llmscale.simulate.stack import Server, SimStack, SimulationError, Site, Slo
-from llmscale.simulate.state import PENDING, READY, Minute, Pod, RouteState, SiteState, Workload
+from llmscale.simulate import cron, failover, gateway, hpa, vllm
+from llmscale.simulate.peaks import peak_rate_per_minute, peak_replicas
+from llmscale.simulate.run import STEP_SECONDS, Options, Run, reference_start
+from llmscale.simulate.setup import SiteSetup
+from llmscale.simulate.stack import SimStack, SimulationError
+from llmscale.simulate.state import PENDING, Minute, RouteState, SiteState, Workload
 from llmscale.simulate.stats import Counts, bin_index
 from llmscale.simulate.traffic import Traffic, business_day, poisson, poisson_from_uniform
-from llmscale.simulate.vllm import ReplicaModel, replica_model
-from llmscale.sizing.calibration import CalibrationError, CalibrationPoint, parse_quantization
-from llmscale.sizing.planner import TENSOR_PARALLEL_SIZES, SizingError, SizingInputs, size
-
-STEP_SECONDS = 5.0
-WARM_UP_MINUTES = 12 * 60  # start at Sunday noon, so that Monday begins in the night state
-REFERENCE_MONDAY = (2024, 1, 1)  # a Monday without a daylight-saving change in the week after it
-RECOVERY_MINUTES = 10  # the standby has recovered once it holds the SLO for this long
-FLAP_WINDOW_SECONDS = 3600.0
 
 
-@dataclass(frozen=True)
-class Options:
-    """How to run: length, seed, traffic, API clients sharing the load, a region failure, price, calibration."""
-
-    days: float = 7.0
-    seed: int = 0
-    traffic: Traffic | None = None
-    clients: int = 1
-    fail_minute: int | None = None  # minutes after Monday 00:00 (schedule time zone) when the primary dies
-    price_per_gpu_hour: float | None = None
-    calibration: tuple[CalibrationPoint, ...] = ()
-    warm_up_minutes: int = WARM_UP_MINUTES
-
-
-@dataclass
-class Run:
-    """Everything a finished simulation recorded, for the report."""
-
-    stack: SimStack
-    options: Options
-    start: datetime
-    minutes: list[Minute]
-    gpu_seconds: float
-    peak_gpus: float
-    workloads: list[Workload]
-    sites: list[SiteState]
-    peak_per_minute: float
-    peak_replicas: int | None
-    traffic_description: str
-    fail_minute: int | None
-    notes: list[str]
-    killed_by: dict[str, float]
-    baseline: Run | None = None  # with a region failure: the same run without it
-
-
-def reference_start(timezone: str) -> datetime:
-    """Monday 00:00 of the reference week in the schedule's time zone, as a UTC instant."""
-    year, month, day = REFERENCE_MONDAY
-    return datetime(year, month, day, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-
-
-def planner_inputs(stack: SimStack, server: Server, prompt_tokens: float, output_tokens: float) -> SizingInputs:
-    """The capacity planner's inputs for a server of the stack at its declared peak, with these request lengths."""
-    load, slo = stack.load, stack.slo
-    least = next((tp for tp in TENSOR_PARALLEL_SIZES if tp >= server.gpus_per_replica), 8)
-    return SizingInputs(
-        users=load.users,
-        prompt_tokens=max(1, round(prompt_tokens)),
-        output_tokens=max(1, round(output_tokens)),
-        model=server.model,
-        quantization=parse_quantization(server.quantization),
-        gpu=stack.instance_type,
-        p99_seconds=slo.p99_seconds,
-        ttft_seconds=slo.ttft_p95_seconds,
-        think_time_seconds=load.think_seconds,
-        max_num_seqs=server.max_num_seqs,
-        gpu_memory_utilization=min(0.98, max(0.11, server.gpu_memory_utilization)),
-        min_gpus_per_replica=least,
-        max_gpus_per_replica=least,
-    )
-
-
-def peak_rate_per_minute(stack: SimStack, model: ReplicaModel, server: Server) -> tuple[float, str | None]:
-    """Requests per minute at the declared peak: the planner's closed-loop rate for the declared users (who think
-    between requests) at the mix's mean request; without a planner answer, users / (think time + p99)."""
-    try:
-        result = size(planner_inputs(stack, server, model.mean_prompt, model.mean_output))
-        return result.requests_per_second * 60, None
-    except (SizingError, CalibrationError, ValueError) as error:
-        rate = stack.load.users / (stack.load.think_seconds + stack.slo.p99_seconds)
-        return rate * 60, f"peak request rate is users / (think time + p99 SLO): the planner cannot size it ({error})"
-
-
-def replicas_for_rate(model: ReplicaModel, slo: Slo, requests_per_second: float, most: int) -> int | None:
-    """The fewest ready replicas that serve this rate within the SLO once settled, or None when `most` do not.
-
-    The simulation's own replica (`vllm.steady_state`) with the request mix it plays, the load spread evenly: the
-    p99 of the mix's end-to-end latency within `slo.p99LatencySeconds` and its TTFT p95 within
-    `slo.ttftP95Seconds`. The planner answers another question: it sizes every request at the declared long
-    lengths (the mix's 99th percentile), so its count for the same rate is several times this one, more than
-    an autoscaler that follows the load ever runs.
-    """
-    if requests_per_second <= 0:
-        return 0
-    for replicas in range(1, most + 1):
-        settled = vllm.steady_state(model, requests_per_second / replicas)
-        if settled is None or settled.latency(0.99) > slo.p99_seconds:
-            continue
-        if slo.ttft_p95_seconds is None or settled.first_token(0.95) <= slo.ttft_p95_seconds:
-            return replicas
-    return None
-
-
-def peak_replicas(stack: SimStack, server: Server) -> int | None:
-    """Replicas the planner says serve the declared peak within the SLO (declared request lengths), or None."""
-    try:
-        return size(planner_inputs(stack, server, stack.load.prompt_tokens, stack.load.output_tokens)).replicas
-    except (SizingError, CalibrationError, ValueError):
-        return None
-
-
-class Simulation(Cluster):
+class Simulation(SiteSetup):
     """One run over a stack; `run()` plays it and returns the record."""
 
     def __init__(self, stack: SimStack, options: Options) -> None:
@@ -196,117 +86,6 @@ class Simulation(Cluster):
         self.gpu_seconds = 0.0
         self.killed_by: dict[str, float] = {}
         self.peak_gpus = 0.0
-
-    # --- set-up -------------------------------------------------------------------------------------------
-
-    def _site_state(self, site: Site) -> SiteState:
-        workloads = []
-        for server in site.servers:
-            model = replica_model(server, self.stack.instance_type, self.stack.load, self.options.calibration)
-            work = Workload(server=server, model=model, site=site.name, target=server.replicas)
-            scaler = server.scaler
-            if scaler is not None:
-                work.executor = keda.Executor(
-                    min_replicas=scaler.min_replicas,
-                    cooldown_seconds=int(scaler.cooldown_seconds),
-                    initial_cooldown_seconds=int(scaler.initial_cooldown_seconds),
-                    idle_replicas=scaler.idle_replicas,
-                    created_at=-math.inf,
-                )
-                work.autoscaler = hpa.Hpa(
-                    min_replicas=keda.hpa_min_replicas(scaler.min_replicas),
-                    max_replicas=scaler.max_replicas,
-                    scale_up=scaler.scale_up,
-                    scale_down=scaler.scale_down,
-                )
-                try:
-                    work.windows = tuple(
-                        cron.keda_window(t.start, t.end, t.timezone, self.origin, self.total_minutes)
-                        for t in scaler.cron
-                    )
-                except (cron.CronError, KeyError) as error:
-                    raise SimulationError(f"ScaledObject/{scaler.name}: cron trigger: {error}") from None
-            workloads.append(work)
-        by_name = {w.server.name: w for w in workloads}
-        interactive_routes = []
-        routes = []
-        for route in site.routes:
-            backends = [(by_name[name], weight) for name, weight in route.backends if name in by_name]
-            total = sum(weight for _, weight in backends) or 1.0
-            backends = [(w, weight / total) for w, weight in backends]
-            profile = backends[0][0].server.profile if backends else route.name
-            state = RouteState(
-                route=route,
-                stream=profile,
-                share=0.0,
-                backends=backends,
-                limiter=gateway.rate_limiter(route, self.options.clients, site.envoy_replicas),
-            )
-            if backends and backends[0][0].server.lane == "interactive":
-                interactive_routes.append(state)
-            routes.append(state)
-        for state in interactive_routes:
-            state.share = 1.0 / len(interactive_routes)
-        site_state = SiteState(site=site, workloads=workloads, routes=routes)
-        for work in workloads:
-            self._site_of[id(work)] = site_state
-        self._initial_nodes(site_state)
-        return site_state
-
-    def _initial_nodes(self, state: SiteState) -> None:
-        site = state.site
-        if site.single_host:
-            node = nodes.Node(group=-1, zone="host", gpus=site.gpus_per_node, ready_at=0.0)
-            state.node_list.append(node)
-            state.host_running = self._host_running_at_start(site)
-            if not state.host_running:
-                node.ready_at = math.inf
-                for work in state.workloads:
-                    work.target = 0
-        else:
-            for index, group in enumerate(site.node_groups):
-                for _ in range(max(group.desired_size, group.min_size)):
-                    state.node_list.append(
-                        nodes.Node(group=index, zone=group.zone, gpus=group.gpus_per_node, ready_at=0.0)
-                    )
-        for work in state.workloads:
-            for _ in range(work.target):
-                pod = Pod(state=PENDING)
-                work.pods.append(pod)
-                node = self._pick_node(state, work, 0.0)
-                if node is None and not site.node_groups and not site.single_host:
-                    node = self._virtual_node(work, 0.0)
-                if node is None:
-                    group = self._group_for(state, work, set())
-                    if group is None:
-                        state.pending += 1
-                        continue
-                    node = nodes.Node(
-                        group=group,
-                        zone=site.node_groups[group].zone,
-                        gpus=site.node_groups[group].gpus_per_node,
-                        ready_at=0.0,
-                    )
-                    state.node_list.append(node)
-                node.used += work.server.gpus_per_replica
-                node.images.add(work.server.image)
-                node.models.add(work.server.model)
-                state.site_models.add(work.server.model)
-                pod.node, pod.state, pod.ready_at = node, READY, 0.0
-                work.ready += 1
-
-    def _host_running_at_start(self, site: Site) -> bool:
-        schedule = site.host_schedule
-        if schedule is None:
-            return True
-        start_spec, stop_spec = cron.parse_eventbridge(schedule.start), cron.parse_eventbridge(schedule.stop)
-        look_back = 8 * 1440
-        begin = self.origin - timedelta(minutes=look_back)
-        starts = cron.fire_minutes(start_spec, schedule.timezone, begin, look_back)
-        stops = cron.fire_minutes(stop_spec, schedule.timezone, begin, look_back)
-        return bool(starts) and (not stops or starts[-1] > stops[-1])
-
-    # --- traffic ------------------------------------------------------------------------------------------
 
     def _serve(self, work: Workload, admitted: float, minute: Minute | None) -> None:
         """One step of processor sharing on the ready replicas (see the module docstring and `evolve`)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmscale.simulate.engine import Run
+from llmscale.simulate.run import Run
 
 
 def plot_run(run: Run, path: Path) -> None:

@@ -20,8 +20,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from llmscale.policy.model import Finding, Inventory
-from llmscale.simulate.engine import Options, Run, reference_start, simulate
+from llmscale.simulate.engine import simulate
 from llmscale.simulate.report import build_report, direction_changes, most_in_an_hour
+from llmscale.simulate.run import Options, Run, reference_start
 from llmscale.simulate.stack import SimStack, SimulationError, stack_from_inventory
 from llmscale.simulate.traffic import business_share
 

@@ -15,7 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from llmscale.simulate import failover
-from llmscale.simulate.engine import FLAP_WINDOW_SECONDS, RECOVERY_MINUTES, Run, replicas_for_rate
+from llmscale.simulate.peaks import replicas_for_rate
+from llmscale.simulate.run import FLAP_WINDOW_SECONDS, RECOVERY_MINUTES, Run
 from llmscale.simulate.stack import Slo
 from llmscale.simulate.state import Minute, ScaleEvent
 from llmscale.simulate.stats import Counts, Histogram

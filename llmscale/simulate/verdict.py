@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from llmscale.simulate.engine import Options, simulate
+from llmscale.simulate.engine import simulate
 from llmscale.simulate.report import build_report, summary_line
+from llmscale.simulate.run import Options
 from llmscale.simulate.stack import SimulationError, stack_from_plan
 
 WARM_UP_MINUTES = 120
