@@ -7,7 +7,6 @@ is recorded with its inputs.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,12 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi.runtime import config as runtime_config
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from llmscale.config.loader import LoadedStack
+from llmscale.plan.mock_runtime import mock_runtime, run_to_completion
 from llmscale.plan.recorder import RecordedInvoke, RecordedResource, RecordingMocks, RecordingMonitor
 
 PROJECT = "llmscale"
@@ -102,21 +99,18 @@ def run_program(stack: LoadedStack, program: Callable[[], None]) -> PlanResult:
 def _run_program(stack: LoadedStack, program: Callable[[], None]) -> PlanResult:
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
-    try:
-        callers_loop: asyncio.AbstractEventLoop | None = asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:
-        callers_loop = None
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        runtime_settings.reset_options(project=PROJECT, stack=stack.name, preview=True)
-        runtime_config.set_all_config(dict(stack.pulumi_config), sorted(stack.secret_keys))
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack.name, preview=True, monitor=monitor)
-        with _ExportRecorder() as exports:
-            _sync_await(run_pulumi_func(program))
-            outputs = _resolve_outputs(exports.outputs)
-    finally:
-        runtime_config.set_all_config({}, [])
-        asyncio.set_event_loop(callers_loop)
-        loop.close()
+    with (
+        mock_runtime(
+            mocks,
+            monitor,
+            project=PROJECT,
+            stack=stack.name,
+            preview=True,
+            config=stack.pulumi_config,
+            secret_keys=sorted(stack.secret_keys),
+        ),
+        _ExportRecorder() as exports,
+    ):
+        run_to_completion(program)
+        outputs = _resolve_outputs(exports.outputs)
     return PlanResult(stack=stack, resources=monitor.recorded, invokes=mocks.invokes, outputs=outputs)
