@@ -285,6 +285,45 @@ def test_the_decode_line_fits_the_nim_concurrency_curve() -> None:
         assert predicted == pytest.approx(point.output_tokens_per_second, rel=0.15), point.describe()
 
 
+DOMINATED = [
+    (slower, faster)
+    for faster in GPU_SPECS.values()
+    for slower in GPU_SPECS.values()
+    if faster.name != slower.name
+    and faster.bandwidth_gb_s >= slower.bandwidth_gb_s
+    and faster.memory_gib >= slower.memory_gib
+    and faster.dense_tflops >= slower.dense_tflops
+]
+
+
+@pytest.mark.parametrize(("slower", "faster"), DOMINATED, ids=lambda gpu: gpu.name)
+def test_a_gpu_at_least_as_good_on_every_spec_is_never_rated_slower(slower: Any, faster: Any) -> None:
+    """Decode line, prefill speed and KV room of every model size, quantization and tensor-parallel size: the
+    GPU with at least the bandwidth, memory and FLOPs is never worse, whichever evidence each rests on."""
+    assert ("H100", "H200") in {(s.name, f.name) for s, f in DOMINATED}
+    for params in (0.5, 1, 3, 7, 8, 13, 32, 70, 405):
+        for quant in (None, Quantization.FP8, Quantization.AWQ):
+            for tp in (1, 2, 4, 8):
+                fast = decode_profile(faster, params, quant, tp)
+                slow = decode_profile(slower, params, quant, tp)
+                where = f"{params}B {quant} TP{tp}"
+                assert fast.t1 <= slow.t1 * (1 + 1e-12) and fast.c <= slow.c * (1 + 1e-12), where
+                assert prefill_tokens_per_second(faster, params, quant, tp) >= prefill_tokens_per_second(
+                    slower, params, quant, tp
+                ), where
+
+
+def test_the_h200_is_never_rated_slower_than_the_h100_anchor_points() -> None:
+    """The H100 has anchor points of its own, the H200 only bandwidth scaling from the A100-80GB, which at
+    70B BF16 TP2 puts its per-request cost above the H100's: the H200 takes the H100's line there."""
+    h100 = decode_profile(GPU_SPECS["H100"], 70, None, 2)
+    h200 = decode_profile(GPU_SPECS["H200"], 70, None, 2)
+    assert h100.basis == "scaled" and h200.basis == "bandwidth-estimate"
+    assert h200.c == h100.c and h200.t1 < h100.t1
+    assert any(note.startswith("no slower than the H100 (scaled") for note in h200.notes)
+    assert any(p.anchor and p.gpu == "H100" for p in h200.points)
+
+
 def test_a10g_has_its_own_correction_and_bandwidth_only_gpus_have_none() -> None:
     correction, own = gpu_correction(GPU_SPECS["A10G"])
     assert own and 0.8 < correction < 1.25

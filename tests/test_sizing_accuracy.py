@@ -177,6 +177,24 @@ def test_a_faster_gpu_never_needs_more_gpus(inputs: SizingInputs, pair: tuple[st
     never_fewer(replace(inputs, gpu=pair[1]), replace(inputs, gpu=pair[0]))
 
 
+def test_an_h200_needs_no_more_gpus_than_an_h100_for_short_prompts_on_32b_fp8() -> None:
+    """A case the property found: the H200, scaled from the A100-80GB by bandwidth, was rated slower per extra
+    request at TP2 than the H100 scaled from its own anchor points, and needed 8 GPUs where the H100 needed 6."""
+    inputs = SizingInputs(
+        users=194,
+        prompt_tokens=55,
+        output_tokens=483,
+        model="32b",
+        quantization=Quantization.FP8,
+        gpu="A10G",
+        p99_seconds=11.0,
+        think_time_seconds=0.0,
+    )
+    h100, h200 = gpus(replace(inputs, gpu="H100")), gpus(replace(inputs, gpu="H200"))
+    assert h100 == 6
+    assert h200 is not None and h200 <= h100
+
+
 def test_the_range_can_be_skipped_and_changes_nothing_else() -> None:
     full, bare = size(LONG_PROMPT_70B), size(LONG_PROMPT_70B, with_range=False)
     assert bare.range_low is None and bare.range_high is None

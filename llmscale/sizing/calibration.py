@@ -14,6 +14,10 @@ Three layers, the first that applies wins:
 3. **Memory-bandwidth estimate**: the same scaling without a correction, for GPUs with no saturated
    measurement (L4, L40S, T4, A100-40GB, H200, B200). The answer says so (`bandwidth_estimate`).
 
+Whatever layer 2 or 3 gives, a GPU with at least the bandwidth, memory and FLOPs of another is never rated
+slower than that GPU's own line (H200 against the H100's anchor points, say): layers built on different
+evidence must not put a better GPU behind a worse one.
+
 Everything reduces to one line per replica, the decode step time at a batch of b requests in flight:
 
     step(b) = t1 + (b - 1) × c
@@ -226,12 +230,25 @@ def decode_profile(
     mine = [p for p in user_points if _same_configuration(p, gpu, params_billions, quantization, tensor_parallel)]
     if mine:
         return _fitted_profile(gpu, weight_gb, tensor_parallel, t1, t1_note, mine, "calibration-file")
+    profile = _own_profile(gpu, params_billions, quantization, tensor_parallel, t1, t1_note)
+    return _no_slower_than_slower_gpus(profile, gpu, params_billions, quantization, tensor_parallel)
+
+
+def _own_profile(
+    gpu: GpuSpec,
+    params_billions: float,
+    quantization: Quantization | None,
+    tensor_parallel: int,
+    t1: float,
+    t1_note: str,
+) -> DecodeProfile:
+    """The GPU's decode line from its own evidence: a measured sweep of this configuration, else the anchor
+    suite scaled to it (its own anchor points, or the A100-80GB's by bandwidth with the GPU's correction)."""
+    weight_gb = params_billions * bytes_per_param(quantization)
     swept = _sweep(gpu, params_billions, quantization, tensor_parallel)
     if swept:
-        profile = _fitted_profile(gpu, weight_gb, tensor_parallel, t1, t1_note, swept, "measured")
-    else:
-        profile = _scaled_profile(gpu, weight_gb, tensor_parallel, t1, t1_note)
-    return _no_slower_than_slower_gpus(profile, gpu, params_billions, quantization, tensor_parallel)
+        return _fitted_profile(gpu, weight_gb, tensor_parallel, t1, t1_note, swept, "measured")
+    return _scaled_profile(gpu, weight_gb, tensor_parallel, t1, t1_note)
 
 
 def _sweep(
@@ -283,29 +300,28 @@ def _no_slower_than_slower_gpus(
     quantization: Quantization | None,
     tensor_parallel: int,
 ) -> DecodeProfile:
-    """A GPU with at least the bandwidth, memory and FLOPs of another decodes at least as fast as that GPU was
-    measured to: where a slower GPU has a measured sweep of this configuration (a newer engine than the anchor
-    suite, say), the line takes the faster t1 and c of the two."""
+    """A GPU with at least the bandwidth, memory and FLOPs of another decodes at least as fast as the planner
+    rates that GPU: where a slower GPU's own line is faster in t1 or c (a measured sweep with a newer engine
+    than the anchor suite, or anchor points of its own, as the H100 has, against a GPU scaled from the A100-80GB
+    by bandwidth), the line takes the faster t1 and c of the two. Every dominated GPU is compared by its own
+    line, so with dominance transitive the result is the same as comparing with their final lines."""
     weight_gb = params_billions * bytes_per_param(quantization)
     for other in GPU_SPECS.values():
         if not _dominates(gpu, other):
             continue
-        swept = _sweep(other, params_billions, quantization, tensor_parallel)
-        if not swept:
-            continue
         other_t1 = single_stream_seconds(other, weight_gb, tensor_parallel)
-        measured = _fitted_profile(other, weight_gb, tensor_parallel, other_t1, "", swept, "measured")
-        if measured.t1 < profile.t1 or measured.c < profile.c:
+        theirs = _own_profile(other, params_billions, quantization, tensor_parallel, other_t1, "")
+        if theirs.t1 < profile.t1 or theirs.c < profile.c:
             profile = replace(
                 profile,
-                t1=min(profile.t1, measured.t1),
-                c=min(profile.c, measured.c),
+                t1=min(profile.t1, theirs.t1),
+                c=min(profile.c, theirs.c),
                 notes=(
                     *profile.notes,
-                    f"no slower than the {other.name} measured ({measured.calibration}): {gpu.name} has at least its "
-                    "bandwidth, memory and FLOPs",
+                    f"no slower than the {other.name} ({theirs.basis}: {theirs.calibration}): {gpu.name} has at "
+                    "least its bandwidth, memory and FLOPs",
                 ),
-                points=(*profile.points, *swept),
+                points=tuple(dict.fromkeys((*profile.points, *theirs.points))),
             )
     return profile
 
