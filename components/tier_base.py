@@ -10,8 +10,10 @@ import pulumi
 
 from components.settings import StackSettings
 from llmscale.aws.tags import stack_tags
+from llmscale.config.calibration_key import CalibrationKeyError, stack_calibration
 from llmscale.config.errors import ConfigError
 from llmscale.config.models import StackConfig
+from llmscale.paths import program_project
 from llmscale.policy.settings import stack_settings
 from llmscale.tiers.args import TierArgs
 from llmscale.tiers.config import stack_config
@@ -47,12 +49,18 @@ class TierComponent(pulumi.ComponentResource):
     def __init__(self, name: str, args: TierArgs, opts: pulumi.ResourceOptions | None) -> None:
         try:
             config = stack_config(args)
+            # Measured results the stack is sized from, read from the project directory as the loader read them.
+            calibration = stack_calibration(config, program_project())
         except ConfigError as error:
             raise TierArgsError(error) from None
+        except CalibrationKeyError as error:
+            raise TierArgsError(ConfigError(type(args).__name__, [error.problem])) from None
         super().__init__(self.TYPE, name, None, opts)
         self.config = config
         self.tags = stack_tags(name, str(config.tier))
-        self.settings = StackSettings(f"{name}-settings", settings=stack_settings(config), opts=self.child())
+        self.settings = StackSettings(
+            f"{name}-settings", settings=stack_settings(config, calibration), opts=self.child()
+        )
         self.models = pulumi.Output.from_input([p.name for p in config.models])
         built = self.BUILDERS[type(args.platform)](self, args.platform)
         self.outputs = {**built, "models": self.models}

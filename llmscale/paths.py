@@ -44,6 +44,36 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+def stacks_project(directory: Path) -> Path:
+    """The Pulumi project a directory of stack files belongs to, which relative paths in its stacks are read from.
+
+    The nearest directory at or above it holding Pulumi.yaml; without one, the parent of a `stacks/` directory
+    (where `llmscale new` writes the project files around it), else the directory itself.
+    """
+    here = directory.resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / PROJECT_FILE).is_file():
+            return candidate
+    return here.parent if here.name == STACKS_DIR_NAME else here
+
+
+def program_project() -> Path:
+    """The project directory of the running Pulumi program: where its Pulumi.yaml is.
+
+    The engine passes it to the Python program (pulumi/pulumi v3.260.0
+    sdk/python/cmd/pulumi-language-python-exec: `--root_directory`, "the project root directory, location of
+    Pulumi.yaml", read back by `pulumi.get_root_directory()`); `llmscale plan` sets the same under its mocks.
+    Without it (an older engine), the project around the working directory, which is the project directory
+    unless Pulumi.yaml's `main` moves the program (pkg/engine/project.go `getPwdMain`).
+    """
+    import pulumi
+
+    root = pulumi.get_root_directory()
+    if root and Path(root).is_absolute():
+        return Path(root)
+    return project_root()
+
+
 def stacks_dir(explicit: Path | None = None) -> Path:
     """The directory stack names resolve against: `explicit` (`--stacks-dir`), else the project's `stacks/`."""
     return explicit if explicit is not None else project_root() / STACKS_DIR_NAME

@@ -499,13 +499,13 @@ def test_a_new_stacks_rate_limit_follows_its_declared_peak(project: Path) -> Non
 # --- sized from measured results (llmscale loadtest) --------------------------------------------------------
 
 
-def _l40s_results(path: Path, tpot_ms: float) -> Path:
-    """A sweep of `vllm bench serve` results for MODEL on one L40S, as `llmscale loadtest` saves them."""
+def _results(path: Path, tpot_ms: float, gpu: str = "L40S") -> Path:
+    """A sweep of `vllm bench serve` results for MODEL on one GPU, as `llmscale loadtest` saves them."""
     points = [
         {
             "model_id": MODEL, "max_concurrency": c, "output_throughput": c * 1000 / tpot, "mean_tpot_ms": tpot,
             "completed": 100, "total_input_tokens": 100_000, "total_output_tokens": 25_000,
-            "gpu": "L40S", "tensor_parallel_size": "1", "quantization": "none", "replicas": "1",
+            "gpu": gpu, "tensor_parallel_size": "1", "quantization": "none", "replicas": "1",
         }
         for c, tpot in ((1, tpot_ms), (16, tpot_ms * 1.3), (64, tpot_ms * 2.2))
     ]  # fmt: skip
@@ -517,8 +517,8 @@ def _l40s_results(path: Path, tpot_ms: float) -> Path:
 
 def test_new_sizes_from_a_calibration_and_names_it_in_the_size_command(project: Path) -> None:
     args = ["--tier", "multi-gpu", "--platform", "kubernetes", "--users", "200", "--kube-context", "onprem"]
-    slow = _l40s_results(project / "slow", 25.0)
-    fast = _l40s_results(project / "fast", 10.0)
+    slow = _results(project / "slow", 25.0)
+    fast = _results(project / "fast", 10.0)
     assert run("slow", *args, "--model", MODEL, "--calibration", str(slow)).exit_code == 0
     result = run("fast", *args, "--model", MODEL, "--calibration", str(fast))
     assert result.exit_code == 0, result.stderr
@@ -537,6 +537,56 @@ def test_new_sizes_from_a_calibration_and_names_it_in_the_size_command(project: 
     document = json.loads(sized.stdout)
     assert document["gpusNeeded"] == needed(fast_text)
     assert document["source"]["basis"] == "calibration-file"
+
+
+@pytest.mark.parametrize(
+    ("gpu", "policy", "exit_code"),
+    [
+        ("L40S", "gpu-headroom-estimate", 0),  # no measurement of its own: the estimate's rule, advisory here
+        ("A10G", "gpu-headroom", 1),  # measured rows: the mandatory rule, `plan` exits 1
+    ],
+)
+def test_a_stack_sized_from_measurements_is_judged_by_them(
+    project: Path, gpu: str, policy: str, exit_code: int
+) -> None:
+    """`new --calibration` names the results in the stack, so its own policies size it from them: no headroom
+    finding. Without the key the policies' built-in figures need many more GPUs than the stack may use."""
+    _results(project / "bench", 8.0, gpu)
+    args = ["--tier", "multi-gpu", "--platform", "kubernetes", "--users", "200", "--kube-context", "onprem"]
+    made = run("acme", *args, "--gpu", gpu, "--model", MODEL, "--calibration", "bench")
+    assert made.exit_code == 0, made.stderr
+    document = yaml.safe_load(written(project, "acme"))
+    assert document["config"]["llmscale:sizing"] == {"calibration": "bench"}
+
+    def plan(name: str) -> tuple[int, list[dict[str, Any]]]:
+        result = CliRunner().invoke(app, ["plan", name, "--json"])
+        return result.exit_code, json.loads(result.stdout)["violations"]
+
+    assert plan("acme") == (0, [])
+    del document["config"]["llmscale:sizing"]
+    (project / "stacks" / "Pulumi.plain.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    code, violations = plan("plain")
+    assert code == exit_code
+    assert [v["policy"] for v in violations] == [policy]
+
+
+def test_new_names_the_results_relative_to_the_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a subdirectory the path given is turned into the project's; results outside it stay absolute."""
+    args = ["--tier", "multi-gpu", "--platform", "kubernetes", "--users", "60", "--kube-context", "onprem"]
+    _results(project / "bench", 10.0)
+    assert run("first", *args, "--model", MODEL).exit_code == 0  # writes the Pulumi project
+    (project / "docs").mkdir()
+    monkeypatch.chdir(project / "docs")
+    assert run("inside", *args, "--model", MODEL, "--calibration", "../bench").exit_code == 0
+    outside = _results(project.parent / f"{project.name}-results", 10.0)
+    assert run("outside", *args, "--model", MODEL, "--calibration", str(outside)).exit_code == 0
+
+    def key(name: str) -> str:
+        return yaml.safe_load(written(project, name))["config"]["llmscale:sizing"]["calibration"]
+
+    assert key("inside") == "bench"
+    assert key("outside") == str(outside.resolve())
+    assert load_stack(str(project / "stacks" / "Pulumi.inside.yaml")).project_dir == project.resolve()
 
 
 def test_a_bad_calibration_is_one_line_naming_the_option(project: Path) -> None:

@@ -1264,7 +1264,8 @@ def test_gpu_headroom_passes_when_maximum_covers_headroom(onprem: Inventory) -> 
 def test_gpu_headroom_estimate_warns_instead_and_says_why(onprem: Inventory) -> None:
     estimate = with_settings(onprem, sizing={**MEASURED, "gpusToProvision": 12, "bandwidthEstimate": True})
     (message,) = messages("gpu-headroom-estimate", estimate)
-    assert "12 with headroom (a memory-bandwidth estimate: calibrate with `vllm bench serve`)" in message
+    hint = "(a memory-bandwidth estimate: calibrate with `vllm bench serve` results in sizing.calibration)"
+    assert f"12 with headroom {hint}" in message
     assert findings("gpu-headroom", estimate) == []
 
 

@@ -21,7 +21,7 @@ import typer
 from llmscale.commands.usage import err_line, fail, usage_error
 from llmscale.config.checks import PLATFORMS_BY_TIER
 from llmscale.config.models import Platform, Quantization, Tier
-from llmscale.paths import PROJECT_FILE, project_root, stacks_dir
+from llmscale.paths import PROJECT_FILE, project_root, stacks_dir, stacks_project
 
 
 def _interactive() -> bool:
@@ -263,10 +263,13 @@ def register(app: typer.Typer) -> None:
                 err_line(f"NAME: {_shown(target)} exists; choose another name (or run again with --force)")
                 answers["name"] = None
                 continue
+            project = stacks_project(target_dir)
             request = StackRequest(
                 **{k: v for k, v in answers.items() if v is not None},
                 calibration=measured,
                 calibration_file=str(calibration) if calibration is not None else None,
+                calibration_key=_from_project(calibration, project) if calibration is not None else None,
+                project_dir=project,
             )
             try:
                 text, plan = render_stack(request)
@@ -305,6 +308,17 @@ def register(app: typer.Typer) -> None:
         if written:
             err_line(f"wrote the Pulumi project around it: {', '.join(written)}")
         err_line(f"next: set the secrets the file lists, then `llmscale plan {request.name}`")
+
+
+def _from_project(path: Path, project: Path) -> str:
+    """`path` (as given, relative to the working directory) as the stack's `sizing.calibration` names it: relative
+    to the project directory when it lies inside it, so that the project moves (a CI checkout) with its results;
+    absolute otherwise."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(project.resolve()).as_posix()
+    except ValueError:
+        return str(resolved)
 
 
 def _partial(answers: dict[str, Any]) -> Any:

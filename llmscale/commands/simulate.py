@@ -12,28 +12,37 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from llmscale.commands.usage import fail
 
+if TYPE_CHECKING:
+    from llmscale.sizing.measurements import CalibrationPoint
+
 PROFILES = ("business-day",)
 FAIL_REGION = re.compile(r"^(?P<site>[a-z]+)@(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)$")
 
 
-def _plan(stack: str, plan_file: Path | None) -> tuple[dict[str, Any], float | None]:
-    """The plan document (run offline, or read from a file) and the stack's price per GPU-hour."""
+def _plan(stack: str, plan_file: Path | None) -> tuple[dict[str, Any], float | None, tuple[CalibrationPoint, ...]]:
+    """The plan document (run offline, or read from a file), the stack's price per GPU-hour and the measured
+    points its `sizing.calibration` names (the replicas run at their speed, as the stack was sized)."""
     import pulumi
 
+    from llmscale.config.calibration_key import CalibrationKeyError, stack_calibration
     from llmscale.config.errors import ConfigError
     from llmscale.config.loader import load_stack
     from llmscale.sizing.cost import stack_gpu_price
 
     try:
         loaded = load_stack(stack)
+        assert loaded.project_dir is not None  # load_stack always finds the stack's project
+        calibration = stack_calibration(loaded.config, loaded.project_dir)
     except ConfigError as error:
         raise fail(error.lines()) from None
+    except CalibrationKeyError as error:
+        raise fail([error.problem.render(loaded.source)]) from None
     # As the plan's cost: the stated rate, else the on-demand price of the instance type in the stack's region.
     stack_price = stack_gpu_price(loaded.config, loaded.region)
     price = None if stack_price is None else stack_price.per_gpu_hour
@@ -46,13 +55,13 @@ def _plan(stack: str, plan_file: Path | None) -> tuple[dict[str, Any], float | N
             raise fail([str(error)]) from None
         if document.get("stack") != loaded.name:
             raise fail([f"--plan {plan_file}: is a plan of stack {document.get('stack')}, not {loaded.name}"])
-        return document, price
+        return document, price, calibration
     from llmscale.plan.report import plan_document
     from llmscale.plan.runner import run_program
     from llmscale.program import main as program
 
     try:
-        return plan_document(run_program(loaded, program)), price
+        return plan_document(run_program(loaded, program)), price, calibration
     except pulumi.RunError as error:
         raise fail([f"{loaded.source}: {line}" for line in str(error).splitlines()]) from None
 
@@ -136,7 +145,7 @@ def simulate_command(
         played = load_traffic_file(traffic) if traffic is not None else None
     except SimulationError as error:
         raise fail([str(error)]) from None
-    document, stack_price = _plan(stack, plan_file)
+    document, stack_price, calibration = _plan(stack, plan_file)
     try:
         run = simulate(
             stack_from_plan(document),
@@ -147,6 +156,7 @@ def simulate_command(
                 clients=clients,
                 fail_minute=fail_minute,
                 price_per_gpu_hour=stack_price if price_per_gpu_hour is None else price_per_gpu_hour,
+                calibration=calibration,
             ),
         )
     except SimulationError as error:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from llmscale.config.calibration_key import calibration_problems
 from llmscale.config.checks import cross_checks
 from llmscale.config.credentials import find_credentials, where_it_belongs
 from llmscale.config.deploy_checks import stack_name_problems
@@ -21,7 +22,7 @@ from llmscale.config.errors import NAMESPACE, ConfigError, Problem, dotted_key, 
 from llmscale.config.models import StackConfig, Tier
 from llmscale.config.presets import apply_preset
 from llmscale.config.stack_yaml import MAX_BYTES, TOO_LARGE, StackYamlError, beyond_bounds, load_stack_yaml
-from llmscale.paths import project_root
+from llmscale.paths import program_project, project_root, stacks_project
 
 SECRET_KEYS = ("apiKeys", "hfToken", "grafanaAdminPassword", "slackWebhookUrl", "pagerdutyRoutingKey")
 SECRET_PLACEHOLDER = "[secret]"
@@ -39,6 +40,8 @@ class LoadedStack:
     pulumi_config: dict[str, str] = field(default_factory=dict)
     secret_keys: frozenset[str] = frozenset()
     undecryptable: frozenset[str] = frozenset()
+    # The Pulumi project the stack belongs to: relative paths in its config (sizing.calibration) are read from it.
+    project_dir: Path | None = None
 
 
 def _structured_keys() -> set[str]:
@@ -100,10 +103,13 @@ def parse_values(
     secret_keys: set[str] | frozenset[str],
     source: str,
     stack: str | None = None,
+    project: Path | None = None,
 ) -> tuple[StackConfig, str | None]:
     """Validate a stack's config values (full `namespace:key` names) into a StackConfig and its AWS region.
 
-    `stack` (the stack's name) is checked too when given: on AWS it becomes part of resource names.
+    `stack` (the stack's name) is checked too when given: on AWS it becomes part of resource names. `project` is
+    the directory relative paths are read from (`sizing.calibration`); default: the project around the working
+    directory.
 
     Raises ConfigError listing every problem. Values are never echoed: a secret typed into the wrong key stays
     out of the messages.
@@ -162,6 +168,8 @@ def parse_values(
     region = str(region_value) if region_value else None
     if config is not None and not problems:
         problems.extend(cross_checks(config, region))
+        if not problems:
+            problems.extend(calibration_problems(config, project or project_root()))
         if stack is not None:
             problems.extend(stack_name_problems(stack, config.platform))
     if problems or config is None:
@@ -280,7 +288,8 @@ def load_stack(ref: str, root: Path | None = None) -> LoadedStack:
     name, path = resolve_stack(ref, root)
     source = _display(path)
     values, secret_keys, undecryptable = read_stack_file(path)
-    config, region = parse_values(values, secret_keys, source, stack=name)
+    project = stacks_project(path.parent)
+    config, region = parse_values(values, secret_keys, source, stack=name, project=project)
     return LoadedStack(
         name=name,
         source=source,
@@ -289,6 +298,7 @@ def load_stack(ref: str, root: Path | None = None) -> LoadedStack:
         pulumi_config={key: _as_pulumi_string(value) for key, value in values.items()},
         secret_keys=frozenset(secret_keys),
         undecryptable=frozenset(undecryptable),
+        project_dir=project,
     )
 
 
@@ -300,4 +310,4 @@ def load_from_pulumi() -> tuple[StackConfig, str | None]:
     values: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
     source = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
-    return parse_values(values, secret_keys, source, stack=pulumi.get_stack())
+    return parse_values(values, secret_keys, source, stack=pulumi.get_stack(), project=program_project())

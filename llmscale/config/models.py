@@ -82,6 +82,7 @@ from llmscale.config.service import (
     RoutingConfig,
     RoutingStrategy,
     ScheduleConfig,
+    SizingConfig,
     SloConfig,
 )
 
@@ -118,6 +119,11 @@ class StackConfig(ConfigModel):
     )
     schedule: ScheduleConfig = Field(
         default=ScheduleConfig(), description="The night schedule: active hours, and capacity outside them."
+    )
+    sizing: SizingConfig = Field(
+        default=SizingConfig(),
+        description="What the capacity planner sizes the stack from (for the gpu-headroom policies and "
+        "`llmscale simulate`): measured results, or its built-in figures.",
     )
     routing: RoutingConfig = Field(
         default=RoutingConfig(),
@@ -263,6 +269,7 @@ __all__ = [
     "RoutingConfig",
     "RoutingStrategy",
     "ScheduleConfig",
+    "SizingConfig",
     "SloConfig",
     "StackConfig",
     "Tier",

@@ -21,12 +21,14 @@ from __future__ import annotations
 import math
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from llmscale.aws.eks import gpu_node_groups
 from llmscale.commands.size import size_command_line
+from llmscale.config.calibration_key import stack_calibration
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import parse_values, read_stack_text
 from llmscale.config.models import Platform, StackConfig, Tier
@@ -54,7 +56,7 @@ from llmscale.config.scaffold_request import (  # noqa: F401  (re-exported: call
     request_problems,
     required_answers,
 )
-from llmscale.paths import TEMPLATES
+from llmscale.paths import TEMPLATES, project_root
 from llmscale.sizing import catalog
 from llmscale.sizing.cost import StackCost, stack_cost
 from llmscale.sizing.planner import (
@@ -154,6 +156,7 @@ def _context(request: StackRequest, **decided: Any) -> dict[str, Any]:
         "cost_lines": [],
         "extra_steps": [],
         "sizing": None,
+        "calibration": request.calibration_key,
         "min_replicas": 1,
         "max_replicas": 1,
         **decided,
@@ -191,10 +194,10 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def _parse(text: str, name: str) -> tuple[StackConfig, str | None]:
+def _parse(text: str, name: str, project: Path | None = None) -> tuple[StackConfig, str | None]:
     source = f"stacks/Pulumi.{name}.yaml"
     values, secret_keys, _ = read_stack_text(text, source)
-    return parse_values(values, secret_keys, source)
+    return parse_values(values, secret_keys, source, project=project)
 
 
 def _zone_loss_left(config: StackConfig, max_replicas: int) -> int:
@@ -315,7 +318,7 @@ def plan_stack(request: StackRequest) -> ScaffoldPlan:
         )
     )
     try:
-        config, region = _parse(draft, request.name)
+        config, region = _parse(draft, request.name, request.project_dir)
     except ConfigError as error:
         raise RequestError([OptionProblem("NAME", f"the stack would not validate: {error.lines()[0]}")]) from None
     try:
@@ -379,17 +382,19 @@ def render_stack(request: StackRequest) -> tuple[str, ScaffoldPlan]:
         )
     )
     try:
-        written, _ = _parse(text, request.name)
+        written, _ = _parse(text, request.name, request.project_dir)
     except ConfigError as error:  # the decisions above keep every key valid; this guards the template itself
         raise RequestError([OptionProblem("NAME", f"the stack would not validate: {error.lines()[0]}")]) from None
     assert written.models[0].max_replicas == plan.max_replicas
     return text, plan
 
 
-def size_for_written_stack(text: str, name: str) -> SizingResult:
-    """The planner's answer for a stack file's text, as the policies compute it (used by tests and `new`)."""
-    config, region = _parse(text, name)
-    return size_for_stack(config, region=region)
+def size_for_written_stack(text: str, name: str, project: Path | None = None) -> SizingResult:
+    """The planner's answer for a stack file's text, as its policies compute it: from the measured results its
+    `sizing.calibration` names (relative to `project`, default the working directory's), else built-in figures."""
+    project = project or project_root()
+    config, region = _parse(text, name, project)
+    return size_for_stack(config, stack_calibration(config, project), region=region)
 
 
 __all__ = [

@@ -11,6 +11,7 @@ import ipaddress
 import re
 import zoneinfo
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from llmscale.aws.dns import endpoint_kind, validate_record_name
@@ -65,7 +66,11 @@ class StackRequest:
     notes: list[str] = field(default_factory=list)
     # `vllm bench serve` results (`llmscale loadtest`) the stack is sized from instead of the built-in figures.
     calibration: tuple[CalibrationPoint, ...] = ()
-    calibration_file: str | None = None
+    calibration_file: str | None = None  # as given on the command line, for the `llmscale size` command shown
+    # The same results as the stack's `sizing.calibration` names them, relative to its project directory.
+    calibration_key: str | None = None
+    # The Pulumi project the stack is written into: relative paths in the stack are read from it.
+    project_dir: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -290,3 +290,21 @@ class RoutingConfig(ConfigModel):
         if self.endpoint_picker_replicas is not None:
             return self.endpoint_picker_replicas
         return 2 if tier is Tier.ENTERPRISE else 1
+
+
+class SizingConfig(ConfigModel):
+    """How the capacity planner sizes the stack: from measured results instead of its built-in figures."""
+
+    calibration: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=1024,
+            description="`vllm bench serve --save-result` results for this stack's GPU and model (a file, or a "
+            "directory of them as `llmscale loadtest` collects them; see docs/sizing.md), which the capacity "
+            "planner sizes the stack from instead of its built-in figures: the gpu-headroom policies in "
+            "`llmscale plan` and `pulumi preview`, and `llmscale simulate`. A path relative to the project "
+            "directory (the one holding Pulumi.yaml), or absolute; `llmscale new --calibration` writes it. A "
+            "missing or unreadable file is a config error; none: the built-in figures.",
+        ),
+    ] = None

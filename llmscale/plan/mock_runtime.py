@@ -30,9 +30,11 @@ def mock_runtime(
     preview: bool,
     config: Mapping[str, str] | None = None,
     secret_keys: Sequence[str] = (),
+    root_directory: str | None = None,
 ) -> Iterator[None]:
     """Within the block, Pulumi's runtime answers from `mocks` through `monitor` for `project`/`stack`, with
-    `config` (secret keys named), in preview mode or not, on a fresh event loop.
+    `config` (secret keys named), in preview mode or not, on a fresh event loop. `root_directory` is the
+    project directory `pulumi.get_root_directory()` answers, as the engine passes it to a real program.
 
     Run a program in the block with `run_to_completion`; read its Outputs with `resolve`.
     """
@@ -43,7 +45,7 @@ def mock_runtime(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        runtime_settings.reset_options(project=project, stack=stack, preview=preview)
+        runtime_settings.reset_options(project=project, stack=stack, preview=preview, root_directory=root_directory)
         runtime_config.set_all_config(dict(config or {}), list(secret_keys))
         pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         yield

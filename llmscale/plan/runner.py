@@ -108,6 +108,7 @@ def _run_program(stack: LoadedStack, program: Callable[[], None]) -> PlanResult:
             preview=True,
             config=stack.pulumi_config,
             secret_keys=sorted(stack.secret_keys),
+            root_directory=str(stack.project_dir) if stack.project_dir is not None else None,
         ),
         _ExportRecorder() as exports,
     ):

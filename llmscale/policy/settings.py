@@ -7,32 +7,46 @@ read what the stack promised.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from llmscale import versions
 from llmscale.config.models import StackConfig
 
+if TYPE_CHECKING:
+    from llmscale.sizing.measurements import CalibrationPoint
+
 SETTINGS_TYPE = "llmscale:index:StackSettings"
 
 
-def sizing_summary(config: StackConfig) -> dict[str, Any]:
-    """What the capacity planner says the declared peak needs, or why it cannot say."""
+def sizing_summary(config: StackConfig, calibration: Sequence[CalibrationPoint] = ()) -> dict[str, Any]:
+    """What the capacity planner says the declared peak needs, or why it cannot say.
+
+    `calibration` holds the points of the stack's `sizing.calibration` results
+    (`llmscale.config.calibration_key.stack_calibration`): the planner sizes from them as `llmscale new
+    --calibration` did, so a stack sized from measurements is judged by the same measurements.
+    """
     from llmscale.sizing.planner import SizingError, size_for_stack
 
     try:
-        result = size_for_stack(config).to_json()
+        result = size_for_stack(config, calibration).to_json()
     except SizingError as error:
         return {"error": str(error)}
-    return {
+    summary = {
         "gpusNeeded": result["gpusNeeded"],
         "gpusToProvision": result["gpusToProvision"],
         "basis": result["source"]["basis"],
         "bandwidthEstimate": result["source"]["bandwidthEstimate"],
     }
+    if config.sizing.calibration is not None:
+        summary["calibration"] = config.sizing.calibration
+    return summary
 
 
-def stack_settings(config: StackConfig) -> dict[str, Any]:
-    """A plain summary of the config: no secrets, only what rules compare resources against."""
+def stack_settings(config: StackConfig, calibration: Sequence[CalibrationPoint] = ()) -> dict[str, Any]:
+    """A plain summary of the config: no secrets, only what rules compare resources against.
+
+    `calibration`: the measured points the stack is sized from (see `sizing_summary`)."""
     return {
         "tier": str(config.tier),
         "platform": str(config.platform),
@@ -43,7 +57,7 @@ def stack_settings(config: StackConfig) -> dict[str, Any]:
         "schedule": config.schedule.model_dump(by_alias=True),
         "gpusPerNode": config.gpu.gpus,
         "instanceType": config.gpu.instance_type,
-        "sizing": sizing_summary(config),
+        "sizing": sizing_summary(config, calibration),
         "rateLimitRequestsPerMinute": config.gateway.rate_limit_requests_per_minute,
         # The stack says TLS is terminated in front of an existing cluster's gateway (checked by tls-endpoint).
         "tlsTerminatedUpstream": config.gateway.tls_terminated_upstream,

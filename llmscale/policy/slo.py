@@ -85,7 +85,11 @@ def _headroom(inventory: Inventory, *, estimates: bool) -> Iterator[Finding]:
                 "profiles' maxReplicas or eks.headroomNodes"
             )
     if capacity < provision:
-        basis = " (a memory-bandwidth estimate: calibrate with `vllm bench serve`)" if estimates else ""
+        basis = (
+            " (a memory-bandwidth estimate: calibrate with `vllm bench serve` results in sizing.calibration)"
+            if estimates
+            else ""
+        )
         yield Finding(
             f"the profiles can use at most {capacity} GPUs; the declared peak of "
             f"{inventory.settings.get('load', {}).get('peakConcurrentUsers')} users needs {needed}, "

@@ -57,8 +57,9 @@ class Simulation(SiteSetup):
         primary_users = [w for w in self.sites[0].workloads if w.server.lane == "interactive"] or self.sites[
             0
         ].workloads
-        self.peak_per_minute, note = peak_rate_per_minute(stack, primary_users[0].model, primary_users[0].server)
-        self.peak_replicas = peak_replicas(stack, primary_users[0].server)
+        first = primary_users[0]
+        self.peak_per_minute, note = peak_rate_per_minute(stack, first.model, first.server, options.calibration)
+        self.peak_replicas = peak_replicas(stack, first.server, options.calibration)
         if note:
             self.notes.append(note)
         self.traffic = options.traffic or Traffic(

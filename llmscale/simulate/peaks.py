@@ -3,10 +3,12 @@ and the fewest replicas that serve a rate within the SLO."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from llmscale.simulate import vllm
 from llmscale.simulate.stack import Server, SimStack, Slo
 from llmscale.simulate.vllm import ReplicaModel
-from llmscale.sizing.calibration import CalibrationError, parse_quantization
+from llmscale.sizing.calibration import CalibrationError, CalibrationPoint, parse_quantization
 from llmscale.sizing.planner import TENSOR_PARALLEL_SIZES, SizingError, SizingInputs, size
 
 
@@ -31,11 +33,14 @@ def planner_inputs(stack: SimStack, server: Server, prompt_tokens: float, output
     )
 
 
-def peak_rate_per_minute(stack: SimStack, model: ReplicaModel, server: Server) -> tuple[float, str | None]:
+def peak_rate_per_minute(
+    stack: SimStack, model: ReplicaModel, server: Server, calibration: Sequence[CalibrationPoint] = ()
+) -> tuple[float, str | None]:
     """Requests per minute at the declared peak: the planner's closed-loop rate for the declared users (who think
-    between requests) at the mix's mean request; without a planner answer, users / (think time + p99)."""
+    between requests) at the mix's mean request, from the measured points the replicas run on when there are
+    some; without a planner answer, users / (think time + p99)."""
     try:
-        result = size(planner_inputs(stack, server, model.mean_prompt, model.mean_output))
+        result = size(planner_inputs(stack, server, model.mean_prompt, model.mean_output), calibration)
         return result.requests_per_second * 60, None
     except (SizingError, CalibrationError, ValueError) as error:
         rate = stack.load.users / (stack.load.think_seconds + stack.slo.p99_seconds)
@@ -62,9 +67,11 @@ def replicas_for_rate(model: ReplicaModel, slo: Slo, requests_per_second: float,
     return None
 
 
-def peak_replicas(stack: SimStack, server: Server) -> int | None:
-    """Replicas the planner says serve the declared peak within the SLO (declared request lengths), or None."""
+def peak_replicas(stack: SimStack, server: Server, calibration: Sequence[CalibrationPoint] = ()) -> int | None:
+    """Replicas the planner says serve the declared peak within the SLO (declared request lengths, the measured
+    points when there are some), or None."""
     try:
-        return size(planner_inputs(stack, server, stack.load.prompt_tokens, stack.load.output_tokens)).replicas
+        inputs = planner_inputs(stack, server, stack.load.prompt_tokens, stack.load.output_tokens)
+        return size(inputs, calibration).replicas
     except (SizingError, CalibrationError, ValueError):
         return None

@@ -26,6 +26,7 @@ from llmscale.config.models import (
     Platform,
     RoutingConfig,
     ScheduleConfig,
+    SizingConfig,
     SloConfig,
 )
 
@@ -80,6 +81,11 @@ class TierArgs(_Args):
     slo: SloConfig | None = Field(default=None, description="The service level; default: the tier's preset.")
     load: LoadConfig | None = Field(default=None, description="The peak load; default: the tier's preset.")
     schedule: ScheduleConfig | None = Field(default=None, description="The night schedule; default: the preset.")
+    sizing: SizingConfig | None = Field(
+        default=None,
+        description="Measured `vllm bench serve` results the gpu-headroom policies size from (a path relative to "
+        "the project directory, or absolute); default: the planner's built-in figures.",
+    )
     monitoring: MonitoringConfig | None = Field(default=None, description="Metrics and alerts; default: all on.")
     environment: Literal["production", "staging", "development"] | None = Field(
         default=None, description="`production`, `staging` or `development`; default: the tier's preset."
