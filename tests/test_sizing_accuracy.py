@@ -14,6 +14,7 @@ from llmscale.sizing.accuracy import TOLERANCE, check, held_out_checks, out_of_s
 from llmscale.sizing.inputs import SizingError
 from llmscale.sizing.measurements import HELD_OUT_POINTS, REFERENCE_POINTS
 from llmscale.sizing.planner import SPEED_BANDS, SizingInputs, size
+from llmscale.sizing.serving import QUEUE_DEPTH_CAP
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LONG_PROMPT_70B = SizingInputs(
@@ -110,10 +111,17 @@ def test_serving_settings_follow_the_sizing() -> None:
     serving = result.serving
     assert serving is not None
     assert result.requests_per_replica <= serving.max_num_seqs <= result.kv_cache_requests_per_replica
-    assert 1 <= serving.queue_depth_target <= 10
-    assert any("max-num-seqs" in line for line in serving.reasoning)
+    # 50 in flight at p99, +25 % rounded up to a multiple of 8; the p99 budget leaves room for more than 10 waiting
+    # requests, so the target is the cap.
+    assert result.requests_per_replica == 50
+    assert serving.max_num_seqs == 64
+    assert serving.queue_depth_target == QUEUE_DEPTH_CAP == 10
+    assert any("max-num-seqs 64" in line for line in serving.reasoning)
+    # A 1 s TTFT SLO leaves 0.4 s after the estimated TTFT: less than one request's wait, so the floor of 1.
     tight = size(replace(LONG_PROMPT_70B, users=20, ttft_seconds=1.0)).serving
-    assert tight is not None and tight.queue_depth_target < 10
+    assert tight is not None
+    assert (tight.max_num_seqs, tight.queue_depth_target) == (32, 1)
+    assert any("TTFT SLO leaves" in line for line in tight.reasoning)
 
 
 inputs_strategy = st.builds(
