@@ -1213,6 +1213,18 @@ def test_the_cache_aware_example_passes_the_routing_policies(onprem: Inventory) 
     assert findings("endpoint-picker-redundancy", onprem) == []
 
 
+def test_a_single_endpoint_picker_is_judged_by_its_own_rule_not_the_profile_rules(onprem: Inventory) -> None:
+    """One picker is a multi-gpu stack's default: advisory there, not a mandatory profile-redundancy finding."""
+
+    def single(props: dict[str, Any]) -> None:
+        props["spec"]["replicas"] = 1
+
+    one_picker = without(edit(onprem, "onprem-chat-epp-deployment", single), "onprem-chat-epp-poddisruptionbudget")
+    assert findings("min-active-replicas", one_picker) == []
+    assert findings("disruption-budgets", one_picker) == []
+    assert [f.resource for f in findings("endpoint-picker-redundancy", one_picker)] == ["onprem-chat-inferencepool"]
+
+
 @fires("cache-aware-replicas")
 def test_cache_aware_replicas_fires_when_a_pool_cannot_grow_past_one(onprem: Inventory) -> None:
     def one(props: dict[str, Any]) -> None:

@@ -118,6 +118,11 @@ def _deployment_servers(record: Record) -> Iterator[VllmServer]:
         )
 
 
+def vllm_deployments(inventory: Inventory) -> Iterator[Record]:
+    """The Deployments that run vLLM: a model profile's replicas, not the pods beside them (endpoint pickers)."""
+    return (record for record in inventory.kubernetes("Deployment") if any(_deployment_servers(record)))
+
+
 def vllm_servers(inventory: Inventory) -> list[VllmServer]:
     """Every vLLM server the stack defines, on Kubernetes or on the single host."""
     servers = [s for record in inventory.kubernetes("Deployment") for s in _deployment_servers(record)]

@@ -11,6 +11,7 @@ from llmscale.policy.inspect import (
     matches,
     primary_gpu_node_groups,
     scaled_objects,
+    vllm_deployments,
     vllm_servers,
 )
 from llmscale.policy.model import Finding, Inventory
@@ -31,7 +32,7 @@ def _active_floor(spec: dict) -> int:
 def min_active_replicas(inventory: Inventory) -> Iterator[Finding]:
     """Every model profile keeps at least two replicas during active hours, so one failure is not an outage."""
     scalers = scaled_objects(inventory)
-    for deployment in inventory.kubernetes("Deployment"):
+    for deployment in vllm_deployments(inventory):
         labels = ((deployment.props.get("metadata") or {}).get("labels")) or {}
         if labels.get("llmscale.io/track") == "canary" or labels.get(SITE_LABEL) == "standby":
             continue  # a canary runs at a fixed size; a warm standby keeps a smaller minimum by design
@@ -50,7 +51,7 @@ def min_active_replicas(inventory: Inventory) -> Iterator[Finding]:
 def disruption_budgets(inventory: Inventory) -> Iterator[Finding]:
     """A PodDisruptionBudget selects every vLLM Deployment and still lets a node drain proceed."""
     budgets = list(inventory.kubernetes("PodDisruptionBudget"))
-    for deployment in inventory.kubernetes("Deployment"):
+    for deployment in vllm_deployments(inventory):
         labels = (((deployment.props.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(
             "labels"
         ) or {}
