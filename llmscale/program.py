@@ -24,20 +24,20 @@ class StackConfigError(pulumi.RunError):
         super().__init__("invalid stack config:\n" + "\n".join(error.lines()))
 
 
-def build_tier(config: StackConfig, *, stack: str, region: str | None) -> Any:
+def build_tier(config: StackConfig, *, stack: str) -> Any:
     """Register the stack's tier component (named after the stack) from its validated config, and return it."""
     from components.tiers import TIERS
 
-    args = tier_args(config, region)
+    args = tier_args(config)
     return TIERS[type(args)](stack, args)
 
 
 def main() -> None:
     """Validate the config before registering anything, then build the tier and export its outputs."""
     try:
-        config, region = load_from_pulumi()
+        config, _ = load_from_pulumi()
     except ConfigError as error:
         raise StackConfigError(error) from None
-    tier = build_tier(config, stack=pulumi.get_stack(), region=region)
+    tier = build_tier(config, stack=pulumi.get_stack())
     for name, value in tier.outputs.items():
         pulumi.export(name, value)

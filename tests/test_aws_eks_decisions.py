@@ -37,6 +37,7 @@ from llmscale.config.errors import ConfigError
 from llmscale.config.loader import parse_values
 from llmscale.config.models import (
     DAYS,
+    AwsStackConfig,
     CanaryConfig,
     EksConfig,
     GpuConfig,
@@ -89,9 +90,10 @@ def stack(
     off_hours: int = 0,
     eks_disk_gb: int | None = None,
 ) -> StackConfig:
-    return StackConfig(
+    return AwsStackConfig(
         tier=tier,
         platform=Platform.AWS,
+        region="eu-west-1",
         models=list(profiles) or [profile()],
         gpu=GpuConfig(instance_type=instance_type, gpus_per_node=gpus_per_node, disk_gb=gpu_disk_gb),
         eks=EksConfig(zone_count=zone_count, headroom_nodes=headroom, gpu_disk_gb=eks_disk_gb),

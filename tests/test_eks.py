@@ -39,6 +39,7 @@ from llmscale.aws.network import ELB_TAG, INTERNAL_ELB_TAG
 from llmscale.cli import app
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import LoadedStack, load_stack, parse_values
+from llmscale.config.models import EksConfig
 from llmscale.plan.recorder import UNKNOWN_TEXT
 from llmscale.plan.report import plan_document
 from llmscale.plan.runner import run_program
@@ -727,7 +728,8 @@ def test_cron_trigger_opens_by_the_warm_up_on_platform_kubernetes(onprem: Plan) 
     # No GPU nodes to start on an existing cluster, but models still take minutes to load.
     assert onprem.config.platform == "kubernetes"
     lead = onprem.config.schedule.warm_up_minutes
-    assert lead == 15 != onprem.config.eks.scale_up_lead_minutes
+    assert lead == 15 != EksConfig().scale_up_lead_minutes
+    assert not hasattr(onprem.config, "eks")  # an existing cluster's stack has no EKS section to read
     triggers = cron_triggers(onprem)
     assert triggers
     for trigger in triggers:

@@ -27,7 +27,7 @@ def enterprise(**changes: Any) -> dict[str, Any]:
         },
     }
     values.update(changes)
-    return values
+    return {key: value for key, value in values.items() if value is not None}  # None: the key left out
 
 
 def problems(values: dict[str, Any]) -> list[str]:
@@ -61,7 +61,7 @@ def test_a_valid_enterprise_failover() -> None:
             "llmscale:gateway.hostname: the gateway answers other.example.com only",
         ),
         (
-            {"llmscale:platform": "kubernetes", "aws:region": None},
+            {"llmscale:platform": "kubernetes", "aws:region": None, "llmscale:eks": None},
             "llmscale:failover.standbyRegion: only platform aws builds a standby region",
         ),
         ({"llmscale:eks": {"zoneCount": 2}}, "llmscale:eks.zoneCount: the enterprise tier spans at least 3 zones"),

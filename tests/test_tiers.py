@@ -36,19 +36,21 @@ TIER_TYPES = {
 @pytest.mark.parametrize("stack", EXAMPLES)
 def test_a_stack_config_and_its_tier_args_say_the_same(stack: str) -> None:
     loaded = load_stack(stack)
-    args = tier_args(loaded.config, loaded.region)
+    args = tier_args(loaded.config)
     again = stack_config(args)
     assert again == loaded.config
     assert again.declared_keys == loaded.config.declared_keys
 
 
 def test_the_platform_carries_the_region_and_the_cluster_only_where_they_are_used() -> None:
-    assert isinstance(tier_args(load_stack("single-gpu").config, "eu-west-1").platform, AwsPlatform)
-    assert isinstance(tier_args(load_stack("single-gpu-host").config, None).platform, HostPlatform)
-    assert isinstance(tier_args(load_stack("onprem").config, None).platform, KubernetesPlatform)
+    single = tier_args(load_stack("single-gpu").config).platform
+    assert isinstance(single, AwsPlatform) and single.region == "eu-west-1"
+    assert isinstance(tier_args(load_stack("single-gpu-host").config).platform, HostPlatform)
+    assert isinstance(tier_args(load_stack("onprem").config).platform, KubernetesPlatform)
     enterprise = load_stack("enterprise")
-    platform = tier_args(enterprise.config, enterprise.region).platform
+    platform = tier_args(enterprise.config).platform
     assert isinstance(platform, AwsEksPlatform) and platform.eks == enterprise.config.eks
+    assert platform.region == enterprise.region == enterprise.config.region
     with pytest.raises(ValidationError, match="region"):
         AwsEksPlatform()  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="eks"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llmscale.aws.eks import NodeGroupPlan, accelerator_label, autoscaler_tags, gpu_disk_gib, gpu_node_groups
-from llmscale.config.models import StackConfig
+from llmscale.config.models import AwsStackConfig
 from llmscale.sizing import catalog
 
 
@@ -56,7 +56,9 @@ class EksClusterArgs:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def gpu_node_pool_args(config: StackConfig, *, cluster_name: str, site: str, tags: dict[str, str]) -> GpuNodePoolArgs:
+def gpu_node_pool_args(
+    config: AwsStackConfig, *, cluster_name: str, site: str, tags: dict[str, str]
+) -> GpuNodePoolArgs:
     """The GPU pool of the stack's cluster at `site` (primary or standby): the stack's GPU type, an NVIDIA AMI
     (`eks.gpuAmiType`), a disk sized for the models, the selector and taint of `kubernetes`, and the groups of
     `gpu_node_groups` (one per zone on enterprise)."""
@@ -77,7 +79,7 @@ def gpu_node_pool_args(config: StackConfig, *, cluster_name: str, site: str, tag
 
 
 def eks_cluster_args(
-    config: StackConfig, *, cluster_name: str, region: str, site: str, tags: dict[str, str]
+    config: AwsStackConfig, *, cluster_name: str, region: str, site: str, tags: dict[str, str]
 ) -> EksClusterArgs:
     """The stack's EKS cluster (`eks`) at `site`, with its GPU pool."""
     eks = config.eks

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmscale.aws.iam import policy_document
-from llmscale.config.models import StackConfig, Tier
+from llmscale.config.models import AwsStackConfig, StackConfig, Tier
 from llmscale.k8s.workload import canary_profile
 from llmscale.sizing.model_size import host_disk_gib
 
@@ -126,7 +126,7 @@ def nodes_for(config: StackConfig, *, maximum: bool) -> int:
     return total
 
 
-def gpu_node_groups(config: StackConfig) -> list[NodeGroupPlan]:
+def gpu_node_groups(config: AwsStackConfig) -> list[NodeGroupPlan]:
     """The GPU node groups of the cluster and their bounds.
 
     The maximum covers every profile at its maximum plus `eks.headroomNodes` spare nodes (N+2 on enterprise).
@@ -148,7 +148,7 @@ def gpu_node_groups(config: StackConfig) -> list[NodeGroupPlan]:
     return [NodeGroupPlan("gpu", tuple(range(zones)), min_nodes, max(max_nodes, min_nodes, 1), min_nodes)]
 
 
-def gpu_disk_gib(config: StackConfig) -> int:
+def gpu_disk_gib(config: AwsStackConfig) -> int:
     """Root disk of a GPU node: images plus the largest profile's weights, twice (download and cache)."""
     stated = config.eks.gpu_disk_gb if config.eks.gpu_disk_gb is not None else config.gpu.disk_gb
     if stated is not None:

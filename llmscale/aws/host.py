@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
-from llmscale.config.models import ScheduleConfig, StackConfig
+from llmscale.config.models import AwsStackConfig, ScheduleConfig, StackConfig
 from llmscale.host.bundle import BundleFile, SecretSource, bundle_manifest, host_secrets, render_bundle
 from llmscale.serving.schedules import with_lead_time
 from llmscale.sizing.model_size import host_disk_gib
@@ -72,7 +72,7 @@ class SingleGpuHostArgs:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def single_gpu_host_args(config: StackConfig, *, stack: str, region: str, tags: dict[str, str]) -> SingleGpuHostArgs:
+def single_gpu_host_args(config: AwsStackConfig, *, stack: str, region: str, tags: dict[str, str]) -> SingleGpuHostArgs:
     """The stack's host (`host`, `gpu`, its one profile, `schedule`) with its bundle rendered to read its secrets
     from SSM."""
     host = config.host

@@ -19,7 +19,7 @@ import typer
 
 from llmscale.commands.stacks import load_stack_ref
 from llmscale.commands.usage import err, fail, usage_error
-from llmscale.config.models import Platform
+from llmscale.config.models import Platform, failover_of
 
 if TYPE_CHECKING:
     from llmscale.aws.preflight import AwsClients, CheckResult
@@ -117,7 +117,8 @@ def preflight(
         raise fail([f"{loaded.source}: preflight: {error}"]) from None
 
     counts = summary(results)
-    standby = config.failover.standby_region if config.failover else None
+    failover = failover_of(config)
+    standby = failover.standby_region if failover else None
     where = f"regions {region} and {standby} (standby)" if standby else f"region {region}"
     err(f"preflight of stack {loaded.name} ({config.tier}, platform aws, {where}):")
     for line in render_table(results):

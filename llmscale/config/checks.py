@@ -9,8 +9,17 @@ from __future__ import annotations
 from llmscale import versions
 from llmscale.config.adapters import adapter_problems
 from llmscale.config.deploy_checks import deploy_checks
-from llmscale.config.errors import Problem, dotted_key
-from llmscale.config.models import Platform, RoutingStrategy, StackConfig, Tier
+from llmscale.config.errors import REGION_KEY, Problem, dotted_key
+from llmscale.config.models import (
+    AwsStackConfig,
+    ClusterSections,
+    HostStackConfig,
+    KubernetesStackConfig,
+    Platform,
+    RoutingStrategy,
+    StackConfig,
+    Tier,
+)
 from llmscale.config.regions import region_problem
 from llmscale.serving.api_keys import SECRET_PLACEHOLDER, api_key_problem
 from llmscale.serving.vllm_args import MODELLED_FLAGS, flag_name
@@ -24,18 +33,24 @@ PLATFORMS_BY_TIER: dict[Tier, tuple[Platform, ...]] = {
 AWS_ONLY_HOST_KEYS = ("subnetId", "availabilityZone", "hostedZoneId")
 
 
-def _tier_platform(config: StackConfig) -> list[Problem]:
-    allowed = PLATFORMS_BY_TIER[config.tier]
-    if config.platform in allowed:
+def tier_platform_problems(tier: object, platform: object) -> list[Problem]:
+    """A platform the stated tier does not run on, from the raw values (before the schema picks the platform's
+    variant, whose complaints about the tier's keys would otherwise hide the cause); none when either is invalid."""
+    try:
+        tier, platform = Tier(tier), Platform(platform)
+    except ValueError:
+        return []
+    allowed = PLATFORMS_BY_TIER[tier]
+    if platform in allowed:
         return []
     hint = {
         Platform.HOST: "an existing server hosts only the single-gpu tier; use platform kubernetes for a cluster",
         Platform.KUBERNETES: "a single GPU needs no cluster; use tier multi-gpu, or platform host or aws",
-    }.get(config.platform, "")
+    }.get(platform, "")
     return [
         Problem(
             dotted_key(["platform"]),
-            f"{config.platform} does not fit tier {config.tier} (allowed: {', '.join(allowed)}); {hint}",
+            f"{platform} does not fit tier {tier} (allowed: {', '.join(allowed)}); {hint}",
         )
     ]
 
@@ -60,14 +75,14 @@ def _single_gpu(config: StackConfig) -> list[Problem]:
                     "the single-gpu tier runs one replica; set 1 or use tier multi-gpu",
                 )
             )
-    if config.platform is Platform.AWS and not config.host.allowed_cidrs:
+    if isinstance(config, AwsStackConfig) and not config.host.allowed_cidrs:
         problems.append(
             Problem(
                 dotted_key(["host", "allowedCidrs"]),
                 "required on platform aws: the networks allowed to reach HTTPS (for example 203.0.113.0/24)",
             )
         )
-    if config.platform is Platform.HOST:
+    if isinstance(config, HostStackConfig):
         for key in AWS_ONLY_HOST_KEYS:
             if getattr(config.host, _snake(key)) is not None:
                 problems.append(Problem(dotted_key(["host", key]), "only used on platform aws; remove it"))
@@ -75,9 +90,9 @@ def _single_gpu(config: StackConfig) -> list[Problem]:
 
 
 def _routing(config: StackConfig) -> list[Problem]:
-    if config.routing.strategy is not RoutingStrategy.CACHE_AWARE:
+    if not isinstance(config, ClusterSections) or config.routing.strategy is not RoutingStrategy.CACHE_AWARE:
         return []
-    if config.platform is Platform.HOST or config.tier is Tier.SINGLE_GPU:
+    if config.tier is Tier.SINGLE_GPU:
         return [
             Problem(
                 dotted_key(["routing", "strategy"]),
@@ -173,8 +188,16 @@ def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
                 )
     elif "host" in stated:
         problems.append(Problem(dotted_key(["host"]), "only used by the single-gpu tier; remove it"))
+    if isinstance(config, AwsStackConfig):
+        problems.extend(_eks_keys(config))
+    return problems
+
+
+def _eks_keys(config: AwsStackConfig) -> list[Problem]:
+    stated = config.declared_keys
+    problems = []
     version = config.eks.kubernetes_version
-    if config.platform is Platform.AWS and version not in versions.EKS_RELEASES:
+    if version not in versions.EKS_RELEASES:
         known = ", ".join(sorted(versions.EKS_RELEASES))
         problems.append(
             Problem(
@@ -182,11 +205,9 @@ def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
                 f"{version} is not one llmscale pins a cluster autoscaler for ({known})",
             )
         )
-    if config.platform is not Platform.AWS and "eks" in stated:
-        problems.append(Problem(dotted_key(["eks"]), "only used on platform aws (llmscale builds the cluster there)"))
-    if config.tier is Tier.ENTERPRISE and config.platform is Platform.AWS and config.eks.zone_total < 3:
+    if config.tier is Tier.ENTERPRISE and config.eks.zone_total < 3:
         problems.append(Problem(dotted_key(["eks", "zoneCount"]), "the enterprise tier spans at least 3 zones"))
-    if config.platform is Platform.AWS and "kubernetes" in stated:
+    if "kubernetes" in stated:
         for key in ("kubeconfig", "context"):
             if getattr(config.kubernetes, key) is not None:
                 problems.append(
@@ -197,7 +218,7 @@ def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
 
 def _eks_endpoint(config: StackConfig) -> list[Problem]:
     """The cluster's API endpoint is reachable from the networks the stack names, never by default from all."""
-    if config.platform is not Platform.AWS or config.tier is Tier.SINGLE_GPU:
+    if not isinstance(config, AwsStackConfig) or config.tier is Tier.SINGLE_GPU:
         return []
     eks = config.eks
     if eks.endpoint_public_access and not eks.public_access_cidrs:
@@ -212,8 +233,8 @@ def _eks_endpoint(config: StackConfig) -> list[Problem]:
     return []
 
 
-def _failover(config: StackConfig, region: str | None) -> list[Problem]:
-    failover = config.failover
+def _failover(config: StackConfig) -> list[Problem]:
+    failover = config.failover if isinstance(config, ClusterSections) else None
     if failover is None:
         return []
     if config.tier is not Tier.ENTERPRISE:
@@ -235,7 +256,7 @@ def _failover(config: StackConfig, region: str | None) -> list[Problem]:
         problem = _endpoint_problem(endpoint)
         if problem:
             problems.append(Problem(dotted_key(["failover", key]), problem))
-    if config.platform is Platform.KUBERNETES and failover.primary_endpoint is None:
+    if isinstance(config, KubernetesStackConfig) and failover.primary_endpoint is None:
         problems.append(
             Problem(
                 dotted_key(["failover", "primaryEndpoint"]),
@@ -243,7 +264,7 @@ def _failover(config: StackConfig, region: str | None) -> list[Problem]:
                 "on, which the primary health check probes",
             )
         )
-    if config.platform is Platform.AWS and failover.primary_endpoint is not None:
+    if isinstance(config, AwsStackConfig) and failover.primary_endpoint is not None:
         problems.append(
             Problem(
                 dotted_key(["failover", "primaryEndpoint"]),
@@ -251,16 +272,18 @@ def _failover(config: StackConfig, region: str | None) -> list[Problem]:
             )
         )
     if failover.standby_region is not None:
-        if config.platform is not Platform.AWS:
+        if not isinstance(config, AwsStackConfig):
             problems.append(
                 Problem(
                     dotted_key(["failover", "standbyRegion"]),
                     "only platform aws builds a standby region; give standbyEndpoint instead",
                 )
             )
-        elif failover.standby_region == region:
+        elif failover.standby_region == config.region:
             problems.append(
-                Problem(dotted_key(["failover", "standbyRegion"]), f"is the primary region ({region}); pick another")
+                Problem(
+                    dotted_key(["failover", "standbyRegion"]), f"is the primary region ({config.region}); pick another"
+                )
             )
     return problems
 
@@ -301,20 +324,17 @@ def _api_keys(config: StackConfig) -> list[Problem]:
     return [Problem(key, problem)] if problem else []
 
 
-def _region(config: StackConfig, region: str | None) -> list[Problem]:
-    if config.platform is Platform.AWS and not region:
-        return [
-            Problem("aws:region", "required on platform aws (for example `pulumi config set aws:region eu-west-1`)")
-        ]
+def _region(config: StackConfig) -> list[Problem]:
+    """A region the schema's pattern accepts but AWS does not have (the schema requires it on platform aws)."""
+    region = getattr(config, "region", None)
     problem = region_problem(region) if region else None
-    return [Problem("aws:region", problem)] if problem else []
+    return [Problem(REGION_KEY, problem)] if problem else []
 
 
-def cross_checks(config: StackConfig, region: str | None) -> list[Problem]:
+def cross_checks(config: StackConfig) -> list[Problem]:
     """Every problem that involves more than one key, in a stable order."""
     return [
-        *_tier_platform(config),
-        *_region(config, region),
+        *_region(config),
         *_single_gpu(config),
         *_routing(config),
         *_replica_fits_node(config),
@@ -323,7 +343,7 @@ def cross_checks(config: StackConfig, region: str | None) -> list[Problem]:
         *_extra_args(config),
         *_tier_scoped_keys(config),
         *_eks_endpoint(config),
-        *_failover(config, region),
+        *_failover(config),
         *_api_keys(config),
         *deploy_checks(config),
         *adapter_problems(config),

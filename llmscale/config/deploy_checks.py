@@ -7,7 +7,15 @@ Each returns Problems naming the key to change; `cross_checks` runs them with th
 from __future__ import annotations
 
 from llmscale.config.errors import Problem, dotted_key
-from llmscale.config.models import ModelCacheType, Platform, StackConfig, Tier
+from llmscale.config.models import (
+    ClusterSections,
+    ClusterStackConfig,
+    ModelCacheType,
+    Platform,
+    StackConfig,
+    Tier,
+    failover_of,
+)
 from llmscale.serving.vllm_args import store_path
 
 # The longest suffix llmscale appends to the stack name in an auto-named AWS resource whose name AWS limits,
@@ -34,7 +42,7 @@ def stack_name_problems(name: str, platform: Platform) -> list[Problem]:
     ]
 
 
-def _gateway_tls(config: StackConfig) -> list[Problem]:
+def _gateway_tls(config: ClusterStackConfig) -> list[Problem]:
     gateway, stated = config.gateway, config.declared_keys
     problems = []
     if config.platform is Platform.AWS:
@@ -77,7 +85,8 @@ def _gateway_tls(config: StackConfig) -> list[Problem]:
 
 def _model_sources(config: StackConfig) -> list[Problem]:
     problems = []
-    standby_built = config.failover is not None and config.failover.standby_region is not None
+    failover = failover_of(config)
+    standby_built = failover is not None and failover.standby_region is not None
     has_store = config.platform is Platform.AWS and config.tier is not Tier.SINGLE_GPU
     for index, profile in enumerate(config.models):
         key = dotted_key(["models", index, "model"])
@@ -102,7 +111,7 @@ def _model_sources(config: StackConfig) -> list[Problem]:
     return problems
 
 
-def _model_cache(config: StackConfig) -> list[Problem]:
+def _model_cache(config: ClusterStackConfig) -> list[Problem]:
     cache = config.kubernetes.model_cache
     if config.platform is Platform.AWS and cache.type is ModelCacheType.PVC and cache.storage_class is None:
         return [
@@ -117,4 +126,6 @@ def _model_cache(config: StackConfig) -> list[Problem]:
 
 def deploy_checks(config: StackConfig) -> list[Problem]:
     """Every deploy-time problem of the config, in a stable order."""
+    if not isinstance(config, ClusterSections):
+        return _model_sources(config)
     return [*_gateway_tls(config), *_model_sources(config), *_model_cache(config)]

@@ -11,9 +11,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from llmscale.config.credentials import looks_like_credential
-from llmscale.config.models import PATTERN_HINTS
+from llmscale.config.models import PATTERN_HINTS, STACK_VARIANTS, StackConfig, platforms_of
 
 NAMESPACE = "llmscale"
 MAX_SHOWN_KEY = 80
@@ -52,8 +53,15 @@ def shown_key(key: str) -> str:
     return "<key>"
 
 
+REGION_KEY = "aws:region"
+REGION_REQUIRED = "required on platform aws (for example `pulumi config set aws:region eu-west-1`)"
+
+
 def dotted_key(loc: Iterable[str | int]) -> str:
-    """`('models', 0, 'maxReplicas')` as `llmscale:models[0].maxReplicas`."""
+    """`('models', 0, 'maxReplicas')` as `llmscale:models[0].maxReplicas`; `('aws:region',)` stays `aws:region`."""
+    loc = list(loc)
+    if loc == [REGION_KEY]:
+        return REGION_KEY
     key = NAMESPACE
     first = True
     for part in loc:
@@ -97,7 +105,8 @@ def _unknown_key_message(model: type[BaseModel], loc: Sequence[str | int]) -> st
     owner = _model_at(model, loc[:-1])
     if owner is None:
         return "unknown key"
-    known = sorted(f.alias or name for name, f in owner.model_fields.items())
+    # `aws:region` is the AWS provider's key, written in its own namespace: not one to suggest under llmscale's.
+    known = sorted(alias for name, f in owner.model_fields.items() if (alias := f.alias or name) != REGION_KEY)
     close = difflib.get_close_matches(str(loc[-1]), known, n=1)
     hint = f"did you mean {close[0]}? " if close else ""
     return f"unknown key; {hint}known keys: {', '.join(known)}"
@@ -112,20 +121,59 @@ def _key_from_message(model: type[BaseModel], loc: list[str | int], message: str
     return loc, message
 
 
+def _problem(entry: ErrorDetails, loc: list[str | int], model: type[BaseModel]) -> Problem:
+    """One pydantic error at `loc` (in `model`) as a Problem with a message that says what to change."""
+    kind = entry["type"]
+    if kind == "extra_forbidden":
+        message = _unknown_key_message(model, loc)
+    elif kind == "missing":
+        message = "required key is missing"
+    elif kind == "string_pattern_mismatch":
+        message = PATTERN_HINTS.get(str(entry.get("ctx", {}).get("pattern")), "has an invalid format")
+    else:
+        message = entry["msg"].removeprefix("Value error, ")
+        loc, message = _key_from_message(model, loc, message)
+    return Problem(dotted_key(loc), message)
+
+
+def _loc(entry: ErrorDetails) -> list[str | int]:
+    return [part for part in entry["loc"] if not str(part).startswith("function-")]
+
+
 def problems_from_validation(error: ValidationError, model: type[BaseModel]) -> list[Problem]:
     """Turn pydantic's errors into Problems with stack-file keys and messages that say what to change."""
+    return [_problem(entry, _loc(entry), model) for entry in error.errors(include_input=False, include_url=False)]
+
+
+# Why a top-level key is refused on a platform that has no use for it, by the platforms that do read it.
+_ELSEWHERE: dict[tuple[str, ...], str] = {
+    ("aws",): "only used on platform aws (llmscale builds the cluster there)",
+    ("aws", "host"): "only used on platforms aws and host (the single-gpu tier); remove it",
+    ("aws", "kubernetes"): "only used on platforms aws and kubernetes (a cluster); remove it",
+}
+
+
+def stack_problems(error: ValidationError, *, name_other_platforms: bool = True) -> list[Problem]:
+    """`problems_from_validation` for a whole stack (`parse_stack_config`): the platform variant's errors, with
+    keys another platform reads named as such, and the region as the `aws:region` key it is written as.
+
+    `name_other_platforms=False` leaves out the keys another platform reads: when the platform does not fit the
+    tier, the platform is what to change, not the tier's sections.
+    """
+    if error.title == StackConfig.__name__:
+        return problems_from_validation(error, StackConfig)  # no valid platform: the shared keys' problems
     problems = []
     for entry in error.errors(include_input=False, include_url=False):
-        loc = [part for part in entry["loc"] if not str(part).startswith("function-")]
         kind = entry["type"]
-        if kind == "extra_forbidden":
-            message = _unknown_key_message(model, loc)
-        elif kind == "missing":
-            message = "required key is missing"
-        elif kind == "string_pattern_mismatch":
-            message = PATTERN_HINTS.get(str(entry.get("ctx", {}).get("pattern")), "has an invalid format")
+        tag, *loc = _loc(entry)
+        variant = next(model for platform, model in STACK_VARIANTS.items() if str(platform) == str(tag))
+        elsewhere = platforms_of(str(loc[0])) if kind == "extra_forbidden" and len(loc) == 1 else ()
+        if elsewhere and not name_other_platforms:
+            continue
+        if elsewhere:
+            problems.append(Problem(dotted_key(loc), _ELSEWHERE[tuple(str(p) for p in elsewhere)]))
+        elif loc == [REGION_KEY] and kind == "missing":
+            problems.append(Problem(REGION_KEY, REGION_REQUIRED))
         else:
-            message = entry["msg"].removeprefix("Value error, ")
-            loc, message = _key_from_message(model, loc, message)
-        problems.append(Problem(dotted_key(loc), message))
+            problems.append(_problem(entry, loc, variant))
     return problems

@@ -15,18 +15,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from llmscale.config.calibration_key import calibration_problems
-from llmscale.config.checks import cross_checks
+from llmscale.config.checks import cross_checks, tier_platform_problems
 from llmscale.config.credentials import find_credentials, where_it_belongs
 from llmscale.config.deploy_checks import stack_name_problems
-from llmscale.config.errors import NAMESPACE, ConfigError, Problem, dotted_key, problems_from_validation, shown_key
-from llmscale.config.models import StackConfig, Tier
+from llmscale.config.errors import NAMESPACE, REGION_KEY, ConfigError, Problem, dotted_key, shown_key, stack_problems
+from llmscale.config.models import Platform, StackConfig, Tier, parse_stack_config, stack_fields
 from llmscale.config.presets import apply_preset
 from llmscale.config.stack_yaml import MAX_BYTES, TOO_LARGE, StackYamlError, beyond_bounds, load_stack_yaml
 from llmscale.paths import program_project, project_root, stacks_project
 
 SECRET_KEYS = ("apiKeys", "hfToken", "grafanaAdminPassword", "slackWebhookUrl", "pagerdutyRoutingKey")
 SECRET_PLACEHOLDER = "[secret]"
-REGION_KEY = "aws:region"
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,8 @@ class LoadedStack:
 
 
 def _structured_keys() -> set[str]:
-    scalar = {"tier", "platform", "environment", *SECRET_KEYS}
-    return {f.alias or n for n, f in StackConfig.model_fields.items()} - scalar
+    scalar = {"tier", "platform", "environment", REGION_KEY, *SECRET_KEYS}
+    return {f.alias or n for n, f in stack_fields().items()} - scalar
 
 
 def _decode(key: str, value: Any) -> tuple[Any, Problem | None]:
@@ -124,6 +123,9 @@ def parse_values(
             continue
         if namespace != NAMESPACE:
             continue
+        if key == "region":
+            problems.append(Problem(full_key, f"unknown key; the AWS region is {REGION_KEY} (the AWS provider's key)"))
+            continue
         if key in SECRET_KEYS and _blank(raw):
             problems.append(
                 Problem(
@@ -155,19 +157,27 @@ def parse_values(
     else:
         merged = apply_preset(tier, ours)
 
+    region_value = values.get(REGION_KEY)
+    if region_value and ours.get("platform") != Platform.HOST:
+        # The region belongs to the platforms that call AWS; an existing server's stack has no use for it.
+        merged = {**merged, REGION_KEY: str(region_value)}
+
+    mismatch = tier_platform_problems(ours.get("tier"), ours.get("platform"))
+    problems.extend(mismatch)
     config: StackConfig | None = None
     try:
-        config = StackConfig.model_validate(merged)
+        config = parse_stack_config(merged)
         config._declared = frozenset(ours)
     except ValidationError as error:
-        # A key already reported (a credential, a missing secret) gets one line, not a second from the schema.
+        # A key already reported (a credential, a missing secret) gets one line, not a second from the schema;
+        # with a platform that does not fit the tier, the tier's own sections are not blamed for it.
         reported = {problem.key for problem in problems}
-        problems.extend(p for p in problems_from_validation(error, StackConfig) if not _under(p.key, reported))
+        schema = stack_problems(error, name_other_platforms=not mismatch)
+        problems.extend(p for p in schema if not _under(p.key, reported))
 
-    region_value = values.get(REGION_KEY)
-    region = str(region_value) if region_value else None
+    region = getattr(config, "region", None)
     if config is not None and not problems:
-        problems.extend(cross_checks(config, region))
+        problems.extend(cross_checks(config))
         if not problems:
             problems.extend(calibration_problems(config, project or project_root()))
         if stack is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from llmscale.config.models import Tier
+from llmscale.config.models import Platform, Tier, platforms_of
 from llmscale.merge import deep_merge
 
 PRESETS: dict[Tier, dict[str, Any]] = {
@@ -49,10 +49,24 @@ PRESETS: dict[Tier, dict[str, Any]] = {
 }
 
 
+def _other_platforms() -> dict[str, tuple[str, ...]]:
+    """For each preset key, the platforms whose stacks cannot state it."""
+    keys = {key for preset in PRESETS.values() for key in preset} - {"modelDefaults"}
+    return {key: tuple(str(p) for p in Platform if p not in platforms_of(key)) for key in keys}
+
+
+_OTHER_PLATFORMS = _other_platforms()
+
+
 def apply_preset(tier: Tier, values: dict[str, Any]) -> dict[str, Any]:
-    """The stack's values over its tier's preset; model defaults are spread into every model profile."""
+    """The stack's values over its tier's preset; model defaults are spread into every model profile.
+
+    A preset section the stack's platform has no use for (`eks` on an existing cluster) is left out.
+    """
     preset = copy.deepcopy(PRESETS[tier])
     model_defaults = preset.pop("modelDefaults")
+    platform = values.get("platform")
+    preset = {key: value for key, value in preset.items() if platform not in _OTHER_PLATFORMS.get(key, ())}
     merged = deep_merge(preset, values)
     models = merged.get("models")
     if isinstance(models, list):

@@ -26,7 +26,8 @@ import yaml
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from llmscale.config.models import PATTERN_HINTS, StackConfig, Tier
+from llmscale.config.errors import REGION_KEY
+from llmscale.config.models import PATTERN_HINTS, StackConfig, Tier, stack_fields
 from llmscale.config.presets import PRESETS
 
 NAMESPACE = "llmscale"
@@ -240,10 +241,16 @@ def _key(prefix: str, alias: str) -> str:
     return f"{NAMESPACE}:{alias}" if not prefix else f"{prefix}.{alias}"
 
 
-def _sections(model: type[BaseModel], prefix: str, path: tuple[str, ...], scope: Scope) -> Iterator[Section]:
+def _sections(
+    model: type[BaseModel],
+    prefix: str,
+    path: tuple[str, ...],
+    scope: Scope,
+    fields: dict[str, FieldInfo] | None = None,
+) -> Iterator[Section]:
     rows: list[Row] = []
     nested: list[tuple[type[BaseModel], str, tuple[str, ...], Scope]] = []
-    for name, field in model.model_fields.items():
+    for name, field in (model.model_fields if fields is None else fields).items():
         alias = field.alias or name
         key = _key(prefix, alias)
         own = scope.within(field)
@@ -269,13 +276,20 @@ def _sections(model: type[BaseModel], prefix: str, path: tuple[str, ...], scope:
 
 def sections() -> list[Section]:
     """Every section of the reference: the top-level keys first, then each mapping they hold, in model order."""
-    return list(_sections(StackConfig, "", (), Scope()))
+    return list(_sections(StackConfig, "", (), Scope(), _top_level_fields()))
 
 
-def undescribed(model: type[BaseModel] = StackConfig, prefix: str = "") -> list[str]:
-    """The key paths of fields without a description, in `model` and every model it holds."""
+def _top_level_fields() -> dict[str, FieldInfo]:
+    """The `llmscale:` keys of every platform's stack (`aws:region` has a row of its own, REGION_ROW)."""
+    return {name: field for name, field in stack_fields().items() if field.alias != REGION_KEY}
+
+
+def undescribed(model: type[BaseModel] | None = None, prefix: str = "") -> list[str]:
+    """The key paths of fields without a description, in `model` (default: every platform's stack) and every
+    model it holds."""
     missing = []
-    for name, field in model.model_fields.items():
+    fields = _top_level_fields() if model is None else model.model_fields
+    for name, field in fields.items():
         key = _key(prefix, field.alias or name)
         if not (field.description or "").strip():
             missing.append(key)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmscale import versions
-from llmscale.config.models import GpuAmiType, Platform, RoutingStrategy, StackConfig
+from llmscale.config.models import AwsStackConfig, ClusterStackConfig, GpuAmiType, RoutingStrategy
 from llmscale.k8s import inference
 
 
@@ -22,12 +22,12 @@ class AddonRelease:
     """Releases of this list that must be installed first (their CRDs or controllers are this one's inputs)."""
 
 
-def addon_releases(config: StackConfig) -> list[AddonRelease]:
+def addon_releases(config: ClusterStackConfig) -> list[AddonRelease]:
     """The add-ons this stack installs, skipping those the cluster already runs (`kubernetes.addons`)."""
     k8s = config.kubernetes
     releases = []
     # Bottlerocket's NVIDIA AMIs on the cluster llmscale builds already run the device plugin.
-    bottlerocket = config.platform is Platform.AWS and config.eks.gpu_ami_type is GpuAmiType.BOTTLEROCKET_NVIDIA
+    bottlerocket = isinstance(config, AwsStackConfig) and config.eks.gpu_ami_type is GpuAmiType.BOTTLEROCKET_NVIDIA
     if k8s.addons.nvidia_device_plugin and not bottlerocket:
         releases.append(
             AddonRelease(

@@ -7,7 +7,7 @@ wake a profile at zero, so the cron window brings it back each morning.
 
 from __future__ import annotations
 
-from llmscale.config.models import ModelProfile, StackConfig
+from llmscale.config.models import AwsStackConfig, ModelProfile, StackConfig
 from llmscale.k8s.labels import labels, workload_name
 from llmscale.k8s.workload import Manifest
 from llmscale.serving.metrics import VLLM_QUEUE_DEPTH, VLLM_RUNNING
@@ -82,7 +82,9 @@ def scaled_object_manifest(config: StackConfig, profile: ModelProfile) -> Manife
     if config.schedule.enabled and profile.min_replicas >= 1:
         # Models take minutes to load (and on the cluster llmscale builds, GPU nodes to start): open the window
         # that much earlier.
-        lead = config.eks.scale_up_lead_minutes if config.platform == "aws" else config.schedule.warm_up_minutes
+        lead = (
+            config.eks.scale_up_lead_minutes if isinstance(config, AwsStackConfig) else config.schedule.warm_up_minutes
+        )
         start, end = cron_expressions(cron_window(with_lead_time(config.schedule, lead)))
         triggers.append(
             {

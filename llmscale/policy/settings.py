@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from llmscale import versions
-from llmscale.config.models import StackConfig
+from llmscale.config.models import AwsStackConfig, ClusterSections, StackConfig
 
 if TYPE_CHECKING:
     from llmscale.sizing.measurements import CalibrationPoint
@@ -47,6 +47,7 @@ def stack_settings(config: StackConfig, calibration: Sequence[CalibrationPoint] 
     """A plain summary of the config: no secrets, only what rules compare resources against.
 
     `calibration`: the measured points the stack is sized from (see `sizing_summary`)."""
+    gateway = config.gateway if isinstance(config, ClusterSections) else None
     return {
         "tier": str(config.tier),
         "platform": str(config.platform),
@@ -58,11 +59,12 @@ def stack_settings(config: StackConfig, calibration: Sequence[CalibrationPoint] 
         "gpusPerNode": config.gpu.gpus,
         "instanceType": config.gpu.instance_type,
         "sizing": sizing_summary(config, calibration),
-        "rateLimitRequestsPerMinute": config.gateway.rate_limit_requests_per_minute,
+        "rateLimitRequestsPerMinute": gateway.rate_limit_requests_per_minute if gateway else None,
         # The stack says TLS is terminated in front of an existing cluster's gateway (checked by tls-endpoint).
-        "tlsTerminatedUpstream": config.gateway.tls_terminated_upstream,
+        "tlsTerminatedUpstream": gateway.tls_terminated_upstream if gateway else False,
         # The eks-endpoint-access policy accepts a world-open API endpoint only when the stack says so.
-        "eksPublicEndpointOpenToInternet": config.eks.public_endpoint_open_to_internet,
+        "eksPublicEndpointOpenToInternet": isinstance(config, AwsStackConfig)
+        and config.eks.public_endpoint_open_to_internet,
         "models": [
             {
                 "name": p.name,

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from llmscale.config.models import ModelProfile, Platform, StackConfig, Tier
+from llmscale.config.models import ModelProfile, Platform, StackConfig, Tier, failover_of
 from llmscale.sizing.planner import HOURS_PER_MONTH, schedule_hours
 from llmscale.sizing.prices import CURRENCY, GpuPrice, on_demand_gpu_price, stated_gpu_price
 
@@ -110,7 +110,7 @@ def _instance_hours(config: StackConfig) -> tuple[float, float, str]:
 
 def _standby_hours(config: StackConfig) -> tuple[float, float, str]:
     """GPU-hours per month of a warm standby region at its minimum, or zeros without one."""
-    failover = config.failover
+    failover = failover_of(config)
     if failover is None or failover.standby_region is None:
         return 0.0, 0.0, ""
     active = schedule_hours(config.schedule)
@@ -136,7 +136,7 @@ def stack_cost(config: StackConfig, region: str | None) -> StackCost:
     always, scheduled, counted = _instance_hours(config)
     standby_always, standby_scheduled, standby = _standby_hours(config)
     standby_price = price
-    failover = config.failover
+    failover = failover_of(config)
     if standby and failover is not None and config.gpu.price_per_gpu_hour is None:
         standby_price = on_demand_gpu_price(config.gpu.instance_type, failover.standby_region) or price
     return StackCost(

@@ -13,8 +13,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from llmscale.config.checks import cross_checks
-from llmscale.config.errors import ConfigError, Problem, problems_from_validation
-from llmscale.config.models import Platform, StackConfig, Tier
+from llmscale.config.errors import REGION_KEY, ConfigError, stack_problems
+from llmscale.config.models import (
+    AwsStackConfig,
+    ClusterSections,
+    KubernetesStackConfig,
+    StackConfig,
+    Tier,
+    parse_stack_config,
+    stack_fields,
+)
 from llmscale.config.presets import apply_preset
 from llmscale.tiers.args import (
     AwsEksPlatform,
@@ -35,21 +43,18 @@ ARGS_BY_TIER: dict[Tier, type[TierArgs]] = {
 TIER_OF_ARGS: dict[type[TierArgs], Tier] = {args: tier for tier, args in ARGS_BY_TIER.items()}
 
 
-def _platform(config: StackConfig, region: str | None) -> Any:
-    """The tier's platform argument for a stack: region (and the EKS section) only where the platform uses them."""
-    if config.platform is Platform.HOST:
-        return HostPlatform()
-    if config.platform is Platform.KUBERNETES:
-        return KubernetesPlatform(region=region)
-    if region is None:
-        # The loader reports this first; Args from elsewhere cannot get here without a region either.
-        raise ConfigError("stack config", [Problem("aws:region", "is required on platform aws")])
-    if config.tier is Tier.SINGLE_GPU:
-        return AwsPlatform(region=region)
-    return AwsEksPlatform(region=region, eks=config.eks)
+def _platform(config: StackConfig) -> AwsPlatform | KubernetesPlatform | HostPlatform:
+    """The tier's platform argument for a stack: its platform variant's region and EKS section."""
+    if isinstance(config, AwsStackConfig):
+        if config.tier is Tier.SINGLE_GPU:
+            return AwsPlatform(region=config.region)
+        return AwsEksPlatform(region=config.region, eks=config.eks)
+    if isinstance(config, KubernetesStackConfig):
+        return KubernetesPlatform(region=config.region)
+    return HostPlatform()
 
 
-def tier_args(config: StackConfig, region: str | None) -> TierArgs:
+def tier_args(config: StackConfig) -> TierArgs:
     """The Args of the stack's tier: every section the tier reads, and the keys the stack file declared.
 
     `config` is validated already (`llmscale.config.loader.parse_values`), so its sections go in as they are.
@@ -58,9 +63,9 @@ def tier_args(config: StackConfig, region: str | None) -> TierArgs:
     sections = {
         name: getattr(config, name)
         for name in args_type.model_fields
-        if name != "platform" and name in StackConfig.model_fields
+        if name != "platform" and name in type(config).model_fields
     }
-    args = args_type(platform=_platform(config, region), **sections)
+    args = args_type(platform=_platform(config), **sections)
     args._declared = config.declared_keys
     return args
 
@@ -75,14 +80,18 @@ def _plain(value: Any) -> Any:
 
 
 def stack_values(args: TierArgs, tier: Tier) -> dict[str, Any]:
-    """The `llmscale:` keys (without the namespace) a stack file would state for `args`."""
+    """The `llmscale:` keys (without the namespace) a stack file would state for `args`, and its `aws:region`."""
+    fields = stack_fields()
     values: dict[str, Any] = {"tier": str(tier), "platform": str(args.platform.kind)}
     for name in args.model_fields_set - {"platform"}:
         value = getattr(args, name)
         if value is not None:
-            values[StackConfig.model_fields[name].alias or name] = _plain(value)
+            values[fields[name].alias or name] = _plain(value)
     if isinstance(args.platform, AwsEksPlatform) and args.platform.eks is not None:
         values["eks"] = _plain(args.platform.eks)
+    region = region_of(args)
+    if region is not None:
+        values[REGION_KEY] = region
     return values
 
 
@@ -100,11 +109,11 @@ def stack_config(args: TierArgs, *, source: str | None = None) -> StackConfig:
     source = source or type(args).__name__
     values = stack_values(args, tier)
     try:
-        config = StackConfig.model_validate(apply_preset(tier, values))
+        config = parse_stack_config(apply_preset(tier, values))
     except ValidationError as error:
-        raise ConfigError(source, problems_from_validation(error, StackConfig)) from None
-    config._declared = args._declared if args._declared is not None else frozenset(values)
-    problems = cross_checks(config, region_of(args))
+        raise ConfigError(source, stack_problems(error)) from None
+    config._declared = args._declared if args._declared is not None else frozenset(values) - {REGION_KEY}
+    problems = cross_checks(config)
     if problems:
         raise ConfigError(source, problems)
     return config
@@ -112,14 +121,15 @@ def stack_config(args: TierArgs, *, source: str | None = None) -> StackConfig:
 
 def standby_config(config: StackConfig) -> StackConfig:
     """The warm standby's config: the same profiles with the standby's smaller minimum."""
-    floor = config.failover.standby_min_replicas if config.failover else 1
+    failover = config.failover if isinstance(config, ClusterSections) else None
+    floor = failover.standby_min_replicas if failover else 1
     models = [p.model_copy(update={"min_replicas": min(floor, p.max_replicas)}) for p in config.models]
     standby = config.model_copy(update={"models": models})
     standby._declared = config.declared_keys
     return standby
 
 
-def public_name(config: StackConfig) -> tuple[str, str] | None:
+def public_name(config: ClusterSections) -> tuple[str, str] | None:
     """The public DNS name of an AWS cluster's gateway and its hosted zone, when the stack has one.
 
     The failover name on enterprise; `gateway.hostname` in `gateway.hostedZoneId` otherwise. With a name the

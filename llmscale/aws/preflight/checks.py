@@ -21,7 +21,7 @@ from llmscale.aws.preflight.results import (
     guarded,
 )
 from llmscale.aws.preflight.zones import check_failover_zone, check_hosted_zone
-from llmscale.config.models import Platform, StackConfig, Tier
+from llmscale.config.models import AwsStackConfig, Platform, StackConfig, Tier
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class AwsClients:
 
 
 def run_checks(
-    config: StackConfig,
+    config: AwsStackConfig,
     region: str,
     clients: AwsClients,
     kubernetes_version: str | None = None,
@@ -96,12 +96,14 @@ def run_checks(
 
 def stack_kubernetes_version(config: StackConfig) -> str | None:
     """The EKS version a stack asks for: multi-gpu and enterprise on aws build an EKS cluster; others none."""
-    if config.platform is Platform.AWS and config.tier is not Tier.SINGLE_GPU:
+    if isinstance(config, AwsStackConfig) and config.tier is not Tier.SINGLE_GPU:
         return config.eks.kubernetes_version
     return None
 
 
-def run_stack_checks(config: StackConfig, region: str, clients_for: Callable[[str], AwsClients]) -> list[CheckResult]:
+def run_stack_checks(
+    config: AwsStackConfig, region: str, clients_for: Callable[[str], AwsClients]
+) -> list[CheckResult]:
     """Every check the stack needs: its region's, its standby region's (enterprise), and its DNS zones'.
 
     `clients_for(region)` gives the boto3 clients of one region. Each region gets the region, offering, quota

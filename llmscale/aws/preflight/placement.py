@@ -9,7 +9,7 @@ from botocore.exceptions import (
 )
 
 from llmscale.aws.preflight.results import CHECK_OFFERING, CHECK_REGION, CheckResult, Client, Status, error_code
-from llmscale.config.models import StackConfig, Tier
+from llmscale.config.models import AwsStackConfig, Tier
 from llmscale.config.regions import region_problem
 
 
@@ -63,7 +63,7 @@ def offered_zones(ec2: Client, instance_type: str) -> list[str]:
     return sorted(zones)
 
 
-def _configured_zones(ec2: Client, config: StackConfig) -> tuple[list[str], str]:
+def _configured_zones(ec2: Client, config: AwsStackConfig) -> tuple[list[str], str]:
     """The zones the stack pins its GPU nodes to, and where that comes from; empty when it lets AWS choose.
 
     Only the single host pins a zone today: host.availabilityZone, or the zone of host.subnetId.
@@ -78,7 +78,7 @@ def _configured_zones(ec2: Client, config: StackConfig) -> tuple[list[str], str]
     return [], ""
 
 
-def check_instance_type_offered(ec2: Client, config: StackConfig, region: str) -> CheckResult:
+def check_instance_type_offered(ec2: Client, config: AwsStackConfig, region: str) -> CheckResult:
     """The stack's GPU instance type is offered in the region, and in every zone the stack pins it to.
 
     Not every GPU type is offered in every zone: a pinned zone without the offering fails `pulumi up` at

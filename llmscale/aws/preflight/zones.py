@@ -14,10 +14,10 @@ from llmscale.aws.preflight.results import (
     Status,
     error_code,
 )
-from llmscale.config.models import StackConfig
+from llmscale.config.models import AwsStackConfig
 
 
-def check_hosted_zone(route53: Client, config: StackConfig) -> CheckResult | None:
+def check_hosted_zone(route53: Client, config: AwsStackConfig) -> CheckResult | None:
     """The hosted zone of the host's DNS record exists and its name is a suffix of host.domain.
 
     None when the stack manages no DNS record (no host.hostedZoneId). Pulumi would otherwise fail on the
@@ -51,7 +51,7 @@ def check_hosted_zone(route53: Client, config: StackConfig) -> CheckResult | Non
     return CheckResult(CHECK_HOSTED_ZONE, Status.PASS, f"hosted zone {zone_id} ({zone_name}) can hold {fqdn}{private}")
 
 
-def check_failover_zone(route53: Client, config: StackConfig) -> CheckResult | None:
+def check_failover_zone(route53: Client, config: AwsStackConfig) -> CheckResult | None:
     """The failover hosted zone exists in this account, is public, and can hold `failover.recordName`.
 
     None without DNS failover. The failover records, their health checks and (on aws) the certificate's
