@@ -11,7 +11,8 @@ import argparse
 import sys
 
 from llmscale.config.models import Quantization
-from llmscale.sizing.planner import DEFAULT_GPU, SizingError, SizingInputs, size
+from llmscale.sizing.inputs import DEFAULT_GPU, SizingError, SizingInputs
+from llmscale.sizing.planner import size
 
 USERS = (10, 50, 100, 200, 500, 1000)
 MODELS = ("7b", "70b")

@@ -464,7 +464,8 @@ def test_multi_gpu_replicas_hold_the_gpus_to_provision_or_the_tier_is_refused(us
 
 
 def size_for_stack_of(request: StackRequest) -> Any:
-    from llmscale.sizing.planner import SizingInputs, size
+    from llmscale.sizing.inputs import SizingInputs
+    from llmscale.sizing.planner import size
 
     return size(
         SizingInputs(users=request.users, model=request.model, gpu="g6e.xlarge", p99_seconds=10, max_num_seqs=128,

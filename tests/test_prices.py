@@ -21,10 +21,7 @@ from llmscale.plan.markdown import plan_markdown
 from llmscale.plan.report import render_text
 from llmscale.sizing import catalog
 from llmscale.sizing.cost import stack_cost, stack_gpu_price
-from llmscale.sizing.planner import (
-    HOURS_PER_MONTH,
-    schedule_hours,
-)
+from llmscale.sizing.fleet import HOURS_PER_MONTH, schedule_hours
 from llmscale.sizing.prices import (
     BASE_REGION,
     ON_DEMAND_PER_HOUR,

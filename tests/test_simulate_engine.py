@@ -29,7 +29,8 @@ from llmscale.simulate.traffic import (
     poisson_from_uniform,
 )
 from llmscale.simulate.vllm import RequestClass, replica_model
-from llmscale.sizing.planner import SizingInputs, size
+from llmscale.sizing.inputs import SizingInputs
+from llmscale.sizing.planner import size
 from tests.test_simulate_stack import planned
 
 

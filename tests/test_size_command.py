@@ -15,14 +15,13 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from llmscale.commands.size import STACK_GPU, STACK_P99_SECONDS, register, size_command_line, users_served
+from llmscale.commands.size import STACK_GPU, STACK_P99_SECONDS, register, size_command_line
 from llmscale.config.models import Tier
 from llmscale.config.presets import PRESETS
 from llmscale.sizing import catalog
-from llmscale.sizing.planner import (
-    MULTI_GPU_MAX_GPUS,
-    SizingInputs,
-)
+from llmscale.sizing.fleet import MULTI_GPU_MAX_GPUS
+from llmscale.sizing.inputs import SizingInputs
+from llmscale.sizing.sweeps import users_served
 from tests.helpers import REPO
 
 

@@ -43,7 +43,8 @@ from llmscale.sizing.calibration import (
     resolve_gpu,
     single_stream_seconds,
 )
-from llmscale.sizing.planner import (
+from llmscale.sizing.fleet import HOURS_PER_MONTH, headroom_gpus, monthly_cost, recommend_tier, schedule_hours
+from llmscale.sizing.inputs import (
     DEFAULT_GPU,
     DEFAULT_MODEL,
     DEFAULT_OUTPUT_TOKENS,
@@ -52,19 +53,12 @@ from llmscale.sizing.planner import (
     DEFAULT_PROMPT_TOKENS,
     DEFAULT_THINK_TIME_SECONDS,
     DEFAULT_USERS,
-    HOURS_PER_MONTH,
     SizingError,
     SizingInputs,
-    curve,
-    headroom_gpus,
     kv_bytes_per_token,
-    monthly_cost,
-    recommend_tier,
-    schedule_hours,
-    size,
-    size_for_stack,
-    sizing_profile,
 )
+from llmscale.sizing.planner import size, size_for_stack, sizing_profile
+from llmscale.sizing.sweeps import curve
 
 MODELS = ["0.5b", "1b", "3b", "7b", "8b", "13b", "32b", "70b"]
 GPUS = ["T4", "A10G", "L4", "L40S", "A100-40GB", "A100-80GB", "H100"]

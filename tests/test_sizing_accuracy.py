@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from llmscale.config.models import Quantization
 from llmscale.sizing.accuracy import TOLERANCE, check, held_out_checks, out_of_sweep_checks
-from llmscale.sizing.inputs import SizingError
+from llmscale.sizing.inputs import SizingError, SizingInputs
 from llmscale.sizing.measurements import HELD_OUT_POINTS, REFERENCE_POINTS
-from llmscale.sizing.planner import SPEED_BANDS, SizingInputs, size
+from llmscale.sizing.planner import SPEED_BANDS, size
 from llmscale.sizing.serving import QUEUE_DEPTH_CAP
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

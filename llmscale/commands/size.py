@@ -2,8 +2,8 @@
 
 A table goes to stderr, `--json` to stdout, `--plot FILE.svg` draws GPUs and p99 against load (matplotlib,
 the `plot` extra). Exit 0 with an answer, 2 on bad input or an SLO nothing reaches (one line naming the option,
-no traceback). The planner itself is `llmscale.sizing.planner`; `size_for_stack` is re-exported here for callers of the
-command layer.
+no traceback). The command parses its options and prints; the planner is `llmscale.sizing.planner`, the table
+`llmscale.sizing.report` and the plot `llmscale.sizing.plot`.
 
 The defaults are a stack's defaults, so that `llmscale size` and `llmscale new` tell one story: the GPU and the
 p99 SLO of the tier presets (g6e.xlarge, 10 s), LoadConfig's prompt, answer and think time, vLLM's batch limit.
@@ -14,7 +14,6 @@ name (L40S) leaves tensor parallelism free up to 8 GPUs.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated
 
@@ -32,28 +31,23 @@ from llmscale.sizing.calibration import (
     parse_quantization,
     resolve_gpu,
 )
-from llmscale.sizing.planner import (
+from llmscale.sizing.inputs import (
     DEFAULT_MAX_NUM_SEQS,
     DEFAULT_MODEL,
     DEFAULT_OUTPUT_TOKENS,
     DEFAULT_PROMPT_TOKENS,
     DEFAULT_THINK_TIME_SECONDS,
     DEFAULT_USERS,
-    ENTERPRISE_MIN_USERS,
-    MULTI_GPU_MAX_GPUS,
-    SINGLE_GPU_MAX_USERS,
     SizingError,
     SizingInputs,
-    SizingResult,
-    curve,
     model_params,
-    size,
-    size_for_stack,
 )
+from llmscale.sizing.planner import size
+from llmscale.sizing.plot import write_plot
+from llmscale.sizing.report import render_text
 
-__all__ = ["STACK_GPU", "STACK_P99_SECONDS", "register", "size_command", "size_for_stack"]
+__all__ = ["STACK_GPU", "STACK_P99_SECONDS", "register", "size_command", "size_command_line"]
 
-PLOT_POINTS = 48
 PREFIX = "llmscale size"
 
 # A stack's defaults (the multi-gpu preset; every tier's preset has the same GPU model and p99 SLO).
@@ -234,99 +228,13 @@ def size_command(
         raise _fail(_option_for(str(error)), str(error)) from None
     typer.echo(render_text(result), err=True)
     if plot is not None:
-        _plot(result, points, plot)
+        try:
+            write_plot(result, points, plot)
+        except OSError as error:
+            raise _fail("--plot", f"{shown(plot)}: cannot write ({error.strerror or type(error).__name__})") from None
         typer.echo(f"wrote {plot}", err=True)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
-
-
-def render_text(result: SizingResult) -> str:
-    """The human summary: a small two-column table, then where the figures come from."""
-    inputs = result.inputs
-    quant = inputs.quantization.value if inputs.quantization else "BF16"
-    load = f"{inputs.users} users" if inputs.users is not None else f"{inputs.requests_per_second:g} req/s"
-    think = f", think {inputs.think_time_seconds:g} s" if inputs.users is not None else ""
-    ttft_slo = f", TTFT <= {inputs.ttft_seconds:g} s" if inputs.ttft_seconds is not None else ""
-    header = (
-        f"{load}, {inputs.model} {quant} on {result.gpu}, {inputs.prompt_tokens} in / {inputs.output_tokens} out, "
-        f"p99 <= {inputs.p99_seconds:g} s{ttft_slo}{think}"
-    )
-    replica_word = "replica" if result.replicas == 1 else "replicas"
-    high = "unreachable" if result.range_high is None else str(result.range_high)
-    rows = [
-        ("GPUs needed at peak", f"{result.gpus_needed} ({result.replicas} {replica_word} x {result.gpus_per_replica})"),
-        (
-            "range (stated error)",
-            f"{result.range_low}-{high} (measured speed x{result.speed_band[0]:g} to x{result.speed_band[1]:g} "
-            f"of the model's, {result.source.basis})",
-        ),
-        ("GPUs to provision", f"{result.gpus_to_provision} (N+2 headroom, {result.replicas_to_provision} replicas)"),
-        ("recommended tier", result.recommended_tier),
-        ("estimated p99 / TTFT", f"{result.estimated_p99_seconds:.1f} s / {result.estimated_ttft_seconds:.2f} s"),
-        ("GPU utilisation at peak", f"{result.gpu_utilization:.0%}"),
-        (
-            "in flight at peak",
-            f"{result.concurrent_requests:.1f} requests ({result.requests_per_second:.2f} req/s), "
-            f"{result.required_tokens_per_second_per_stream:.1f} tok/s per stream",
-        ),
-        *_serving_rows(result),
-        *_cost_rows(result),
-        ("throughput basis", f"{result.source.basis}: {result.source.calibration}"),
-    ]
-    width = max(len(label) for label, _ in rows)
-    lines = [header, *(f"  {label:<{width}}  {value}" for label, value in rows)]
-    if result.source.bandwidth_estimate:
-        lines.append(
-            f"  ! BANDWIDTH ESTIMATE: no vLLM measurement on {result.gpu} for this model; "
-            "calibrate with --calibration FILE"
-        )
-    lines.extend(f"  - {note}" for note in result.source.notes)
-    if result.serving is not None:
-        lines.extend(f"  - {line}" for line in result.serving.reasoning)
-    return "\n".join(lines)
-
-
-def _serving_rows(result: SizingResult) -> list[tuple[str, str]]:
-    if result.serving is None:
-        return []
-    return [
-        ("vLLM --max-num-seqs", str(result.serving.max_num_seqs)),
-        ("KEDA queue-depth target", f"{result.serving.queue_depth_target} waiting requests per replica"),
-    ]
-
-
-def _cost_rows(result: SizingResult) -> list[tuple[str, str]]:
-    cost = result.cost
-    if cost.always_on is None or cost.with_schedule is None or cost.price_per_gpu_hour is None:
-        return [("monthly cost", f"unknown: {cost.source}; pass --price-per-gpu-hour")]
-    return [
-        ("monthly cost, always on", f"${cost.always_on:,.0f} at ${cost.price_per_gpu_hour:.4g}/GPU-hour"),
-        ("monthly cost, scheduled", f"${cost.with_schedule:,.0f} ({cost.schedule})"),
-    ]
-
-
-def users_served(gpus: int, inputs: SizingInputs, limit: int = 100_000) -> int:
-    """The most concurrent users `inputs` (its model, GPU, SLO and tokens) serve with at most `gpus` GPUs at peak.
-
-    The README's tier table quotes these figures for a stack's defaults; a test keeps the two equal.
-    """
-    from dataclasses import replace
-
-    def fits(users: int) -> bool:
-        try:
-            return size(replace(inputs, users=users, requests_per_second=None), with_range=False).gpus_needed <= gpus
-        except SizingError:
-            return False
-
-    if not fits(1):
-        return 0
-    low, high = 1, 2
-    while high <= limit and fits(high):
-        low, high = high, high * 2
-    while high - low > 1:  # more users never need fewer GPUs (the planner is monotone)
-        middle = (low + high) // 2
-        low, high = (middle, high) if fits(middle) else (low, middle)
-    return low
 
 
 def size_command_line(inputs: SizingInputs) -> str:
@@ -373,78 +281,11 @@ def size_command_line(inputs: SizingInputs) -> str:
     return " ".join(parts)
 
 
-def _loads(result: SizingResult) -> list[float]:
-    inputs = result.inputs
-    if inputs.users is not None:
-        top = max(2 * inputs.users, 1000)
-        values = {max(1, round(top ** (i / (PLOT_POINTS - 1)))) for i in range(PLOT_POINTS)}
-        values.add(inputs.users)
-        return sorted(float(v) for v in values)
-    assert inputs.requests_per_second is not None
-    low, high = inputs.requests_per_second / 20, inputs.requests_per_second * 2
-    return sorted({low * (high / low) ** (i / (PLOT_POINTS - 1)) for i in range(PLOT_POINTS)})
-
-
 def _require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401  (the optional `plot` extra)
     except ImportError:
         raise _fail("--plot", "needs matplotlib: install llmscale[plot] (pip install 'llmscale[plot]')") from None
-
-
-def _plot(result: SizingResult, points: tuple[CalibrationPoint, ...], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    matplotlib.rcParams["svg.hashsalt"] = "llmscale-size"  # stable ids: the same inputs give the same file
-    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, smaller
-    from matplotlib import pyplot
-
-    inputs = result.inputs
-    sized = [(load, r) for load, r in curve(inputs, _loads(result), points) if r is not None]
-    xs = [load for load, _ in sized]
-    figure, gpus_axis = pyplot.subplots(figsize=(9, 5.5))
-    try:
-        gpus_axis.step(xs, [r.gpus_needed for _, r in sized], where="post", label="GPUs needed at peak", color="C0")
-        gpus_axis.step(
-            xs, [r.gpus_to_provision for _, r in sized], where="post", label="GPUs to provision", color="C0", ls="--"
-        )
-        gpus_axis.axhline(MULTI_GPU_MAX_GPUS, color="grey", lw=0.8, ls=":")
-        gpus_axis.annotate(f"multi-gpu tier: up to {MULTI_GPU_MAX_GPUS} GPUs", (xs[0], MULTI_GPU_MAX_GPUS), fontsize=8)
-        latency_axis = gpus_axis.twinx()
-        latency_axis.plot(xs, [r.estimated_p99_seconds for _, r in sized], color="C1", label="estimated p99 (s)")
-        latency_axis.axhline(inputs.p99_seconds, color="C3", ls="--", label=f"p99 SLO {inputs.p99_seconds:g} s")
-        latency_axis.set_ylim(0, inputs.p99_seconds * 1.3)
-        latency_axis.set_ylabel("p99 end-to-end latency (s)")
-        if inputs.users is not None:
-            for boundary, label in (
-                (SINGLE_GPU_MAX_USERS, "single-gpu | multi-gpu"),
-                (ENTERPRISE_MIN_USERS, "multi-gpu | enterprise"),
-            ):
-                gpus_axis.axvline(boundary, color="grey", lw=0.8)
-                gpus_axis.annotate(label, (boundary, 0), rotation=90, fontsize=8, va="bottom", ha="right")
-            gpus_axis.axvline(inputs.users, color="black", lw=0.8, ls=":")
-            gpus_axis.set_xlabel("peak concurrent users")
-        else:
-            gpus_axis.axvline(inputs.requests_per_second or 0, color="black", lw=0.8, ls=":")
-            gpus_axis.set_xlabel("peak requests per second")
-        gpus_axis.set_xscale("log")
-        gpus_axis.set_ylabel("GPUs")
-        gpus_axis.set_ylim(0, max(MULTI_GPU_MAX_GPUS + 2, math.ceil(max(r.gpus_to_provision for _, r in sized) * 1.1)))
-        quant = inputs.quantization.value if inputs.quantization else "BF16"
-        estimate = " (bandwidth estimate)" if result.source.bandwidth_estimate else ""
-        gpus_axis.set_title(
-            f"{inputs.model} {quant} on {result.gpu}{estimate}: {inputs.prompt_tokens} in / {inputs.output_tokens} out"
-        )
-        handles = gpus_axis.get_legend_handles_labels()
-        more = latency_axis.get_legend_handles_labels()
-        gpus_axis.legend(handles[0] + more[0], handles[1] + more[1], loc="center left", fontsize=8)
-        figure.tight_layout()
-        figure.savefig(path, format="svg", metadata={"Date": None})
-    except OSError as error:
-        raise _fail("--plot", f"{shown(path)}: cannot write ({error.strerror or type(error).__name__})") from None
-    finally:
-        pyplot.close(figure)
 
 
 def register(app: typer.Typer) -> None:

@@ -162,8 +162,9 @@ def _memory_problems(config: StackConfig) -> list[Problem]:
     """
     from llmscale.config.errors import Problem, dotted_key
     from llmscale.sizing import catalog
+    from llmscale.sizing.inputs import kv_bytes_per_token
     from llmscale.sizing.model_size import parameters_billions, weights_gib
-    from llmscale.sizing.planner import OVERHEAD_GIB_PER_GPU, kv_bytes_per_token
+    from llmscale.sizing.serving import OVERHEAD_GIB_PER_GPU
 
     node = catalog.lookup(config.gpu.instance_type)
     problems: list[Problem] = []

@@ -26,7 +26,8 @@ def sizing_summary(config: StackConfig, calibration: Sequence[CalibrationPoint] 
     (`llmscale.config.calibration_key.stack_calibration`): the planner sizes from them as `llmscale new
     --calibration` did, so a stack sized from measurements is judged by the same measurements.
     """
-    from llmscale.sizing.planner import SizingError, size_for_stack
+    from llmscale.sizing.inputs import SizingError
+    from llmscale.sizing.planner import size_for_stack
 
     try:
         result = size_for_stack(config, calibration).to_json()

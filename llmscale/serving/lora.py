@@ -27,7 +27,7 @@ Read from the vllm 0.33.0 wheel:
   so they come out of the KV cache (`--gpu-memory-utilization` is a cap on everything).
 
 The shapes come from the models' own config.json (the same reference models the capacity planner's KV-cache
-table is read from, `llmscale.sizing.planner.KV_KIB_PER_TOKEN`); llmscale knows a model's size only from its
+table is read from, `llmscale.sizing.inputs.KV_KIB_PER_TOKEN`); llmscale knows a model's size only from its
 name, so the shape is that of the smallest reference model at least as large (a larger model takes more).
 """
 

@@ -9,7 +9,8 @@ from llmscale.simulate import vllm
 from llmscale.simulate.stack import Server, SimStack, Slo
 from llmscale.simulate.vllm import ReplicaModel
 from llmscale.sizing.calibration import CalibrationError, CalibrationPoint, parse_quantization
-from llmscale.sizing.planner import TENSOR_PARALLEL_SIZES, SizingError, SizingInputs, size
+from llmscale.sizing.inputs import TENSOR_PARALLEL_SIZES, SizingError, SizingInputs
+from llmscale.sizing.planner import size
 
 
 def planner_inputs(stack: SimStack, server: Server, prompt_tokens: float, output_tokens: float) -> SizingInputs:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from llmscale.simulate.stack import Load, Server, SimulationError
 from llmscale.simulate.stats import weighted_percentile
 from llmscale.sizing.calibration import (
+    PREFILL_OVERLAP,
     CalibrationError,
     CalibrationPoint,
     bytes_per_param,
@@ -38,7 +39,8 @@ from llmscale.sizing.calibration import (
     prefill_tokens_per_second,
     resolve_gpu,
 )
-from llmscale.sizing.planner import OVERHEAD_GIB_PER_GPU, PREFILL_OVERLAP, SizingError, kv_bytes_per_token, model_params
+from llmscale.sizing.inputs import SizingError, kv_bytes_per_token, model_params
+from llmscale.sizing.serving import OVERHEAD_GIB_PER_GPU
 
 TOKEN_SPREAD = 0.5  # log-normal sigma of prompt and answer lengths (a wide chat mix; UNVERIFIED, no trace here)
 DECLARED_QUANTILE_Z = 2.326  # the declared lengths are the 99th percentile

@@ -2,7 +2,7 @@
 
 A held-out point says: a replica of `tp` GPUs served `concurrency` requests at once (no think time) with a
 mean end-to-end latency L_measured, so K replicas (K × tp GPUs) carry K × concurrency / L_measured requests/s.
-The planner's replica model (`llmscale.sizing.planner.build_replica`, the very model `size` searches with),
+The planner's replica model (`llmscale.sizing.serving.build_replica`, the very model `size` searches with),
 given the point's GPU, model, tensor parallelism, lengths and KV cache type and the same concurrency per
 replica, predicts L_planner; to carry the same requests/s at that concurrency it needs
 K × tp × L_planner / L_measured GPUs. K = 100 keeps whole replicas from hiding errors below one replica.
@@ -33,7 +33,7 @@ from llmscale.sizing.calibration import (
 )
 from llmscale.sizing.inputs import SizingError, SizingInputs
 from llmscale.sizing.measurements import HELD_OUT_POINTS, REFERENCE_POINTS, CalibrationPoint
-from llmscale.sizing.planner import build_replica
+from llmscale.sizing.serving import build_replica
 
 FLEET_MULTIPLE = 100
 TOLERANCE = 0.25  # the planner must land within ±25 % of measured GPUs on held-out points of measured configurations

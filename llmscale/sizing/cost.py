@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmscale.config.models import ModelProfile, Platform, StackConfig, Tier, failover_of
-from llmscale.sizing.planner import HOURS_PER_MONTH, schedule_hours
+from llmscale.sizing.fleet import HOURS_PER_MONTH, schedule_hours
 from llmscale.sizing.prices import CURRENCY, GpuPrice, on_demand_gpu_price, stated_gpu_price
 
 

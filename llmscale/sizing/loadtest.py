@@ -27,7 +27,8 @@ from typing import Any
 from llmscale.config.models import StackConfig, Tier
 from llmscale.k8s.gateway import API_KEYS_SECRET, path_prefix
 from llmscale.sizing.gpus import resolve_gpu
-from llmscale.sizing.planner import SizingError, size_for_stack
+from llmscale.sizing.inputs import SizingError
+from llmscale.sizing.planner import size_for_stack
 from llmscale.versions import VLLM_IMAGE
 
 RESULT_MARKER = "LLMSCALE_RESULT"

@@ -1,6 +1,7 @@
 """Capacity planner: how many GPUs a load needs at peak to meet a latency SLO, with its error, and what that costs.
 
-The model, in five steps (calibration in `llmscale.sizing.calibration`, the replica in `llmscale.sizing.replica`):
+The model, in five steps (calibration in `llmscale.sizing.calibration`, the replica in `llmscale.sizing.replica`;
+the messages beside the figures in `llmscale.sizing.advice`, sizing across loads in `llmscale.sizing.sweeps`):
 
 1. **Decode speed of one replica.** `step(b) = t1 + (b - 1) × c` seconds per output token with b requests in
    flight: t1 from memory bandwidth, c fitted to measured rows (`llmscale.sizing.measurements`).
@@ -35,110 +36,25 @@ scaling is one rule for NVLink and PCIe GPUs alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from llmscale.config.models import Lane, ModelProfile, StackConfig
-from llmscale.sizing.calibration import (
-    PREFILL_OVERLAP,
-    CalibrationError,
-    CalibrationPoint,
-    GpuSpec,
-    bytes_per_param,
-    decode_profile,
-    prefill_tokens_per_second,
-    resolve_gpu,
-)
-from llmscale.sizing.fleet import (
-    ENTERPRISE_MIN_USERS,
-    HEADROOM_FACTOR,
-    HEADROOM_GPUS,
-    HOURS_PER_MONTH,
-    MULTI_GPU_MAX_GPUS,
-    SINGLE_GPU_MAX_USERS,
-    WEEKS_PER_MONTH,
-    MonthlyCost,
-    gpu_price,
-    headroom_gpus,
-    monthly_cost,
-    recommend_tier,
-    schedule_hours,
-)
+from llmscale.sizing.advice import advice_notes, why_unreachable
+from llmscale.sizing.calibration import decode_profile, prefill_tokens_per_second
+from llmscale.sizing.fleet import MonthlyCost, gpu_price, headroom_gpus, monthly_cost, recommend_tier
+from llmscale.sizing.gpus import CalibrationError, bytes_per_param, resolve_gpu
 from llmscale.sizing.inputs import (
-    DEFAULT_GPU,
-    DEFAULT_GPU_MEMORY_UTILIZATION,
-    DEFAULT_MAX_NUM_SEQS,
-    DEFAULT_MODEL,
-    DEFAULT_OUTPUT_TOKENS,
-    DEFAULT_P99_SECONDS,
-    DEFAULT_PRICE_PER_GPU_HOUR,
-    DEFAULT_PROMPT_TOKENS,
-    DEFAULT_THINK_TIME_SECONDS,
-    DEFAULT_USERS,
-    KV_KIB_PER_TOKEN,
     TENSOR_PARALLEL_SIZES,
     SizingError,
     SizingInputs,
-    kv_bytes_per_token,
     model_params,
 )
+from llmscale.sizing.measurements import CalibrationPoint
 from llmscale.sizing.model_size import parameters_billions
-from llmscale.sizing.prices import on_demand_gpu_price
-from llmscale.sizing.replica import MAX_REPLICAS, P99_Z, Replica
+from llmscale.sizing.replica import Replica
 from llmscale.sizing.results import SizingResult, SizingSource, TensorParallelOption
-from llmscale.sizing.serving import (
-    OVERHEAD_GIB_PER_GPU,
-    QUEUE_DEPTH_CAP,
-    build_replica,
-    kv_request_gib,
-    matching_user_points,
-    serving_settings,
-)
-
-__all__ = [
-    "DEFAULT_GPU",
-    "DEFAULT_GPU_MEMORY_UTILIZATION",
-    "DEFAULT_MAX_NUM_SEQS",
-    "DEFAULT_MODEL",
-    "DEFAULT_OUTPUT_TOKENS",
-    "DEFAULT_P99_SECONDS",
-    "DEFAULT_PRICE_PER_GPU_HOUR",
-    "DEFAULT_PROMPT_TOKENS",
-    "DEFAULT_THINK_TIME_SECONDS",
-    "DEFAULT_USERS",
-    "ENTERPRISE_MIN_USERS",
-    "HEADROOM_FACTOR",
-    "HEADROOM_GPUS",
-    "HOURS_PER_MONTH",
-    "KV_KIB_PER_TOKEN",
-    "MAX_REPLICAS",
-    "MULTI_GPU_MAX_GPUS",
-    "OVERHEAD_GIB_PER_GPU",
-    "P99_Z",
-    "PREFILL_OVERLAP",
-    "QUEUE_DEPTH_CAP",
-    "SINGLE_GPU_MAX_USERS",
-    "SPEED_BANDS",
-    "TENSOR_PARALLEL_SIZES",
-    "WEEKS_PER_MONTH",
-    "MonthlyCost",
-    "SizingError",
-    "SizingInputs",
-    "SizingResult",
-    "SizingSource",
-    "build_replica",
-    "curve",
-    "headroom_gpus",
-    "kv_bytes_per_token",
-    "model_params",
-    "monthly_cost",
-    "recommend_tier",
-    "schedule_hours",
-    "serving_settings",
-    "size",
-    "size_for_stack",
-    "sizing_profile",
-]
+from llmscale.sizing.serving import OVERHEAD_GIB_PER_GPU, kv_request_gib, matching_user_points, serving_settings
 
 # How much slower or faster than the model a deployment may measure, by the basis of the answer, as
 # (slowest, fastest) multiples of the model's speed: at least the spread the planner showed on measured points it
@@ -227,7 +143,7 @@ def _size_once(inputs: SizingInputs, calibration: Sequence[CalibrationPoint]) ->
         if replicas is not None:
             options.append((replicas * tp, tp, replica, replicas))
     if not options:
-        raise SizingError(_why_not(inputs, gpu, params, weight_gib, largest_memory, fastest))
+        raise SizingError(why_unreachable(inputs, gpu, params, weight_gib, largest_memory, fastest))
     gpus_needed, tp, replica, replicas = min(options, key=lambda option: (option[0], option[1]))
     state = replica.state(replicas)
     assert state is not None
@@ -240,7 +156,7 @@ def _size_once(inputs: SizingInputs, calibration: Sequence[CalibrationPoint]) ->
     )
     if inputs.prefix_reuse:
         notes.append(f"{inputs.prefix_reuse:.0%} of prompt tokens come from the prefix cache: no prefill for them")
-    notes.extend(_advice(inputs, gpu, node_gpus, tp, to_provision, gpus_needed))
+    notes.extend(advice_notes(inputs, gpu, node_gpus, tp, to_provision, gpus_needed))
     return SizingResult(
         inputs=inputs,
         gpu=gpu.name,
@@ -278,77 +194,6 @@ def _cost(inputs: SizingInputs, gpus: int, gpus_per_replica: int) -> MonthlyCost
     if price is None:
         return monthly_cost(gpus, gpus_per_replica, None, inputs.schedule, f"no on-demand price for {inputs.gpu}")
     return monthly_cost(gpus, gpus_per_replica, price.per_gpu_hour, inputs.schedule, price.source)
-
-
-def _why_not(
-    inputs: SizingInputs,
-    gpu: GpuSpec,
-    params: float,
-    weight_gib: float,
-    largest_memory: float,
-    fastest: tuple[int, float, float] | None,
-) -> str:
-    if fastest is None:
-        most = max(tp for tp in TENSOR_PARALLEL_SIZES if tp <= inputs.max_gpus_per_replica)
-        return (
-            f"{inputs.model} needs {weight_gib:.0f} GiB of weights plus KV cache; {most}x {gpu.name} leave "
-            f"{largest_memory:.0f} GiB: quantize (--quantization fp8/awq) or choose a GPU with more memory"
-        )
-    tp, lone_p99, lone_ttft = fastest
-    if inputs.ttft_seconds is not None and lone_ttft > inputs.ttft_seconds and lone_p99 <= inputs.p99_seconds:
-        return (
-            f"TTFT SLO {inputs.ttft_seconds:g} s is unreachable: prefilling {inputs.prompt_tokens} tokens alone "
-            f"takes {lone_ttft:.2f} s on {tp}x {gpu.name}; raise --ttft, shorten prompts or choose a faster GPU"
-        )
-    return (
-        f"p99 SLO {inputs.p99_seconds:g} s is unreachable: one request alone takes {lone_p99:.1f} s for "
-        f"{inputs.output_tokens} output tokens on {tp}x {gpu.name} ({params:g}B); raise --p99, shorten answers, "
-        "quantize, or choose a faster GPU"
-    )
-
-
-def _advice(
-    inputs: SizingInputs, gpu: GpuSpec, node_gpus: int | None, tp: int, to_provision: int, needed: int
-) -> list[str]:
-    notes = []
-    if node_gpus is not None and tp > node_gpus:
-        notes.append(
-            f"a replica needs {tp} GPUs on one node but {inputs.gpu} has {node_gpus}: choose a larger instance type"
-        )
-    if inputs.quantization is None:
-        lowered = inputs.model.lower()
-        for hint in ("awq", "gptq", "fp8"):
-            if hint in lowered:
-                notes.append(f"the model id suggests {hint.upper()} weights: pass --quantization {hint}")
-    if inputs.price_per_gpu_hour is None:
-        price = on_demand_gpu_price(inputs.gpu, inputs.region)
-        if price is None:
-            notes.append(f"no on-demand price for {inputs.gpu}: pass your rate with --price-per-gpu-hour")
-        else:
-            notes.append(f"cost at {price.source}; pass your {gpu.name} rate with --price-per-gpu-hour")
-    if recommend_tier(needed, inputs.users) == "single-gpu":
-        notes.append(
-            f"the single-gpu tier runs one GPU without headroom (the {to_provision} to provision assume a fleet); "
-            "a host failure is an outage until recovery"
-        )
-    return notes
-
-
-def curve(
-    inputs: SizingInputs, loads: Iterable[float], calibration: Sequence[CalibrationPoint] = ()
-) -> list[tuple[float, SizingResult | None]]:
-    """Size `inputs` at each load (users, or requests/s when `inputs` gives a rate); None where unreachable."""
-    points: list[tuple[float, SizingResult | None]] = []
-    for load in loads:
-        if inputs.requests_per_second is not None:
-            varied = replace(inputs, requests_per_second=float(load))
-        else:
-            varied = replace(inputs, users=int(load))
-        try:
-            points.append((load, size(varied, calibration, with_range=False)))
-        except SizingError:
-            points.append((load, None))
-    return points
 
 
 def sizing_profile(config: StackConfig) -> ModelProfile:
