@@ -22,9 +22,6 @@ import math
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import jinja2
 
 from llmscale.aws.eks import gpu_node_groups
 from llmscale.commands.size import size_command_line
@@ -56,8 +53,14 @@ from llmscale.config.scaffold_request import (  # noqa: F401  (re-exported: call
     request_problems,
     required_answers,
 )
-from llmscale.paths import TEMPLATES, project_root
-from llmscale.sizing import catalog
+from llmscale.config.scaffold_template import (  # noqa: F401  (per_key_rate_limit: re-exported)
+    p99_seconds,
+    per_key_rate_limit,
+    template_context,
+    template_environment,
+    tls_secret,
+)
+from llmscale.paths import project_root
 from llmscale.sizing.cost import StackCost, stack_cost
 from llmscale.sizing.planner import (
     SizingError,
@@ -66,11 +69,6 @@ from llmscale.sizing.planner import (
 )
 
 # --- sizing --------------------------------------------------------------------------------------------------
-
-
-def p99_seconds(request: StackRequest) -> float:
-    """The p99 latency SLO: as asked, else the tier's preset."""
-    return request.p99_seconds or PRESETS[request.tier]["slo"]["p99LatencySeconds"]
 
 
 @dataclass(frozen=True)
@@ -86,112 +84,6 @@ class ScaffoldPlan:
     replica_notes: tuple[str, ...]
     cost: StackCost
     config: StackConfig
-
-
-def _failover(request: StackRequest) -> dict[str, Any] | None:
-    if request.tier is not Tier.ENTERPRISE:
-        return None
-    return {
-        "hosted_zone_id": request.hosted_zone_id,
-        "record_name": request.domain,
-        "standby_region": request.standby_region,
-        "primary_endpoint": request.primary_endpoint,
-        "standby_endpoint": request.standby_endpoint,
-    }
-
-
-def _tls_secret(request: StackRequest) -> str | None:
-    """A gateway certificate Secret where llmscale does not terminate TLS itself (no ACM load balancer)."""
-    if request.tier is Tier.SINGLE_GPU or request.platform is Platform.AWS:
-        return None
-    return TLS_SECRET
-
-
-def _public_name(request: StackRequest) -> dict[str, str] | None:
-    """Multi-gpu on aws with a DNS name: the gateway's name and zone (an ACM certificate and an HTTPS load balancer);
-    without one its load balancer stays internal to the VPC."""
-    if (
-        request.tier is Tier.MULTI_GPU
-        and request.platform is Platform.AWS
-        and request.domain
-        and request.hosted_zone_id
-    ):
-        return {"hostname": request.domain, "hosted_zone_id": request.hosted_zone_id}
-    return None
-
-
-def _context(request: StackRequest, **decided: Any) -> dict[str, Any]:
-    instance_type = instance_type_for(request)
-    known = catalog.lookup(instance_type)
-    preset = PRESETS[request.tier]
-    return {
-        "name": request.name,
-        "tier": str(request.tier),
-        "platform": str(request.platform),
-        "region": request.region,
-        "users": request.users,
-        "model": request.model,
-        "quantization": request.quantization.value if request.quantization else None,
-        "instance_type": instance_type,
-        "accelerator": known.gpu_model if known else _accelerator_of(instance_type),
-        "gpus_per_node": request.gpus_per_node if known is None else None,
-        "price_per_gpu_hour": request.price_per_gpu_hour,
-        "profile": PROFILE_NAME,
-        "p99": p99_seconds(request),
-        "availability": preset["slo"]["availability"],
-        "environment": request.environment or preset["environment"],
-        "prompt_tokens": 1000,
-        "output_tokens": 250,
-        "timezone": request.timezone,
-        "allowed_cidrs": list(request.allowed_cidrs),
-        "kube_context": request.kube_context,
-        "zones": ENTERPRISE_ZONES,
-        "headroom_nodes": preset.get("eks", {}).get("headroomNodes", 0),
-        "tls_secret": _tls_secret(request),
-        "public_name": _public_name(request),
-        "failover": _failover(request),
-        "secret_placeholder": SECRET_PLACEHOLDER,
-        "size_command": "",
-        "replica_notes": [],
-        "cost_lines": [],
-        "extra_steps": [],
-        "sizing": None,
-        "calibration": request.calibration_key,
-        "min_replicas": 1,
-        "max_replicas": 1,
-        **decided,
-    }
-
-
-def _accelerator_of(node_type: str) -> str:
-    """The GPU a node type names (onprem.l40s-x4 → L40S), as the planner reads it."""
-    from llmscale.sizing.calibration import CalibrationError, resolve_gpu
-
-    try:
-        return resolve_gpu(node_type)[0].name
-    except CalibrationError:
-        return "your GPU"
-
-
-def per_key_rate_limit(requests_per_second: float, gateway_replicas: int = 2) -> int:
-    """`gateway.rateLimitRequestsPerMinute` for a stack's declared peak: one client key may carry all of it, twice
-    over for bursts. The limit is local to each Envoy replica, and replicas share the traffic, so each allows its
-    share; rounded up to a multiple of 50, at least 60 a minute."""
-    per_replica = 2 * requests_per_second * 60 / max(1, gateway_replicas)
-    return max(60, math.ceil(per_replica / 50) * 50)
-
-
-def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES / "stacks"),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,  # YAML and Python, not HTML
-    )
-    environment.globals["per_key_rate_limit"] = per_key_rate_limit
-    return environment
 
 
 def _parse(text: str, name: str, project: Path | None = None) -> tuple[StackConfig, str | None]:
@@ -286,7 +178,7 @@ def _cost_lines(cost: StackCost) -> list[str]:
 
 def _extra_steps(request: StackRequest) -> list[str]:
     steps = []
-    if _tls_secret(request):
+    if tls_secret(request):
         steps.append(
             f"kubectl -n llm create secret tls {TLS_SECRET} --cert=fullchain.pem --key=privkey.pem   "
             "(the gateway's HTTPS certificate)"
@@ -307,10 +199,10 @@ def plan_stack(request: StackRequest) -> ScaffoldPlan:
     problems = request_problems(request)
     if problems:
         raise RequestError(problems)
-    environment = _environment()
+    environment = template_environment()
     defaults = PRESETS[request.tier]["modelDefaults"]
     draft = environment.get_template("stack.yaml.j2").render(
-        _context(
+        template_context(
             request,
             sizing=_DraftSizing(),
             min_replicas=defaults["minReplicas"],
@@ -366,10 +258,10 @@ def render_stack(request: StackRequest) -> tuple[str, ScaffoldPlan]:
     """The stack file's text and the plan behind it; raises RequestError when it cannot be written as asked."""
     plan = plan_stack(request)
     text = (
-        _environment()
+        template_environment()
         .get_template("stack.yaml.j2")
         .render(
-            _context(
+            template_context(
                 request,
                 sizing=plan.sizing,
                 size_command=plan.size_command,

@@ -27,9 +27,9 @@ def project_files(project_dir: Path, stacks_dir: Path) -> dict[Path, str]:
         "in_venv": in_venv,
         "stacks_dir": stacks,
     }
-    from llmscale.config.scaffold import _environment  # the stack templates' environment
+    from llmscale.config.scaffold_template import template_environment
 
-    environment = _environment()
+    environment = template_environment()
     files = {
         project_dir / PROJECT_FILE: environment.get_template("Pulumi.yaml.j2").render(values),
         project_dir / "__main__.py": environment.get_template("__main__.py.j2").render(values),
