@@ -12,7 +12,7 @@ from typing import Any
 from llmscale.config.models import ModelProfile, Platform, RoutingStrategy, StackConfig
 from llmscale.k8s.inference import objective_header_filter, pool_backend_ref
 from llmscale.k8s.labels import labels, workload_name
-from llmscale.k8s.workload import Manifest
+from llmscale.k8s.objects import Manifest
 from llmscale.serving.vllm_args import VLLM_PORT
 
 GATEWAY_CLASS = "llmscale"

@@ -41,19 +41,16 @@ from llmscale.k8s.monitoring import (
     pod_monitor_manifest,
     prometheus_rule_manifest,
 )
-from llmscale.k8s.picker import epp_pod_monitor_manifest
-from llmscale.k8s.workload import (
-    HF_TOKEN_SECRET,
-    Manifest,
-    deployment_manifest,
+from llmscale.k8s.namespace import (
     model_cache_claim_manifest,
     namespace_manifest,
     network_policy_manifest,
-    pod_disruption_budget_manifest,
     priority_class_manifests,
     service_account_manifest,
-    service_manifest,
 )
+from llmscale.k8s.objects import Manifest
+from llmscale.k8s.picker import epp_pod_monitor_manifest
+from llmscale.k8s.workload import HF_TOKEN_SECRET, deployment_manifest, pod_disruption_budget_manifest, service_manifest
 
 
 def _secret(name: str, namespace: str) -> Manifest:
