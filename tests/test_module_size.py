@@ -18,7 +18,6 @@ WAITING_FOR_A_SPLIT = frozenset(
     {
         "llmscale/commands/size.py",
         "llmscale/config/scaffold.py",
-        "llmscale/k8s/gateway.py",
         "llmscale/sizing/planner.py",
     }
 )
