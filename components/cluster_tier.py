@@ -314,7 +314,7 @@ class ClusterTierComponent(TierComponent):
     ) -> pulumi.Resource:
         """Let the vLLM pods of a cluster read the model store, through EKS Pod Identity."""
         from components.aws.pod_identity import pod_identity_role
-        from llmscale.k8s.workload import SERVICE_ACCOUNT
+        from llmscale.k8s.namespace import SERVICE_ACCOUNT
 
         return pod_identity_role(
             (name, name, name),

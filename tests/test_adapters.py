@@ -16,7 +16,7 @@ from llmscale.config.adapters import ADAPTER_NAME, AdapterConfig, adapter_profil
 from llmscale.config.loader import load_stack
 from llmscale.config.models import DNS_LABEL, ConfigModel, ModelProfile, StackConfig
 from llmscale.host.bundle import SecretSource, render_bundle
-from llmscale.k8s.gateway import http_route_manifest
+from llmscale.k8s.routes import http_route_manifest
 from llmscale.k8s.schema import validate_object
 from llmscale.k8s.workload import deployment_manifest
 from llmscale.serving.lora import (

@@ -37,32 +37,21 @@ from llmscale.k8s.autoscaling import (
     replica_floor,
     scaled_object_manifest,
 )
-from llmscale.k8s.gateway import (
-    API_KEYS_SECRET,
-    HEALTH_ROUTE,
-    backend_traffic_policy_manifest,
-    gateway_class_manifest,
-    gateway_manifest,
-    health_route_manifest,
-    http_route_manifest,
-    security_policy_manifest,
-    serves_https,
-)
+from llmscale.k8s.gateway import API_KEYS_SECRET, gateway_class_manifest, gateway_manifest, serves_https
+from llmscale.k8s.gateway_policies import backend_traffic_policy_manifest, security_policy_manifest
 from llmscale.k8s.labels import PRIORITY_CLASSES, workload_name
-from llmscale.k8s.schema import validate_object
-from llmscale.k8s.workload import (
-    HF_TOKEN_SECRET,
+from llmscale.k8s.namespace import (
     MODEL_CACHE_CLAIM,
-    deployment_manifest,
     model_cache_claim_manifest,
     namespace_manifest,
     network_policy_manifest,
-    pod_disruption_budget_manifest,
     priority_class_manifests,
     service_account_manifest,
-    service_manifest,
-    weights_plan,
 )
+from llmscale.k8s.routes import HEALTH_ROUTE, health_route_manifest, http_route_manifest
+from llmscale.k8s.schema import validate_object
+from llmscale.k8s.weights import weights_plan
+from llmscale.k8s.workload import HF_TOKEN_SECRET, deployment_manifest, pod_disruption_budget_manifest, service_manifest
 from llmscale.serving.metrics import VLLM_QUEUE_DEPTH
 from llmscale.serving.schedules import cron_window, with_lead_time
 from llmscale.serving.vllm_args import VLLM_PORT, vllm_args

@@ -11,7 +11,8 @@ from llmscale.config.loader import load_stack
 from llmscale.config.models import ModelProfile, StackConfig
 from llmscale.host.bundle import SecretSource, render_bundle, start_period_seconds
 from llmscale.k8s.schema import validate_object
-from llmscale.k8s.workload import deployment_manifest, weights_plan
+from llmscale.k8s.weights import weights_plan
+from llmscale.k8s.workload import deployment_manifest
 from llmscale.serving.loading import (
     DISK_GIB_PER_SECOND,
     ENGINE_START_SECONDS,

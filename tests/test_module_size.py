@@ -13,13 +13,8 @@ from tests.helpers import REPO
 MAX_LINES = 400
 PACKAGES = ("llmscale", "components", "policies")
 
-# Over the limit today, each to be split by what it holds.
-WAITING_FOR_A_SPLIT = frozenset(
-    {
-        "llmscale/k8s/gateway.py",
-        "llmscale/k8s/workload.py",
-    }
-)
+# Over the limit today, each to be split by what it holds (none left; a module added here must name its split).
+WAITING_FOR_A_SPLIT: frozenset[str] = frozenset()
 
 
 def line_counts() -> dict[str, int]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from llmscale.config.loader import load_stack
-from llmscale.k8s.workload import weights_plan
+from llmscale.k8s.weights import weights_plan
 from llmscale.policy.model import Inventory
 from llmscale.policy.pack import inventory_from_plan
 from llmscale.simulate.stack import SimStack, SimulationError, stack_from_inventory, stack_from_plan

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from llmscale.config.loader import load_stack
-from llmscale.k8s.workload import HOME, MODEL_MOUNT, RUN_AS, deployment_manifest
+from llmscale.k8s.replica import HOME, MODEL_MOUNT, RUN_AS
+from llmscale.k8s.workload import deployment_manifest
 
 STACKS = ("multi-gpu", "enterprise", "onprem")
 

@@ -10,7 +10,7 @@ from components.k8s.gateway import InferenceGateway
 from components.k8s.monitoring import Monitoring
 from components.k8s.objects import register
 from components.k8s.vllm_model import VllmModel
-from llmscale.k8s.gateway import public_service_manifest
+from llmscale.k8s.load_balancer import public_service_manifest
 from llmscale.k8s.serving_args import ServingLayerArgs
 
 

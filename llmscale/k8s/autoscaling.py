@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from llmscale.config.models import AwsStackConfig, ModelProfile, StackConfig
 from llmscale.k8s.labels import labels, workload_name
-from llmscale.k8s.workload import Manifest
+from llmscale.k8s.objects import Manifest
 from llmscale.serving.metrics import VLLM_QUEUE_DEPTH, VLLM_RUNNING
 from llmscale.serving.schedules import CronWindow, cron_window, with_lead_time
 

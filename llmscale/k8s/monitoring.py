@@ -13,7 +13,7 @@ from llmscale.config.models import ModelProfile, Platform, StackConfig
 from llmscale.k8s.addons import AddonRelease
 from llmscale.k8s.gateway import GATEWAY
 from llmscale.k8s.labels import PROFILE_LABEL
-from llmscale.k8s.workload import Manifest
+from llmscale.k8s.objects import Manifest
 from llmscale.monitoring.alertmanager import alertmanager_config as alertmanager_config
 from llmscale.monitoring.dashboards import dashboard
 from llmscale.monitoring.rules import Flavour, rule_groups

@@ -1,9 +1,21 @@
-"""How a manifest becomes a pulumi_kubernetes resource: its stack-unique name and its argument names."""
+"""What a manifest is (the dict `kubectl apply` takes) and how it becomes a pulumi_kubernetes resource: its
+metadata, its stack-unique name and its argument names."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+Manifest = dict[str, Any]
+
+
+def object_metadata(name: str, namespace: str | None, extra_labels: dict[str, str] | None = None) -> Manifest:
+    """The metadata of an llmscale object: its name, its namespace unless it is cluster-scoped (`None`), and the
+    part-of label with any `extra_labels`."""
+    metadata: Manifest = {"name": name, "labels": {"app.kubernetes.io/part-of": "llmscale", **(extra_labels or {})}}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    return metadata
 
 
 def snake_case(key: str) -> str:

@@ -18,17 +18,13 @@ from llmscale.k8s.addons import AddonRelease, addon_releases
 from llmscale.k8s.autoscaling import scaled_object_manifest
 from llmscale.k8s.gateway import (
     API_KEYS_SECRET,
-    backend_traffic_policy_manifest,
-    cache_aware,
     envoy_proxy_manifest,
     gateway_class_manifest,
     gateway_manifest,
-    health_route_manifest,
-    http_route_manifest,
     path_prefix,
-    security_policy_manifest,
     serves_https,
 )
+from llmscale.k8s.gateway_policies import backend_traffic_policy_manifest, security_policy_manifest
 from llmscale.k8s.inference import cache_aware_manifests, crd_manifests
 from llmscale.k8s.labels import workload_name
 from llmscale.k8s.monitoring import (
@@ -41,19 +37,17 @@ from llmscale.k8s.monitoring import (
     pod_monitor_manifest,
     prometheus_rule_manifest,
 )
-from llmscale.k8s.picker import epp_pod_monitor_manifest
-from llmscale.k8s.workload import (
-    HF_TOKEN_SECRET,
-    Manifest,
-    deployment_manifest,
+from llmscale.k8s.namespace import (
     model_cache_claim_manifest,
     namespace_manifest,
     network_policy_manifest,
-    pod_disruption_budget_manifest,
     priority_class_manifests,
     service_account_manifest,
-    service_manifest,
 )
+from llmscale.k8s.objects import Manifest
+from llmscale.k8s.picker import epp_pod_monitor_manifest
+from llmscale.k8s.routes import cache_aware, health_route_manifest, http_route_manifest
+from llmscale.k8s.workload import HF_TOKEN_SECRET, deployment_manifest, pod_disruption_budget_manifest, service_manifest
 
 
 def _secret(name: str, namespace: str) -> Manifest:
