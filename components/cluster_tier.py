@@ -15,7 +15,7 @@ from components.k8s.serving import ServingLayer
 from components.tier_base import Outputs, TierComponent
 from llmscale.aws.cluster_args import eks_cluster_args
 from llmscale.aws.dns import ROUTE53_SIGNING_REGION, endpoint_kind
-from llmscale.config.models import FailoverConfig, StackConfig, Tier
+from llmscale.config.models import AwsStackConfig, FailoverConfig, Tier
 from llmscale.k8s.gateway import path_prefix
 from llmscale.k8s.serving_args import serving_layer_args
 from llmscale.serving.vllm_args import termination_grace_seconds
@@ -137,7 +137,7 @@ class ClusterTierComponent(TierComponent):
     def _aws_site(
         self,
         name: str,
-        config: StackConfig,
+        config: AwsStackConfig,
         region: str,
         *,
         provider: pulumi.ProviderResource | None = None,

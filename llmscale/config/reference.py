@@ -42,8 +42,11 @@ INTRO = f"""\
 Everything llmscale reads lives under the `llmscale:` namespace of `stacks/Pulumi.<stack>.yaml`, written as the
 key paths below (`pulumi config set --path 'llmscale:gateway.replicas' 3`); unknown keys are errors. A stack's
 tier supplies defaults (llmscale/config/presets.py): where a tier preset replaces a key's default, the default
-column says so, and a key the stack states itself always wins. "Used by" names the tiers and platforms a key
-matters for; elsewhere it is ignored or refused (`llmscale validate` says which). How a stack file is checked,
+column says so, and a key the stack states itself always wins. The stack's `platform` decides which sections it
+may state at all (`llmscale.config.stack`): `eks` only on aws; `host` on aws and host; `routing`, `kubernetes`,
+`gateway`, `autoscaling` and `failover` on aws and kubernetes; `aws:region` is required on aws. A section of another
+platform is refused. "Used by" names the tiers and platforms a key matters for; elsewhere it is ignored or refused
+(`llmscale validate` says which). How a stack file is checked,
 and what its errors look like: [getting started](getting-started.md#stack-files-and-validation).
 """
 
