@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from llmscale import versions
 from llmscale.config.models import ModelProfile, StackConfig
-from llmscale.k8s.objects import Manifest
+from llmscale.k8s.objects import Manifest, restricted_container_security
 from llmscale.k8s.replica import MODEL_MOUNT
 from llmscale.serving.loading import (
     LoadPath,
@@ -78,13 +78,7 @@ def copy_container(name: str, source: str, destination: str, aws_region: str | N
         "args": ["s3", "sync", source.rstrip("/") + "/", destination + "/", "--only-show-errors"],
         "env": env,
         "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": restricted_container_security(),
         "volumeMounts": [
             {"name": "model-cache", "mountPath": MODEL_MOUNT},
             {"name": "tmp", "mountPath": COPY_HOME},

@@ -11,7 +11,7 @@ from llmscale import versions
 from llmscale.config.models import ModelCacheType, ModelProfile, StackConfig
 from llmscale.k8s.labels import PRIORITY_CLASSES, labels, selector_labels, workload_name
 from llmscale.k8s.namespace import SERVICE_ACCOUNT
-from llmscale.k8s.objects import Manifest, object_metadata
+from llmscale.k8s.objects import Manifest, object_metadata, restricted_container_security
 from llmscale.k8s.replica import (
     HOME,
     MODEL_MOUNT,
@@ -109,13 +109,7 @@ def deployment_manifest(
         "livenessProbe": http_probe("/health", 15, 4, timeout=10),
         # Let the gateway stop sending before vLLM stops accepting.
         "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": restricted_container_security(),
         "volumeMounts": mounts,
     }
     init_containers = []
