@@ -1,5 +1,6 @@
 """The documentation stays true: the configuration reference matches the config models, every config field is
-described, and every relative link in README.md and docs/ reaches an existing file and heading."""
+described, the policy table matches the pack, and every relative link in README.md and docs/ reaches an existing
+file and heading."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pydantic import Field
 
 from llmscale.config.models import ConfigModel
 from llmscale.config.reference import COMMAND, DOCUMENT, anchor, main, render, sections, undescribed
+from llmscale.policy.model import TIERS, Enforcement
+from llmscale.policy.pack import POLICIES
 
 REPO = Path(__file__).parent.parent
 DOCS = REPO / "docs"
@@ -170,3 +173,18 @@ def test_anchors_follow_githubs_rule(heading: str, slug: str) -> None:
 def test_the_readme_stays_short() -> None:
     lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
     assert len(lines) <= README_MAX_LINES, "move detail into docs/ and link it"
+
+
+# --- the policy table ------------------------------------------------------------------------------------
+
+POLICY_ROW = re.compile(r"^\| `([a-z0-9-]+)` \| .+ \| (\S+) \| (\S+) \| (\S+) \|$", re.MULTILINE)
+
+
+def test_the_policy_table_lists_every_policy_at_its_level_per_tier() -> None:
+    """docs/policies.md names each policy of the pack once, in the pack's order, with its enforcement on each tier
+    as the pack applies it ("–" where it does not apply)."""
+    word = {Enforcement.DISABLED: "–", Enforcement.ADVISORY: "advisory", Enforcement.MANDATORY: "mandatory"}
+    rows = POLICY_ROW.findall((DOCS / "policies.md").read_text(encoding="utf-8"))
+    assert [name for name, *_ in rows] == [policy.name for policy in POLICIES]
+    levels = {policy.name: tuple(word[policy.level_for(tier)] for tier in TIERS) for policy in POLICIES}
+    assert {name: tuple(cells) for name, *cells in rows} == levels

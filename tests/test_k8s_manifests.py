@@ -621,7 +621,9 @@ def test_in_flight_requests_keep_a_profile_active(cfg: StackConfig) -> None:
         assert "vllm:num_requests_running" in query and "vllm:num_requests_waiting" in query
         assert f'model_name="{p.name}"' in query
         assert in_flight["metadata"]["activationThreshold"] == "0"
-        assert in_flight["metadata"]["threshold"] == str(p.max_num_seqs)
+        # What one replica carries within the SLO, or a full batch where the profile does not say.
+        expected = p.in_flight_target if p.in_flight_target is not None else p.max_num_seqs
+        assert in_flight["metadata"]["threshold"] == str(expected)
 
 
 @all_configs

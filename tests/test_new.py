@@ -116,6 +116,22 @@ def test_every_tier_and_platform_plans_without_any_violation(
 
 
 @pytest.mark.parametrize("combo", list(COMBOS))
+def test_cluster_stacks_scale_on_what_a_replica_carries_within_the_slo(
+    stamped: dict[str, tuple[Path, dict[str, Any]]], combo: str
+) -> None:
+    path, _ = stamped[combo]
+    config = load_stack(str(path)).config
+    (chat,) = config.models
+    if str(config.tier) == "single-gpu":
+        assert chat.in_flight_target is None and "inFlightTarget" not in path.read_text(encoding="utf-8")
+        return
+    # The size command the file names gives the same target, below the full batch the preset runs.
+    result = CliRunner().invoke(app, ["size", *size_command(path.read_text(encoding="utf-8")), "--json"])
+    assert chat.in_flight_target == json.loads(result.stdout)["serving"]["inFlightTarget"]
+    assert chat.in_flight_target == size_for_stack(config).serving.in_flight_target < chat.max_num_seqs
+
+
+@pytest.mark.parametrize("combo", list(COMBOS))
 def test_the_named_size_command_reproduces_the_numbers(
     stamped: dict[str, tuple[Path, dict[str, Any]]], combo: str
 ) -> None:
@@ -541,17 +557,18 @@ def test_new_sizes_from_a_calibration_and_names_it_in_the_size_command(project: 
 
 
 @pytest.mark.parametrize(
-    ("gpu", "policy", "exit_code"),
+    ("gpu", "variant", "exit_code"),
     [
-        ("L40S", "gpu-headroom-estimate", 0),  # no measurement of its own: the estimate's rule, advisory here
-        ("A10G", "gpu-headroom", 1),  # measured rows: the mandatory rule, `plan` exits 1
+        ("L40S", "estimate", 0),  # no measurement of its own: the estimates' rules, advisory here
+        ("A10G", "", 1),  # measured rows: the rules on measured figures, `plan` exits 1 on gpu-headroom
     ],
 )
 def test_a_stack_sized_from_measurements_is_judged_by_them(
-    project: Path, gpu: str, policy: str, exit_code: int
+    project: Path, gpu: str, variant: str, exit_code: int
 ) -> None:
     """`new --calibration` names the results in the stack, so its own policies size it from them: no headroom
-    finding. Without the key the policies' built-in figures need many more GPUs than the stack may use."""
+    finding. Without the key the policies' built-in figures need many more GPUs than the stack may use, and
+    carry fewer requests per replica within the SLO than the measured in-flight target."""
     _results(project / "bench", 8.0, gpu)
     args = ["--tier", "multi-gpu", "--platform", "kubernetes", "--users", "200", "--kube-context", "onprem"]
     made = run("acme", *args, "--gpu", gpu, "--model", MODEL, "--calibration", "bench")
@@ -568,7 +585,8 @@ def test_a_stack_sized_from_measurements_is_judged_by_them(
     (project / "stacks" / "Pulumi.plain.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
     code, violations = plan("plain")
     assert code == exit_code
-    assert [v["policy"] for v in violations] == [policy]
+    suffix = f"-{variant}" if variant else ""
+    assert [v["policy"] for v in violations] == [f"gpu-headroom{suffix}", f"in-flight-target{suffix}"]
 
 
 def test_new_names_the_results_relative_to_the_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

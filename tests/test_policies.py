@@ -603,6 +603,55 @@ def test_autoscaling_bounds_fire_when_a_replica_needs_more_gpus_than_a_node_has(
     assert finding.resource is None
 
 
+# --- in-flight-target ------------------------------------------------------------------------------------
+
+
+def _in_flight_threshold(threshold: str) -> Callable[[dict[str, Any]], None]:
+    def change(props: dict[str, Any]) -> None:
+        (trigger,) = [t for t in props["spec"]["triggers"] if metrics.VLLM_RUNNING in t["metadata"].get("query", "")]
+        trigger["metadata"]["threshold"] = threshold
+
+    return change
+
+
+def test_the_example_scales_chat_at_what_a_replica_carries_within_the_slo(onprem: Inventory) -> None:
+    (chat,) = [p for p in onprem.settings["models"] if p["name"] == "chat"]
+    assert chat["sloInFlight"] == {"inFlightTarget": 23, "replicas": 4, "bandwidthEstimate": True}
+    assert chat["inFlightThreshold"] == 23
+    # Batch lanes scale on full batches: nothing to judge there.
+    (analysis,) = [p for p in onprem.settings["models"] if p["name"] == "analysis"]
+    assert analysis.get("sloInFlight") is None and analysis["inFlightThreshold"] == analysis["maxNumSeqs"] == 32
+    assert findings("in-flight-target-estimate", onprem) == findings("in-flight-target", onprem) == []
+
+
+@fires("in-flight-target-estimate")
+def test_in_flight_target_estimate_fires_on_full_batches(onprem: Inventory) -> None:
+    full_batches = edit(onprem, CHAT_SCALER, _in_flight_threshold("128"))
+    (finding,) = findings("in-flight-target-estimate", full_batches)
+    assert finding.resource == CHAT_SCALER
+    assert finding.message.startswith(
+        "profile chat adds replicas only above 128 requests in flight per replica; one replica carries 23 within "
+        "the SLO, 4 replicas at the declared peak (a memory-bandwidth estimate"
+    )
+    assert finding.message.endswith("set models[0].inFlightTarget: 23")
+    # At the target, or below it (more replicas than needed), it passes; measured figures are the other rule's.
+    assert findings("in-flight-target-estimate", edit(onprem, CHAT_SCALER, _in_flight_threshold("23"))) == []
+    assert findings("in-flight-target-estimate", edit(onprem, CHAT_SCALER, _in_flight_threshold("10"))) == []
+    assert findings("in-flight-target", full_batches) == []
+
+
+@fires("in-flight-target")
+def test_in_flight_target_fires_on_measured_figures(onprem: Inventory) -> None:
+    models = copy.deepcopy(onprem.settings["models"])
+    models[0]["sloInFlight"]["bandwidthEstimate"] = False
+    measured = with_settings(edit(onprem, CHAT_SCALER, _in_flight_threshold("64")), models=models)
+    (finding,) = findings("in-flight-target", measured)
+    assert "profile chat adds replicas only above 64 requests in flight per replica" in finding.message
+    assert "estimate" not in finding.message
+    assert findings("in-flight-target-estimate", measured) == []
+    assert findings("in-flight-target", with_settings(onprem, models=models)) == []
+
+
 # --- monitoring ------------------------------------------------------------------------------------------
 
 
@@ -1003,6 +1052,8 @@ EXPECTED_LEVELS: dict[str, tuple[Enforcement, Enforcement, Enforcement]] = {
     "slo-declared": (A, M, M),
     "request-limits": (M, M, M),
     "autoscaling-bounds": (M, M, M),
+    "in-flight-target": (D, A, M),
+    "in-flight-target-estimate": (D, A, A),
     "gpu-headroom": (D, M, M),
     "gpu-headroom-estimate": (D, A, M),
     "monitoring": (M, M, M),

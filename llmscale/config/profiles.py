@@ -213,6 +213,18 @@ class ModelProfile(ConfigModel):
             json_schema_extra=scope(tiers=CLUSTER_TIERS),
         ),
     ] = 5
+    in_flight_target: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=4096,
+            description="Requests in flight (running plus waiting) per replica that the autoscaler aims for: "
+            "above it, replicas are added before any queue forms. Set it to what one replica carries within the "
+            "SLO, which `llmscale size` prints (`inFlightTarget`) and the in-flight-target policy checks; none: "
+            "maxNumSeqs, full batches, whatever they do to latency. At most maxNumSeqs.",
+            json_schema_extra=scope(tiers=CLUSTER_TIERS),
+        ),
+    ] = None
     request_timeout_seconds: Annotated[
         int,
         Field(
@@ -273,7 +285,18 @@ class ModelProfile(ConfigModel):
                 f"maxNumQueuedReqs: counts running and waiting requests, so it must be >= maxNumSeqs "
                 f"({self.max_num_seqs})"
             )
+        if self.in_flight_target is not None and self.in_flight_target > self.max_num_seqs:
+            raise ValueError(
+                f"inFlightTarget: a replica runs at most maxNumSeqs ({self.max_num_seqs}) at once; set at most "
+                "that (the queue-depth target covers waiting requests)"
+            )
         return self
+
+    @property
+    def in_flight_threshold(self) -> int:
+        """Requests in flight per replica at which the autoscaler adds replicas: `inFlightTarget`, else a full
+        batch (`maxNumSeqs`)."""
+        return self.in_flight_target if self.in_flight_target is not None else self.max_num_seqs
 
     @property
     def queue_limit(self) -> int:

@@ -252,6 +252,7 @@ class _DraftSizing:
     source = type("Source", (), {"basis": "draft", "bandwidth_estimate": False})()
     range_low = range_high = None
     speed_band = (1.0, 1.0)
+    serving = None
 
 
 def render_stack(request: StackRequest) -> tuple[str, ScaffoldPlan]:

@@ -66,14 +66,15 @@ def scaled_object_manifest(config: StackConfig, profile: ModelProfile) -> Manife
         # pkg/scaling/executor/scale_scaledobjects.go), and a prometheus trigger is active only while its value
         # exceeds `activationThreshold` (`GetMetricsAndActivity`, pkg/scalers/prometheus_scaler.go). The queue
         # alone is empty while requests are still generating: this trigger keeps the profile active while any
-        # request is in flight, and never asks for fewer replicas than can run them all in one batch.
+        # request is in flight. Its threshold is the requests in flight one replica carries within the SLO
+        # (`inFlightTarget`), so replicas are added as the load grows, not once batches are full and a queue forms.
         {
             "type": "prometheus",
             "metricType": "AverageValue",
             "metadata": {
                 "serverAddress": config.kubernetes.prometheus_url,
                 "query": in_flight_query(namespace, profile),
-                "threshold": str(profile.max_num_seqs),
+                "threshold": str(profile.in_flight_threshold),
                 "activationThreshold": "0",
                 "ignoreNullValues": "true",
             },

@@ -7,6 +7,7 @@ instance's cloud-init user data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ import yaml
 
 from llmscale.host.bundle import BUNDLE_PREFIX, INSTALL_DIR, user_data_files
 from llmscale.policy.model import Inventory, Record
+from llmscale.serving import metrics
 
 INSTANCE = "aws:ec2/instance:Instance"
 BUNDLE_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
@@ -182,6 +184,36 @@ def scaled_objects(inventory: Inventory) -> dict[tuple[str | None, str], dict[st
         if target:
             found[record.parent, target] = spec
     return found
+
+
+@dataclass(frozen=True)
+class InFlightTrigger:
+    """A ScaledObject's trigger on a profile's requests in flight (running plus waiting), with its per-replica
+    threshold."""
+
+    record: Record
+    profile: str
+    threshold: float
+
+
+_MODEL_NAME = re.compile(r'model_name="([^"]+)"')
+
+
+def in_flight_triggers(inventory: Inventory) -> Iterator[InFlightTrigger]:
+    """Every in-flight trigger (the Prometheus trigger whose query counts running requests) of every
+    ScaledObject, by the profile its query selects."""
+    for record in inventory.kubernetes("ScaledObject"):
+        for trigger in (record.props.get("spec") or {}).get("triggers") or []:
+            metadata = trigger.get("metadata") or {}
+            query = str(metadata.get("query") or "")
+            profile = _MODEL_NAME.search(query)
+            if trigger.get("type") != "prometheus" or metrics.VLLM_RUNNING not in query or profile is None:
+                continue
+            try:
+                threshold = float(metadata.get("threshold"))
+            except (TypeError, ValueError):
+                continue
+            yield InFlightTrigger(record, profile.group(1), threshold)
 
 
 def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:

@@ -50,6 +50,10 @@ RULES: list[tuple[str, Rule, dict[str, Enforcement]]] = [
     # Mandatory on enterprise even where the planner only has an estimate (the default L40S types): N+2 is that
     # tier's promise, and maxReplicas is a ceiling that costs nothing until the load comes.
     ("gpu-headroom-estimate", slo.gpu_headroom_estimate, {"multi-gpu": ADVISORY, "enterprise": MANDATORY}),
+    # Mandatory on enterprise where the figures are measured; a warning on an estimate, which may be several
+    # times off and would buy GPUs on it.
+    ("in-flight-target", slo.in_flight_target, {"multi-gpu": ADVISORY, "enterprise": MANDATORY}),
+    ("in-flight-target-estimate", slo.in_flight_target_estimate, clustered(ADVISORY)),
     ("autoscaling-bounds", slo.autoscaling_bounds, everywhere(MANDATORY)),
     ("monitoring", slo.monitoring, everywhere(MANDATORY)),
     ("night-schedule", hygiene.night_schedule, everywhere(ADVISORY)),

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from llmscale import versions
-from llmscale.config.models import AwsStackConfig, ClusterSections, StackConfig
+from llmscale.config.models import AwsStackConfig, ClusterSections, Lane, ModelProfile, StackConfig
 
 if TYPE_CHECKING:
     from llmscale.sizing.measurements import CalibrationPoint
@@ -42,6 +42,29 @@ def sizing_summary(config: StackConfig, calibration: Sequence[CalibrationPoint] 
     if config.sizing.calibration is not None:
         summary["calibration"] = config.sizing.calibration
     return summary
+
+
+def in_flight_summary(
+    config: StackConfig, profile: ModelProfile, calibration: Sequence[CalibrationPoint] = ()
+) -> dict[str, Any] | None:
+    """What one replica of an interactive profile carries within the SLO, by the capacity planner: the in-flight
+    target `llmscale size` prints, the replicas it means at the declared peak and the figures' basis. None for a
+    batch profile (full batches are its point) or one the planner cannot size."""
+    from llmscale.sizing.gpus import CalibrationError
+    from llmscale.sizing.inputs import SizingError
+    from llmscale.sizing.planner import size_for_stack
+
+    if profile.lane is not Lane.INTERACTIVE:
+        return None
+    try:
+        result = size_for_stack(config, calibration, profile=profile)
+    except (SizingError, CalibrationError):
+        return None
+    return {
+        "inFlightTarget": result.serving.in_flight_target,
+        "replicas": result.replicas,
+        "bandwidthEstimate": result.source.bandwidth_estimate,
+    }
 
 
 def stack_settings(config: StackConfig, calibration: Sequence[CalibrationPoint] = ()) -> dict[str, Any]:
@@ -80,6 +103,8 @@ def stack_settings(config: StackConfig, calibration: Sequence[CalibrationPoint] 
                 "maxModelLen": p.max_model_len,
                 "maxNumSeqs": p.max_num_seqs,
                 "maxNumQueuedReqs": p.queue_limit,
+                "inFlightThreshold": p.in_flight_threshold,
+                "sloInFlight": in_flight_summary(config, p, calibration),
                 "quantization": str(p.quantization) if p.quantization else None,
             }
             for p in config.models

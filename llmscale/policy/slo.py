@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from llmscale.policy.inspect import host_bundles, primary_gpu_node_groups, vllm_servers
+from llmscale.policy.inspect import host_bundles, in_flight_triggers, primary_gpu_node_groups, vllm_servers
 from llmscale.policy.model import Finding, Inventory
 from llmscale.serving import metrics
 
@@ -108,6 +108,44 @@ def gpu_headroom_estimate(inventory: Inventory) -> Iterator[Finding]:
     enterprise (N+2 headroom and surviving a zone are what that tier promises, and raising maxReplicas costs
     nothing until the load comes), a warning on multi-gpu until the GPU is calibrated."""
     return _headroom(inventory, estimates=True)
+
+
+def _in_flight(inventory: Inventory, *, estimates: bool) -> Iterator[Finding]:
+    profiles = {
+        p["name"]: (index, p["sloInFlight"])
+        for index, p in enumerate(inventory.settings.get("models") or [])
+        if p.get("sloInFlight") and bool(p["sloInFlight"].get("bandwidthEstimate")) == estimates
+    }
+    for trigger in in_flight_triggers(inventory):
+        if trigger.profile not in profiles:
+            continue
+        index, within = profiles[trigger.profile]
+        target = int(within["inFlightTarget"])
+        if trigger.threshold <= target:
+            continue
+        basis = " (a memory-bandwidth estimate: calibrate with `vllm bench serve` results)" if estimates else ""
+        yield Finding(
+            f"profile {trigger.profile} adds replicas only above {trigger.threshold:g} requests in flight per "
+            f"replica; one replica carries {target} within the SLO, {within['replicas']} replicas at the declared "
+            f"peak{basis}: until a queue forms it holds too few replicas and latency passes the SLO; set "
+            f"models[{index}].inFlightTarget: {target}",
+            trigger.record.name,
+            trigger.record.urn,
+        )
+
+
+def in_flight_target(inventory: Inventory) -> Iterator[Finding]:
+    """Replicas follow the load before latency passes the SLO: the autoscaler's in-flight threshold per replica
+    is at most what one replica carries within the SLO, by the capacity planner's measured or calibrated
+    figures (an interactive profile scaled on full batches holds replicas at 128 requests each, whatever the
+    answers' speed)."""
+    return _in_flight(inventory, estimates=False)
+
+
+def in_flight_target_estimate(inventory: Inventory) -> Iterator[Finding]:
+    """The same in-flight check where the planner only has a memory-bandwidth estimate for the GPU: a warning,
+    since a lower threshold buys GPUs on a figure that may be several times off."""
+    return _in_flight(inventory, estimates=True)
 
 
 def autoscaling_bounds(inventory: Inventory) -> Iterator[Finding]:

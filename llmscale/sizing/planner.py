@@ -185,7 +185,7 @@ def _size_once(inputs: SizingInputs, calibration: Sequence[CalibrationPoint]) ->
         ),
         rows=replica.profile.points,
         options=tuple(weighed),
-        serving=serving_settings(inputs, replica, state),
+        serving=serving_settings(inputs, replica, state, replicas),
     )
 
 

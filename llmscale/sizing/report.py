@@ -61,6 +61,7 @@ def _serving_rows(result: SizingResult) -> list[tuple[str, str]]:
     return [
         ("vLLM --max-num-seqs", str(result.serving.max_num_seqs)),
         ("KEDA queue-depth target", f"{result.serving.queue_depth_target} waiting requests per replica"),
+        ("KEDA in-flight target", f"{result.serving.in_flight_target} requests in flight per replica"),
     ]
 
 

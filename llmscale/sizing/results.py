@@ -17,6 +17,7 @@ class ServingSettings:
 
     max_num_seqs: int
     queue_depth_target: int
+    in_flight_target: int
     reasoning: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
@@ -24,6 +25,7 @@ class ServingSettings:
         return {
             "maxNumSeqs": self.max_num_seqs,
             "queueDepthTarget": self.queue_depth_target,
+            "inFlightTarget": self.in_flight_target,
             "reasoning": list(self.reasoning),
         }
 
