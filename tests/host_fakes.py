@@ -62,6 +62,20 @@ def port_open(port: int) -> bool:
     return False
 
 
+def serves_tls(port: int) -> bool:
+    """Whether a TLS handshake on the loopback port completes. Caddy listens before it has loaded or issued the
+    site's certificate; until then a handshake gets `tlsv1 alert internal error` (a real client retries)."""
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, context.wrap_socket(raw):
+            return True
+    except (ssl.SSLError, OSError):
+        return False
+
+
 # --- in-process HTTP servers -----------------------------------------------------------------------------
 
 

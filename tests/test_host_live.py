@@ -44,6 +44,7 @@ from tests.host_fakes import (
     run,
     running,
     serve,
+    serves_tls,
     tune_caddyfile,
     wait_for,
 )
@@ -219,6 +220,7 @@ def gateway_on(
             root_ca = root / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
             wait_for(lambda: port_open(meter_port) and port_open(metrics_port), "the usage meter")
             wait_for(lambda: port_open(https_port) and root_ca.exists(), f"caddy:\n{caddy.output()}")
+            wait_for(lambda: serves_tls(https_port), f"caddy to serve TLS:\n{caddy.output()}")
             yield Gateway(https_port, metrics_port, root_ca, state, caddy, meter, caddyfile, meter_script)
 
 

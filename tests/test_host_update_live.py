@@ -15,7 +15,6 @@ import contextlib
 import http.client
 import json
 import shutil
-import socket
 import sys
 import time
 import urllib.request
@@ -49,6 +48,7 @@ from tests.host_fakes import (
     run,
     running,
     serve,
+    serves_tls,
     tune_caddyfile,
     wait_for,
 )
@@ -189,9 +189,7 @@ class Harness:
         self.stack.enter_context(running(meter, self.dirs.root / "meter.log", meter_env))
         self.caddy = self.stack.enter_context(running(caddy, self.dirs.root / "caddy.log", caddy_env))
         wait_for(lambda: port_open(self.ports["meter"]) and port_open(self.ports["https"]), "caddy and the meter")
-        # Caddy listens before it has loaded or issued the site's certificate; until then a handshake gets
-        # `tlsv1 alert internal error`. A client of the real host retries the same way.
-        wait_for(self.serves_tls, "caddy to serve TLS")
+        wait_for(lambda: serves_tls(self.ports["https"]), "caddy to serve TLS")
 
     def start_monitoring(self) -> None:
         alertmanager = [
@@ -214,21 +212,6 @@ class Harness:
         wait_for(lambda: port_open(self.ports["am"]) and port_open(self.ports["prometheus"]), "the monitoring")
 
     # -- asking them --
-
-    def serves_tls(self) -> bool:
-        """Whether a TLS handshake with Caddy completes."""
-        import ssl
-
-        context = ssl.create_default_context()
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-        try:
-            with (
-                socket.create_connection(("127.0.0.1", self.ports["https"]), timeout=5) as raw,
-                context.wrap_socket(raw),
-            ):
-                return True
-        except (ssl.SSLError, OSError):
-            return False
 
     def call(self, key: str) -> int:
         """GET /v1/models by IP with `Bearer KEY`: the status."""
