@@ -138,7 +138,23 @@ def test_never_overwrites_without_force(tmp_path: Path) -> None:
     assert run(stack, "--out", str(tmp_path), "--force").exit_code == 0
 
 
-def test_a_stack_without_hostname_needs_base_url(tmp_path: Path) -> None:
-    assert stack_config("enterprise").gateway.hostname is None
+def test_a_stack_without_a_public_name_needs_base_url(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.internal.yaml"
+    text = (REPO / "stacks" / "Pulumi.multi-gpu.yaml").read_text(encoding="utf-8")
+    without_name = text.replace("    hostname: llm.example.com\n", "").replace(
+        "    hostedZoneId: Z0123456789ABCDEFGHIJ\n", ""
+    )
+    stack.write_text(without_name, encoding="utf-8")
+    assert load_stack(str(stack)).config.gateway.hostname is None
+    out = tmp_path / "out"
+    result = run(str(stack), "--out", str(out))
+    assert result.exit_code == 2 and "--base-url" in result.stderr and not out.exists()
+
+
+def test_an_enterprise_load_test_goes_through_the_failover_name(tmp_path: Path) -> None:
+    config = stack_config("enterprise")
+    assert config.gateway.hostname is None and config.failover is not None
     result = run(str(REPO / "stacks" / "Pulumi.enterprise.yaml"), "--out", str(tmp_path))
-    assert result.exit_code == 2 and "--base-url" in result.stderr and not list(tmp_path.iterdir())
+    assert result.exit_code == 0, result.stderr
+    job = (tmp_path / "loadtest-chat.yaml").read_text(encoding="utf-8")
+    assert f"--base-url https://{config.failover.record_name}/chat" in job

@@ -17,6 +17,7 @@ import yaml
 from llmscale.commands.usage import shown, usage_error
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import load_stack
+from llmscale.config.models import failover_of
 from llmscale.host.bundle import SECRETS_DIR
 from llmscale.k8s.schema import validate_object
 from llmscale.serving.api_keys import CLIENT
@@ -69,9 +70,12 @@ def loadtest_command(
     host = is_host_tier(config)
     url = base_url or (HOST_URL if host else None)
     if url is None:
-        if config.gateway.hostname is None:
+        # Clients of an enterprise stack come through the failover name, whichever region answers it.
+        failover = failover_of(config)
+        name = failover.record_name if failover is not None else config.gateway.hostname
+        if name is None:
             raise usage_error("--base-url", f"{loaded.source} sets no gateway.hostname: give the gateway's URL", PREFIX)
-        url = f"https://{config.gateway.hostname}"
+        url = f"https://{name}"
     if not url.startswith(("http://", "https://")):
         raise usage_error("--base-url", "must be an http:// or https:// URL", PREFIX)
     try:
