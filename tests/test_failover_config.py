@@ -83,6 +83,7 @@ def test_eks_keys_only_on_aws() -> None:
     values.pop("aws:region")
     values["llmscale:failover"] = {"hostedZoneId": "Z0123456789ABCDEFGHIJ", "recordName": "llm.example.com",
                                    "standbyEndpoint": "llm-dr.example.com"}  # fmt: skip
-    assert "stacks/Pulumi.x.yaml: llmscale:eks: only used on platform aws (llmscale builds the cluster there)" in (
-        problems(values)
+    assert (
+        "stacks/Pulumi.x.yaml: llmscale:eks: only used on platform aws (llmscale builds the cluster there); remove it"
+        in (problems(values))
     )

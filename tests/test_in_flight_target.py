@@ -19,11 +19,13 @@ from llmscale.cli import app
 from llmscale.config.errors import ConfigError
 from llmscale.config.loader import load_stack, parse_values
 from llmscale.k8s.autoscaling import scaled_object_manifest
+from llmscale.policy.settings import in_flight_summary
 from llmscale.serving.metrics import VLLM_RUNNING
 from llmscale.simulate.engine import simulate
 from llmscale.simulate.report import build_report
 from llmscale.simulate.run import Options
 from llmscale.simulate.stack import SimStack, stack_from_plan
+from llmscale.simulate.stack.servers import scaler_from_spec
 from llmscale.sizing.planner import size_for_stack
 from tests.test_simulate_stack import planned
 
@@ -61,16 +63,28 @@ def test_a_target_above_the_batch_is_refused_with_the_key() -> None:
     ]
 
 
-@pytest.mark.parametrize(("stack", "target"), [("multi-gpu", 20), ("onprem", 23), ("enterprise", 22)])
+@pytest.mark.parametrize(("stack", "target"), [("multi-gpu", 19), ("onprem", 22), ("enterprise", 21)])
 def test_each_example_carries_what_the_planner_derives(stack: str, target: int) -> None:
     config = load_stack(stack).config
     chat = config.models[0]
-    result = size_for_stack(config, profile=chat)
+    result = size_for_stack(config, profile=chat, own_replicas=True)
     assert chat.in_flight_target == result.serving.in_flight_target == target
-    # The mean requests in flight per replica at the peak, rounded up: the HPA then asks for exactly the replicas
-    # the planner sized at the declared peak.
-    assert target == math.ceil(result.requests_per_replica)
-    assert math.ceil(result.concurrent_requests / target) == result.replicas
+    # The mean requests in flight per replica at the peak, rounded down.
+    assert target == math.floor(result.requests_per_replica)
+
+
+@pytest.mark.parametrize("users", range(20, 820, 20))
+def test_the_autoscaler_asks_for_at_least_the_planners_replicas_at_the_peak(users: int) -> None:
+    """KEDA's AverageValue target asks the HPA for ceil(requests in flight / target) replicas: at the declared
+    peak that is never fewer than the fewest replicas the planner found to meet the SLO."""
+    values = cluster_stack()
+    values["llmscale:load"] = {"peakConcurrentUsers": users}
+    values["llmscale:slo"] = {"p99LatencySeconds": 20, "ttftP95Seconds": 2}
+    config, _ = parse_values(values, SECRETS, "s")
+    result = size_for_stack(config, own_replicas=True)
+    target = result.serving.in_flight_target
+    assert 1 <= target <= config.models[0].max_num_seqs
+    assert math.ceil(result.concurrent_requests / target - 1e-9) >= result.replicas
 
 
 def test_size_prints_the_target_with_its_reasoning() -> None:
@@ -79,10 +93,10 @@ def test_size_prints_the_target_with_its_reasoning() -> None:
     result = CliRunner().invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
     serving = json.loads(result.stdout)["serving"]
-    assert serving["inFlightTarget"] == 23
-    assert serving["reasoning"][2].startswith("in-flight target 23: 22.7 requests in flight per replica")
+    assert serving["inFlightTarget"] == 22
+    assert serving["reasoning"][2].startswith("in-flight target 22: 22.7 requests in flight per replica")
     text = CliRunner().invoke(app, args)
-    assert "KEDA in-flight target" in text.output and "23 requests in flight per replica" in text.output
+    assert "KEDA in-flight target" in text.output and "22 requests in flight per replica" in text.output
 
 
 def full_batches(stack: SimStack) -> SimStack:
@@ -115,3 +129,51 @@ def test_a_simulated_day_keeps_the_slo_through_the_day_where_full_batches_do_not
     in_window = [h for h in scaled["hourly"] if 7 <= int(h["hour"][11:13]) < 20]
     assert sum(h["sloViolationMinutes"] for h in in_window) <= 10
     assert max(h["replicas"]["primary/chat"] for h in scaled["hourly"]) == 4
+
+
+def test_the_policy_judges_the_profiles_own_replica_size() -> None:
+    """On 4-GPU nodes the planner, free to choose, sizes 4-GPU replicas for 800 users of an 8B model; the stack's
+    replicas have 1 GPU, and one of them carries what a 1-GPU replica carries, not a quarter of a 4-GPU one's."""
+    values = cluster_stack(gpusPerReplica=1)
+    values["llmscale:gpu"] = {"instanceType": "g6e.12xlarge"}
+    values["llmscale:load"] = {"peakConcurrentUsers": 800}
+    values["llmscale:slo"] = {"p99LatencySeconds": 20, "ttftP95Seconds": 2}
+    config, _ = parse_values(values, SECRETS, "s")
+    own = size_for_stack(config, own_replicas=True)
+    assert own.gpus_per_replica == 1
+    summary = in_flight_summary(config, config.models[0])
+    assert summary is not None and summary["inFlightTarget"] == own.serving.in_flight_target
+    free = size_for_stack(config)
+    assert (free.gpus_per_replica, free.serving.in_flight_target) == (4, 98)
+    assert own.serving.in_flight_target == 21
+
+
+def test_a_canarys_pods_are_left_out_of_the_stable_replicas_load() -> None:
+    canary = {"model": "meta-llama/Llama-3.1-8B-Instruct", "weight": 20, "replicas": 1}
+    with_canary, _ = parse_values(cluster_stack(canary=canary), SECRETS, "s")
+    without, _ = parse_values(cluster_stack(), SECRETS, "s")
+    for config, expected in ((with_canary, True), (without, False)):
+        manifest = scaled_object_manifest(config, config.models[0])
+        queries = [t["metadata"]["query"] for t in manifest["spec"]["triggers"] if t["type"] == "prometheus"]
+        assert len(queries) == 2
+        assert all(('pod!~"chat-canary-.+"' in query) is expected for query in queries)
+        # The simulator reads the same queries: a stable-only trigger sums the stable Deployment's pods.
+        scaler = scaler_from_spec("chat", manifest["spec"])
+        assert [t.stable_only for t in scaler.prometheus] == [expected, expected]
+
+
+def test_routing_on_a_single_gpu_stack_is_refused() -> None:
+    values = {
+        "aws:region": "eu-west-1",
+        "llmscale:tier": "single-gpu",
+        "llmscale:platform": "aws",
+        "llmscale:apiKeys": "[secret]",
+        "llmscale:models": [{"name": "chat", "model": "meta-llama/Llama-3.1-8B-Instruct"}],
+        "llmscale:host": {"allowedCidrs": ["203.0.113.0/24"]},
+        "llmscale:routing": {"strategy": "least-loaded"},
+    }
+    with pytest.raises(ConfigError) as raised:
+        parse_values(values, SECRETS, "stacks/Pulumi.x.yaml")
+    assert raised.value.lines() == [
+        "stacks/Pulumi.x.yaml: llmscale:routing: only used by the multi-gpu and enterprise tiers; remove it"
+    ]

@@ -616,8 +616,8 @@ def _in_flight_threshold(threshold: str) -> Callable[[dict[str, Any]], None]:
 
 def test_the_example_scales_chat_at_what_a_replica_carries_within_the_slo(onprem: Inventory) -> None:
     (chat,) = [p for p in onprem.settings["models"] if p["name"] == "chat"]
-    assert chat["sloInFlight"] == {"inFlightTarget": 23, "replicas": 4, "bandwidthEstimate": True}
-    assert chat["inFlightThreshold"] == 23
+    assert chat["sloInFlight"] == {"inFlightTarget": 22, "replicas": 4, "bandwidthEstimate": True}
+    assert chat["inFlightThreshold"] == 22
     # Batch lanes scale on full batches: nothing to judge there.
     (analysis,) = [p for p in onprem.settings["models"] if p["name"] == "analysis"]
     assert analysis.get("sloInFlight") is None and analysis["inFlightThreshold"] == analysis["maxNumSeqs"] == 32
@@ -630,12 +630,12 @@ def test_in_flight_target_estimate_fires_on_full_batches(onprem: Inventory) -> N
     (finding,) = findings("in-flight-target-estimate", full_batches)
     assert finding.resource == CHAT_SCALER
     assert finding.message.startswith(
-        "profile chat adds replicas only above 128 requests in flight per replica; one replica carries 23 within "
+        "profile chat adds replicas only above 128 requests in flight per replica; one replica carries 22 within "
         "the SLO, 4 replicas at the declared peak (a memory-bandwidth estimate"
     )
-    assert finding.message.endswith("set models[0].inFlightTarget: 23")
+    assert finding.message.endswith("set models[0].inFlightTarget: 22")
     # At the target, or below it (more replicas than needed), it passes; measured figures are the other rule's.
-    assert findings("in-flight-target-estimate", edit(onprem, CHAT_SCALER, _in_flight_threshold("23"))) == []
+    assert findings("in-flight-target-estimate", edit(onprem, CHAT_SCALER, _in_flight_threshold("22"))) == []
     assert findings("in-flight-target-estimate", edit(onprem, CHAT_SCALER, _in_flight_threshold("10"))) == []
     assert findings("in-flight-target", full_batches) == []
 

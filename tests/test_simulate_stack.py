@@ -74,7 +74,7 @@ def test_enterprise_scaled_object_as_planned(enterprise: SimStack) -> None:
     )
     assert [(t.counts_waiting, t.counts_running, t.threshold) for t in scaler.prometheus] == [
         (True, False, 5),
-        (True, True, 22),  # the chat profile's inFlightTarget
+        (True, True, 21),  # the chat profile's inFlightTarget
     ]
     assert [(t.start, t.end, t.desired_replicas) for t in scaler.cron] == [
         ("15 6 * * 1,2,3,4,5", "0 20 * * 1,2,3,4,5", 3)

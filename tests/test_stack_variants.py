@@ -86,7 +86,7 @@ def test_the_union_is_discriminated_on_platform() -> None:
     [
         (
             stack("multi-gpu", "kubernetes", **{"llmscale:eks": {"zoneCount": 2}}),
-            "llmscale:eks: only used on platform aws (llmscale builds the cluster there)",
+            "llmscale:eks: only used on platform aws (llmscale builds the cluster there); remove it",
         ),
         (
             stack("single-gpu", "host", **{"llmscale:gateway": {"replicas": 2}}),

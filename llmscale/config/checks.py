@@ -176,7 +176,7 @@ def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
     stated = config.declared_keys
     problems = []
     if config.tier is Tier.SINGLE_GPU:
-        for key in ("kubernetes", "gateway", "autoscaling", "eks"):
+        for key in ("kubernetes", "gateway", "routing", "autoscaling", "eks"):
             if key in stated:
                 problems.append(
                     Problem(dotted_key([key]), "only used by the multi-gpu and enterprise tiers; remove it")

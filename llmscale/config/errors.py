@@ -147,7 +147,7 @@ def problems_from_validation(error: ValidationError, model: type[BaseModel]) -> 
 
 # Why a top-level key is refused on a platform that has no use for it, by the platforms that do read it.
 _ELSEWHERE: dict[tuple[str, ...], str] = {
-    ("aws",): "only used on platform aws (llmscale builds the cluster there)",
+    ("aws",): "only used on platform aws (llmscale builds the cluster there); remove it",
     ("aws", "host"): "only used on platforms aws and host (the single-gpu tier); remove it",
     ("aws", "kubernetes"): "only used on platforms aws and kubernetes (a cluster); remove it",
 }

@@ -16,15 +16,27 @@ from llmscale.serving.schedules import CronWindow, cron_window, with_lead_time
 _CRON_DAY = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 
 
+def _stable_pods(profile: ModelProfile) -> str:
+    """A selector term that leaves out a canary's pods: the canary runs a fixed number of replicas, and its
+    requests counted against the stable Deployment's replicas would scale those up for load they do not carry.
+    Pod names are `<Deployment>-<template hash>-<suffix>`; a template hash has no vowels, so `<profile>-canary-`
+    matches the canary's pods only. Prometheus-operator sets the `pod` label on every PodMonitor target
+    (pkg/prometheus/promcfg.go:1600-1613 at v0.93.0, generatePodMonitorConfig)."""
+    if profile.canary is None:
+        return ""
+    return f',pod!~"{workload_name(profile, canary=True)}-.+"'
+
+
 def queue_query(namespace: str, profile: ModelProfile) -> str:
-    """PromQL for the requests waiting in all replicas of a profile; KEDA divides it by the replica count."""
-    return f'sum({VLLM_QUEUE_DEPTH}{{namespace="{namespace}",model_name="{profile.name}"}})'
+    """PromQL for the requests waiting in the stable replicas of a profile; KEDA divides it by their count."""
+    return f'sum({VLLM_QUEUE_DEPTH}{{namespace="{namespace}",model_name="{profile.name}"{_stable_pods(profile)}}})'
 
 
 def in_flight_query(namespace: str, profile: ModelProfile) -> str:
-    """PromQL for the requests a profile's replicas hold, running or waiting."""
+    """PromQL for the requests a profile's stable replicas hold, running or waiting."""
     names = f"{VLLM_RUNNING}|{VLLM_QUEUE_DEPTH}"
-    return f'sum({{__name__=~"{names}",namespace="{namespace}",model_name="{profile.name}"}})'
+    selector = f'__name__=~"{names}",namespace="{namespace}",model_name="{profile.name}"{_stable_pods(profile)}'
+    return f"sum({{{selector}}})"
 
 
 def _cron(minute: int, hour: int, days: tuple[str, ...]) -> str:

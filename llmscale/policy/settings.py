@@ -48,8 +48,9 @@ def in_flight_summary(
     config: StackConfig, profile: ModelProfile, calibration: Sequence[CalibrationPoint] = ()
 ) -> dict[str, Any] | None:
     """What one replica of an interactive profile carries within the SLO, by the capacity planner: the in-flight
-    target `llmscale size` prints, the replicas it means at the declared peak and the figures' basis. None for a
-    batch profile (full batches are its point) or one the planner cannot size."""
+    target `llmscale size` prints for replicas of the profile's own GPUs, the replicas it means at the declared
+    peak and the figures' basis. None for a batch profile (full batches are its point) or one the planner cannot
+    size at that replica size."""
     from llmscale.sizing.gpus import CalibrationError
     from llmscale.sizing.inputs import SizingError
     from llmscale.sizing.planner import size_for_stack
@@ -57,7 +58,7 @@ def in_flight_summary(
     if profile.lane is not Lane.INTERACTIVE:
         return None
     try:
-        result = size_for_stack(config, calibration, profile=profile)
+        result = size_for_stack(config, calibration, profile=profile, own_replicas=True)
     except (SizingError, CalibrationError):
         return None
     return {

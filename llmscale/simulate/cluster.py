@@ -13,7 +13,7 @@ import math
 from typing import TYPE_CHECKING
 
 from llmscale.simulate import hpa, keda, nodes
-from llmscale.simulate.stack import ClusterAutoscalerFlags
+from llmscale.simulate.stack import ClusterAutoscalerFlags, PrometheusTrigger
 from llmscale.simulate.state import PENDING, READY, STARTING, TERMINATING, Minute, Pod, ScaleEvent, SiteState, Workload
 from llmscale.simulate.vllm import cut_fraction, kill_deadline
 
@@ -231,17 +231,21 @@ class Cluster:
 
     # --- controllers --------------------------------------------------------------------------------------
 
-    def _metric(self, state: SiteState, profile: str, waiting: bool, running: bool) -> float:
-        """A prometheus trigger's value: the scraped waiting and/or running requests of a profile's pods."""
+    def _metric(self, state: SiteState, trigger: PrometheusTrigger) -> float:
+        """A prometheus trigger's value: the scraped waiting and/or running requests of a profile's pods (its
+        stable pods only when the query leaves out the canary's)."""
         sums = state.metric_sums
         if sums is None:
             sums = {}
             for work in state.workloads:
-                w, r = sums.get(work.server.profile, (0.0, 0.0))
-                sums[work.server.profile] = (w + work.scraped_waiting, r + work.scraped_running)
+                for stable_only in (False, True):
+                    if stable_only and work.server.canary:
+                        continue
+                    w, r = sums.get((work.server.profile, stable_only), (0.0, 0.0))
+                    sums[work.server.profile, stable_only] = (w + work.scraped_waiting, r + work.scraped_running)
             state.metric_sums = sums
-        w, r = sums.get(profile, (0.0, 0.0))
-        return (w if waiting else 0.0) + (r if running else 0.0)
+        w, r = sums.get((trigger.profile, trigger.stable_only), (0.0, 0.0))
+        return (w if trigger.counts_waiting else 0.0) + (r if trigger.counts_running else 0.0)
 
     def _keda(self, state: SiteState, work: Workload, now: float, minute_index: int, minute: Minute | None) -> None:
         scaler = work.server.scaler
@@ -249,7 +253,7 @@ class Cluster:
         active = any(window.is_active(minute_index) for window in work.windows)
         if not active:
             for trigger in scaler.prometheus:
-                value = self._metric(state, trigger.profile, trigger.counts_waiting, trigger.counts_running)
+                value = self._metric(state, trigger)
                 if keda.prometheus_active(value, trigger.activation_threshold):
                     active = True
                     break
@@ -263,9 +267,9 @@ class Cluster:
         current = work.target
         if current == 0:
             return
-        values = tuple(
-            self._metric(state, t.profile, t.counts_waiting, t.counts_running) for t in scaler.prometheus
-        ) + tuple(window.is_active(minute_index) for window in work.windows)
+        values = tuple(self._metric(state, t) for t in scaler.prometheus) + tuple(
+            window.is_active(minute_index) for window in work.windows
+        )
         key = (values, current, work.ready)
         if key != work.hpa_key:
             status = current  # the Deployment controller keeps as many pods as the target

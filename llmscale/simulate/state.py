@@ -98,7 +98,7 @@ class SiteState:
     pending: int = 0
     billed: float = 0.0
     billing_dirty: bool = True
-    metric_sums: dict[str, tuple[float, float]] | None = None
+    metric_sums: dict[tuple[str, bool], tuple[float, float]] | None = None
     sizes: list[int] | None = None
     above_min: bool = False
 

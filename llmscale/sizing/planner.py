@@ -212,13 +212,16 @@ def size_for_stack(
     calibration: Sequence[CalibrationPoint] = (),
     profile: ModelProfile | None = None,
     region: str | None = None,
+    *,
+    own_replicas: bool = False,
 ) -> SizingResult:
     """Size a stack from its own config: `load`, `slo`, `gpu`, `schedule` and its sizing profile.
 
     The profile (default `sizing_profile(config)`) gives the model, quantization, `maxNumSeqs`,
     `gpuMemoryUtilization` and the least GPUs per replica; a replica never spans more GPUs than one node of
-    `gpu.instanceType` has. Used by the policy pack's headroom rule and by
-    `llmscale new`; raises SizingError when the stack's SLO is unreachable or its GPU unknown.
+    `gpu.instanceType` has. `own_replicas`: size replicas of exactly the profile's GPUs (its tensor-parallel size),
+    for what one of the stack's own replicas carries. Used by the policy pack's headroom and in-flight rules and
+    by `llmscale new`; raises SizingError when the stack's SLO is unreachable or its GPU unknown.
     """
     chosen = profile or sizing_profile(config)
     if parameters_billions(chosen.model) is None:
@@ -242,7 +245,7 @@ def size_for_stack(
             max_num_seqs=chosen.max_num_seqs,
             gpu_memory_utilization=chosen.gpu_memory_utilization,
             min_gpus_per_replica=least,
-            max_gpus_per_replica=max(least, config.gpu.gpus),
+            max_gpus_per_replica=least if own_replicas else max(least, config.gpu.gpus),
             schedule=config.schedule,
         ),
         calibration,

@@ -57,9 +57,10 @@ def serving_settings(inputs: SizingInputs, replica: Replica, state: ReplicaState
     of 8, no more than the KV cache holds (beyond it vLLM would preempt) nor the stated limit. Queue depth: a
     request that waits behind q others waits about q / (requests a replica completes per second); the target
     is the q whose wait still fits the TTFT budget left (the TTFT SLO, else the p99 budget) after the estimated
-    TTFT, at least 1 and at most 10. In flight: the mean requests in flight per replica at the peak, rounded up,
-    so that the autoscaler asks for `replicas` at the peak and adds replicas as the load grows, not once batches
-    are full (at most the stated max-num-seqs).
+    TTFT, at least 1 and at most 10. In flight: the mean requests in flight per replica at the peak, rounded down,
+    so that the autoscaler (which asks for ceil(requests in flight / target)) asks for at least `replicas` at the
+    peak and adds replicas as the load grows, not once batches are full (at least 1, at most the stated
+    max-num-seqs).
     """
     room = math.ceil(state.in_flight_p99 * 1.25 / 8) * 8
     kv_cap = max(1, math.floor(replica.kv_requests))
@@ -67,7 +68,7 @@ def serving_settings(inputs: SizingInputs, replica: Replica, state: ReplicaState
     budget = inputs.ttft_seconds if inputs.ttft_seconds is not None else inputs.p99_seconds - state.p99 + state.ttft
     slack = max(budget - state.ttft, 0.0)
     depth = max(1, min(QUEUE_DEPTH_CAP, math.floor(slack * state.rate)))
-    in_flight = max(1, min(math.ceil(state.in_flight - 1e-9), inputs.max_num_seqs))
+    in_flight = max(1, min(math.floor(state.in_flight + 1e-9), inputs.max_num_seqs))
     which = "TTFT SLO" if inputs.ttft_seconds is not None else "p99 budget"
     reasoning = (
         f"max-num-seqs {seqs}: {state.in_flight_p99:.1f} requests in flight per replica at the 99th percentile, "
@@ -77,7 +78,8 @@ def serving_settings(inputs: SizingInputs, replica: Replica, state: ReplicaState
         f"adds about {1 / state.rate if state.rate else math.inf:.2f} s to TTFT; the {which} leaves "
         f"{slack:.2f} s after the estimated {state.ttft:.2f} s TTFT (kept between 1 and {QUEUE_DEPTH_CAP})",
         f"in-flight target {in_flight}: {state.in_flight:.1f} requests in flight per replica on average at the peak "
-        f"with {replicas} replicas, the fewest that meet the SLO; above it the autoscaler adds replicas (at most the "
-        f"stated limit {inputs.max_num_seqs})",
+        f"with {replicas} replicas, the fewest that meet the SLO, rounded down so that the autoscaler asks for at "
+        f"least {replicas} there; above it the autoscaler adds replicas (at most the stated limit "
+        f"{inputs.max_num_seqs})",
     )
     return ServingSettings(seqs, depth, in_flight, reasoning)

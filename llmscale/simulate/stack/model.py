@@ -24,6 +24,7 @@ class PrometheusTrigger:
     threshold: float
     activation_threshold: float
     metric_type: str  # AverageValue or Value
+    stable_only: bool = False  # the query leaves out the canary's pods
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ def _flag(server: VllmServer, name: str) -> str | None:
     return None if value in (None, "") else value
 
 
-def _query_metrics(query: str, where: str) -> tuple[bool, bool, str]:
+def _query_metrics(query: str, where: str) -> tuple[bool, bool, str, bool]:
+    """Which gauges a trigger's query sums, for which profile, and whether it leaves out the canary's pods."""
     waiting = VLLM_QUEUE_DEPTH in query
     running = VLLM_RUNNING in query
     profile = re.search(r'model_name="([^"]+)"', query)
@@ -62,7 +63,8 @@ def _query_metrics(query: str, where: str) -> tuple[bool, bool, str]:
             f"{where}: query {query!r} is not one the simulator can evaluate (it knows sums of "
             f"{VLLM_QUEUE_DEPTH} and {VLLM_RUNNING} for one model_name)"
         )
-    return waiting, running, profile.group(1)
+    stable_only = f'pod!~"{profile.group(1)}-canary-.+"' in query
+    return waiting, running, profile.group(1), stable_only
 
 
 def scaler_from_spec(name: str, spec: Mapping[str, Any]) -> Scaler:
@@ -75,7 +77,9 @@ def scaler_from_spec(name: str, spec: Mapping[str, Any]) -> Scaler:
         at = f"{where}: triggers[{index}]"
         kind = trigger.get("type")
         if kind == "prometheus":
-            waiting, running, profile = _query_metrics(str(known(meta.get("query", ""), f"{at}.metadata.query")), at)
+            waiting, running, profile, stable_only = _query_metrics(
+                str(known(meta.get("query", ""), f"{at}.metadata.query")), at
+            )
             prometheus.append(
                 PrometheusTrigger(
                     counts_waiting=waiting,
@@ -84,6 +88,7 @@ def scaler_from_spec(name: str, spec: Mapping[str, Any]) -> Scaler:
                     threshold=number(meta.get("threshold"), f"{at}.metadata.threshold"),
                     activation_threshold=number(meta.get("activationThreshold"), f"{at}.metadata", 0.0),
                     metric_type=str(trigger.get("metricType") or "AverageValue"),
+                    stable_only=stable_only,
                 )
             )
         elif kind == "cron":
