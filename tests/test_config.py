@@ -379,8 +379,8 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "cache-aware-on-one-gpu",
         {"llmscale:routing": {"strategy": "cache-aware"}},
-        "llmscale:routing.strategy",
-        "the single-gpu tier runs one replica, use least-loaded",
+        "llmscale:routing",
+        "only used by the multi-gpu and enterprise tiers; remove it",
     ),
     (
         # One InferencePool per route rule: a weighted canary cannot be expressed.

@@ -90,16 +90,13 @@ def _single_gpu(config: StackConfig) -> list[Problem]:
 
 
 def _routing(config: StackConfig) -> list[Problem]:
-    if not isinstance(config, ClusterSections) or config.routing.strategy is not RoutingStrategy.CACHE_AWARE:
+    # The single-gpu tier states no routing at all (`_tier_scoped_keys`).
+    if (
+        not isinstance(config, ClusterSections)
+        or config.tier is Tier.SINGLE_GPU
+        or config.routing.strategy is not RoutingStrategy.CACHE_AWARE
+    ):
         return []
-    if config.tier is Tier.SINGLE_GPU:
-        return [
-            Problem(
-                dotted_key(["routing", "strategy"]),
-                "cache-aware routes between replicas of a cluster; "
-                "the single-gpu tier runs one replica, use least-loaded",
-            )
-        ]
     return [
         # One InferencePool per rule: the AI Gateway's hooks fail on a rule with two pools, and Envoy Gateway then
         # keeps its previous configuration for every route (ai-gateway v1.1.0 post_cluster_modify.go:48-52).
