@@ -177,3 +177,18 @@ def test_routing_on_a_single_gpu_stack_is_refused() -> None:
     assert raised.value.lines() == [
         "stacks/Pulumi.x.yaml: llmscale:routing: only used by the multi-gpu and enterprise tiers; remove it"
     ]
+
+
+@pytest.mark.parametrize("key", ["inFlightTarget", "queueDepthTarget"])
+def test_autoscaler_targets_on_a_single_gpu_stack_are_refused(key: str) -> None:
+    values = {
+        "llmscale:tier": "single-gpu",
+        "llmscale:platform": "host",
+        "llmscale:models": [{"name": "chat", "model": "meta-llama/Llama-3.1-8B-Instruct", key: 8}],
+    }
+    with pytest.raises(ConfigError) as raised:
+        parse_values(values, set(), "stacks/Pulumi.x.yaml")
+    assert raised.value.lines() == [
+        f"stacks/Pulumi.x.yaml: llmscale:models[0].{key}: only used by the multi-gpu and enterprise tiers (the "
+        "single host runs one replica, no autoscaler); remove it"
+    ]

@@ -183,6 +183,15 @@ def _tier_scoped_keys(config: StackConfig) -> list[Problem]:
                 problems.append(
                     Problem(dotted_key(["models", index, "canary"]), "canaries need the multi-gpu or enterprise tier")
                 )
+            for field, key in (("queue_depth_target", "queueDepthTarget"), ("in_flight_target", "inFlightTarget")):
+                if field in profile.model_fields_set:
+                    problems.append(
+                        Problem(
+                            dotted_key(["models", index, key]),
+                            "only used by the multi-gpu and enterprise tiers (the single host runs one replica, "
+                            "no autoscaler); remove it",
+                        )
+                    )
     elif "host" in stated:
         problems.append(Problem(dotted_key(["host"]), "only used by the single-gpu tier; remove it"))
     if isinstance(config, AwsStackConfig):
