@@ -192,7 +192,8 @@ class ScheduleConfig(ConfigModel):
             ge=0,
             le=100,
             description="Replicas each profile keeps outside active hours (capped at its minReplicas); 0 lets its "
-            "GPU nodes go at night.",
+            "GPU nodes go at night, and a request for a profile at zero is answered 503 until the next window "
+            "opens (nothing wakes it on traffic).",
             json_schema_extra=scope(tiers=CLUSTER_TIERS),
         ),
     ] = 0
