@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from llmscale.config.credentials import looks_like_credential
-from llmscale.config.models import PATTERN_HINTS, STACK_VARIANTS, StackConfig, platforms_of
+from llmscale.config.models import PATTERN_HINTS, STACK_VARIANTS, Platform, StackConfig, platforms_of
 
 NAMESPACE = "llmscale"
 MAX_SHOWN_KEY = 80
@@ -166,7 +166,7 @@ def stack_problems(error: ValidationError, *, name_other_platforms: bool = True)
     for entry in error.errors(include_input=False, include_url=False):
         kind = entry["type"]
         tag, *loc = _loc(entry)
-        variant = next(model for platform, model in STACK_VARIANTS.items() if str(platform) == str(tag))
+        variant = STACK_VARIANTS[Platform(str(tag))]
         elsewhere = platforms_of(str(loc[0])) if kind == "extra_forbidden" and len(loc) == 1 else ()
         if elsewhere and not name_other_platforms:
             continue

@@ -174,7 +174,17 @@ class ClusterSections(ConfigModel):
     )
 
 
-class AwsStackConfig(StackConfig, ClusterSections):
+class HostSection(ConfigModel):
+    """The section of the platforms a single GPU host runs on (aws and host)."""
+
+    host: HostConfig = Field(
+        default=HostConfig(),
+        description="The single GPU host: who may reach it, its name and certificate, its network and recovery.",
+        json_schema_extra=scope(tiers=(Tier.SINGLE_GPU,)),
+    )
+
+
+class AwsStackConfig(StackConfig, ClusterSections, HostSection):
     """A stack llmscale builds in AWS: the single host (single-gpu) or an EKS cluster (multi-gpu, enterprise)."""
 
     platform: Literal[Platform.AWS] = Field(description="`aws`: llmscale builds the host or the EKS cluster.")
@@ -182,11 +192,6 @@ class AwsStackConfig(StackConfig, ClusterSections):
         alias="aws:region",
         description="The AWS region llmscale builds in (the AWS provider's own `aws:region` key); checked against "
         "the regions pulumi-aws knows.",
-    )
-    host: HostConfig = Field(
-        default=HostConfig(),
-        description="The single GPU host: who may reach it, its name and certificate, its network and recovery.",
-        json_schema_extra=scope(tiers=(Tier.SINGLE_GPU,)),
     )
     eks: EksConfig = Field(
         default=EksConfig(),
@@ -206,15 +211,10 @@ class KubernetesStackConfig(StackConfig, ClusterSections):
     )
 
 
-class HostStackConfig(StackConfig):
+class HostStackConfig(StackConfig, HostSection):
     """A stack served from an existing GPU server (single-gpu): nothing is built in a cloud."""
 
     platform: Literal[Platform.HOST] = Field(description="`host`: an existing server.")
-    host: HostConfig = Field(
-        default=HostConfig(),
-        description="The single GPU host: who may reach it, its name and certificate, its network and recovery.",
-        json_schema_extra=scope(tiers=(Tier.SINGLE_GPU,)),
-    )
 
 
 ClusterStackConfig = AwsStackConfig | KubernetesStackConfig

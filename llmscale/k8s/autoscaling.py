@@ -16,15 +16,17 @@ from llmscale.serving.schedules import CronWindow, cron_window, with_lead_time
 _CRON_DAY = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 
 
+def canary_pods_excluded(profile_name: str) -> str:
+    """The selector term that leaves a profile's canary pods out of a query: the canary runs a fixed number of
+    replicas, and its requests counted against the stable Deployment's replicas would scale those up for load
+    they do not carry. Pod names are `<Deployment>-<template hash>-<suffix>`; a template hash has no vowels, so
+    `<profile>-canary-` matches the canary's pods only. Prometheus-operator sets the `pod` label on every
+    PodMonitor target (pkg/prometheus/promcfg.go:1600-1613 at v0.93.0, generatePodMonitorConfig)."""
+    return f'pod!~"{profile_name}-canary-.+"'
+
+
 def _stable_pods(profile: ModelProfile) -> str:
-    """A selector term that leaves out a canary's pods: the canary runs a fixed number of replicas, and its
-    requests counted against the stable Deployment's replicas would scale those up for load they do not carry.
-    Pod names are `<Deployment>-<template hash>-<suffix>`; a template hash has no vowels, so `<profile>-canary-`
-    matches the canary's pods only. Prometheus-operator sets the `pod` label on every PodMonitor target
-    (pkg/prometheus/promcfg.go:1600-1613 at v0.93.0, generatePodMonitorConfig)."""
-    if profile.canary is None:
-        return ""
-    return f',pod!~"{workload_name(profile, canary=True)}-.+"'
+    return f",{canary_pods_excluded(profile.name)}" if profile.canary is not None else ""
 
 
 def queue_query(namespace: str, profile: ModelProfile) -> str:

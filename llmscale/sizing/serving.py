@@ -58,9 +58,10 @@ def serving_settings(inputs: SizingInputs, replica: Replica, state: ReplicaState
     request that waits behind q others waits about q / (requests a replica completes per second); the target
     is the q whose wait still fits the TTFT budget left (the TTFT SLO, else the p99 budget) after the estimated
     TTFT, at least 1 and at most 10. In flight: the mean requests in flight per replica at the peak, rounded down,
-    so that the autoscaler (which asks for ceil(requests in flight / target)) asks for at least `replicas` at the
-    peak and adds replicas as the load grows, not once batches are full (at least 1, at most the stated
-    max-num-seqs).
+    so that the autoscaler asks for at least `replicas` at the peak (the HPA asks for ceil(total / target) on
+    KEDA's AverageValue metric: kubernetes pkg/controller/podautoscaler/replica_calculator.go,
+    GetExternalPerPodMetricReplicas) and adds replicas as the load grows, not once batches are full (at least 1,
+    at most the stated max-num-seqs).
     """
     room = math.ceil(state.in_flight_p99 * 1.25 / 8) * 8
     kv_cap = max(1, math.floor(replica.kv_requests))

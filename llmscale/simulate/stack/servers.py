@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from llmscale.k8s.autoscaling import canary_pods_excluded
 from llmscale.k8s.defaults import DEFAULT_TERMINATION_GRACE_SECONDS
 from llmscale.policy.inspect import VllmServer
 from llmscale.policy.model import Inventory, Record
@@ -63,7 +64,7 @@ def _query_metrics(query: str, where: str) -> tuple[bool, bool, str, bool]:
             f"{where}: query {query!r} is not one the simulator can evaluate (it knows sums of "
             f"{VLLM_QUEUE_DEPTH} and {VLLM_RUNNING} for one model_name)"
         )
-    stable_only = f'pod!~"{profile.group(1)}-canary-.+"' in query
+    stable_only = canary_pods_excluded(profile.group(1)) in query
     return waiting, running, profile.group(1), stable_only
 
 
